@@ -1,0 +1,13 @@
+#include "cli/commands.h"
+
+namespace surge::cli {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {"gateway", "HTTP load balancer in front of model replicas", runGateway},
+      {"upstream", "a small demo/test HTTP upstream (echo, delay, SSE, failures)", runUpstream},
+  };
+  return table;
+}
+
+}  // namespace surge::cli
