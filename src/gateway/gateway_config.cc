@@ -1,0 +1,241 @@
+#include "gateway/gateway_config.h"
+
+#include "config/node.h"
+
+namespace surge::gateway {
+namespace {
+
+Status parseBackends(const config::Node& node, std::vector<BackendSpec>* out) {
+  if (node.isNull()) return Status::ok();
+  if (!node.isSequence()) return node.error("must be a list of {address, weight, zone}");
+  for (size_t i = 0; i < node.size(); ++i) {
+    config::Node b = node.at(i);
+    BackendSpec spec;
+    if (b.isScalar()) {  // "127.0.0.1:8001" shorthand
+      ASSIGN_OR_RETURN(spec.address, b.asString());
+    } else {
+      if (!b.isMap()) return b.error("must be a map {address, weight, zone} or \"host:port\"");
+      RETURN_IF_ERROR(b.checkKeys({"address", "weight", "zone"}));
+      if (!b.has("address")) return b.error("field 'address' is required");
+      ASSIGN_OR_RETURN(spec.address, b["address"].asString());
+      int64_t w = 0;
+      ASSIGN_OR_RETURN(w, b.getInt("weight", 1));
+      if (w < 1 || w > 10000) return b["weight"].error("must be an integer in 1..10000");
+      spec.weight = static_cast<uint32_t>(w);
+      ASSIGN_OR_RETURN(spec.zone, b.getString("zone", ""));
+    }
+    if (Status s = validateHostPort(spec.address, false); !s.isOk()) {
+      return (b.isScalar() ? b : b["address"]).error(s.message());
+    }
+    for (const auto& existing : *out) {
+      if (existing.address == spec.address) {
+        return b.error("duplicate backend " + spec.address);
+      }
+    }
+    out->push_back(std::move(spec));
+  }
+  return Status::ok();
+}
+
+Status parseHealthCheck(const config::Node& n, health::ActiveHealthOptions* h) {
+  RETURN_IF_ERROR(n.checkKeys({"path", "interval", "timeout", "unhealthy_threshold",
+                               "healthy_threshold", "jitter"}));
+  ASSIGN_OR_RETURN(h->path, n.getString("path", h->path));
+  if (h->path.empty() || h->path[0] != '/') return n["path"].error("must start with '/'");
+  ASSIGN_OR_RETURN(h->interval, n.getDuration("interval", h->interval));
+  ASSIGN_OR_RETURN(h->timeout, n.getDuration("timeout", h->timeout));
+  if (h->interval <= Duration(0)) return n["interval"].error("must be > 0");
+  if (h->timeout <= Duration(0)) return n["timeout"].error("must be > 0");
+  int64_t v;
+  ASSIGN_OR_RETURN(v, n.getInt("unhealthy_threshold", h->unhealthy_threshold));
+  if (v < 1 || v > 1000) return n["unhealthy_threshold"].error("must be in 1..1000");
+  h->unhealthy_threshold = static_cast<int>(v);
+  ASSIGN_OR_RETURN(v, n.getInt("healthy_threshold", h->healthy_threshold));
+  if (v < 1 || v > 1000) return n["healthy_threshold"].error("must be in 1..1000");
+  h->healthy_threshold = static_cast<int>(v);
+  ASSIGN_OR_RETURN(h->jitter, n.getDouble("jitter", h->jitter));
+  if (h->jitter < 0 || h->jitter >= 1) return n["jitter"].error("must be a fraction in [0, 1)");
+  return Status::ok();
+}
+
+Status parseOutlier(const config::Node& n, health::OutlierOptions* o) {
+  RETURN_IF_ERROR(n.checkKeys({"enabled", "consecutive_failures", "base_ejection_time",
+                               "max_ejection_time", "max_ejection_percent"}));
+  ASSIGN_OR_RETURN(o->enabled, n.getBool("enabled", o->enabled));
+  int64_t v;
+  ASSIGN_OR_RETURN(v, n.getInt("consecutive_failures", o->consecutive_failures));
+  if (v < 1) return n["consecutive_failures"].error("must be >= 1");
+  o->consecutive_failures = static_cast<int>(v);
+  ASSIGN_OR_RETURN(o->base_ejection_time, n.getDuration("base_ejection_time", o->base_ejection_time));
+  ASSIGN_OR_RETURN(o->max_ejection_time, n.getDuration("max_ejection_time", o->max_ejection_time));
+  if (o->base_ejection_time <= Duration(0)) return n["base_ejection_time"].error("must be > 0");
+  if (o->max_ejection_time < o->base_ejection_time) {
+    return n["max_ejection_time"].error("must be >= base_ejection_time");
+  }
+  ASSIGN_OR_RETURN(o->max_ejection_percent, n.getDouble("max_ejection_percent", o->max_ejection_percent));
+  if (o->max_ejection_percent < 0 || o->max_ejection_percent > 100) {
+    return n["max_ejection_percent"].error("must be in 0..100");
+  }
+  return Status::ok();
+}
+
+Status parseHashKey(const config::Node& n, HashKeySource* k) {
+  if (n.isNull()) return Status::ok();
+  if (!n.isMap() || n.size() != 1) {
+    return n.error("must be one of {header: NAME}, {query: NAME}, {cookie: NAME}");
+  }
+  RETURN_IF_ERROR(n.checkKeys({"header", "query", "cookie"}));
+  for (const auto& [key, value] : n.entries()) {
+    ASSIGN_OR_RETURN(k->name, value.asString());
+    if (k->name.empty()) return value.error("must not be empty");
+    k->kind = key == "header" ? HashKeySource::Kind::kHeader
+              : key == "query" ? HashKeySource::Kind::kQuery
+                               : HashKeySource::Kind::kCookie;
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status validateHostPort(const std::string& a, bool allow_zero) {
+  auto colon = a.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == a.size()) {
+    return invalidArgument("must be host:port, got '" + a + "'");
+  }
+  long port = 0;
+  for (size_t i = colon + 1; i < a.size(); ++i) {
+    if (a[i] < '0' || a[i] > '9' || port > 65535) return invalidArgument("bad port in '" + a + "'");
+    port = port * 10 + (a[i] - '0');
+  }
+  if (port > 65535 || (port == 0 && !allow_zero)) return invalidArgument("bad port in '" + a + "'");
+  return Status::ok();
+}
+
+StatusOr<std::vector<BackendSpec>> parseBackendList(const std::string& list) {
+  std::vector<BackendSpec> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) {
+      RETURN_IF_ERROR(validateHostPort(item, false));
+      out.push_back(BackendSpec{item, 1, ""});
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+StatusOr<GatewayConfig> parseGatewayConfig(const config::Node& root) {
+  GatewayConfig c;
+  if (!root.isMap()) return root.error("the gateway config must be a YAML map");
+  RETURN_IF_ERROR(root.checkKeys({"listen", "admin", "admin_token", "workers", "algorithm", "hash_key",
+                                  "hash_method", "maglev_table_size", "hash_balance_factor",
+                                  "ewma_tau", "default_rtt", "backends", "health_check",
+                                  "outlier_detection", "panic_threshold", "slow_start", "zone",
+                                  "zone_aware", "retries", "retry_budget", "retry_max_body",
+                                  "timeouts", "max_body_size", "max_header_size", "drain_timeout"}));
+  ASSIGN_OR_RETURN(c.listen, root.getString("listen", c.listen));
+  if (Status s = validateHostPort(c.listen, true); !s.isOk()) return root["listen"].error(s.message());
+  ASSIGN_OR_RETURN(c.admin.listen, root.getString("admin", c.admin.listen));
+  if (!c.admin.listen.empty() && c.admin.listen != "off") {
+    if (Status s = validateHostPort(c.admin.listen, true); !s.isOk()) {
+      return root["admin"].error(s.message());
+    }
+  } else {
+    c.admin.listen.clear();
+  }
+  ASSIGN_OR_RETURN(c.admin.bearer_token, root.getString("admin_token", ""));
+  int64_t workers;
+  ASSIGN_OR_RETURN(workers, root.getInt("workers", c.workers));
+  if (workers < 1 || workers > 256) return root["workers"].error("must be in 1..256");
+  c.workers = static_cast<int>(workers);
+
+  lb::BalancerOptions& b = c.balancer;
+  ASSIGN_OR_RETURN(b.algorithm, root.getString("algorithm", b.algorithm));
+  ASSIGN_OR_RETURN(b.hash_method, root.getString("hash_method", b.hash_method));
+  int64_t table;
+  ASSIGN_OR_RETURN(table, root.getInt("maglev_table_size", static_cast<int64_t>(b.maglev_table_size)));
+  if (table < 1) return root["maglev_table_size"].error("must be a prime > 0");
+  b.maglev_table_size = static_cast<uint64_t>(table);
+  ASSIGN_OR_RETURN(b.hash_balance_factor, root.getDouble("hash_balance_factor", b.hash_balance_factor));
+  ASSIGN_OR_RETURN(b.ewma_tau, root.getDuration("ewma_tau", b.ewma_tau));
+  ASSIGN_OR_RETURN(b.default_rtt, root.getDuration("default_rtt", b.default_rtt));
+  if (Status s = lb::validateBalancerOptions(b); !s.isOk()) {
+    return root.has("algorithm") ? root["algorithm"].error(s.message()) : root.error(s.message());
+  }
+  RETURN_IF_ERROR(parseHashKey(root["hash_key"], &c.hash_key));
+  RETURN_IF_ERROR(parseBackends(root["backends"], &c.backends));
+
+  if (root.has("health_check")) {
+    c.health_check_enabled = true;
+    RETURN_IF_ERROR(parseHealthCheck(root["health_check"], &c.health_check));
+  }
+  if (root.has("outlier_detection")) {
+    RETURN_IF_ERROR(parseOutlier(root["outlier_detection"], &c.cluster.outlier));
+  }
+  ASSIGN_OR_RETURN(c.cluster.host_set.panic_threshold_percent,
+                   root.getDouble("panic_threshold", c.cluster.host_set.panic_threshold_percent));
+  if (c.cluster.host_set.panic_threshold_percent < 0 || c.cluster.host_set.panic_threshold_percent > 100) {
+    return root["panic_threshold"].error("must be a percentage in 0..100");
+  }
+  ASSIGN_OR_RETURN(c.cluster.host_set.slow_start, root.getDuration("slow_start", Duration(0)));
+  ASSIGN_OR_RETURN(c.cluster.host_set.local_zone, root.getString("zone", ""));
+  ASSIGN_OR_RETURN(c.cluster.host_set.zone_aware, root.getBool("zone_aware", false));
+  if (c.cluster.host_set.zone_aware && c.cluster.host_set.local_zone.empty()) {
+    return root["zone_aware"].error("needs 'zone' (the gateway's own zone)");
+  }
+  c.cluster.latency_tau = b.ewma_tau;
+
+  int64_t retries;
+  ASSIGN_OR_RETURN(retries, root.getInt("retries", c.retries));
+  if (retries < 0 || retries > 10) return root["retries"].error("must be in 0..10");
+  c.retries = static_cast<int>(retries);
+  if (root.has("retry_budget")) {
+    config::Node rb = root["retry_budget"];
+    RETURN_IF_ERROR(rb.checkKeys({"percent", "min_concurrent"}));
+    ASSIGN_OR_RETURN(c.retry_budget_percent, rb.getDouble("percent", c.retry_budget_percent));
+    if (c.retry_budget_percent < 0 || c.retry_budget_percent > 100) {
+      return rb["percent"].error("must be in 0..100");
+    }
+    int64_t m;
+    ASSIGN_OR_RETURN(m, rb.getInt("min_concurrent", c.retry_budget_min));
+    if (m < 0) return rb["min_concurrent"].error("must be >= 0");
+    c.retry_budget_min = static_cast<int>(m);
+  }
+  ASSIGN_OR_RETURN(c.retry_max_body_bytes, root.getBytes("retry_max_body", c.retry_max_body_bytes));
+  if (root.has("timeouts")) {
+    config::Node t = root["timeouts"];
+    RETURN_IF_ERROR(t.checkKeys({"connect", "request", "idle", "header"}));
+    ASSIGN_OR_RETURN(c.connect_timeout, t.getDuration("connect", c.connect_timeout));
+    ASSIGN_OR_RETURN(c.request_timeout, t.getDuration("request", c.request_timeout));
+    ASSIGN_OR_RETURN(c.idle_timeout, t.getDuration("idle", c.idle_timeout));
+    ASSIGN_OR_RETURN(c.header_timeout, t.getDuration("header", c.header_timeout));
+    for (const char* k : {"connect", "request", "idle", "header"}) {
+      auto d = t.getDuration(k, Duration(1));
+      if (d.isOk() && *d <= Duration(0)) return t[k].error("must be > 0");
+    }
+  }
+  ASSIGN_OR_RETURN(c.max_body_bytes, root.getBytes("max_body_size", c.max_body_bytes));
+  ASSIGN_OR_RETURN(c.max_header_bytes, root.getBytes("max_header_size", c.max_header_bytes));
+  if (c.max_header_bytes < 1024) return root["max_header_size"].error("must be at least 1KiB");
+  ASSIGN_OR_RETURN(c.drain_timeout, root.getDuration("drain_timeout", c.drain_timeout));
+  c.cluster.drain_timeout = c.drain_timeout;
+  return c;
+}
+
+StatusOr<GatewayConfig> loadGatewayConfig(const std::string& path) {
+  ASSIGN_OR_RETURN(config::Node root, config::Node::loadFile(path));
+  ASSIGN_OR_RETURN(GatewayConfig c, parseGatewayConfig(root));
+  RETURN_IF_ERROR(validateGatewayConfig(c));
+  return c;
+}
+
+Status validateGatewayConfig(const GatewayConfig& c) {
+  RETURN_IF_ERROR(lb::validateBalancerOptions(c.balancer));
+  if (c.workers < 1) return invalidArgument("workers must be >= 1");
+  return Status::ok();
+}
+
+}  // namespace surge::gateway

@@ -1,0 +1,64 @@
+// GatewayConfig: the typed, validated form of gateway.yaml (and of the gateway's flags). Loaded
+// once at the edge; every error names file:line:col and the field (architecture.md, principle 4).
+// Thread-safety: immutable value after loading.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "gateway/admin.h"
+#include "gateway/cluster.h"
+#include "health/active_health.h"
+#include "lb/balancer.h"
+
+namespace surge::config {
+class Node;
+}
+
+namespace surge::gateway {
+
+// Where the consistent-hash key comes from.
+struct HashKeySource {
+  enum class Kind { kHeader, kQuery, kCookie };
+  Kind kind = Kind::kHeader;
+  std::string name = "X-Session-Id";
+};
+
+struct GatewayConfig {
+  std::string listen = "0.0.0.0:8080";
+  AdminOptions admin;                      // admin.listen "" disables the admin listener
+  int workers = 2;
+  lb::BalancerOptions balancer;            // algorithm + its options
+  HashKeySource hash_key;
+  std::vector<BackendSpec> backends;
+  bool health_check_enabled = false;       // true when health_check is present
+  health::ActiveHealthOptions health_check;
+  ClusterOptions cluster;                  // outlier detection, panic, slow start, zones, drain
+  // Retries (Envoy-style budget).
+  int retries = 2;
+  double retry_budget_percent = 20;        // of active requests
+  int retry_budget_min = 3;                // concurrent retries always allowed
+  uint64_t retry_max_body_bytes = 1 << 20; // bodies larger than this are never retried
+  // Timeouts and limits.
+  Duration connect_timeout = std::chrono::seconds(1);
+  Duration request_timeout = std::chrono::seconds(60);
+  Duration idle_timeout = std::chrono::seconds(60);
+  Duration header_timeout = std::chrono::seconds(10);
+  uint64_t max_body_bytes = 64ull << 20;
+  uint64_t max_header_bytes = 64 << 10;
+  Duration drain_timeout = std::chrono::seconds(30);  // graceful shutdown
+};
+
+// Loads and validates a gateway.yaml. Errors: InvalidArgument "file:line:col: field: message".
+StatusOr<GatewayConfig> loadGatewayConfig(const std::string& path);
+StatusOr<GatewayConfig> parseGatewayConfig(const config::Node& root);
+// Validates cross-field rules (used after flags override config values too).
+Status validateGatewayConfig(const GatewayConfig& config);
+// "127.0.0.1:8001,127.0.0.1:8002" → backends (flag --upstreams).
+StatusOr<std::vector<BackendSpec>> parseBackendList(const std::string& list);
+// Checks "host:port" with a port in 1..65535 (0 allowed when allow_zero, for listeners).
+Status validateHostPort(const std::string& address, bool allow_zero);
+
+}  // namespace surge::gateway
