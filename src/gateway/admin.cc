@@ -37,7 +37,7 @@ json backendJson(const lb::Host& h, const Cluster& cluster, TimePoint now) {
   j["errors"] = h.failuresTotal();
   json ej;
   ej["ejected"] = h.ejected(now);
-  ej["times_ejected"] = cluster.outlierConst().timesEjected(h);
+  ej["ejections"] = cluster.outlierConst().ejectionsTotal(h);
   if (h.ejected(now)) ej["remaining_s"] = toSeconds(h.ejectedUntil() - now);
   j["ejection"] = ej;
   return j;
