@@ -14,11 +14,20 @@
 
 namespace surge::lb {
 
+// Resolution of effective weights while some host in the set ramps up (slow start): weights are
+// then expressed in 1/kRampWeightScale of a configured weight so that even a weight-1 host can
+// ramp from 10% to 100% (HAProxy scales its weights by 16 internally for the same reason).
+inline constexpr uint32_t kRampWeightScale = 1000;
+
 struct HostSet {
   // Hosts sorted by address: the order is the same whatever order hosts were added in.
   std::vector<HostPtr> hosts;
-  // Effective weight of hosts[i] (configured weight x slow-start factor), >= 1.
+  // Effective weight of hosts[i] (configured weight x slow-start factor), >= 1, in units of
+  // 1/weight_scale of a configured weight. Balancers use only ratios of weights (the ring also
+  // divides by weight_scale to count its points per unit of configured weight).
   std::vector<uint32_t> weights;
+  // 1 when no host ramps (weights == configured weights); kRampWeightScale while one does.
+  uint32_t weight_scale = 1;
   bool equal_weights = true;
   // True when fewer hosts than the panic threshold were eligible and the set holds all hosts.
   bool panic = false;
@@ -51,7 +60,8 @@ std::shared_ptr<const HostSet> buildHostSet(const std::vector<HostPtr>& all, con
                                             TimePoint now, uint64_t version);
 
 // True while some host in `all` is inside its slow-start window at `now` (the owner then rebuilds
-// the snapshot periodically so the ramp advances).
+// the snapshot periodically so the ramp advances). Rebuild once more after it turns false: the
+// last snapshot built inside the window still holds a weight slightly below 100%.
 bool anyHostRamping(const std::vector<HostPtr>& all, const HostSetOptions& options, TimePoint now);
 
 }  // namespace surge::lb

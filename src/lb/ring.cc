@@ -1,0 +1,58 @@
+#include "lb/ring.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/hash.h"
+
+namespace surge::lb {
+
+void HashRing::build(const std::vector<HostPtr>& hosts, const std::vector<uint32_t>& weights,
+                     uint32_t weight_scale, uint32_t points_per_weight) {
+  hashes_.clear();
+  owners_.clear();
+  const size_t n = hosts.size();
+  if (n == 0) return;
+  const double scale = std::max<uint32_t>(weight_scale, 1);
+  std::vector<uint64_t> count(n);
+  double total = 0;
+  for (size_t i = 0; i < n; ++i) {
+    total += static_cast<double>(points_per_weight) * std::max<uint32_t>(weights[i], 1) / scale;
+  }
+  const double shrink = total > static_cast<double>(kMaxPoints) ? kMaxPoints / total : 1.0;
+  uint64_t sum = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double c =
+        static_cast<double>(points_per_weight) * std::max<uint32_t>(weights[i], 1) / scale;
+    count[i] = std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(c * shrink)));
+    sum += count[i];
+  }
+  struct Point {
+    uint64_t hash;
+    uint32_t owner;
+  };
+  std::vector<Point> points;
+  points.reserve(sum);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& a = hosts[i]->address();
+    for (uint64_t j = 0; j < count[i]; ++j) points.push_back({hash64(a, j), static_cast<uint32_t>(i)});
+  }
+  // Colliding points are ordered by address so the ring does not depend on insertion order.
+  std::sort(points.begin(), points.end(), [&](const Point& x, const Point& y) {
+    if (x.hash != y.hash) return x.hash < y.hash;
+    return hosts[x.owner]->address() < hosts[y.owner]->address();
+  });
+  hashes_.reserve(sum);
+  owners_.reserve(sum);
+  for (const Point& p : points) {
+    hashes_.push_back(p.hash);
+    owners_.push_back(p.owner);
+  }
+}
+
+size_t HashRing::findPoint(uint64_t key_hash) const {
+  const size_t i = std::lower_bound(hashes_.begin(), hashes_.end(), key_hash) - hashes_.begin();
+  return i == hashes_.size() ? 0 : i;
+}
+
+}  // namespace surge::lb
