@@ -70,12 +70,14 @@ class Converter {
     int line = mark.line >= 0 ? mark.line + 1 : fallback_line;
     int column = mark.column >= 0 ? mark.column + 1 : fallback_column;
     if (depth > kMaxDepth) {
-      return fail(line, column, "nesting deeper than " + std::to_string(kMaxDepth) +
-                                    " levels (a self-referencing alias?)");
+      return fail(line, column,
+                  "nesting deeper than " + std::to_string(kMaxDepth) +
+                      " levels (a self-referencing alias?)");
     }
     if (++count_ > kMaxValues) {
-      return fail(line, column, "document too large (more than " + std::to_string(kMaxValues) +
-                                    " values after alias expansion)");
+      return fail(line, column,
+                  "document too large (more than " + std::to_string(kMaxValues) +
+                      " values after alias expansion)");
     }
     Value& v = doc_.values.emplace_back();
     v.line = line;
@@ -127,8 +129,9 @@ class Converter {
       if (isMergeKey(kv.first)) continue;
       auto [it, inserted] = explicit_keys.emplace(kv.first.Scalar(), std::make_pair(line, column));
       if (!inserted) {
-        return fail(line, column, "duplicate key '" + kv.first.Scalar() + "' (first at line " +
-                                      std::to_string(it->second.first) + ")");
+        return fail(line, column,
+                    "duplicate key '" + kv.first.Scalar() + "' (first at line " +
+                        std::to_string(it->second.first) + ")");
       }
     }
     std::unordered_map<std::string, bool> added;
@@ -264,7 +267,8 @@ StatusOr<Node> Node::loadString(std::string_view text, std::string source_name) 
   try {
     docs = YAML::LoadAll(std::string(text));
   } catch (const YAML::Exception& e) {
-    return invalidArgument(formatLocation(doc->source, e.mark.line + 1, e.mark.column + 1) + ": " + e.msg);
+    return invalidArgument(formatLocation(doc->source, e.mark.line + 1, e.mark.column + 1) + ": " +
+                           e.msg);
   }
   if (docs.size() > 1) {
     YAML::Mark m = docs[1].Mark();
@@ -279,14 +283,15 @@ StatusOr<Node> Node::loadString(std::string_view text, std::string source_name) 
     try {
       ASSIGN_OR_RETURN(doc->root, converter.convert(docs[0], 0, 1, 1));
     } catch (const YAML::Exception& e) {
-      return invalidArgument(formatLocation(doc->source, e.mark.line + 1, e.mark.column + 1) + ": " + e.msg);
+      return invalidArgument(formatLocation(doc->source, e.mark.line + 1, e.mark.column + 1) +
+                             ": " + e.msg);
     }
   }
   const Value* root = doc->root;
   return Node(std::move(doc), root, nullptr, "", root->line, root->column);
 }
 
-// ---- shape and navigation -------------------------------------------------------------------------
+// ---- shape and navigation -----------------------------------------------------------------------
 
 bool Node::isNull() const { return value_ == nullptr || value_->kind == Kind::kNull; }
 bool Node::isMissing() const { return value_ == nullptr; }
@@ -351,7 +356,7 @@ std::vector<std::pair<std::string, Node>> Node::entries() const {
   return out;
 }
 
-// ---- where ----------------------------------------------------------------------------------------
+// ---- where --------------------------------------------------------------------------------------
 
 const std::string& Node::sourceName() const { return doc_ ? doc_->source : noSource(); }
 
@@ -369,10 +374,14 @@ Status Node::error(std::string_view message) const {
 std::string Node::description() const {
   if (value_ == nullptr) return "nothing";
   switch (value_->kind) {
-    case Kind::kNull: return "null";
-    case Kind::kScalar: return quoteFound(value_->scalar);
-    case Kind::kSequence: return "a sequence";
-    case Kind::kMap: return "a map";
+    case Kind::kNull:
+      return "null";
+    case Kind::kScalar:
+      return quoteFound(value_->scalar);
+    case Kind::kSequence:
+      return "a sequence";
+    case Kind::kMap:
+      return "a map";
   }
   return "?";
 }
@@ -399,7 +408,7 @@ StatusOr<std::string> Node::scalarFor(std::string_view what) const {
   return value_->scalar;
 }
 
-// ---- typed reads ----------------------------------------------------------------------------------
+// ---- typed reads --------------------------------------------------------------------------------
 
 StatusOr<std::string> Node::asString() const { return scalarFor("a string"); }
 
@@ -494,10 +503,10 @@ StatusOr<double> Node::asDoubleInRange(double lo, double hi) const {
 
 // ---- reads with defaults ------------------------------------------------------------------------
 
-#define SURGE_CONFIG_GET(key, def, read)           \
-  if (!isNull() && !isMap()) return notAMap();     \
-  Node c = (*this)[key];                           \
-  if (c.isNull()) return def;                      \
+#define SURGE_CONFIG_GET(key, def, read)       \
+  if (!isNull() && !isMap()) return notAMap(); \
+  Node c = (*this)[key];                       \
+  if (c.isNull()) return def;                  \
   return c.read
 
 StatusOr<std::string> Node::getString(std::string_view key, std::string def) const {
@@ -546,7 +555,7 @@ StatusOr<Duration> Node::getDurationInRange(std::string_view key, Duration def, 
   return d;
 }
 
-// ---- key checks -----------------------------------------------------------------------------------
+// ---- key checks ---------------------------------------------------------------------------------
 
 Status Node::checkKeys(std::initializer_list<std::string_view> allowed) const {
   return checkKeysIn(std::vector<std::string_view>(allowed));
@@ -574,7 +583,7 @@ Status Node::require(std::string_view key) const {
   return Status::ok();
 }
 
-// ---- ErrorList ------------------------------------------------------------------------------------
+// ---- ErrorList ----------------------------------------------------------------------------------
 
 bool ErrorList::add(const Status& s) {
   if (s.isOk()) return true;

@@ -49,33 +49,33 @@ class Node {
   static StatusOr<Node> loadString(std::string_view text, std::string source_name = "<string>");
 
   // ---- shape ------------------------------------------------------------------------------------
-  bool isNull() const;      // missing, or an explicit null
-  bool isMissing() const;   // the key (or index) is not there at all
+  bool isNull() const;     // missing, or an explicit null
+  bool isMissing() const;  // the key (or index) is not there at all
   bool isMap() const;
   bool isSequence() const;
   bool isScalar() const;
 
   // ---- navigation -------------------------------------------------------------------------------
-  bool has(std::string_view key) const;          // present in a map (even with a null value)
-  Node operator[](std::string_view key) const;   // missing key → missing Node, path "parent.key"
-  size_t size() const;                           // sequence items or map entries; 0 otherwise
-  Node at(size_t i) const;                       // sequence item; out of range → missing Node
-  std::vector<Node> items() const;               // sequence items (empty for non-sequences)
+  bool has(std::string_view key) const;         // present in a map (even with a null value)
+  Node operator[](std::string_view key) const;  // missing key → missing Node, path "parent.key"
+  size_t size() const;                          // sequence items or map entries; 0 otherwise
+  Node at(size_t i) const;                      // sequence item; out of range → missing Node
+  std::vector<Node> items() const;              // sequence items (empty for non-sequences)
   std::vector<std::pair<std::string, Node>> entries() const;  // map entries in file order
 
-  // ---- typed reads: InvalidArgument "file:line:col: path: <expected>, found <what>" ----------
-  StatusOr<std::string> asString() const;   // any scalar, verbatim
-  StatusOr<int64_t> asInt() const;          // decimal, optional sign
-  StatusOr<double> asDouble() const;        // decimal or exponent form, .inf/-.inf/.nan
-  StatusOr<bool> asBool() const;            // true/false
-  StatusOr<Duration> asDuration() const;    // see units.h; a bare number is seconds
-  StatusOr<uint64_t> asBytes() const;       // see units.h
+  // ---- typed reads: InvalidArgument "file:line:col: path: <expected>, found <what>" -------------
+  StatusOr<std::string> asString() const;  // any scalar, verbatim
+  StatusOr<int64_t> asInt() const;         // decimal, optional sign
+  StatusOr<double> asDouble() const;       // decimal or exponent form, .inf/-.inf/.nan
+  StatusOr<bool> asBool() const;           // true/false
+  StatusOr<Duration> asDuration() const;   // see units.h; a bare number is seconds
+  StatusOr<uint64_t> asBytes() const;      // see units.h
   // A string that must be one of `allowed`: "... unknown value 'round_robbin' for algorithm
   // (expected one of: round_robin, least_request; did you mean 'round_robin'?)".
   StatusOr<std::string> asOneOf(std::initializer_list<std::string_view> allowed) const;
   StatusOr<std::vector<std::string>> asStringList() const;  // a sequence of scalars
 
-  // ---- reads with defaults: `def` when the key is absent or null; error when malformed ---------
+  // ---- reads with defaults: `def` when the key is absent or null; error when malformed ----------
   // (also an error when *this is present but not a map).
   StatusOr<std::string> getString(std::string_view key, std::string def) const;
   StatusOr<int64_t> getInt(std::string_view key, int64_t def) const;
@@ -102,12 +102,12 @@ class Node {
   // Fails with "missing required field" when the key is absent or null.
   Status require(std::string_view key) const;
 
-  // ---- where --------------------------------------------------------------------------------
-  std::string location() const;          // "file:line:col"
-  std::string path() const;              // "backends[1].weight"; "" for the root
-  const std::string& sourceName() const; // the file name (or the loadString source name)
-  int line() const { return line_; }     // 1-based
-  int column() const { return column_; } // 1-based
+  // ---- where ------------------------------------------------------------------------------------
+  std::string location() const;           // "file:line:col"
+  std::string path() const;               // "backends[1].weight"; "" for the root
+  const std::string& sourceName() const;  // the file name (or the loadString source name)
+  int line() const { return line_; }      // 1-based
+  int column() const { return column_; }  // 1-based
   // InvalidArgument "file:line:col: path: message" (no "path: " for the root).
   Status error(std::string_view message) const;
 

@@ -15,22 +15,22 @@ using std::chrono::seconds;
 
 // Line numbers in the expectations below refer to this text.
 constexpr std::string_view kGateway =
-    "listen: 0.0.0.0:8080\n"          // 1
-    "timeout: 2s\n"                   // 2
-    "workers: 4\n"                    // 3
-    "ratio: 0.75\n"                   // 4
-    "tls: false\n"                    // 5
-    "max_body: 64MiB\n"               // 6
-    "backends:\n"                     // 7
-    "  - address: 10.0.0.1:80\n"      // 8
-    "    weight: 3\n"                 // 9
-    "  - address: 10.0.0.2:80\n"      // 10
-    "    weight: lots\n"              // 11
-    "empty:\n"                        // 12
-    "tags: [a, b, c]\n"               // 13
-    "retry:\n"                        // 14
-    "  per_try_timeout: 150ms\n"      // 15
-    "  budget: {ratio: 2.5}\n";       // 16
+    "listen: 0.0.0.0:8080\n"      // 1
+    "timeout: 2s\n"               // 2
+    "workers: 4\n"                // 3
+    "ratio: 0.75\n"               // 4
+    "tls: false\n"                // 5
+    "max_body: 64MiB\n"           // 6
+    "backends:\n"                 // 7
+    "  - address: 10.0.0.1:80\n"  // 8
+    "    weight: 3\n"             // 9
+    "  - address: 10.0.0.2:80\n"  // 10
+    "    weight: lots\n"          // 11
+    "empty:\n"                    // 12
+    "tags: [a, b, c]\n"           // 13
+    "retry:\n"                    // 14
+    "  per_try_timeout: 150ms\n"  // 15
+    "  budget: {ratio: 2.5}\n";   // 16
 
 Node load(std::string_view text) {
   auto n = Node::loadString(text, "gw.yaml");
@@ -166,8 +166,9 @@ TEST(Node, RangeChecks) {
 }
 
 TEST(Node, Integers) {
-  Node root = load("a: -12\nb: +7\nc: 9223372036854775807\nd: 9223372036854775808\ne: 1.0\n"
-                   "f: '8080'\ng: 0x10\nh: ''\n");
+  Node root = load(
+      "a: -12\nb: +7\nc: 9223372036854775807\nd: 9223372036854775808\ne: 1.0\n"
+      "f: '8080'\ng: 0x10\nh: ''\n");
   EXPECT_EQ(*root["a"].asInt(), -12);
   EXPECT_EQ(*root["b"].asInt(), 7);
   EXPECT_EQ(*root["c"].asInt(), INT64_MAX);
@@ -207,8 +208,9 @@ TEST(Node, BooleansAreStrict) {
 }
 
 TEST(Node, DurationsAndSizesInFiles) {
-  Node root = load("a: 1.5s\nb: 10m30s\nc: 500us\nd: 30\ne: 2sec\nf: 512KiB\ng: 100KB\n"
-                   "h: 1048576\ni: 12k\n");
+  Node root = load(
+      "a: 1.5s\nb: 10m30s\nc: 500us\nd: 30\ne: 2sec\nf: 512KiB\ng: 100KB\n"
+      "h: 1048576\ni: 12k\n");
   EXPECT_EQ(*root["a"].asDuration(), milliseconds(1500));
   EXPECT_EQ(*root["b"].asDuration(), seconds(630));
   EXPECT_EQ(*root["c"].asDuration(), std::chrono::microseconds(500));
@@ -255,8 +257,9 @@ TEST(Node, NestedPathsAndOddKeys) {
   Node root = load("a:\n  b:\n    - c: [1, {d: x}]\n\"dotted.key\": {v: 1}\n");
   Node d = root["a"]["b"].at(0)["c"].at(1)["d"];
   EXPECT_EQ(d.path(), "a.b[0].c[1].d");
-  EXPECT_EQ(d.asInt().status().message(), "gw.yaml:3:18: a.b[0].c[1].d: expected an integer, "
-                                           "found 'x'");
+  EXPECT_EQ(d.asInt().status().message(),
+            "gw.yaml:3:18: a.b[0].c[1].d: expected an integer, "
+            "found 'x'");
   EXPECT_EQ(root["dotted.key"]["v"].path(), "[\"dotted.key\"].v");
 }
 

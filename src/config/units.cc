@@ -46,7 +46,9 @@ bool parseNumber(std::string_view s, size_t& pos, Number& out) {
   return any_digit;
 }
 
-Int128 scale(const Number& n, Int128 unit) { return n.whole * unit + n.frac_num * unit / n.frac_den; }
+Int128 scale(const Number& n, Int128 unit) {
+  return n.whole * unit + n.frac_num * unit / n.frac_den;
+}
 
 struct Unit {
   std::string_view name;
@@ -81,9 +83,7 @@ Status badBytes(std::string_view text, std::string_view why) {
   return invalidArgument("invalid size '" + std::string(text) + "': " + std::string(why));
 }
 
-bool isUnitChar(char c) {
-  return !isDigit(c) && c != '.' && c != '-' && c != '+';
-}
+bool isUnitChar(char c) { return !isDigit(c) && c != '.' && c != '-' && c != '+'; }
 
 }  // namespace
 
@@ -112,8 +112,8 @@ StatusOr<Duration> parseDuration(std::string_view text) {
         if (u.name == unit) nanos = u.nanos;
       }
       if (nanos == 0) {
-        return badDuration(text, "unknown unit '" + std::string(unit) +
-                                     "' (valid units: ns, us, ms, s, m, h, d)");
+        return badDuration(
+            text, "unknown unit '" + std::string(unit) + "' (valid units: ns, us, ms, s, m, h, d)");
       }
     }
     if (n.whole > kMax) return badDuration(text, "too large");

@@ -64,8 +64,9 @@ TEST(ParseDuration, Errors) {
   EXPECT_EQ(durError("1m30"), "invalid duration '1m30': missing unit after a number");
   EXPECT_EQ(durError("s"),
             "invalid duration 's': expected a number at 's' (e.g. '2s', '150ms', '1m30s')");
-  EXPECT_EQ(durError("2 s"), "invalid duration '2 s': unknown unit ' s' (valid units: ns, us, "
-                             "ms, s, m, h, d)");
+  EXPECT_EQ(durError("2 s"),
+            "invalid duration '2 s': unknown unit ' s' (valid units: ns, us, "
+            "ms, s, m, h, d)");
   durError("1..5s");
   durError("1s-");
   EXPECT_EQ(durError("300000d"), "invalid duration '300000d': too large");
@@ -123,12 +124,15 @@ TEST(ParseBytes, Units) {
 }
 
 TEST(ParseBytes, Errors) {
-  EXPECT_EQ(bytesError("64k"), "invalid size '64k': ambiguous unit 'k': write KiB (1024-based) or "
-                               "KB (1000-based)");
-  EXPECT_EQ(bytesError("1m"), "invalid size '1m': ambiguous unit 'm': write MiB (1024-based) or "
-                              "MB (1000-based)");
-  EXPECT_EQ(bytesError("10mib"), "invalid size '10mib': unknown unit 'mib' (valid units: B, KiB, "
-                                 "MiB, GiB, TiB, KB, MB, GB, TB)");
+  EXPECT_EQ(bytesError("64k"),
+            "invalid size '64k': ambiguous unit 'k': write KiB (1024-based) or "
+            "KB (1000-based)");
+  EXPECT_EQ(bytesError("1m"),
+            "invalid size '1m': ambiguous unit 'm': write MiB (1024-based) or "
+            "MB (1000-based)");
+  EXPECT_EQ(bytesError("10mib"),
+            "invalid size '10mib': unknown unit 'mib' (valid units: B, KiB, "
+            "MiB, GiB, TiB, KB, MB, GB, TB)");
   EXPECT_EQ(bytesError("-1"), "invalid size '-1': negative sizes are not allowed");
   EXPECT_EQ(bytesError("18446744073709551616"), "invalid size '18446744073709551616': too large");
   EXPECT_EQ(bytesError("20000000TiB"), "invalid size '20000000TiB': too large");

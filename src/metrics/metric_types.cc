@@ -25,8 +25,8 @@ Histogram::Histogram(std::vector<double> bounds)
 void Histogram::observe(double v) {
   if (std::isnan(v)) return;
   // First bound >= v (le is inclusive); past the end is the +Inf bucket.
-  size_t i = static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) -
-                                 bounds_.begin());
+  size_t i =
+      static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
   counts_[i].fetch_add(1, std::memory_order_relaxed);
   sum_.fetch_add(v, std::memory_order_relaxed);
 }
@@ -52,8 +52,7 @@ Histogram::Snapshot Histogram::snapshot() const {
 }
 
 std::vector<double> defaultLatencyBuckets() {
-  return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-          0.25,   0.5,   1,      2.5,   5,     10,    30,    60};
+  return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 }
 
 std::vector<double> exponentialBuckets(double start, double factor, int count) {

@@ -1,5 +1,6 @@
-// Metric values: Counter, Gauge, Histogram — the Prometheus data model (prometheus.io/docs/concepts/
-// metric_types). Each is one time series; Family (family.h) groups series under one name.
+// Metric values: Counter, Gauge, Histogram — the Prometheus data model
+// (https://prometheus.io/docs/concepts/metric_types/). Each is one time series; Family (family.h)
+// groups series under one name.
 // Hot path: inc/set/add/observe are lock-free atomics (relaxed; a scrape may see one series a few
 // increments behind another, never a torn value). Histogram::observe is O(log buckets).
 // Thread-safety: every method may be called from any thread. Objects never move (callers cache
@@ -59,10 +60,10 @@ class Histogram {
   void observe(double v);
 
   struct Snapshot {
-    std::vector<double> bounds;      // without +Inf
+    std::vector<double> bounds;        // without +Inf
     std::vector<uint64_t> cumulative;  // bounds.size() + 1 entries; the last is +Inf
     double sum = 0;
-    uint64_t count = 0;              // == cumulative.back()
+    uint64_t count = 0;  // == cumulative.back()
   };
   Snapshot snapshot() const;
   const std::vector<double>& bounds() const { return bounds_; }

@@ -7,3 +7,4 @@
 #include "metrics/metric_types.h"
 #include "metrics/rate_ewma.h"
 #include "metrics/registry.h"
+#include "metrics/text_parser.h"

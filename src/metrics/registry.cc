@@ -67,10 +67,9 @@ class Registry::CallbackFamily final : public FamilyBase {
 Registry::Registry() = default;
 Registry::~Registry() = default;
 
-std::shared_ptr<FamilyBase> Registry::checkAndFind(const std::string& name,
-                                                   const std::string& help, MetricType type,
-                                                   const std::vector<std::string>& label_names)
-    const {
+std::shared_ptr<FamilyBase> Registry::checkAndFind(
+    const std::string& name, const std::string& help, MetricType type,
+    const std::vector<std::string>& label_names) const {
   if (!validMetricName(name)) fail("invalid metric name '" + name + "'");
   if (std::any_of(name.begin(), name.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
     fail("metric name '" + name + "' must be snake_case");
@@ -125,8 +124,8 @@ Family<Counter>& Registry::counter(const std::string& name, const std::string& h
   std::lock_guard<std::mutex> lock(mu_);
   auto existing = checkAndFind(name, help, MetricType::kCounter, label_names);
   if (existing) return static_cast<Family<Counter>&>(*existing);
-  auto f = std::make_shared<Family<Counter>>(name, help, MetricType::kCounter,
-                                             std::move(label_names));
+  auto f =
+      std::make_shared<Family<Counter>>(name, help, MetricType::kCounter, std::move(label_names));
   insert(f);
   return *f;
 }

@@ -46,8 +46,8 @@ TEST(Registry, GaugeGoldenAndSpecialValues) {
 
 TEST(Registry, HistogramGolden) {
   Registry r;
-  auto& h = r.histogram("surge_request_duration_seconds", "Request latency.", {0.005, 0.1, 1},
-                        {"route"});
+  auto& h =
+      r.histogram("surge_request_duration_seconds", "Request latency.", {0.005, 0.1, 1}, {"route"});
   Histogram& api = h.labels({"/v2"});
   for (double v : {0.001, 0.005, 0.05, 0.5, 2.0}) api.observe(v);
   EXPECT_EQ(r.render(),
@@ -144,7 +144,9 @@ TEST(Registry, CallbackGauges) {
 
   // Registering again replaces the callback.
   r.gaugeCallback("surge_backend_healthy", "1 if the backend passes health checks.", {"backend"},
-                  [](std::vector<Sample>& out) { out.push_back({{"c:3"}, 1}); });
+                  [](std::vector<Sample>& out) {
+                    out.push_back({{"c:3"}, 1});
+                  });
   EXPECT_NE(r.render().find("surge_backend_healthy{backend=\"c:3\"} 1\n"), std::string::npos);
   EXPECT_EQ(calls, 2);
 
