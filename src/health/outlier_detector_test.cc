@@ -341,6 +341,7 @@ TEST(OutlierDetector, ConcurrentSetHostsIsSafe) {
   auto hosts = makeHosts(8);
   d.setHosts(hosts);
   std::atomic<bool> done{false};
+  std::atomic<uint64_t> reports{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 3; ++t) {
     threads.emplace_back([&, t] {
@@ -352,11 +353,13 @@ TEST(OutlierDetector, ConcurrentSetHostsIsSafe) {
         } else {
           d.onFailure(h, clock.now());
         }
+        reports.fetch_add(1, std::memory_order_relaxed);
       }
     });
   }
   Random random(99);
-  for (int i = 0; i < 300; ++i) {
+  // Keep changing the list until the workers have really raced with it (however slow they start).
+  for (int i = 0; i < 300 || reports.load() < 30000; ++i) {
     std::vector<lb::HostPtr> subset;
     for (const auto& h : hosts) {
       if (random.uniform(2) == 0) subset.push_back(h);
@@ -365,8 +368,12 @@ TEST(OutlierDetector, ConcurrentSetHostsIsSafe) {
   }
   done = true;
   for (auto& th : threads) th.join();
+  // Still consistent afterwards: a fresh streak of five ejects.
   d.setHosts(hosts);
-  EXPECT_GT(d.ejectionsTotal(), 0u);
+  clock.advance(seconds(301));
+  d.onSuccess(*hosts[0]);
+  EXPECT_EQ(failTimes(d, *hosts[0], 4, clock.now()), 0);
+  EXPECT_TRUE(d.onFailure(*hosts[0], clock.now()));
 }
 
 }  // namespace
