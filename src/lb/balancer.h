@@ -28,6 +28,10 @@ struct PickContext {
   std::optional<uint64_t> hash_key;
   // Hosts already tried for this request (retries go to a different host when one exists).
   std::span<const Host* const> exclude{};
+  // Optional: total in-flight requests over the set's hosts, when the caller keeps that count
+  // (e.g. an atomic bumped beside Host::onRequestStart/End). Bounded-load consistent hashing
+  // then skips its O(n) sum over the hosts. nullopt = the balancer sums Host::inFlight().
+  std::optional<int64_t> total_in_flight;
 };
 
 class Balancer {

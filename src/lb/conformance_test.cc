@@ -1,6 +1,7 @@
 // The conformance suite every registered algorithm must pass (parameterized over balancerNames(),
 // plus the consistent_hash variants: ring, bounded loads, keyless requests).
 #include <algorithm>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@ struct Variant {
   BalancerOptions options;
   bool keyed = false;
 };
+
+void PrintTo(const Variant& v, std::ostream* os) { *os << v.label; }
 
 std::vector<Variant> allVariants() {
   std::vector<Variant> v;

@@ -1,5 +1,6 @@
 #include "lb/consistent_hash.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -92,7 +93,11 @@ Host* ConsistentHashBalancer::pick(const PickContext& ctx) {
   size_t chosen = std::string::npos;
   if (balance_factor_ > 1) {
     uint64_t total = 0;
-    for (const HostPtr& h : set_->hosts) total += activeRequests(*h);
+    if (ctx.total_in_flight) {
+      total = static_cast<uint64_t>(std::max<int64_t>(*ctx.total_in_flight, 0));
+    } else {
+      for (const HostPtr& h : set_->hosts) total += activeRequests(*h);
+    }
     const double budget = balance_factor_ * static_cast<double>(total + 1);
     const auto has_room = [&](size_t i) {
       const double share = equal_ ? budget / static_cast<double>(n)

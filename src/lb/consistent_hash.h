@@ -11,8 +11,9 @@
 // Requests without a key (ctx.hash_key empty) are not piled onto one host: they go to least
 // request over two distinct random choices. Excluded hosts (retries) are skipped like full ones.
 // Keys are passed through mix64 first, so sequential ids spread like hashes.
-// Complexity: pick O(1) Maglev / O(log P) ring; with bounded loads add O(n) to total the
-// in-flight counts. update: the table build (Maglev O(M log M), ring O(P log P)).
+// Complexity: pick O(1) (Maglev: one index; ring: bucket index + a few points); with bounded
+// loads add O(n) to total the in-flight counts unless ctx.total_in_flight is given.
+// update: the table build (Maglev O(M log M), ring O(P log P)).
 // Thread-safety: none; one instance per worker.
 #pragma once
 

@@ -291,6 +291,52 @@ TEST(ConsistentHashTest, BoundedLoadsKeepKeysHomeWhenThereIsRoom) {
   for (uint64_t k = 0; k < 500; ++k) ASSERT_EQ(b.pick(keyed(k)), b.owner(k));
 }
 
+TEST(ConsistentHashTest, RingBucketIndexAgreesWithBinarySearch) {
+  for (size_t n : {1, 3, 10, 257}) {
+    auto hosts = makeHosts(n);
+    auto set = testing::setOf(hosts);
+    HashRing ring;
+    ring.build(set->hosts, set->weights, 1, 160);
+    // Rebuild the sorted points independently (no collisions among these addresses) and compare
+    // the bucket-indexed lookup with a plain binary search.
+    std::vector<std::pair<uint64_t, uint32_t>> points;
+    for (uint32_t i = 0; i < n; ++i) {
+      for (uint64_t j = 0; j < 160; ++j) points.push_back({hash64(hosts[i]->address(), j), i});
+    }
+    std::sort(points.begin(), points.end());
+    Random r(5);
+    for (int t = 0; t < 20000; ++t) {
+      const uint64_t key = t < 4 ? (t == 0 ? 0 : ~uint64_t{0} - static_cast<uint64_t>(t)) : r.next();
+      auto it = std::lower_bound(points.begin(), points.end(), std::make_pair(key, uint32_t{0}));
+      const uint32_t expected = it == points.end() ? points.front().second : it->second;
+      ASSERT_EQ(ring.lookup(key), expected) << n << " hosts, key " << key;
+    }
+    EXPECT_EQ(ring.points(), points.size());
+  }
+}
+
+TEST(ConsistentHashTest, TotalInFlightHintGivesTheSameChoices) {
+  auto hosts = makeHosts(12);
+  BalancerOptions o = maglevOptions();
+  o.hash_balance_factor = 1.2;
+  ConsistentHashBalancer b(o, nullptr);
+  b.update(testing::setOf(hosts));
+  Random w(3);
+  int64_t total = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const uint64_t key = w.uniform(4);
+    PickContext hinted = keyed(key);
+    hinted.total_in_flight = total;
+    Host* expected = b.pick(keyed(key));
+    ASSERT_EQ(b.pick(hinted), expected);
+    expected->onRequestStart();
+    ++total;
+  }
+  for (auto& h : hosts) {
+    while (h->inFlight() > 0) h->onRequestEnd();
+  }
+}
+
 TEST(ConsistentHashTest, KeysAreMixedSoSequentialIdsSpread) {
   auto hosts = makeHosts(4);
   ConsistentHashBalancer b(maglevOptions(), nullptr);

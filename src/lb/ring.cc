@@ -48,10 +48,25 @@ void HashRing::build(const std::vector<HostPtr>& hosts, const std::vector<uint32
     hashes_.push_back(p.hash);
     owners_.push_back(p.owner);
   }
+  int bits = 1;
+  while (bits < 24 && (uint64_t{1} << bits) < sum) ++bits;
+  shift_ = 64 - bits;
+  const size_t nb = size_t{1} << bits;
+  buckets_.assign(nb + 1, 0);
+  size_t p = 0;
+  for (size_t b = 0; b < nb; ++b) {
+    while (p < hashes_.size() && (hashes_[p] >> shift_) < b) ++p;
+    buckets_[b] = static_cast<uint32_t>(p);
+  }
+  buckets_[nb] = static_cast<uint32_t>(hashes_.size());
 }
 
 size_t HashRing::findPoint(uint64_t key_hash) const {
-  const size_t i = std::lower_bound(hashes_.begin(), hashes_.end(), key_hash) - hashes_.begin();
+  // Every point of an earlier bucket is below key_hash, every point of a later one above it.
+  const size_t b = key_hash >> shift_;
+  const auto first = hashes_.begin() + buckets_[b];
+  const auto last = hashes_.begin() + buckets_[b + 1];
+  const size_t i = std::lower_bound(first, last, key_hash) - hashes_.begin();
   return i == hashes_.size() ? 0 : i;
 }
 

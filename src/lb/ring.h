@@ -4,7 +4,10 @@
 // hash64(address, seed j); a key belongs to the first point clockwise from its hash. Removing one
 // of n hosts moves only that host's keys (~1/n). Shares have a std-dev of ~1/sqrt(points per host).
 // The total is capped at kMaxPoints (points scaled down proportionally beyond it).
-// Complexity: build O(P log P) for P points; lookup O(log P). Thread-safety: immutable after build.
+// Lookup: a bucket index on the top bits of the hash (about one point per bucket) narrows the
+// search to a few neighbouring points, so a lookup is ~2 cache misses instead of log2(P).
+// Complexity: build O(P log P) for P points; lookup O(1) expected. Thread-safety: immutable
+// after build.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +36,9 @@ class HashRing {
  private:
   std::vector<uint64_t> hashes_;  // sorted
   std::vector<uint32_t> owners_;  // parallel to hashes_
+  // buckets_[b] = first point whose hash >> shift_ >= b; size 2^bits + 1.
+  std::vector<uint32_t> buckets_;
+  int shift_ = 64;
 };
 
 }  // namespace surge::lb

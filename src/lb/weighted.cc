@@ -42,34 +42,41 @@ void WeightedBalancer::update(std::shared_ptr<const HostSet> hosts) {
                    [&](uint32_t a, uint32_t b) { return weight_[a] < weight_[b]; });
   for (uint32_t i : order) {
     if (classes_.empty() || classes_.back().weight != weight_[i]) {
-      classes_.push_back({weight_[i], {}});
+      classes_.push_back({weight_[i], {}, 0});
     }
-    classes_.back().heap.push_back(i);
+    classes_.back().ring.push_back(i);
   }
-  for (WeightClass& c : classes_) makeHeap(c.heap);
+  for (WeightClass& c : classes_) {
+    std::sort(c.ring.begin(), c.ring.end(), [&](uint32_t a, uint32_t b) { return better(a, b); });
+  }
 }
 
-void WeightedBalancer::siftDown(std::vector<uint32_t>& heap, size_t pos) {
-  const size_t n = heap.size();
-  const uint32_t item = heap[pos];
-  while (true) {
-    size_t child = 2 * pos + 1;
-    if (child >= n) break;
-    if (child + 1 < n && better(heap[child + 1], heap[child])) ++child;
-    if (!better(heap[child], item)) break;
-    heap[pos] = heap[child];
-    pos = child;
+void WeightedBalancer::rotateFront(WeightClass& c) {
+  const size_t k = c.ring.size();
+  c.head = c.head + 1 == k ? 0 : c.head + 1;
+  // The old front now sits at the back; bubble it forward while it beats its predecessor.
+  size_t pos = c.head == 0 ? k - 1 : c.head - 1;
+  for (size_t moved = 0; moved + 1 < k; ++moved) {
+    const size_t prev = pos == 0 ? k - 1 : pos - 1;
+    if (!better(c.ring[pos], c.ring[prev])) break;
+    std::swap(c.ring[pos], c.ring[prev]);
+    pos = prev;
   }
-  heap[pos] = item;
 }
 
-void WeightedBalancer::makeHeap(std::vector<uint32_t>& heap) {
-  for (size_t i = heap.size() / 2; i-- > 0;) siftDown(heap, i);
+void WeightedBalancer::resort(WeightClass& c) {
+  std::rotate(c.ring.begin(), c.ring.begin() + static_cast<std::ptrdiff_t>(c.head), c.ring.end());
+  c.head = 0;
+  for (size_t i = 1; i < c.ring.size(); ++i) {
+    for (size_t j = i; j > 0 && better(c.ring[j], c.ring[j - 1]); --j) {
+      std::swap(c.ring[j], c.ring[j - 1]);
+    }
+  }
 }
 
 void WeightedBalancer::rebase() {
   for (size_t i = 0; i < base_.size(); ++i) base_[i] += step_ * weight_[i];
-  step_ = 0;  // same shift within a weight class: heap order unchanged
+  step_ = 0;  // same shift within a weight class: order unchanged
 }
 
 size_t WeightedBalancer::pickExcluding(ExcludeList exclude) {
@@ -85,7 +92,7 @@ size_t WeightedBalancer::pickExcluding(ExcludeList exclude) {
   }
   if (best == n) return n;
   base_[best] -= total;
-  for (WeightClass& c : classes_) makeHeap(c.heap);
+  for (WeightClass& c : classes_) resort(c);
   return best;
 }
 
@@ -101,7 +108,7 @@ Host* WeightedBalancer::pick(const PickContext& ctx) {
   uint32_t best = 0;
   int64_t best_current = 0;
   for (WeightClass& c : classes_) {
-    const uint32_t top = c.heap.front();
+    const uint32_t top = c.ring[c.head];
     const int64_t current = base_[top] + step_ * c.weight;
     if (!best_class || current > best_current || (current == best_current && top < best)) {
       best_class = &c;
@@ -110,7 +117,7 @@ Host* WeightedBalancer::pick(const PickContext& ctx) {
     }
   }
   base_[best] -= total_;
-  siftDown(best_class->heap, 0);
+  rotateFront(*best_class);
   if (step_ >= kRebaseSteps) rebase();
   return set_->hosts[best].get();
 }

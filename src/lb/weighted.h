@@ -6,10 +6,12 @@
 // new hosts start at 0. Excluded hosts (retries) sit the round out as nginx skips `tried` peers.
 //
 // Implementation: current_i = base_i + step x weight_i, so only the picked host changes per pick.
-// Hosts of equal weight keep their relative order, so each weight class is a heap on base (then
-// index); a pick compares the tops of the classes. O(k + log n) per pick for k distinct weights
-// (k = 1 for equal weights) instead of nginx's O(n) scan; exclusions take the O(n) nginx path.
-// Complexity: pick O(k + log n); update O(n log n). Thread-safety: none; one instance per worker.
+// Hosts of equal weight keep their relative order, so each weight class is kept sorted (best
+// first: larger base, then smaller index) in a rotating ring; a pick compares the fronts of the
+// classes, lowers the winner's base by the total and rotates it to the back of its class, where it
+// nearly always belongs (it moves forward otherwise). O(k) per pick for k distinct weights (k = 1
+// for equal weights) instead of nginx's O(n) scan; exclusions take nginx's O(n) path.
+// Complexity: pick O(k) typical; update O(n log n). Thread-safety: none; one instance per worker.
 #pragma once
 
 #include <cstdint>
@@ -31,15 +33,19 @@ class WeightedBalancer final : public Balancer {
   int64_t currentWeight(size_t i) const { return base_[i] + step_ * weight_[i]; }
 
  private:
+  // Hosts of one weight, sorted best first, starting at ring[head] and wrapping around.
   struct WeightClass {
     int64_t weight;
-    std::vector<uint32_t> heap;  // host indices; top = largest base_, then smallest index
+    std::vector<uint32_t> ring;
+    size_t head = 0;
   };
   bool better(uint32_t a, uint32_t b) const {
     return base_[a] != base_[b] ? base_[a] > base_[b] : a < b;
   }
-  void siftDown(std::vector<uint32_t>& heap, size_t pos);
-  void makeHeap(std::vector<uint32_t>& heap);
+  // Moves the front of `c` (whose base just dropped) to its sorted place from the back.
+  void rotateFront(WeightClass& c);
+  // Re-sorts `c` after arbitrary base changes (insertion sort: the order is nearly right).
+  void resort(WeightClass& c);
   void rebase();
   size_t pickExcluding(ExcludeList exclude);
 
