@@ -1,11 +1,163 @@
-// Placeholder until the gateway module lands (owned by the gateway work).
+// `surge gateway`: the HTTP load balancer. Flags override the config file (--config FILE).
+//   surge gateway --listen 127.0.0.1:8080 --upstreams 127.0.0.1:8001,127.0.0.1:8002
+//                 --algorithm round_robin --workers 1
+// Prints "surge gateway listening on HOST:PORT (admin HOST:PORT)" when ready; SIGINT/SIGTERM
+// drain in-flight requests (up to drain_timeout) and exit 0.
 #include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "cli/commands.h"
+#include "common/clock.h"
+#include "common/logging.h"
+#include "gateway/cluster.h"
+#include "gateway/gateway.h"
+#include "gateway/gateway_config.h"
+#include "metrics/registry.h"
 
 namespace surge::cli {
-int runGateway(const std::vector<std::string>&) {
-  std::fprintf(stderr, "surge gateway: not built yet\n");
-  return 1;
+namespace {
+
+void usage(FILE* out) {
+  std::fprintf(
+      out,
+      "Usage: surge gateway [--config FILE] [options]\n\n"
+      "HTTP/1.1 load balancer in front of model replicas. Flags override the config file.\n"
+      "  --config FILE          gateway.yaml (see docs/gateway.md)\n"
+      "  --listen HOST:PORT     client listener (default 0.0.0.0:8080; port 0 = any)\n"
+      "  --admin HOST:PORT|off  admin API listener (default 127.0.0.1:9901)\n"
+      "  --upstreams A,B,...    backends host:port, comma-separated (replaces the config's)\n"
+      "  --algorithm NAME       round_robin, weighted, random, least_connections, power_of_two,\n"
+      "                         least_latency, consistent_hash\n"
+      "  --workers N            event-loop threads (default 2)\n"
+      "  --retries N            retries on another backend (default 2)\n"
+      "  --hash-header NAME     consistent-hash key header (default X-Session-Id)\n"
+      "  --log-level LEVEL      debug, info, warn, error (default info)\n");
 }
+
+bool parseIntFlag(const std::string& v, int lo, int hi, int* out) {
+  char* end = nullptr;
+  long x = std::strtol(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || x < lo || x > hi) return false;
+  *out = static_cast<int>(x);
+  return true;
+}
+
+}  // namespace
+
+int runGateway(const std::vector<std::string>& args) {
+  std::string config_path, listen, admin, upstreams, algorithm, hash_header, log_level;
+  int workers = -1, retries = -1;
+  bool admin_set = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= args.size()) {
+        std::fprintf(stderr, "surge gateway: %s needs a value\n", a.c_str());
+        return false;
+      }
+      *out = args[++i];
+      return true;
+    };
+    std::string v;
+    if (a == "--help" || a == "-h") {
+      usage(stdout);
+      return 0;
+    } else if (a == "--config") {
+      if (!value(&config_path)) return 2;
+    } else if (a == "--listen") {
+      if (!value(&listen)) return 2;
+    } else if (a == "--admin") {
+      if (!value(&admin)) return 2;
+      admin_set = true;
+    } else if (a == "--upstreams") {
+      if (!value(&upstreams)) return 2;
+    } else if (a == "--algorithm") {
+      if (!value(&algorithm)) return 2;
+    } else if (a == "--hash-header") {
+      if (!value(&hash_header)) return 2;
+    } else if (a == "--log-level") {
+      if (!value(&log_level)) return 2;
+    } else if (a == "--workers") {
+      if (!value(&v) || !parseIntFlag(v, 1, 256, &workers)) {
+        std::fprintf(stderr, "surge gateway: --workers wants 1..256\n");
+        return 2;
+      }
+    } else if (a == "--retries") {
+      if (!value(&v) || !parseIntFlag(v, 0, 7, &retries)) {
+        std::fprintf(stderr, "surge gateway: --retries wants 0..7\n");
+        return 2;
+      }
+    } else {
+      std::fprintf(stderr, "surge gateway: unknown option '%s'\n\n", a.c_str());
+      usage(stderr);
+      return 2;
+    }
+  }
+  if (!log_level.empty()) {
+    if (log_level == "debug") setLogLevel(LogLevel::kDebug);
+    else if (log_level == "info") setLogLevel(LogLevel::kInfo);
+    else if (log_level == "warn") setLogLevel(LogLevel::kWarn);
+    else if (log_level == "error") setLogLevel(LogLevel::kError);
+    else {
+      std::fprintf(stderr, "surge gateway: unknown --log-level '%s'\n", log_level.c_str());
+      return 2;
+    }
+  }
+
+  gateway::GatewayConfig config;
+  if (!config_path.empty()) {
+    auto loaded = gateway::loadGatewayConfig(config_path);
+    if (!loaded.isOk()) {
+      std::fprintf(stderr, "surge gateway: %s\n", loaded.status().message().c_str());
+      return 2;
+    }
+    config = std::move(loaded).value();
+  }
+  if (!listen.empty()) config.listen = listen;
+  if (admin_set) config.admin.listen = (admin == "off" || admin == "none") ? "" : admin;
+  if (!algorithm.empty()) config.balancer.algorithm = algorithm;
+  if (!hash_header.empty()) {
+    config.hash_key.kind = gateway::HashKeySource::Kind::kHeader;
+    config.hash_key.name = hash_header;
+  }
+  if (workers > 0) config.workers = workers;
+  if (retries >= 0) config.retries = retries;
+  if (!upstreams.empty()) {
+    auto list = gateway::parseBackendList(upstreams);
+    if (!list.isOk()) {
+      std::fprintf(stderr, "surge gateway: --upstreams: %s\n", list.status().message().c_str());
+      return 2;
+    }
+    config.backends = std::move(list).value();
+  }
+  if (Status s = gateway::validateGatewayConfig(config); !s.isOk()) {
+    std::fprintf(stderr, "surge gateway: %s\n", s.message().c_str());
+    return 2;
+  }
+
+  gateway::Cluster cluster(config.cluster, SteadyClock::instance());
+  for (const auto& b : config.backends) {
+    if (Status s = cluster.addHost(b); !s.isOk()) {
+      std::fprintf(stderr, "surge gateway: backend %s: %s\n", b.address.c_str(),
+                   s.message().c_str());
+      return 2;
+    }
+  }
+  metrics::Registry registry;
+  gateway::GatewayOptions options;
+  static_cast<gateway::GatewayConfig&>(options) = config;
+  options.install_signal_handlers = true;
+  options.print_ready_line = true;
+  gateway::Gateway gw(options, cluster, registry);
+  if (Status s = gw.start(); !s.isOk()) {
+    std::fprintf(stderr, "surge gateway: %s\n", s.message().c_str());
+    return 1;
+  }
+  gw.run();
+  return 0;
+}
+
 }  // namespace surge::cli

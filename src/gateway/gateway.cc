@@ -1,0 +1,189 @@
+#include "gateway/gateway.h"
+
+#include <csignal>
+#include <cstdio>
+
+#include "common/logging.h"
+#include "gateway/admin.h"
+#include "gateway/proxy.h"
+#include "health/health_checker.h"
+#include "net/asio.h"
+#include "net/http_server.h"
+
+namespace surge::gateway {
+
+namespace asio = net::asio;
+
+class Gateway::Control {
+ public:
+  Control() : io(1), tick(io), signals(io) {}
+
+  asio::io_context io;
+  asio::steady_timer tick;
+  asio::signal_set signals;
+  std::unique_ptr<net::HttpServer> admin;
+  std::unique_ptr<health::HealthChecker> checker;
+  std::atomic<int> workers_running{0};
+  bool drain_started = false;
+};
+
+Gateway::Gateway(GatewayOptions options, Cluster& cluster, metrics::Registry& registry)
+    : options_(std::move(options)), cluster_(cluster), registry_(registry),
+      control_(std::make_unique<Control>()) {}
+
+Gateway::~Gateway() {
+  if (started_) {
+    requestShutdown();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+  registry_.removeCallback("surge_gateway_in_flight");
+  if (control_->checker) control_->checker->stop();
+  cluster_.setMembershipListener(nullptr);
+  control_->admin.reset();
+  control_->checker.reset();
+  workers_.clear();
+}
+
+Status Gateway::start() {
+  if (started_) return failedPrecondition("gateway already started");
+  RETURN_IF_ERROR(lb::validateBalancerOptions(options_.balancer));
+  if (options_.workers < 1) return invalidArgument("workers must be >= 1");
+  std::signal(SIGPIPE, SIG_IGN);
+  ASSIGN_OR_RETURN(net::tcp::endpoint ep, net::resolveEndpoint(options_.listen));
+
+  GatewayMetrics m;
+  m.requests = &registry_.counter("surge_gateway_requests_total",
+                                  "Requests answered by the gateway, by backend and status class",
+                                  {"backend", "code"});
+  m.duration = &registry_.histogram("surge_gateway_request_duration_seconds",
+                                    "Time from the request head to the end of the response",
+                                    metrics::defaultLatencyBuckets());
+  m.retries = &registry_.counter("surge_gateway_retries_total",
+                                 "Requests retried on another backend").get();
+  m.upstream_connections =
+      &registry_.counter("surge_gateway_upstream_connections_total",
+                         "Connections opened to backends", {"backend"});
+  SharedState shared{&retries_in_flight_};
+
+  uint64_t seed = options_.seed != 0 ? options_.seed : Random::osSeed();
+  for (int i = 0; i < options_.workers; ++i) {
+    auto w = std::make_unique<Worker>(i, options_, cluster_, m, shared,
+                                      seed + static_cast<uint64_t>(i));
+    net::tcp::endpoint bind_ep = ep;
+    if (i > 0) bind_ep.port(port_);
+    RETURN_IF_ERROR(w->listen(bind_ep));
+    if (i == 0) port_ = w->port();
+    workers_.push_back(std::move(w));
+  }
+  registry_.gaugeCallback("surge_gateway_in_flight", "Requests in flight in the gateway", {},
+                          [this](std::vector<metrics::Sample>& out) {
+                            double total = 0;
+                            for (const auto& w : workers_) total += static_cast<double>(w->inFlight());
+                            out.push_back({{}, total});
+                          });
+
+  Control& c = *control_;
+  if (!options_.admin.listen.empty()) {
+    AdminOptions admin = options_.admin;
+    admin.shutting_down = &shutting_down_;
+    c.admin = std::make_unique<net::HttpServer>(c.io, makeAdminHandler(cluster_, registry_, admin));
+    RETURN_IF_ERROR(c.admin->listen(admin.listen));
+    admin_port_ = c.admin->port();
+  }
+  if (options_.health_check_enabled) {
+    Cluster* cluster = &cluster_;
+    c.checker = std::make_unique<health::HealthChecker>(
+        c.io, options_.health_check,
+        [cluster](const lb::HostPtr& host, bool healthy) { cluster->onHealthChanged(host, healthy); });
+    health::HealthChecker* checker = c.checker.get();
+    cluster_.setMembershipListener(
+        [checker](std::vector<lb::HostPtr> hosts) { checker->setHosts(std::move(hosts)); });
+    checker->setHosts(cluster_.hosts());
+  }
+  if (options_.install_signal_handlers) {
+    c.signals.add(SIGINT);
+    c.signals.add(SIGTERM);
+    std::function<void(boost::system::error_code, int)> on_signal;
+    on_signal = [this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      SURGE_LOG(kInfo, "gateway",
+                std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                    ": draining");
+      requestShutdown();
+      control_->signals.async_wait([this](boost::system::error_code e, int) {
+        if (e) return;
+        SURGE_LOG(kWarn, "gateway", "second signal: closing every connection now");
+        for (auto& w : workers_) w->beginShutdown(TimePoint{});
+      });
+    };
+    c.signals.async_wait(on_signal);
+  }
+
+  c.workers_running = static_cast<int>(workers_.size());
+  for (auto& w : workers_) {
+    Worker* wp = w.get();
+    threads_.emplace_back([wp, &c] {
+      wp->run();
+      c.workers_running.fetch_sub(1);
+      asio::post(c.io, [] {});  // wake the control loop
+    });
+  }
+  started_ = true;
+  if (options_.print_ready_line) {
+    std::string host = options_.listen.substr(0, options_.listen.rfind(':'));
+    std::string admin = "disabled";
+    if (c.admin) {
+      std::string ahost = options_.admin.listen.substr(0, options_.admin.listen.rfind(':'));
+      admin = ahost + ":" + std::to_string(admin_port_);
+    }
+    std::printf("surge gateway listening on %s:%u (admin %s)\n", host.c_str(), port_, admin.c_str());
+    std::fflush(stdout);
+  }
+  SURGE_LOG(kInfo, "gateway",
+            "listening on port " + std::to_string(port_) + " with " +
+                std::to_string(workers_.size()) + " workers, algorithm " +
+                options_.balancer.algorithm);
+  return Status::ok();
+}
+
+void Gateway::run() {
+  if (!started_) return;
+  Control& c = *control_;
+  std::function<void()> arm;
+  arm = [this, &c, &arm] {
+    c.tick.expires_after(std::chrono::milliseconds(100));
+    c.tick.async_wait([this, &c, &arm](boost::system::error_code ec) {
+      if (ec) return;
+      cluster_.tick();
+      if (c.drain_started && c.workers_running.load() == 0) {
+        c.io.stop();
+        return;
+      }
+      arm();
+    });
+  };
+  arm();
+  c.io.run();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+  boost::system::error_code ec;
+  c.signals.cancel(ec);
+  if (c.checker) c.checker->stop();
+  if (c.admin) c.admin->stop();
+  SURGE_LOG(kInfo, "gateway", "stopped");
+}
+
+void Gateway::requestShutdown() {
+  if (shutting_down_.exchange(true)) return;
+  TimePoint deadline =
+      std::chrono::time_point_cast<Duration>(std::chrono::steady_clock::now()) +
+      options_.drain_timeout;
+  for (auto& w : workers_) w->beginShutdown(deadline);
+  asio::post(control_->io, [this] { control_->drain_started = true; });
+}
+
+}  // namespace surge::gateway

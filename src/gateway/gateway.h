@@ -1,0 +1,82 @@
+// Gateway: the top-level server of `surge gateway`. Owns the worker threads (one io_context, one
+// SO_REUSEPORT listener, one Balancer, one upstream pool per worker: shared-nothing, as HAProxy's
+// and Envoy's workers), the control loop (admin API, cluster.tick() every 100 ms, active health
+// checks, signals) and graceful shutdown (stop accepting, finish in-flight requests up to
+// drain_timeout). The data path itself is in proxy.h.
+// Threading: construct, start() and run() from one thread; requestShutdown() from any thread
+// (also async-signal-safe when install_signal_handlers is off and it is called from a handler? no:
+// use the built-in signal handling instead).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "gateway/cluster.h"
+#include "gateway/gateway_config.h"
+#include "metrics/registry.h"
+
+namespace surge::gateway {
+
+// Everything the gateway needs: the validated config (listen, workers, balancer, hash key,
+// retries, timeouts, limits, admin, health checks, drain_timeout) plus process wiring.
+// Backends are not read from here: the caller adds them to the Cluster.
+struct GatewayOptions : GatewayConfig {
+  // SIGINT/SIGTERM start a graceful shutdown (the CLI sets this; in-process tests do not).
+  bool install_signal_handlers = false;
+  // Print "surge gateway listening on A (admin B)" on stdout when ready.
+  bool print_ready_line = false;
+  // Upstream connections idle longer than this are closed.
+  Duration upstream_idle_timeout = std::chrono::seconds(60);
+  // Seed of the per-worker Random (worker i uses seed + i); 0 = from the OS.
+  uint64_t seed = 0;
+};
+
+class Worker;
+
+class Gateway {
+ public:
+  Gateway(GatewayOptions options, Cluster& cluster, metrics::Registry& registry);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // Binds the listeners (every worker on the same port) and the admin listener, starts the worker
+  // threads. Errors: bad addresses, ports in use, unknown algorithm.
+  Status start();
+  // Runs the control loop on the calling thread until shutdown completes (all workers finished).
+  void run();
+  // Starts a graceful shutdown: stop accepting, let in-flight requests finish (up to
+  // drain_timeout), then run() returns. Thread-safe; idempotent.
+  void requestShutdown();
+
+  // After start(): the bound ports (useful with port 0).
+  uint16_t port() const { return port_; }
+  uint16_t adminPort() const { return admin_port_; }
+  const GatewayOptions& options() const { return options_; }
+  bool shuttingDown() const { return shutting_down_.load(std::memory_order_acquire); }
+
+  // Process-wide counters (tests, admin): retries currently in flight.
+  std::atomic<int64_t>& retriesInFlight() { return retries_in_flight_; }
+
+  class Control;
+
+ private:
+  GatewayOptions options_;
+  Cluster& cluster_;
+  metrics::Registry& registry_;
+  std::unique_ptr<Control> control_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> shutting_down_{false};
+  std::atomic<int64_t> retries_in_flight_{0};
+  uint16_t port_ = 0;
+  uint16_t admin_port_ = 0;
+  bool started_ = false;
+};
+
+}  // namespace surge::gateway

@@ -1,0 +1,359 @@
+// In-process proxy tests: the Gateway over 2-3 in-process upstreams (net::HttpServer) on
+// 127.0.0.1 port 0, driven by blocking loopback clients.
+#include "gateway/gateway.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <future>
+#include <map>
+#include <thread>
+
+#include "net/asio.h"
+#include "net/http_server.h"
+#include "net/test_client.h"
+
+namespace surge::gateway {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace surge::net::testing;
+using net::HttpRequest;
+using net::HttpResponse;
+using net::Responder;
+
+// A demo upstream: "/" names itself, /delay/{ms}, /sse?n=&interval_ms=, /hang, /chunked,
+// POST answers the body length.
+net::AsyncHandler upstreamHandler(std::string name) {
+  return [name](const HttpRequest& req, std::shared_ptr<Responder> r) {
+    const std::string& p = req.path;
+    std::string me = "{\"upstream\":\"" + name + "\"}";
+    if (p.rfind("/delay/", 0) == 0) {
+      int ms = std::stoi(p.substr(7));
+      r->after(std::chrono::milliseconds(ms), [r, me] { r->send(HttpResponse::json(200, me)); });
+    } else if (p == "/hang") {
+      // never answers
+    } else if (p == "/sse") {
+      int n = std::stoi(req.queryParam("n").value_or("3"));
+      int interval = std::stoi(req.queryParam("interval_ms").value_or("100"));
+      r->startStream(200, {{"Content-Type", "text/event-stream"}});
+      auto step = std::make_shared<std::function<void(int)>>();
+      *step = [r, n, interval, step](int i) {
+        r->writeChunk("data: " + std::to_string(i) + "\n\n");
+        if (i + 1 == n) {
+          r->endStream();
+          return;
+        }
+        r->after(std::chrono::milliseconds(interval), [step, i] { (*step)(i + 1); });
+      };
+      (*step)(0);
+    } else if (p == "/chunked") {
+      r->startStream(200, {{"Content-Type", "text/plain"}});
+      for (int i = 0; i < 5; ++i) r->writeChunk(std::string(1000, static_cast<char>('a' + i)));
+      r->endStream();
+    } else if (req.method == "POST") {
+      auto xff = req.header("x-forwarded-for");
+      r->send(HttpResponse::json(
+          200, "{\"upstream\":\"" + name + "\",\"bytes\":" + std::to_string(req.body.size()) +
+                   ",\"xff\":\"" + std::string(xff.value_or("")) + "\",\"rid\":" +
+                   (req.header("x-request-id") ? "true" : "false") + "}"));
+    } else {
+      r->send(HttpResponse::json(200, me));
+    }
+  };
+}
+
+// Accepts connections and closes them at once (an upstream that dies before answering).
+class Closer {
+ public:
+  Closer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_, 64);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      while (true) {
+        int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        ++accepted;
+        readFor(c, 20ms);  // take the request, then close without answering
+        ::close(c);
+      }
+    });
+  }
+  ~Closer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  uint16_t port() const { return port_; }
+  std::atomic<int> accepted{0};
+
+ private:
+  int fd_;
+  uint16_t port_;
+  std::thread thread_;
+};
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  GatewayTest() : cluster_(ClusterOptions{}, SteadyClock::instance()) {
+    options_.listen = "127.0.0.1:0";
+    options_.admin.listen = "";
+    options_.workers = 1;
+    options_.balancer.algorithm = "round_robin";
+    options_.seed = 1;
+  }
+
+  void SetUp() override {
+    up_thread_ = std::thread([this] {
+      auto guard = net::asio::make_work_guard(up_io_);
+      up_io_.run();
+    });
+  }
+
+  void TearDown() override {
+    stopGateway();
+    net::asio::post(up_io_, [this] { upstreams_.clear(); });
+    up_io_.stop();
+    up_thread_.join();
+    upstreams_.clear();
+  }
+
+  // Starts an upstream named `name`; returns its address.
+  std::string addUpstream(const std::string& name) {
+    std::promise<std::string> addr;
+    net::asio::post(up_io_, [&] {
+      auto s = std::make_unique<net::HttpServer>(up_io_, upstreamHandler(name));
+      EXPECT_TRUE(s->listen("127.0.0.1:0").isOk());
+      addr.set_value("127.0.0.1:" + std::to_string(s->port()));
+      upstreams_.push_back(std::move(s));
+    });
+    return addr.get_future().get();
+  }
+
+  void addBackend(const std::string& address) {
+    ASSERT_TRUE(cluster_.addHost(BackendSpec{address, 1, ""}).isOk());
+  }
+
+  void startGateway() {
+    gw_ = std::make_unique<Gateway>(options_, cluster_, registry_);
+    Status s = gw_->start();
+    ASSERT_TRUE(s.isOk()) << s.toString();
+    port_ = gw_->port();
+    gw_thread_ = std::thread([this] { gw_->run(); });
+  }
+
+  void stopGateway() {
+    if (!gw_) return;
+    gw_->requestShutdown();
+    gw_thread_.join();
+    gw_.reset();
+  }
+
+  static std::string upstreamOf(const std::string& response) {
+    std::string body = bodyOf(response);
+    size_t p = body.find("\"upstream\":\"");
+    if (p == std::string::npos) return "?";
+    p += 12;
+    return body.substr(p, body.find('"', p) - p);
+  }
+
+  // Sum of a counter family's samples whose line contains `filter`.
+  double metricSum(const std::string& name, const std::string& filter = "") {
+    std::string page = registry_.render();
+    double total = 0;
+    size_t pos = 0;
+    while ((pos = page.find(name, pos)) != std::string::npos) {
+      size_t eol = page.find('\n', pos);
+      std::string line = page.substr(pos, eol - pos);
+      bool line_start = pos == 0 || page[pos - 1] == '\n';
+      pos = eol;
+      if (!line_start || line.rfind(name, 0) != 0 || line.find(filter) == std::string::npos) continue;
+      if (line.size() > name.size() && line[name.size()] != '{' && line[name.size()] != ' ') continue;
+      total += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+    return total;
+  }
+
+  net::asio::io_context up_io_{1};
+  std::thread up_thread_;
+  std::vector<std::unique_ptr<net::HttpServer>> upstreams_;
+  Cluster cluster_;
+  metrics::Registry registry_;
+  GatewayOptions options_;
+  std::unique_ptr<Gateway> gw_;
+  std::thread gw_thread_;
+  uint16_t port_ = 0;
+};
+
+TEST_F(GatewayTest, RoundRobinOverKeepAliveConnections) {
+  for (const char* n : {"u1", "u2", "u3"}) addBackend(addUpstream(n));
+  startGateway();
+  int fd = connectLoopback(port_);
+  ASSERT_GE(fd, 0);
+  std::map<std::string, int> seen;
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(sendAll(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    std::string r = readResponse(fd);
+    ASSERT_EQ(statusOf(r), 200) << r;
+    ++seen[upstreamOf(r)];
+  }
+  ::close(fd);
+  EXPECT_EQ(seen, (std::map<std::string, int>{{"u1", 20}, {"u2", 20}, {"u3", 20}}));
+  // Keep-alive to the upstreams: one connection per backend served all 60 requests.
+  EXPECT_EQ(metricSum("surge_gateway_upstream_connections_total"), 3);
+  EXPECT_EQ(metricSum("surge_gateway_requests_total", "code=\"2xx\""), 60);
+}
+
+TEST_F(GatewayTest, ForwardsBodiesAndHeaders) {
+  addBackend(addUpstream("u1"));
+  startGateway();
+  // Content-Length body.
+  std::string r = httpExchange(port_, "POST", "/echo", std::string(200000, 'x'));
+  EXPECT_EQ(statusOf(r), 200) << r;
+  EXPECT_NE(bodyOf(r).find("\"bytes\":200000"), std::string::npos) << bodyOf(r);
+  EXPECT_NE(bodyOf(r).find("\"xff\":\"127.0.0.1\""), std::string::npos) << bodyOf(r);
+  EXPECT_NE(bodyOf(r).find("\"rid\":true"), std::string::npos) << bodyOf(r);
+  // Chunked request body, X-Forwarded-For appended.
+  int fd = connectLoopback(port_);
+  ASSERT_TRUE(sendAll(fd,
+                      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                      "X-Forwarded-For: 10.0.0.1\r\n\r\n5\r\nhello\r\n"));
+  std::this_thread::sleep_for(20ms);  // the body arrives in pieces
+  ASSERT_TRUE(sendAll(fd, "6\r\n world\r\n0\r\n\r\n"));
+  r = readResponse(fd);
+  EXPECT_NE(bodyOf(r).find("\"bytes\":11"), std::string::npos) << r;
+  EXPECT_NE(bodyOf(r).find("\"xff\":\"10.0.0.1, 127.0.0.1\""), std::string::npos) << r;
+  // Chunked response passes through chunked.
+  ASSERT_TRUE(sendAll(fd, "GET /chunked HTTP/1.1\r\nHost: x\r\n\r\n"));
+  r = readFor(fd, 2s, "0\r\n\r\n");
+  EXPECT_NE(r.find("Transfer-Encoding: chunked"), std::string::npos) << r;
+  EXPECT_NE(r.find(std::string(1000, 'e') + "\r\n0\r\n\r\n"), std::string::npos);
+  ::close(fd);
+  // HTTP/1.0 client: de-chunked, closed at the end.
+  fd = connectLoopback(port_);
+  ASSERT_TRUE(sendAll(fd, "GET /chunked HTTP/1.0\r\n\r\n"));
+  r = readFor(fd, 2s);
+  EXPECT_EQ(statusOf(r), 200);
+  EXPECT_EQ(r.find("Transfer-Encoding"), std::string::npos) << r;
+  EXPECT_EQ(bodyOf(r).size(), 5000u);
+  ::close(fd);
+}
+
+TEST_F(GatewayTest, ServerSentEventsArriveOneByOne) {
+  addBackend(addUpstream("u1"));
+  startGateway();
+  int fd = connectLoopback(port_);
+  ASSERT_TRUE(sendAll(fd, "GET /sse?n=3&interval_ms=300 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto t0 = std::chrono::steady_clock::now();
+  std::string first = readFor(fd, 2s, "data: 0");
+  auto first_at = std::chrono::steady_clock::now() - t0;
+  EXPECT_NE(first.find("data: 0"), std::string::npos);
+  EXPECT_EQ(first.find("data: 1"), std::string::npos);
+  EXPECT_LT(first_at, 250ms);  // long before the stream ends (~600 ms)
+  std::string rest = readFor(fd, 3s, "0\r\n\r\n");
+  EXPECT_NE(rest.find("data: 2"), std::string::npos);
+  ::close(fd);
+}
+
+TEST_F(GatewayTest, RetriesOnAnotherHostWhenAnUpstreamFails) {
+  Closer closer;
+  addBackend("127.0.0.1:" + std::to_string(closer.port()));
+  // A port with no listener: connect refused.
+  {
+    Closer dead;
+    addBackend("127.0.0.1:" + std::to_string(dead.port()));
+  }
+  addBackend(addUpstream("good"));
+  startGateway();
+  for (int i = 0; i < 12; ++i) {
+    std::string r = httpExchange(port_, "GET", "/");
+    ASSERT_EQ(statusOf(r), 200) << r;
+    EXPECT_EQ(upstreamOf(r), "good");
+  }
+  EXPECT_GT(closer.accepted.load(), 0);
+  EXPECT_GT(metricSum("surge_gateway_retries_total"), 0);
+}
+
+TEST_F(GatewayTest, NoHostGives503AndFailedUpstreamGives502) {
+  startGateway();
+  std::string r = httpExchange(port_, "GET", "/");
+  EXPECT_EQ(statusOf(r), 503) << r;
+  EXPECT_NE(bodyOf(r).find("\"error\""), std::string::npos);
+  Closer closer;
+  addBackend("127.0.0.1:" + std::to_string(closer.port()));
+  r = httpExchange(port_, "GET", "/");
+  EXPECT_EQ(statusOf(r), 502) << r;
+}
+
+TEST_F(GatewayTest, HungUpstreamGives504) {
+  options_.request_timeout = 200ms;
+  addBackend(addUpstream("u1"));
+  startGateway();
+  auto t0 = std::chrono::steady_clock::now();
+  std::string r = httpExchange(port_, "GET", "/hang");
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(statusOf(r), 504) << r;
+  EXPECT_GE(took, 190ms);
+  EXPECT_LT(took, 1s);
+  // The gateway still works.
+  EXPECT_EQ(statusOf(httpExchange(port_, "GET", "/")), 200);
+}
+
+TEST_F(GatewayTest, BadRequestsGetTheir4xx) {
+  options_.max_body_bytes = 1024;
+  addBackend(addUpstream("u1"));
+  startGateway();
+  int fd = connectLoopback(port_);
+  ASSERT_TRUE(sendAll(fd, "THIS IS NOT HTTP\r\n\r\n"));
+  std::string r = readFor(fd, 2s);
+  EXPECT_EQ(statusOf(r), 400) << r;
+  EXPECT_NE(bodyOf(r).find("\"error\""), std::string::npos);
+  ::close(fd);
+  r = httpExchange(port_, "GET", "/", {}, "X-Big: " + std::string(70 * 1024, 'x') + "\r\n");
+  EXPECT_EQ(statusOf(r), 431) << r.substr(0, 100);
+  r = httpExchange(port_, "POST", "/", std::string(4096, 'y'));
+  EXPECT_EQ(statusOf(r), 413) << r;
+  r = httpExchange(port_, "POST", "/", {}, "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n");
+  EXPECT_EQ(statusOf(r), 400) << r;
+  EXPECT_EQ(statusOf(httpExchange(port_, "GET", "/")), 200);
+}
+
+TEST_F(GatewayTest, SlowLorisGets408WhileOthersAreServed) {
+  options_.header_timeout = 200ms;
+  addBackend(addUpstream("u1"));
+  startGateway();
+  int loris = connectLoopback(port_);
+  ASSERT_TRUE(sendAll(loris, "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: "));
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(statusOf(httpExchange(port_, "GET", "/")), 200);
+  std::string r = readFor(loris, 3s);
+  EXPECT_EQ(statusOf(r), 408) << r;
+  ::close(loris);
+}
+
+TEST_F(GatewayTest, ShutdownFinishesInFlightRequests) {
+  addBackend(addUpstream("u1"));
+  startGateway();
+  int fd = connectLoopback(port_);
+  ASSERT_TRUE(sendAll(fd, "GET /delay/300 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::this_thread::sleep_for(100ms);
+  gw_->requestShutdown();
+  std::string r = readFor(fd, 3s);  // the response, then EOF (Connection: close)
+  EXPECT_EQ(statusOf(r), 200) << r;
+  EXPECT_NE(r.find("Connection: close"), std::string::npos) << r;
+  ::close(fd);
+  gw_thread_.join();
+  gw_.reset();
+  EXPECT_LT(connectLoopback(port_), 0);
+}
+
+}  // namespace
+}  // namespace surge::gateway

@@ -1,0 +1,107 @@
+// The proxy data path: one Worker per thread (its own io_context, SO_REUSEPORT listener,
+// Balancer, UpstreamPool and reused buffers; nothing shared with other workers but atomics on
+// hosts and metrics), and one Session per client connection, a callback-driven state machine:
+//   idle → head (parse) → upstream (pick, connect or reuse, send head + body, await response head;
+//   retries happen here) → streaming (response head + body bytes to the client as they come) →
+//   idle (keep-alive) or close.
+// Bodies stream both ways with their framing passed through verbatim (chunked stays chunked;
+// HTTP/1.0 clients get de-chunked bodies and a close); request bytes are kept for replay only up
+// to retry_max_body_bytes. No per-request heap allocation in steady state: buffers, parsers and
+// strings live in the session and are reused; upstream connections are pooled; timeouts are
+// deadlines checked by one sweep timer per worker (no timer per request).
+// Threading: a Worker and its sessions run on the worker's thread only; beginShutdown() and
+// inFlight() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/random.h"
+#include "common/status.h"
+#include "gateway/cluster.h"
+#include "gateway/gateway.h"
+#include "gateway/upstream_pool.h"
+#include "lb/balancer.h"
+#include "metrics/registry.h"
+#include "net/asio.h"
+
+namespace surge::gateway {
+
+// Metric families shared by all workers (created once by the Gateway).
+struct GatewayMetrics {
+  metrics::Family<metrics::Counter>* requests = nullptr;              // {backend, code}
+  metrics::Family<metrics::Histogram>* duration = nullptr;            // seconds
+  metrics::Counter* retries = nullptr;
+  metrics::Family<metrics::Counter>* upstream_connections = nullptr;  // {backend}
+};
+
+// Counters shared by the workers of one gateway (retry budget).
+struct SharedState {
+  std::atomic<int64_t>* retries_in_flight = nullptr;
+};
+
+class Session;
+
+class Worker {
+ public:
+  Worker(int index, const GatewayOptions& options, Cluster& cluster, GatewayMetrics metrics,
+         SharedState shared, uint64_t seed);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Binds the listener (SO_REUSEPORT, so every worker can bind the same port). Before run().
+  Status listen(const net::tcp::endpoint& endpoint);
+  uint16_t port() const { return port_; }
+  // The worker's event loop; returns once shutdown has completed.
+  void run();
+  // Stop accepting, close idle connections, finish in-flight requests; force-close whatever is
+  // left at `deadline`. Thread-safe.
+  void beginShutdown(TimePoint deadline);
+  // Requests in flight on this worker. Thread-safe.
+  int64_t inFlight() const { return in_flight_.load(std::memory_order_relaxed); }
+  net::asio::io_context& io() { return io_; }
+
+ private:
+  friend class Session;
+
+  void accept();
+  void sweep();
+  void armSweep();
+  void refreshSnapshot();
+  void link(Session* s);
+  void unlink(Session* s);
+  void shutdownOnLoop(TimePoint deadline);
+  void maybeFinishShutdown();
+
+  const int index_;
+  const GatewayOptions& options_;
+  Cluster& cluster_;
+  GatewayMetrics metrics_;
+  SharedState shared_;
+  net::asio::io_context io_;
+  net::tcp::acceptor acceptor_;
+  net::asio::steady_timer sweep_timer_;
+  Duration sweep_interval_;
+  Random random_;
+  std::unique_ptr<lb::Balancer> balancer_;
+  std::shared_ptr<const lb::HostSet> snapshot_;
+  uint64_t snapshot_version_ = ~uint64_t{0};
+  UpstreamPool pool_;
+  bool wants_hash_key_ = false;
+  uint16_t port_ = 0;
+  Session* sessions_ = nullptr;  // intrusive list of open sessions
+  size_t session_count_ = 0;
+  bool shutting_down_ = false;
+  bool stopped_ = false;
+  TimePoint drain_deadline_{};
+  TimePoint last_pool_sweep_{};
+  std::atomic<int64_t> in_flight_{0};
+  metrics::Counter* no_backend_[6] = {};  // requests answered without a backend, by class
+  metrics::Histogram* duration_ = nullptr;
+};
+
+}  // namespace surge::gateway
