@@ -26,7 +26,7 @@ std::vector<HostPtr> hostsWithLoad(size_t n) {
   return v;
 }
 
-void runPick(benchmark::State& state, BalancerOptions options, bool keyed) {
+void runPick(benchmark::State& state, BalancerOptions options, bool keyed, bool hint = false) {
   const size_t n = static_cast<size_t>(state.range(0));
   auto hosts = hostsWithLoad(n);
   Random random(9);
@@ -40,6 +40,11 @@ void runPick(benchmark::State& state, BalancerOptions options, bool keyed) {
   PickContext ctx;
   ctx.now = TimePoint(std::chrono::hours(1));
   uint64_t key = 0;
+  if (hint) {
+    int64_t total = 0;
+    for (const auto& h : hosts) total += h->inFlight();
+    ctx.total_in_flight = total;
+  }
   for (auto _ : state) {
     if (keyed) ctx.hash_key = key += 0x9e3779b97f4a7c15ULL;
     benchmark::DoNotOptimize(balancer->pick(ctx));
@@ -52,12 +57,13 @@ void BM_Pick(benchmark::State& state, const char* algorithm) {
   runPick(state, o, std::string(algorithm) == "consistent_hash");
 }
 
-void BM_PickHash(benchmark::State& state, const char* method, double factor, bool keyed) {
+void BM_PickHash(benchmark::State& state, const char* method, double factor, bool keyed,
+                 bool hint) {
   BalancerOptions o;
   o.algorithm = "consistent_hash";
   o.hash_method = method;
   o.hash_balance_factor = factor;
-  runPick(state, o, keyed);
+  runPick(state, o, keyed, hint);
 }
 
 void BM_PickWeighted(benchmark::State& state, const char* algorithm) {
@@ -105,9 +111,11 @@ BENCHMARK_CAPTURE(BM_Pick, least_connections, "least_connections") SIZES;
 BENCHMARK_CAPTURE(BM_Pick, power_of_two, "power_of_two") SIZES;
 BENCHMARK_CAPTURE(BM_Pick, least_latency, "least_latency") SIZES;
 BENCHMARK_CAPTURE(BM_Pick, consistent_hash, "consistent_hash") SIZES;
-BENCHMARK_CAPTURE(BM_PickHash, ring, "ring", 0.0, true) SIZES;
-BENCHMARK_CAPTURE(BM_PickHash, maglev_bounded, "maglev", 1.25, true) SIZES;
-BENCHMARK_CAPTURE(BM_PickHash, maglev_keyless, "maglev", 0.0, false) SIZES;
+BENCHMARK_CAPTURE(BM_PickHash, ring, "ring", 0.0, true, false) SIZES;
+BENCHMARK_CAPTURE(BM_PickHash, maglev_bounded, "maglev", 1.25, true, false) SIZES;
+BENCHMARK_CAPTURE(BM_PickHash, maglev_bounded_hint, "maglev", 1.25, true, true) SIZES;
+BENCHMARK_CAPTURE(BM_PickHash, ring_bounded_hint, "ring", 1.25, true, true) SIZES;
+BENCHMARK_CAPTURE(BM_PickHash, maglev_keyless, "maglev", 0.0, false, false) SIZES;
 BENCHMARK_CAPTURE(BM_PickWeighted, weighted_5w, "weighted") SIZES;
 BENCHMARK_CAPTURE(BM_PickWeighted, random_5w, "random") SIZES;
 BENCHMARK(BM_MaglevBuild) SIZES->Unit(benchmark::kMillisecond);

@@ -29,7 +29,11 @@ uint64_t nextPrime(uint64_t n) {
 }
 
 uint64_t MaglevTable::tableSizeFor(uint64_t requested, size_t hosts) {
-  return nextPrime(std::max<uint64_t>(requested, 100 * static_cast<uint64_t>(hosts)));
+  const uint64_t base = std::max<uint64_t>(requested, 2);
+  const uint64_t needed = 100 * static_cast<uint64_t>(hosts);
+  uint64_t size = nextPrime(base);
+  for (uint64_t mult = 2; size < needed; mult *= 2) size = nextPrime(base * mult);
+  return size;
 }
 
 void MaglevTable::build(const std::vector<HostPtr>& hosts, const std::vector<uint32_t>& weights,

@@ -23,7 +23,10 @@ uint64_t nextPrime(uint64_t n);
 
 class MaglevTable {
  public:
-  // Maglev keeps shares within ~1% when M > 100 x n: the smallest prime >= max(requested, 100 n).
+  // Maglev keeps shares within ~1% when M >= 100 x n. The size climbs a fixed ladder,
+  // nextPrime(requested x 2^k) for the smallest k giving >= 100 n, so it is a function of n that
+  // changes only when n crosses a doubling boundary: a size that tracked n exactly would rebuild a
+  // different table (and move nearly every key) on every membership change.
   static uint64_t tableSizeFor(uint64_t requested, size_t hosts);
 
   // hosts[i] with weights[i] >= 1 (parallel vectors); table_size prime and > 1. Entries are
