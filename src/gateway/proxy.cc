@@ -13,6 +13,7 @@
 
 #include "common/hash.h"
 #include "common/logging.h"
+#include "net/handler_memory.h"
 #include "net/http_message.h"
 #include "net/http_parser.h"
 #include "net/http_util.h"
@@ -228,6 +229,9 @@ class Session {
   bool dechunk_ = false;
   bool linger_ = false;
   std::string out_client_;      // response head (and local bodies)
+
+  // Storage for the operations in flight (one per kind; never two of a kind at once).
+  net::HandlerSlot client_read_slot_, client_write_slot_, up_read_slot_, up_write_slot_;
 };
 
 Session::Session(Worker& w, net::tcp::socket sock)
@@ -280,8 +284,9 @@ void Session::startClientRead() {
   }
   client_reading_ = true;
   ++pending_;
-  sock_.async_read_some(asio::buffer(in_.get() + in_len_, in_cap_ - in_len_),
-                        [this](error_code ec, size_t n) { onClientRead(ec, n); });
+  sock_.async_read_some(
+      asio::buffer(in_.get() + in_len_, in_cap_ - in_len_),
+      net::inSlot(client_read_slot_, [this](error_code ec, size_t n) { onClientRead(ec, n); }));
 }
 
 void Session::onClientRead(error_code ec, size_t n) {
@@ -527,7 +532,9 @@ void Session::pickAndConnect() {
   deadline_ = std::min(req_deadline_, connect_deadline_);
   ++pending_;
   ++c->pending;
-  c->sock.async_connect(pool->endpoint, [this, c](error_code ec) { onConnect(c, ec); });
+  c->sock.async_connect(pool->endpoint, net::inSlot(up_write_slot_, [this, c](error_code ec) {
+                          onConnect(c, ec);
+                        }));
 }
 
 bool Session::upstreamOpDone(UpstreamConn* c) {
@@ -589,7 +596,7 @@ void Session::writeUpstream() {
   ++pending_;
   ++c->pending;
   asio::async_write(c->sock, asio::buffer(out_up_.data() + up_sent_, out_up_.size() - up_sent_),
-                    [this, c](error_code ec, size_t) {
+                    net::inSlot(up_write_slot_, [this, c](error_code ec, size_t) {
                       --pending_;
                       OpGuard guard{this};
                       if (upstreamOpDone(c)) return;
@@ -604,7 +611,7 @@ void Session::writeUpstream() {
                       }
                       up_sent_ = out_up_.size();
                       onUpstreamWritten();
-                    });
+                    }));
 }
 
 void Session::onUpstreamWritten() {
@@ -669,8 +676,9 @@ void Session::startUpstreamRead() {
   up_reading_ = true;
   ++pending_;
   ++c->pending;
-  c->sock.async_read_some(asio::buffer(c->buf.get() + c->len, c->cap - c->len),
-                          [this, c](error_code ec, size_t n) { onUpstreamRead(c, ec, n); });
+  c->sock.async_read_some(
+      asio::buffer(c->buf.get() + c->len, c->cap - c->len),
+      net::inSlot(up_read_slot_, [this, c](error_code ec, size_t n) { onUpstreamRead(c, ec, n); }));
 }
 
 void Session::onUpstreamRead(UpstreamConn* c, error_code ec, size_t n) {
@@ -850,7 +858,7 @@ void Session::writeClient(const char* a, size_t alen, const char* b, size_t blen
   if (k == 1) rest[1] = asio::const_buffer();
   client_writing_ = true;
   ++pending_;
-  asio::async_write(sock_, rest, [this](error_code ec, size_t) {
+  asio::async_write(sock_, rest, net::inSlot(client_write_slot_, [this](error_code ec, size_t) {
     --pending_;
     OpGuard guard{this};
     client_writing_ = false;
@@ -860,7 +868,7 @@ void Session::writeClient(const char* a, size_t alen, const char* b, size_t blen
       return;
     }
     onClientWritten();
-  });
+  }));
 }
 
 void Session::onClientWritten() {
