@@ -163,7 +163,7 @@ class Session {
   // outcome nullopt: not reported to the cluster (a stale pooled connection).
   void attemptFailed(std::optional<Outcome> outcome, std::string_view why);
   void releaseUpstream(bool reusable);
-  bool retryAllowed();
+  bool retryAllowed(bool budgeted);
 
   void finishExchange();
   // Ends the request's accounting (in-flight, metrics, retry slot); idempotent.
@@ -217,6 +217,7 @@ class Session {
   std::array<const lb::Host*, 8> excluded_{};
   size_t excluded_n_ = 0;
   TimePoint attempt_start_{};
+  TimePoint sent_at_{};         // request head handed to the upstream connection (ttfb origin)
   TimePoint connect_deadline_{};
   uint64_t resp_bytes_ = 0;     // response bytes received on this attempt
   TimePoint first_byte_{};
@@ -494,6 +495,9 @@ void Session::pickAndConnect() {
   ctx.hash_key = hash_key_;
   ctx.exclude = std::span<const lb::Host* const>(excluded_.data(), excluded_n_);
   lb::Host* h = w_.balancer_->pick(ctx);
+  if (h != nullptr && w_.snapshot_->panic && !h->eligible(now) && !w_.anyEligible(now)) {
+    h = nullptr;  // panic mode with no healthy host at all: fail fast rather than try dead ones
+  }
   HostPool* pool = h ? w_.pool_.forHost(h) : nullptr;
   if (pool == nullptr) {
     if (tries_ == 0) {
@@ -565,6 +569,7 @@ void Session::onConnect(UpstreamConn* c, error_code ec) {
 
 void Session::sendRequest() {
   UpstreamConn* c = up_;
+  sent_at_ = steadyNow();  // connect time is not the backend's latency
   up_sent_ = 0;
   up_writing_ = false;
   writeUpstream();
@@ -747,7 +752,7 @@ void Session::parseResponseHead() {
   resp_status_ = p.status();
   TimePoint now = steadyNow();
   w_.cluster_.onResult(*host_, resp_status_ >= 500 ? Outcome::kServerError : Outcome::kSuccess,
-                       first_byte_ - attempt_start_, now);
+                       first_byte_ - sent_at_, now);
   if (!p.keepAlive()) up_reusable_ = false;
 
   std::string& o = out_client_;
@@ -948,9 +953,11 @@ void Session::releaseUpstream(bool reusable) {
   up_writing_ = false;
 }
 
-bool Session::retryAllowed() {
+bool Session::retryAllowed(bool budgeted) {
   if (tries_ > w_.options_.retries || !retryable_ || resp_bytes_ != 0) return false;
-  if (retry_counted_) return true;  // this request already holds its retry slot
+  // Retries of attempts the backend never saw (connect failure, a pooled keep-alive connection
+  // it had closed) are free; the budget guards against retry storms on overloaded backends.
+  if (!budgeted || retry_counted_) return true;  // (a request holds at most one budget slot)
   auto& in_flight = *w_.shared_.retries_in_flight;
   double budget = w_.options_.retry_budget_percent / 100.0 *
                   static_cast<double>(w_.cluster_.inFlight() + 1);
@@ -964,7 +971,8 @@ bool Session::retryAllowed() {
 void Session::attemptFailed(std::optional<Outcome> outcome, std::string_view why) {
   TimePoint now = steadyNow();
   if (host_ != nullptr && outcome) w_.cluster_.onResult(*host_, *outcome, std::nullopt, now);
-  bool retry = state_ == State::kUpstream && retryAllowed();
+  bool budgeted = !(outcome == Outcome::kConnectFailed || !outcome.has_value());
+  bool retry = state_ == State::kUpstream && retryAllowed(budgeted);
   releaseUpstream(false);
   if (retry) {
     if (w_.metrics_.retries) w_.metrics_.retries->inc();
@@ -1194,6 +1202,13 @@ void Worker::refreshSnapshot() {
   snapshot_version_ = v;
   balancer_->update(snapshot_);
   pool_.onSnapshot(*snapshot_);
+}
+
+bool Worker::anyEligible(TimePoint now) const {
+  for (const auto& h : snapshot_->hosts) {
+    if (h->eligible(now)) return true;
+  }
+  return false;
 }
 
 void Worker::armSweep() {

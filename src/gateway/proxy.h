@@ -72,6 +72,8 @@ class Worker {
   void sweep();
   void armSweep();
   void refreshSnapshot();
+  // Some host of the current snapshot is eligible (panic mode may hold only ineligible ones).
+  bool anyEligible(TimePoint now) const;
   void link(Session* s);
   void unlink(Session* s);
   void shutdownOnLoop(TimePoint deadline);
