@@ -30,8 +30,16 @@ class Host {
 
   // ---- load, counted across all workers -------------------------------------------------------
   int64_t inFlight() const { return in_flight_.load(std::memory_order_relaxed); }
-  void onRequestStart() { in_flight_.fetch_add(1, std::memory_order_relaxed); }
+  void onRequestStart() {
+    in_flight_.fetch_add(1, std::memory_order_relaxed);
+    requests_total_.fetch_add(1, std::memory_order_relaxed);
+  }
   void onRequestEnd() { in_flight_.fetch_sub(1, std::memory_order_relaxed); }
+  // Requests ever started on this host (each onRequestStart), for the admin API and metrics.
+  uint64_t requestsTotal() const { return requests_total_.load(std::memory_order_relaxed); }
+  // Failed attempts, as classified by the caller (5xx, connect failure, reset, timeout).
+  void recordFailure() { failures_total_.fetch_add(1, std::memory_order_relaxed); }
+  uint64_t failuresTotal() const { return failures_total_.load(std::memory_order_relaxed); }
   // Latency estimate (peak EWMA); the gateway observes time to first response byte.
   PeakEwma& latency() { return latency_; }
   const PeakEwma& latency() const { return latency_; }
@@ -60,6 +68,8 @@ class Host {
   const uint64_t address_hash_;
   std::atomic<uint32_t> weight_;
   std::atomic<int64_t> in_flight_{0};
+  std::atomic<uint64_t> requests_total_{0};
+  std::atomic<uint64_t> failures_total_{0};
   std::atomic<bool> healthy_{true};
   std::atomic<bool> draining_{false};
   std::atomic<int64_t> ejected_until_ns_{0};
