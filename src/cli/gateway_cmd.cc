@@ -3,6 +3,8 @@
 //                 --algorithm round_robin --workers 1
 // Prints "surge gateway listening on HOST:PORT (admin HOST:PORT)" when ready; SIGINT/SIGTERM
 // drain in-flight requests (up to drain_timeout) and exit 0.
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -136,6 +138,13 @@ int runGateway(const std::vector<std::string>& args) {
   if (Status s = gateway::validateGatewayConfig(config); !s.isOk()) {
     std::fprintf(stderr, "surge gateway: %s\n", s.message().c_str());
     return 2;
+  }
+
+  // A proxy holds two descriptors per request in flight: raise the soft limit to the hard one.
+  rlimit nofile{};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &nofile);
   }
 
   gateway::Cluster cluster(config.cluster, SteadyClock::instance());

@@ -1174,7 +1174,10 @@ void Worker::accept() {
     } else if (ec == asio::error::operation_aborted) {
       return;
     } else {
-      SURGE_LOG(kWarn, "gateway", "accept: " + ec.message());
+      // Out of descriptors or memory: back off until the next sweep instead of spinning.
+      SURGE_LOG(kWarn, "gateway", "accept: " + ec.message() + " (pausing accepts)");
+      accept_paused_ = true;
+      return;
     }
     accept();
   });
@@ -1223,6 +1226,10 @@ void Worker::armSweep() {
 void Worker::sweep() {
   TimePoint now = steadyNow();
   refreshSnapshot();
+  if (accept_paused_ && !shutting_down_) {
+    accept_paused_ = false;
+    accept();
+  }
   if (shutting_down_ && now >= drain_deadline_) {
     while (sessions_ != nullptr) {
       Session* s = sessions_;

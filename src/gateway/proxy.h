@@ -99,6 +99,7 @@ class Worker {
   size_t session_count_ = 0;
   bool shutting_down_ = false;
   bool stopped_ = false;
+  bool accept_paused_ = false;
   TimePoint drain_deadline_{};
   TimePoint last_pool_sweep_{};
   std::atomic<int64_t> in_flight_{0};
