@@ -751,6 +751,7 @@ void Session::parseResponseHead() {
   const HeadParser& p = resp_parser_;
   resp_status_ = p.status();
   TimePoint now = steadyNow();
+  if (resp_status_ >= 500) host_->recordFailure();
   w_.cluster_.onResult(*host_, resp_status_ >= 500 ? Outcome::kServerError : Outcome::kSuccess,
                        first_byte_ - sent_at_, now);
   if (!p.keepAlive()) up_reusable_ = false;
@@ -970,7 +971,10 @@ bool Session::retryAllowed(bool budgeted) {
 
 void Session::attemptFailed(std::optional<Outcome> outcome, std::string_view why) {
   TimePoint now = steadyNow();
-  if (host_ != nullptr && outcome) w_.cluster_.onResult(*host_, *outcome, std::nullopt, now);
+  if (host_ != nullptr && outcome) {
+    host_->recordFailure();
+    w_.cluster_.onResult(*host_, *outcome, std::nullopt, now);
+  }
   bool budgeted = !(outcome == Outcome::kConnectFailed || !outcome.has_value());
   bool retry = state_ == State::kUpstream && retryAllowed(budgeted);
   releaseUpstream(false);
@@ -1081,7 +1085,10 @@ void Session::onTimeout(TimePoint now) {
         attemptFailed(Outcome::kConnectFailed, "connect to upstream timed out");
         return;
       }
-      if (host_ != nullptr) w_.cluster_.onResult(*host_, Outcome::kTimeout, std::nullopt, now);
+      if (host_ != nullptr) {
+        host_->recordFailure();
+        w_.cluster_.onResult(*host_, Outcome::kTimeout, std::nullopt, now);
+      }
       releaseUpstream(false);
       respondLocal(504, "upstream request timeout", !req_body_received_);
       return;
