@@ -24,6 +24,16 @@ using net::HttpRequest;
 using net::HttpResponse;
 using net::Responder;
 
+void sseStep(std::shared_ptr<Responder> r, int i, int n, int interval_ms) {
+  r->writeChunk("data: " + std::to_string(i) + "\n\n");
+  if (i + 1 == n) {
+    r->endStream();
+    return;
+  }
+  r->after(std::chrono::milliseconds(interval_ms),
+           [r, i, n, interval_ms] { sseStep(r, i + 1, n, interval_ms); });
+}
+
 // A demo upstream: "/" names itself, /delay/{ms}, /sse?n=&interval_ms=, /hang, /chunked,
 // POST answers the body length.
 net::AsyncHandler upstreamHandler(std::string name) {
@@ -39,16 +49,7 @@ net::AsyncHandler upstreamHandler(std::string name) {
       int n = std::stoi(req.queryParam("n").value_or("3"));
       int interval = std::stoi(req.queryParam("interval_ms").value_or("100"));
       r->startStream(200, {{"Content-Type", "text/event-stream"}});
-      auto step = std::make_shared<std::function<void(int)>>();
-      *step = [r, n, interval, step](int i) {
-        r->writeChunk("data: " + std::to_string(i) + "\n\n");
-        if (i + 1 == n) {
-          r->endStream();
-          return;
-        }
-        r->after(std::chrono::milliseconds(interval), [step, i] { (*step)(i + 1); });
-      };
-      (*step)(0);
+      sseStep(r, 0, n, interval);
     } else if (p == "/chunked") {
       r->startStream(200, {{"Content-Type", "text/plain"}});
       for (int i = 0; i < 5; ++i) r->writeChunk(std::string(1000, static_cast<char>('a' + i)));
