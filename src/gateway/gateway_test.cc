@@ -249,6 +249,28 @@ TEST_F(GatewayTest, ForwardsBodiesAndHeaders) {
   ::close(fd);
 }
 
+TEST_F(GatewayTest, PipelinedRequestsAndExpectContinue) {
+  addBackend(addUpstream("u1"));
+  startGateway();
+  int fd = connectLoopback(port_);
+  // Two pipelined requests in one segment, the second with a body: answered in order.
+  ASSERT_TRUE(sendAll(fd,
+                      "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"));
+  std::string r = readFor(fd, 2s, "\"bytes\":3");
+  EXPECT_NE(r.find("{\"upstream\":\"u1\"}"), std::string::npos) << r;
+  EXPECT_LT(r.find("{\"upstream\":\"u1\"}"), r.find("\"bytes\":3")) << r;
+  // Expect: 100-continue is answered by the proxy before the body is sent.
+  ASSERT_TRUE(sendAll(fd,
+                      "POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                      "Expect: 100-continue\r\n\r\n"));
+  EXPECT_EQ(readFor(fd, 2s, "\r\n\r\n"), "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_TRUE(sendAll(fd, "wxyz"));
+  r = readResponse(fd);
+  EXPECT_NE(bodyOf(r).find("\"bytes\":4"), std::string::npos) << r;
+  ::close(fd);
+}
+
 TEST_F(GatewayTest, ServerSentEventsArriveOneByOne) {
   addBackend(addUpstream("u1"));
   startGateway();
