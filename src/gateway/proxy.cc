@@ -112,6 +112,8 @@ class Session {
   void onTimeout(TimePoint now);
   void onShutdown();
   void forceClose() { close(); }
+  // After a call from outside a completion handler (sweep, shutdown): drop per-handler hints.
+  void clearHints() { client_drained_ = up_drained_ = false; }
 
   bool closed() const { return closed_; }
   int pending() const { return pending_; }
@@ -129,17 +131,23 @@ class Session {
     kLingering,  // error sent; draining input before close
   };
 
-  // Deletes the session at the end of a completion handler once closed and idle.
+  // Ends a completion handler: forgets the per-handler "drained" hints, and deletes the session
+  // once closed and idle.
   struct OpGuard {
     Session* s;
     ~OpGuard() {
+      s->client_drained_ = s->up_drained_ = false;
       if (s->closed_ && s->pending_ == 0) delete s;
     }
   };
 
   // ---- client side ----
+  // Re-arms the client read. Right after a short read in the same handler (client_drained_),
+  // waits for readiness instead of Asio's speculative recv, which would only return EAGAIN.
   void startClientRead();
   void onClientRead(error_code ec, size_t n);
+  void onClientReadable(error_code ec);
+  void handleClientRead(error_code ec, size_t n, bool short_read);
   void processClientData();
   void parseHead();
   void beginRequest();
@@ -158,6 +166,8 @@ class Session {
   void pumpRequestBody();
   void startUpstreamRead();
   void onUpstreamRead(UpstreamConn* c, error_code ec, size_t n);
+  void onUpstreamReadable(UpstreamConn* c, error_code ec);
+  void handleUpstreamRead(UpstreamConn* c, error_code ec, size_t n, bool short_read);
   void parseResponseHead();
   void forwardResponseBody(bool with_head);
   // outcome nullopt: not reported to the cluster (a stale pooled connection).
@@ -187,6 +197,10 @@ class Session {
   size_t in_cap_ = 0, in_start_ = 0, in_len_ = 0;
   bool client_reading_ = false;
   bool client_eof_ = false;
+  // Set within one completion handler: the socket is known to be drained, so the next read
+  // waits for readiness (edge-triggered epoll reports any byte that arrives after this point).
+  bool client_drained_ = false;
+  bool up_drained_ = false;
   bool client_writing_ = false;
   HeadParser req_parser_;
   BodyDecoder req_body_;
@@ -285,6 +299,13 @@ void Session::startClientRead() {
   }
   client_reading_ = true;
   ++pending_;
+  if (client_drained_) {
+    client_drained_ = false;
+    sock_.async_wait(net::tcp::socket::wait_read,
+                     net::inSlot(client_read_slot_,
+                                 [this](error_code ec) { onClientReadable(ec); }));
+    return;
+  }
   sock_.async_read_some(
       asio::buffer(in_.get() + in_len_, in_cap_ - in_len_),
       net::inSlot(client_read_slot_, [this](error_code ec, size_t n) { onClientRead(ec, n); }));
@@ -295,6 +316,35 @@ void Session::onClientRead(error_code ec, size_t n) {
   OpGuard guard{this};
   client_reading_ = false;
   if (closed_) return;
+  handleClientRead(ec, n, n < in_cap_ - in_len_);
+}
+
+void Session::onClientReadable(error_code ec) {
+  --pending_;
+  OpGuard guard{this};
+  client_reading_ = false;
+  if (closed_) return;
+  if (!ec) {
+    size_t space = in_cap_ - in_len_;
+    ssize_t r = ::recv(fd_, in_.get() + in_len_, space, MSG_DONTWAIT);
+    if (r > 0) {
+      handleClientRead(ec, static_cast<size_t>(r), static_cast<size_t>(r) < space);
+      return;
+    }
+    if (r == 0) {
+      ec = asio::error::eof;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+      client_drained_ = true;
+      startClientRead();
+      return;
+    } else {
+      ec = error_code(errno, asio::error::get_system_category());
+    }
+  }
+  handleClientRead(ec, 0, false);
+}
+
+void Session::handleClientRead(error_code ec, size_t n, bool short_read) {
   if (ec) {
     client_eof_ = true;
     switch (state_) {
@@ -313,6 +363,7 @@ void Session::onClientRead(error_code ec, size_t n) {
     return;
   }
   in_len_ += n;
+  client_drained_ = short_read;
   processClientData();
   startClientRead();
 }
@@ -575,6 +626,9 @@ void Session::sendRequest() {
   writeUpstream();
   // A failed write may have moved on to a retry (another connection, maybe still connecting).
   if (closed_ || up_ != c || state_ == State::kLingering) return;
+  // Nothing can be buffered on the connection yet: wait for the response's readiness event
+  // instead of a recv that would return EAGAIN.
+  up_drained_ = true;
   startUpstreamRead();
 }
 
@@ -681,6 +735,13 @@ void Session::startUpstreamRead() {
   up_reading_ = true;
   ++pending_;
   ++c->pending;
+  if (up_drained_) {
+    up_drained_ = false;
+    c->sock.async_wait(net::tcp::socket::wait_read,
+                       net::inSlot(up_read_slot_,
+                                   [this, c](error_code ec) { onUpstreamReadable(c, ec); }));
+    return;
+  }
   c->sock.async_read_some(
       asio::buffer(c->buf.get() + c->len, c->cap - c->len),
       net::inSlot(up_read_slot_, [this, c](error_code ec, size_t n) { onUpstreamRead(c, ec, n); }));
@@ -691,6 +752,35 @@ void Session::onUpstreamRead(UpstreamConn* c, error_code ec, size_t n) {
   OpGuard guard{this};
   if (upstreamOpDone(c)) return;
   up_reading_ = false;
+  handleUpstreamRead(c, ec, n, n < c->cap - c->len);
+}
+
+void Session::onUpstreamReadable(UpstreamConn* c, error_code ec) {
+  --pending_;
+  OpGuard guard{this};
+  if (upstreamOpDone(c)) return;
+  up_reading_ = false;
+  if (!ec) {
+    size_t space = c->cap - c->len;
+    ssize_t r = ::recv(c->sock.native_handle(), c->buf.get() + c->len, space, MSG_DONTWAIT);
+    if (r > 0) {
+      handleUpstreamRead(c, ec, static_cast<size_t>(r), static_cast<size_t>(r) < space);
+      return;
+    }
+    if (r == 0) {
+      ec = asio::error::eof;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+      up_drained_ = true;
+      startUpstreamRead();
+      return;
+    } else {
+      ec = error_code(errno, asio::error::get_system_category());
+    }
+  }
+  handleUpstreamRead(c, ec, 0, false);
+}
+
+void Session::handleUpstreamRead(UpstreamConn* c, error_code ec, size_t n, bool short_read) {
   if (ec) {
     if (state_ == State::kUpstream) {
       if (resp_bytes_ == 0 && reused_conn_) {
@@ -715,6 +805,7 @@ void Session::onUpstreamRead(UpstreamConn* c, error_code ec, size_t n) {
   if (resp_bytes_ == 0) first_byte_ = steadyNow();
   resp_bytes_ += n;
   c->len += n;
+  up_drained_ = short_read;
   if (state_ == State::kUpstream) {
     parseResponseHead();
   } else {
@@ -1249,6 +1340,7 @@ void Worker::sweep() {
     Session* next = s->next;
     if (now >= s->deadline()) {
       s->onTimeout(now);
+      s->clearHints();
       if (s->closed() && s->pending() == 0) delete s;
     }
     s = next;
@@ -1277,6 +1369,7 @@ void Worker::shutdownOnLoop(TimePoint deadline) {
   while (s != nullptr) {
     Session* next = s->next;
     s->onShutdown();
+    s->clearHints();
     if (s->closed() && s->pending() == 0) delete s;
     s = next;
   }
