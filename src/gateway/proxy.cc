@@ -994,7 +994,7 @@ void Session::respondLocal(int status, std::string_view message, bool linger) {
   if (w_.shutting_down_) client_keep_alive_ = false;
   resp_status_ = status;
   if (!counted_) {  // rejected before it became a request (bad head, header timeout)
-    if (auto* c = w_.no_backend_[statusClass(status)]) c->inc();
+    if (auto* c = w_.requestsCounter(nullptr, statusClass(status))) c->inc();
   }
   std::string& o = out_client_;
   o.clear();
@@ -1090,8 +1090,7 @@ void Session::accountEnd() {
     counted_ = false;
     w_.in_flight_.fetch_sub(1, std::memory_order_relaxed);
     int cls = statusClass(resp_status_);
-    metrics::Counter* counter = pool_ != nullptr ? pool_->responses[cls] : w_.no_backend_[cls];
-    if (counter) counter->inc();
+    if (metrics::Counter* counter = w_.requestsCounter(pool_, cls)) counter->inc();
     if (w_.duration_) w_.duration_->observe(toSeconds(steadyNow() - req_start_));
   }
   if (retry_counted_) {
@@ -1217,16 +1216,8 @@ Worker::Worker(int index, const GatewayOptions& options, Cluster& cluster, Gatew
   SURGE_CHECK(b.isOk());  // validated by Gateway::start
   balancer_ = std::move(b).value();
   wants_hash_key_ = options.balancer.algorithm == "consistent_hash";
-  if (metrics_.requests) {
-    for (int c = 0; c < 6; ++c) no_backend_[c] = &metrics_.requests->labels({"none", kClassNames[c]});
-  }
   if (metrics_.duration) duration_ = &metrics_.duration->get();
   pool_.on_new_entry = [this](HostPool& p) {
-    if (metrics_.requests) {
-      for (int c = 0; c < 6; ++c) {
-        p.responses[c] = &metrics_.requests->labels({p.host->address(), kClassNames[c]});
-      }
-    }
     if (metrics_.upstream_connections) {
       p.connections_total = &metrics_.upstream_connections->labels({p.host->address()});
     }
@@ -1303,6 +1294,16 @@ void Worker::refreshSnapshot() {
   snapshot_version_ = v;
   balancer_->update(snapshot_);
   pool_.onSnapshot(*snapshot_);
+}
+
+metrics::Counter* Worker::requestsCounter(HostPool* pool, int status_class) {
+  metrics::Counter*& slot = pool != nullptr ? pool->responses[status_class] : no_backend_[status_class];
+  if (slot == nullptr && metrics_.requests != nullptr) {
+    // First response of this class from this backend on this worker: the only labels() call.
+    slot = &metrics_.requests->labels(
+        {pool != nullptr ? pool->host->address() : std::string("none"), kClassNames[status_class]});
+  }
+  return slot;
 }
 
 bool Worker::anyEligible(TimePoint now) const {

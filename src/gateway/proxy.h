@@ -72,6 +72,8 @@ class Worker {
   void sweep();
   void armSweep();
   void refreshSnapshot();
+  // requests_total series of (backend or "none", status class), created on first use.
+  metrics::Counter* requestsCounter(HostPool* pool, int status_class);
   // Some host of the current snapshot is eligible (panic mode may hold only ineligible ones).
   bool anyEligible(TimePoint now) const;
   void link(Session* s);
