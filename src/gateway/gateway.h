@@ -3,9 +3,8 @@
 // and Envoy's workers), the control loop (admin API, cluster.tick() every 100 ms, active health
 // checks, signals) and graceful shutdown (stop accepting, finish in-flight requests up to
 // drain_timeout). The data path itself is in proxy.h.
-// Threading: construct, start() and run() from one thread; requestShutdown() from any thread
-// (also async-signal-safe when install_signal_handlers is off and it is called from a handler? no:
-// use the built-in signal handling instead).
+// Threading: construct, start() and run() from one thread; requestShutdown() from any thread (not
+// from a signal handler: set install_signal_handlers instead).
 #pragma once
 
 #include <atomic>
