@@ -1,0 +1,408 @@
+// The Open Inference Protocol over real HTTP: an in-process ModelServer on 127.0.0.1:0 serving a
+// synthetic model repository written by the test. Every endpoint and every error status.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "net/test_client.h"
+#include "runtime/builtin_backends.h"
+#include "serving/model_server.h"
+
+namespace surge::serving {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+namespace nt = net::testing;
+
+constexpr const char* kSimple = R"(
+backend: "synthetic"
+max_batch_size: 8
+input [ { name: "x" data_type: TYPE_FP32 dims: [ 3 ] } ]
+output [ { name: "y" data_type: TYPE_FP32 dims: [ 2 ] }, { name: "n" data_type: TYPE_INT32 dims: [ 1 ] } ]
+dynamic_batching { max_queue_delay_microseconds: 100 }
+instance_group [ { count: 2 kind: KIND_CPU } ]
+)";
+
+struct Reply {
+  int status = 0;
+  std::string raw;
+  std::string body;
+  json j;
+};
+
+class HttpApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    runtime::registerBuiltinBackends(backends_);
+    dir_ = std::filesystem::temp_directory_path() /
+           ("surge-api-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override {
+    stop();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void model(const std::string& name, const std::string& config,
+             std::vector<std::string> versions = {"1"}) {
+    std::filesystem::create_directories(dir_ / name);
+    std::ofstream(dir_ / name / "config.pbtxt") << config;
+    for (const auto& v : versions) std::filesystem::create_directories(dir_ / name / v);
+  }
+
+  void start(ModelServerOptions options = {}, bool wait_ready = true) {
+    auto repo = loadRepository(dir_.string(), backends_);
+    ASSERT_TRUE(repo.isOk()) << repo.status().message();
+    options.listen = "127.0.0.1:0";
+    options.workers = 2;
+    options.server_version = "9.9.9";
+    server_ = std::make_unique<ModelServer>(options, std::move(repo).value(), backends_,
+                                            registry_, SteadyClock::instance());
+    Status s = server_->start();
+    ASSERT_TRUE(s.isOk()) << s.message();
+    port_ = server_->port();
+    runner_ = std::thread([this] { exit_code_ = server_->run(); });
+    if (wait_ready) {
+      ASSERT_TRUE(server_->models().waitLoaded(10s));
+    }
+  }
+
+  void stop() {
+    if (!server_) return;
+    server_->requestShutdown();
+    if (runner_.joinable()) runner_.join();
+    server_.reset();
+  }
+
+  Reply call(const std::string& method, const std::string& target, const std::string& body = "") {
+    Reply r;
+    r.raw = nt::httpExchange(port_, method, target, body,
+                             body.empty() ? "" : "Content-Type: application/json\r\n");
+    r.status = nt::statusOf(r.raw);
+    r.body = nt::bodyOf(r.raw);
+    r.j = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+    return r;
+  }
+
+  static std::string inferBody(const std::string& id, std::vector<std::vector<float>> rows,
+                               const std::string& extra = "") {
+    json x = {{"name", "x"}, {"datatype", "FP32"},
+              {"shape", {rows.size(), rows.empty() ? 0 : rows[0].size()}}, {"data", rows}};
+    json j = {{"inputs", {x}}};
+    if (!id.empty()) j["id"] = id;
+    std::string s = j.dump();
+    if (!extra.empty()) s.insert(1, extra + ",");
+    return s;
+  }
+
+  // Polls a condition on the in-process server (an event, not a decision) for up to 10 s.
+  template <class F>
+  bool eventually(F f) {
+    for (int i = 0; i < 10000; ++i) {
+      if (f()) return true;
+      std::this_thread::sleep_for(1ms);
+    }
+    return false;
+  }
+
+  runtime::BackendRegistry backends_;
+  metrics::Registry registry_;
+  std::filesystem::path dir_;
+  std::unique_ptr<ModelServer> server_;
+  std::thread runner_;
+  int exit_code_ = -1;
+  uint16_t port_ = 0;
+};
+
+TEST_F(HttpApiTest, HealthAndServerMetadata) {
+  model("simple", kSimple);
+  start();
+  Reply live = call("GET", "/v2/health/live");
+  EXPECT_EQ(live.status, 200);
+  EXPECT_EQ(live.j, json({{"live", true}}));
+  Reply ready = call("GET", "/v2/health/ready");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_EQ(ready.j, json({{"ready", true}}));
+  Reply meta = call("GET", "/v2");
+  EXPECT_EQ(meta.status, 200);
+  EXPECT_EQ(meta.j["name"], "surge");
+  EXPECT_EQ(meta.j["version"], "9.9.9");
+  EXPECT_TRUE(meta.j["extensions"].is_array());
+  EXPECT_EQ(call("POST", "/v2/health/live").status, 405);
+  Reply wrong = call("POST", "/v2/health/ready");
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_NE(wrong.raw.find("Allow: GET"), std::string::npos);
+  EXPECT_TRUE(wrong.j.contains("error"));
+}
+
+TEST_F(HttpApiTest, ModelMetadataAndVersions) {
+  model("simple", std::string(kSimple) + "version_policy { all {} }", {"1", "2"});
+  start();
+  Reply m = call("GET", "/v2/models/simple");
+  ASSERT_EQ(m.status, 200) << m.body;
+  EXPECT_EQ(m.j["name"], "simple");
+  EXPECT_EQ(m.j["versions"], json::array({"1", "2"}));
+  EXPECT_EQ(m.j["platform"], "synthetic");
+  EXPECT_EQ(m.j["inputs"], json::parse(R"([{"name":"x","datatype":"FP32","shape":[-1,3]}])"));
+  EXPECT_EQ(m.j["outputs"][1], json::parse(R"({"name":"n","datatype":"INT32","shape":[-1,1]})"));
+  EXPECT_EQ(call("GET", "/v2/models/simple/versions/2").status, 200);
+  Reply nov = call("GET", "/v2/models/simple/versions/3");
+  EXPECT_EQ(nov.status, 404);
+  EXPECT_EQ(nov.j["error"], "model 'simple' has no version '3' (serving 1, 2)");
+  EXPECT_EQ(call("GET", "/v2/models/simple/versions/x").status, 404);
+  Reply unknown = call("GET", "/v2/models/nope");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(unknown.j["error"], "unknown model 'nope'");
+  EXPECT_EQ(call("POST", "/v2/models/simple").status, 405);
+}
+
+TEST_F(HttpApiTest, ModelReadiness) {
+  model("simple", kSimple);
+  start();
+  Reply r = call("GET", "/v2/models/simple/ready");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.j, json({{"name", "simple"}, {"version", "1"}, {"ready", true}}));
+  EXPECT_EQ(call("GET", "/v2/models/simple/versions/1/ready").status, 200);
+  EXPECT_EQ(call("GET", "/v2/models/nope/ready").status, 404);
+  EXPECT_EQ(call("GET", "/v2/models/simple/versions/7/ready").status, 404);
+  EXPECT_EQ(call("PUT", "/v2/models/simple/ready").status, 405);
+}
+
+TEST_F(HttpApiTest, InferAnswersWithTheRequestsOwnRows) {
+  model("simple", kSimple);
+  start();
+  Reply r = call("POST", "/v2/models/simple/infer", inferBody("abc", {{1, 2, 3}, {10, 20, 30}}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.j["model_name"], "simple");
+  EXPECT_EQ(r.j["model_version"], "1");
+  EXPECT_EQ(r.j["id"], "abc");
+  ASSERT_EQ(r.j["outputs"].size(), 2u);
+  EXPECT_EQ(r.j["outputs"][0]["name"], "y");
+  EXPECT_EQ(r.j["outputs"][0]["shape"], json::array({2, 2}));
+  EXPECT_EQ(r.j["outputs"][0]["data"], json::array({6, 7, 60, 61}));  // row sum + j
+  EXPECT_EQ(r.j["outputs"][1]["data"], json::array({6, 60}));
+  Reply v = call("POST", "/v2/models/simple/versions/1/infer",
+                 inferBody("", {{1, 1, 1}}, R"("outputs":[{"name":"n"}])"));
+  ASSERT_EQ(v.status, 200) << v.body;
+  EXPECT_FALSE(v.j.contains("id"));
+  ASSERT_EQ(v.j["outputs"].size(), 1u);
+  EXPECT_EQ(v.j["outputs"][0]["data"], json::array({3}));
+}
+
+TEST_F(HttpApiTest, ConcurrentClientsGetTheirOwnAnswers) {
+  model("simple", kSimple);
+  start();
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0}, wrong{0};
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        float v = static_cast<float>(t * 100 + i);
+        std::string raw = nt::httpExchange(port_, "POST", "/v2/models/simple/infer",
+                                           inferBody("c", {{v, 0, 0}}));
+        json j = json::parse(nt::bodyOf(raw), nullptr, false);
+        if (nt::statusOf(raw) == 200 && j["outputs"][0]["data"] == json::array({v, v + 1})) {
+          ++ok;
+        } else {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(ok.load(), 160);
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST_F(HttpApiTest, InvalidRequestsAre400) {
+  model("simple", kSimple);
+  start();
+  Reply bad = call("POST", "/v2/models/simple/infer", "{\"inputs\": [");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.j["error"].get<std::string>().find("malformed JSON"), std::string::npos);
+  Reply dt = call("POST", "/v2/models/simple/infer",
+                  R"({"inputs":[{"name":"x","shape":[1,3],"datatype":"INT32","data":[1,2,3]}]})");
+  EXPECT_EQ(dt.status, 400);
+  EXPECT_NE(dt.j["error"].get<std::string>().find("datatype INT32"), std::string::npos);
+  EXPECT_EQ(call("POST", "/v2/models/simple/infer",
+                 R"({"inputs":[{"name":"q","shape":[1,3],"datatype":"FP32","data":[1,2,3]}]})")
+                .status,
+            400);
+  EXPECT_EQ(call("POST", "/v2/models/simple/infer", inferBody("", {{1, 2, 3}}, R"("outputs":[{"name":"zz"}])"))
+                .status,
+            400);
+  EXPECT_EQ(call("POST", "/v2/models/simple/infer",
+                 R"({"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[1,2]}]})")
+                .status,
+            400);
+  EXPECT_EQ(call("POST", "/v2/models/simple/infer",
+                 R"({"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]}]})")
+                .status,
+            400);
+}
+
+TEST_F(HttpApiTest, UnknownModelVersionAndRoutes) {
+  model("simple", kSimple);
+  start();
+  EXPECT_EQ(call("POST", "/v2/models/nope/infer", inferBody("", {{1, 2, 3}})).status, 404);
+  EXPECT_EQ(call("POST", "/v2/models/simple/versions/2/infer", inferBody("", {{1, 2, 3}})).status,
+            404);
+  Reply get_infer = call("GET", "/v2/models/simple/infer");
+  EXPECT_EQ(get_infer.status, 405);
+  EXPECT_NE(get_infer.raw.find("Allow: POST"), std::string::npos);
+  EXPECT_EQ(call("GET", "/v3").status, 404);
+  EXPECT_EQ(call("GET", "/v2/models").status, 404);
+  EXPECT_EQ(call("GET", "/v2/models/simple/explain").status, 404);
+  EXPECT_EQ(call("GET", "/v2/models/simple/versions").status, 404);
+  Reply r = call("GET", "/v2/models/simple/ready/more");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_TRUE(r.j.contains("error"));
+}
+
+TEST_F(HttpApiTest, BodyTooLargeIs413) {
+  model("simple", kSimple);
+  ModelServerOptions o;
+  o.max_request_bytes = 1024;
+  start(o);
+  std::string big = inferBody("", {{1, 2, 3}}) + std::string(2000, ' ');
+  Reply r = call("POST", "/v2/models/simple/infer", big);
+  EXPECT_EQ(r.status, 413);
+  EXPECT_TRUE(r.j.contains("error"));
+  EXPECT_EQ(call("POST", "/v2/models/simple/infer", inferBody("", {{1, 2, 3}})).status, 200);
+}
+
+TEST_F(HttpApiTest, QueueFullAndQueueTimeoutAre503) {
+  model("slow", R"(
+backend: "synthetic"
+max_batch_size: 1
+input [ { name: "x" data_type: TYPE_FP32 dims: [ 3 ] } ]
+output [ { name: "y" data_type: TYPE_FP32 dims: [ 1 ] } ]
+dynamic_batching { default_queue_policy { max_queue_size: 1 default_timeout_microseconds: 1000 } }
+parameters { key: "base_latency_us" value { string_value: "200000" } }
+)");
+  start();
+  ServedModel* m = *server_->models().find("slow", "");
+  std::string body = inferBody("", {{1, 2, 3}});
+  std::string req = "POST /v2/models/slow/infer HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body;
+  int a = nt::connectLoopback(port_);
+  ASSERT_GE(a, 0);
+  ASSERT_TRUE(nt::sendAll(a, req));
+  ASSERT_TRUE(eventually([&] { return m->batcher().executing() == 1; }));
+  int b = nt::connectLoopback(port_);
+  ASSERT_TRUE(nt::sendAll(b, req));
+  ASSERT_TRUE(eventually([&] { return m->batcher().queueLength() == 1; }));
+  Reply full = call("POST", "/v2/models/slow/infer", body);
+  EXPECT_EQ(full.status, 503);
+  EXPECT_EQ(full.j["error"], "Exceeds maximum queue size");
+  std::string ra = nt::readResponse(a, 10s), rb = nt::readResponse(b, 10s);
+  ::close(a);
+  ::close(b);
+  EXPECT_EQ(nt::statusOf(ra), 200) << ra;
+  // B waited behind A's 200 ms batch, past its 1 ms queue timeout.
+  EXPECT_EQ(nt::statusOf(rb), 503) << rb;
+  EXPECT_NE(rb.find("Request timeout expired"), std::string::npos) << rb;
+}
+
+TEST_F(HttpApiTest, NotReadyWhileLoadingIs503) {
+  model("cold", std::string(kSimple) +
+                    R"(parameters { key: "load_latency_us" value { string_value: "300000" } })");
+  start({}, /*wait_ready=*/false);
+  Reply ready = call("GET", "/v2/health/ready");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_EQ(ready.j["ready"], false);
+  EXPECT_EQ(call("GET", "/v2/health/live").status, 200);
+  EXPECT_EQ(call("GET", "/v2/models/cold/ready").status, 503);
+  Reply infer = call("POST", "/v2/models/cold/infer", inferBody("", {{1, 2, 3}}));
+  EXPECT_EQ(infer.status, 503);
+  EXPECT_NE(infer.j["error"].get<std::string>().find("not ready"), std::string::npos);
+  ASSERT_TRUE(server_->models().waitLoaded(10s));
+  EXPECT_EQ(call("GET", "/v2/health/ready").status, 200);
+  EXPECT_EQ(call("POST", "/v2/models/cold/infer", inferBody("", {{1, 2, 3}})).status, 200);
+}
+
+TEST_F(HttpApiTest, MetricsStatisticsAndRepositoryIndex) {
+  model("simple", kSimple);
+  start();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(call("POST", "/v2/models/simple/infer", inferBody("", {{1, 2, 3}, {4, 5, 6}})).status,
+              200);
+  }
+  EXPECT_EQ(call("POST", "/v2/models/simple/infer", "{").status, 400);
+  Reply m = call("GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.raw.find("text/plain; version=0.0.4"), std::string::npos);
+  const std::string& page = m.body;
+  EXPECT_NE(page.find("nv_inference_request_success_total{model=\"simple\",version=\"1\"} 3"),
+            std::string::npos) << page;
+  EXPECT_NE(page.find("nv_inference_count_total{model=\"simple\",version=\"1\"} 6"),
+            std::string::npos) << page;
+  EXPECT_NE(page.find("nv_inference_request_failure_total{model=\"simple\",version=\"1\","
+                      "reason=\"OTHER\"} 1"),
+            std::string::npos) << page;
+  EXPECT_NE(page.find("model_request_queue_length{model=\"simple\",version=\"1\"} 0"),
+            std::string::npos);
+  EXPECT_NE(page.find("model_latency_count{model=\"simple\",version=\"1\"} 3"), std::string::npos);
+  EXPECT_NE(page.find("surge_serve_model_ready{model=\"simple\",version=\"1\"} 1"),
+            std::string::npos);
+  EXPECT_NE(page.find("surge_serve_batch_size_bucket"), std::string::npos);
+
+  Reply st = call("GET", "/v2/models/simple/stats");
+  ASSERT_EQ(st.status, 200) << st.body;
+  const json& s = st.j["model_stats"][0];
+  EXPECT_EQ(s["name"], "simple");
+  EXPECT_EQ(s["version"], "1");
+  EXPECT_EQ(s["inference_count"], 6);
+  EXPECT_EQ(s["inference_stats"]["success"]["count"], 3);
+  EXPECT_EQ(s["inference_stats"]["fail"]["count"], 1);
+  EXPECT_GT(s["last_inference"].get<uint64_t>(), 0u);
+  EXPECT_EQ(call("GET", "/v2/models/stats").j["model_stats"].size(), 1u);
+  EXPECT_EQ(call("GET", "/v2/models/nope/stats").status, 404);
+
+  Reply idx = call("POST", "/v2/repository/index");
+  ASSERT_EQ(idx.status, 200);
+  EXPECT_EQ(idx.j, json::parse(R"([{"name":"simple","version":"1","state":"READY"}])"));
+}
+
+TEST_F(HttpApiTest, ShutdownTurnsReadinessOffAndFinishesRequests) {
+  model("slow", R"(
+backend: "synthetic"
+max_batch_size: 4
+input [ { name: "x" data_type: TYPE_FP32 dims: [ 3 ] } ]
+output [ { name: "y" data_type: TYPE_FP32 dims: [ 1 ] } ]
+dynamic_batching { max_queue_delay_microseconds: 10000000 }
+parameters { key: "base_latency_us" value { string_value: "100000" } }
+)");
+  ModelServerOptions o;
+  o.shutdown_delay = 300ms;
+  start(o);
+  ServedModel* m = *server_->models().find("slow", "");
+  std::string body = inferBody("", {{1, 2, 3}});
+  std::string req = "POST /v2/models/slow/infer HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body;
+  int a = nt::connectLoopback(port_);
+  ASSERT_TRUE(nt::sendAll(a, req));
+  // Queued, waiting for a 10 s batch delay that draining must cut short.
+  ASSERT_TRUE(eventually([&] { return m->batcher().queueLength() == 1; }));
+  server_->requestShutdown();
+  Reply ready = call("GET", "/v2/health/ready");  // during the shutdown delay: still listening
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_EQ(ready.j["ready"], false);
+  std::string ra = nt::readResponse(a, 5s);
+  ::close(a);
+  EXPECT_EQ(nt::statusOf(ra), 200) << ra;
+  EXPECT_NE(ra.find("Connection: close"), std::string::npos);
+  runner_.join();
+  EXPECT_EQ(exit_code_, 0);
+  EXPECT_LT(nt::connectLoopback(port_), 0);  // the listener is gone
+}
+
+}  // namespace
+}  // namespace surge::serving

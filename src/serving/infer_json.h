@@ -1,0 +1,52 @@
+// The Open Inference Protocol's JSON body codec (KServe v2 / Triton HTTP/REST, "inference request"
+// and "inference response" objects), checked against a model's spec.
+// Request: {"id"?, "parameters"?, "inputs": [{"name", "shape", "datatype", "parameters"?, "data"}],
+//           "outputs"?: [{"name", "parameters"?}]}
+//   data is row-major, flat or nested (nesting is flattened, only the element count is checked).
+//   Every model input must be sent once; datatype must equal the config's; shape must match the
+//   config dims (-1 = any) with, when max_batch_size > 0, a leading batch dim in [1, max] that all
+//   inputs share. Request parameters: "timeout" (µs, the request's queue timeout, honoured when
+//   the model allows timeout overrides). Binary tensor data is not supported (400).
+//   Parsed with simdjson's DOM parser (one parser per thread, reused: no per-request allocation
+//   beyond the tensors).
+// Response: {"model_name", "model_version", "id"?, "outputs": [{"name", "datatype", "shape",
+//   "data"}]}, outputs in the order requested (config order by default); floats written with
+//   std::to_chars (shortest round-trip form); non-finite floats as null (JSON has no NaN).
+// Errors: InvalidArgument with the message a client sees in {"error": "..."} (HTTP 400).
+// Thread-safety: functions are reentrant (thread-local parser).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "runtime/backend.h"
+#include "runtime/tensor.h"
+
+namespace surge::serving {
+
+struct InferRequest {
+  std::string id;
+  bool has_id = false;
+  std::vector<runtime::Tensor> inputs;  // one per model input, config order: [rows] + backend dims
+  std::vector<int> outputs;             // requested outputs (indices into spec.outputs), in order
+  std::vector<bool> outputs_wanted;     // one per model output
+  int64_t rows = 1;                     // batch rows (1 when the model does not batch)
+  uint64_t shape_key = 0;               // hash of the non-batch dims of every input
+  Duration timeout{0};                  // "timeout" parameter; 0 = none
+};
+
+// Parses and checks a request body against `spec`.
+Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, InferRequest* out);
+
+// Appends the response JSON. `outputs` holds one tensor per model output (config order, backend
+// shapes, as the batcher returns them); only the requested ones are written, in config dims.
+void appendInferResponse(std::string& out, const runtime::ModelSpec& spec,
+                         const InferRequest& request, const std::vector<runtime::Tensor>& outputs);
+
+// Appends `s` as a JSON string literal (quotes included).
+void appendJsonString(std::string& out, std::string_view s);
+
+}  // namespace surge::serving

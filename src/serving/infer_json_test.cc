@@ -1,0 +1,271 @@
+#include "serving/infer_json.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "serving/prediction_cache.h"
+
+namespace surge::serving {
+namespace {
+
+using runtime::DataType;
+using runtime::Tensor;
+using nlohmann::json;
+
+runtime::ModelSpec spec() {
+  runtime::ModelSpec s;
+  s.name = "m";
+  s.version = 3;
+  s.max_batch_size = 4;
+  s.inputs = {{"x", DataType::kFp32, {2}, {}, false},
+              {"n", DataType::kInt8, {-1}, {}, false},
+              {"s", DataType::kBytes, {1}, {}, false}};
+  s.outputs = {{"y", DataType::kFp32, {2}, {}, false}, {"b", DataType::kBool, {1}, {}, false}};
+  return s;
+}
+
+std::string request(const std::string& x = R"({"name":"x","shape":[2,2],"datatype":"FP32","data":[[1,2],[3,4.5]]})",
+                    const std::string& extra = "") {
+  return R"({"id":"r1",)" + extra + R"("inputs":[)" + x +
+         R"(,{"name":"n","shape":[2,3],"datatype":"INT8","data":[1,2,3,-4,-5,127]},)"
+         R"({"name":"s","shape":[2,1],"datatype":"BYTES","data":["hello","wörld\n"]}]})";
+}
+
+Status parse(const std::string& body, InferRequest* out) {
+  return parseInferRequest(body, spec(), out);
+}
+
+std::string errorOf(const std::string& body) {
+  InferRequest r;
+  Status s = parse(body, &r);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << body;
+  return s.message();
+}
+
+TEST(InferJson, ParsesNestedAndFlatData) {
+  InferRequest r;
+  Status s = parse(request(), &r);
+  ASSERT_TRUE(s.isOk()) << s.message();
+  EXPECT_TRUE(r.has_id);
+  EXPECT_EQ(r.id, "r1");
+  EXPECT_EQ(r.rows, 2);
+  ASSERT_EQ(r.inputs.size(), 3u);
+  EXPECT_EQ(r.inputs[0].shape(), (runtime::Shape{2, 2}));
+  EXPECT_EQ(r.inputs[0].dataAs<float>()[3], 4.5f);
+  EXPECT_EQ(r.inputs[1].dataAs<int8_t>()[5], 127);
+  EXPECT_EQ(r.inputs[2].strings()[1], "wörld\n");
+  EXPECT_EQ(r.outputs, (std::vector<int>{0, 1}));  // no "outputs": every output
+}
+
+TEST(InferJson, EveryDatatypeDecodes) {
+  runtime::ModelSpec s;
+  s.name = "t";
+  s.max_batch_size = 0;
+  std::string inputs;
+  struct Case { DataType t; const char* data; double last; };
+  std::vector<Case> cases = {
+      {DataType::kBool, "[true,false]", 0},        {DataType::kUint8, "[0,255]", 255},
+      {DataType::kUint16, "[0,65535]", 65535},     {DataType::kUint32, "[0,4294967295]", 4294967295.0},
+      {DataType::kUint64, "[0,18446744073709551615]", 18446744073709551615.0},
+      {DataType::kInt8, "[-128,127]", 127},        {DataType::kInt16, "[-32768,32767]", 32767},
+      {DataType::kInt32, "[-2147483648,2147483647]", 2147483647},
+      {DataType::kInt64, "[-9223372036854775808,9223372036854775807]", 9223372036854775807.0},
+      {DataType::kFp16, "[0.5,-2]", -2},           {DataType::kFp32, "[1e-3,7]", 7},
+      {DataType::kFp64, "[0.1,1e300]", 1e300},     {DataType::kBytes, "[\"a\",\"bcd\"]", 3},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    std::string name = "i" + std::to_string(i);
+    s.inputs.push_back({name, cases[i].t, {2}, {}, false});
+    if (!inputs.empty()) inputs += ',';
+    inputs += R"({"name":")" + name + R"(","shape":[2],"datatype":")" +
+              std::string(runtime::dataTypeName(cases[i].t)) + R"(","data":)" + cases[i].data + "}";
+  }
+  s.outputs = {{"y", DataType::kFp32, {1}, {}, false}};
+  InferRequest r;
+  Status st = parseInferRequest(R"({"inputs":[)" + inputs + "]}", s, &r);
+  ASSERT_TRUE(st.isOk()) << st.message();
+  EXPECT_FALSE(r.has_id);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(r.inputs[i].valueAt(1), cases[i].last) << runtime::dataTypeName(cases[i].t);
+  }
+  EXPECT_EQ(r.inputs[0].valueAt(0), 1.0);
+  EXPECT_EQ(r.inputs[9].valueAt(0), 0.5);
+}
+
+TEST(InferJson, OutputsSelectionKeepsRequestOrder) {
+  InferRequest r;
+  ASSERT_TRUE(parse(request(R"({"name":"x","shape":[2,2],"datatype":"FP32","data":[1,2,3,4]})",
+                            R"("outputs":[{"name":"b"},{"name":"y","parameters":{}}],)"),
+                    &r)
+                  .isOk());
+  EXPECT_EQ(r.outputs, (std::vector<int>{1, 0}));
+  ASSERT_TRUE(parse(request(R"({"name":"x","shape":[2,2],"datatype":"FP32","data":[1,2,3,4]})",
+                            R"("outputs":[{"name":"b"}],)"),
+                    &r)
+                  .isOk());
+  EXPECT_EQ(r.outputs_wanted, (std::vector<bool>{false, true}));
+}
+
+TEST(InferJson, TimeoutParameter) {
+  InferRequest r;
+  ASSERT_TRUE(parse(request(R"({"name":"x","shape":[2,2],"datatype":"FP32","data":[1,2,3,4]})",
+                            R"("parameters":{"timeout":2500,"priority":1},)"),
+                    &r)
+                  .isOk());
+  EXPECT_EQ(r.timeout, std::chrono::microseconds(2500));
+}
+
+TEST(InferJson, Errors) {
+  const std::string x = R"({"name":"x","shape":[2,2],"datatype":"FP32","data":[1,2,3,4]})";
+  EXPECT_NE(errorOf("{\"inputs\": [").find("malformed JSON"), std::string::npos);
+  EXPECT_NE(errorOf("[1,2]").find("must be a JSON object"), std::string::npos);
+  EXPECT_NE(errorOf("{}").find("no 'inputs'"), std::string::npos);
+  EXPECT_NE(errorOf(R"({"inputs":{}})").find("'inputs' must be an array"), std::string::npos);
+  EXPECT_NE(errorOf(request(R"({"name":"z","shape":[2,2],"datatype":"FP32","data":[1,2,3,4]})"))
+                .find("unknown input 'z' for model 'm' (inputs: x, n, s)"),
+            std::string::npos);
+  EXPECT_NE(errorOf(request(x + "," + x)).find("input 'x' is given twice"), std::string::npos);
+  EXPECT_NE(errorOf(R"({"inputs":[)" + x + "]}").find("missing input 'n'"), std::string::npos);
+  EXPECT_NE(errorOf(request(R"({"name":"x","shape":[2,2],"datatype":"FP64","data":[1,2,3,4]})"))
+                .find("input 'x': datatype FP64 does not match the model's FP32"),
+            std::string::npos);
+  EXPECT_NE(errorOf(request(R"({"name":"x","shape":[2,2],"datatype":"FLOAT","data":[1,2,3,4]})"))
+                .find("unknown datatype 'FLOAT'"),
+            std::string::npos);
+  EXPECT_NE(errorOf(request(R"({"name":"x","shape":[2,3],"datatype":"FP32","data":[1,2,3,4,5,6]})"))
+                .find("input 'x': shape [2, 3] does not match the model's [-1, 2]"),
+            std::string::npos);
+  EXPECT_NE(errorOf(request(R"({"name":"x","shape":[4],"datatype":"FP32","data":[1,2,3,4]})"))
+                .find("does not match"),
+            std::string::npos);
+  EXPECT_NE(errorOf(request(R"({"name":"x","shape":[5,2],"datatype":"FP32","data":[1,2,3,4,5,6,7,8,9,0]})"))
+                .find("batch size 5 is outside [1, max_batch_size 4]"),
+            std::string::npos);
+  EXPECT_NE(errorOf(request(R"({"name":"x","shape":[1,2],"datatype":"FP32","data":[1,2]})"))
+                .find("different batch sizes"),
+            std::string::npos);
+  EXPECT_NE(errorOf(request(R"({"name":"x","shape":[2,2],"datatype":"FP32","data":[1,2,3]})"))
+                .find("input 'x': shape [2, 2] needs 4 elements, data has 3"),
+            std::string::npos);
+  EXPECT_NE(errorOf(request(R"({"name":"x","shape":[2,2],"datatype":"FP32","data":[1,2,3,4,5]})"))
+                .find("needs 4 elements, data has 5"),
+            std::string::npos);
+  EXPECT_NE(errorOf(request(R"({"name":"x","shape":[2,2],"datatype":"FP32","data":[1,"2",3,4]})"))
+                .find("input 'x': data element 1 is not a valid FP32 value"),
+            std::string::npos);
+  EXPECT_NE(errorOf(request(x).replace(request(x).find("127"), 3, "128"))
+                .find("input 'n': data element 5 is not a valid INT8 value"),
+            std::string::npos);
+  EXPECT_NE(errorOf(request(x).replace(request(x).find("-4"), 2, "1.5"))
+                .find("not a valid INT8"),
+            std::string::npos);
+  EXPECT_NE(errorOf(request(R"({"name":"x","shape":[2,-2],"datatype":"FP32","data":[]})"))
+                .find("non-negative integers"),
+            std::string::npos);
+  EXPECT_NE(errorOf(request(R"({"name":"x","shape":[2,2],"datatype":"FP32"})")).find("has no 'data'"),
+            std::string::npos);
+  EXPECT_NE(errorOf(request(x, R"("outputs":[{"name":"q"}],)")).find("unknown output 'q'"),
+            std::string::npos);
+  EXPECT_NE(errorOf(request(x, R"("outputs":[{"name":"y","parameters":{"binary_data":true}}],)"))
+                .find("binary tensor data is not supported"),
+            std::string::npos);
+  EXPECT_NE(errorOf(request(R"({"name":"x","shape":[2,2],"datatype":"FP32","parameters":{"binary_data_size":16}})"))
+                .find("binary tensor data is not supported"),
+            std::string::npos);
+  EXPECT_NE(errorOf(request(x, R"("parameters":{"timeout":-1},)")).find("timeout"),
+            std::string::npos);
+  EXPECT_NE(errorOf(R"({"id":7,"inputs":[]})").find("'id' must be a string"), std::string::npos);
+}
+
+TEST(InferJson, VariableDimsChangeTheShapeKey) {
+  const std::string x = R"({"name":"x","shape":[2,2],"datatype":"FP32","data":[1,2,3,4]})";
+  InferRequest a, b, c;
+  ASSERT_TRUE(parse(request(x), &a).isOk());
+  ASSERT_TRUE(parse(request(x), &b).isOk());
+  std::string longer = request(x);
+  longer.replace(longer.find(R"("shape":[2,3],"datatype":"INT8","data":[1,2,3,-4,-5,127])"),
+                 std::string(R"("shape":[2,3],"datatype":"INT8","data":[1,2,3,-4,-5,127])").size(),
+                 R"("shape":[2,2],"datatype":"INT8","data":[1,2,3,-4])");
+  ASSERT_TRUE(parse(longer, &c).isOk());
+  EXPECT_EQ(a.shape_key, b.shape_key);
+  EXPECT_NE(a.shape_key, c.shape_key);
+}
+
+TEST(InferJson, ReshapeGoesToTheBackendShapeAndBack) {
+  runtime::ModelSpec s;
+  s.name = "r";
+  s.version = 1;
+  s.max_batch_size = 8;
+  s.inputs = {{"x", DataType::kFp32, {2, 2}, {4}, true}};
+  s.outputs = {{"y", DataType::kFp32, {2, 3}, {6}, true}};
+  InferRequest r;
+  ASSERT_TRUE(parseInferRequest(R"({"inputs":[{"name":"x","shape":[1,2,2],"datatype":"FP32","data":[1,2,3,4]}]})",
+                                s, &r)
+                  .isOk());
+  EXPECT_EQ(r.inputs[0].shape(), (runtime::Shape{1, 4}));
+  std::vector<Tensor> outs;
+  outs.emplace_back(DataType::kFp32, runtime::Shape{1, 6});
+  std::string body;
+  appendInferResponse(body, s, r, outs);
+  json j = json::parse(body);
+  EXPECT_EQ(j["outputs"][0]["shape"], json::array({1, 2, 3}));
+}
+
+TEST(InferJson, ResponseJson) {
+  runtime::ModelSpec s = spec();
+  InferRequest r;
+  ASSERT_TRUE(parse(request(R"({"name":"x","shape":[2,2],"datatype":"FP32","data":[1,2,3,4]})",
+                            R"("outputs":[{"name":"b"},{"name":"y"}],)"),
+                    &r)
+                  .isOk());
+  std::vector<Tensor> outs;
+  Tensor y(DataType::kFp32, {2, 2});
+  y.dataAs<float>()[0] = 0.1f;
+  y.dataAs<float>()[1] = -3e38f;
+  y.dataAs<float>()[2] = 1.0f / 3;
+  y.dataAs<float>()[3] = std::numeric_limits<float>::quiet_NaN();
+  Tensor b(DataType::kBool, {2, 1});
+  b.setValue(1, 1);
+  outs.push_back(std::move(y));
+  outs.push_back(std::move(b));
+  std::string body;
+  appendInferResponse(body, s, r, outs);
+  EXPECT_NE(body.find("[0.1,-3e+38,0.33333334,null]"), std::string::npos) << body;
+  json j = json::parse(body);
+  EXPECT_EQ(j["model_name"], "m");
+  EXPECT_EQ(j["model_version"], "3");
+  EXPECT_EQ(j["id"], "r1");
+  ASSERT_EQ(j["outputs"].size(), 2u);
+  EXPECT_EQ(j["outputs"][0]["name"], "b");
+  EXPECT_EQ(j["outputs"][0]["datatype"], "BOOL");
+  EXPECT_EQ(j["outputs"][0]["shape"], json::array({2, 1}));
+  EXPECT_EQ(j["outputs"][0]["data"], json::array({false, true}));
+  EXPECT_EQ(j["outputs"][1]["name"], "y");
+  EXPECT_FLOAT_EQ(j["outputs"][1]["data"][2].get<float>(), 1.0f / 3);
+}
+
+TEST(InferJson, JsonStringEscaping) {
+  std::string out;
+  appendJsonString(out, std::string("a\"b\\c\n\x01", 7));
+  EXPECT_EQ(out, "\"a\\\"b\\\\c\\n\\u0001\"");
+}
+
+TEST(PredictionKey, DependsOnInputsAndOutputs) {
+  const std::string x = R"({"name":"x","shape":[2,2],"datatype":"FP32","data":[1,2,3,4]})";
+  InferRequest a, b, c, d;
+  ASSERT_TRUE(parse(request(x), &a).isOk());
+  ASSERT_TRUE(parse(request(x, R"("parameters":{"timeout":5},)"), &b).isOk());
+  ASSERT_TRUE(parse(request(R"({"name":"x","shape":[2,2],"datatype":"FP32","data":[1,2,3,5]})"), &c).isOk());
+  ASSERT_TRUE(parse(request(x, R"("outputs":[{"name":"y"}],)"), &d).isOk());
+  auto s = spec();
+  PredictionKey ka = predictionKey(s, a);
+  EXPECT_EQ(ka, predictionKey(s, b));  // parameters are not part of the prediction
+  EXPECT_NE(ka, predictionKey(s, c));
+  EXPECT_NE(ka, predictionKey(s, d));
+  EXPECT_EQ(ka.toString().size(), std::string("m/3/").size() + 32);
+  EXPECT_EQ(ka.toString().rfind("m/3/", 0), 0u);
+}
+
+}  // namespace
+}  // namespace surge::serving

@@ -1,0 +1,228 @@
+#include "serving/model_server.h"
+
+#include <csignal>
+#include <cstdio>
+#include <optional>
+
+#include "common/logging.h"
+#include "net/asio.h"
+#include "net/http_server.h"
+
+namespace surge::serving {
+
+namespace asio = net::asio;
+
+namespace {
+
+struct Worker {
+  asio::io_context io{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
+  std::unique_ptr<net::HttpServer> server;
+  Post post;
+  std::thread thread;
+};
+
+std::string hostOf(const std::string& listen) { return listen.substr(0, listen.rfind(':')); }
+
+}  // namespace
+
+class ModelServer::Impl {
+ public:
+  enum class Phase { kServing, kDelaying, kDraining, kStopped };
+
+  Impl() : tick(control), signals(control) {}
+
+  asio::io_context control{1};
+  asio::steady_timer tick;
+  asio::signal_set signals;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::unique_ptr<net::HttpServer> metrics_server;
+  std::atomic<bool> shutdown_requested{false};
+  std::atomic<bool> force{false};
+  Phase phase = Phase::kServing;
+  std::chrono::steady_clock::time_point phase_deadline;
+  bool announced_ready = false;
+  bool started = false;
+  int exit_code = 0;
+
+  void stopWorkers() {
+    for (auto& w : workers) {
+      w->guard.reset();
+      w->io.stop();
+    }
+    for (auto& w : workers) {
+      if (w->thread.joinable()) w->thread.join();
+    }
+  }
+};
+
+ModelServer::ModelServer(ModelServerOptions options, std::vector<RepositoryModel> models,
+                         const runtime::BackendRegistry& backends, metrics::Registry& registry,
+                         Clock& clock)
+    : options_(std::move(options)),
+      registry_(registry),
+      models_(std::move(models), backends, registry, clock),
+      service_(models_, clock),
+      api_(HttpApiOptions{"surge", options_.server_version, true}, models_, service_, registry,
+           draining_),
+      impl_(std::make_unique<Impl>()) {}
+
+ModelServer::~ModelServer() {
+  // Instance threads post their replies to the workers' loops: stop them before the loops go.
+  models_.drainAndStop();
+  impl_->stopWorkers();
+  impl_->metrics_server.reset();
+  impl_.reset();
+}
+
+Status ModelServer::start() {
+  Impl& im = *impl_;
+  if (im.started) return failedPrecondition("model server already started");
+  if (options_.workers < 1) return invalidArgument("workers must be >= 1");
+  std::signal(SIGPIPE, SIG_IGN);
+  net::HttpServerOptions http;
+  http.limits.max_body_bytes = options_.max_request_bytes;
+  http.reuse_port = options_.workers > 1;
+  std::string host = hostOf(options_.listen);
+  for (int i = 0; i < options_.workers; ++i) {
+    auto w = std::make_unique<Worker>();
+    asio::io_context* io = &w->io;
+    w->post = [io](std::function<void()> fn) { asio::post(*io, std::move(fn)); };
+    Worker* wp = w.get();
+    w->server = std::make_unique<net::HttpServer>(
+        w->io,
+        net::AsyncHandler([this, wp](const net::HttpRequest& req,
+                                     std::shared_ptr<net::Responder> responder) {
+          api_.handle(req, std::move(responder), wp->post);
+        }),
+        http);
+    std::string address = i == 0 ? options_.listen : host + ":" + std::to_string(port_);
+    RETURN_IF_ERROR(w->server->listen(address));
+    if (i == 0) port_ = w->server->port();
+    w->guard.emplace(w->io.get_executor());
+    im.workers.push_back(std::move(w));
+  }
+  if (!options_.metrics_listen.empty()) {
+    metrics::Registry* reg = &registry_;
+    im.metrics_server = std::make_unique<net::HttpServer>(
+        im.control, net::Handler([reg](const net::HttpRequest& req) {
+          if (req.path != "/metrics") {
+            return net::HttpResponse::jsonError(404, "only /metrics here");
+          }
+          return metricsResponse(*reg);
+        }));
+    RETURN_IF_ERROR(im.metrics_server->listen(options_.metrics_listen));
+    metrics_port_ = im.metrics_server->port();
+  }
+  if (options_.install_signal_handlers) {
+    im.signals.add(SIGINT);
+    im.signals.add(SIGTERM);
+    im.signals.async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      SURGE_LOG(kInfo, "serve",
+                std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                    ": not ready; finishing queued and running requests");
+      requestShutdown();
+      impl_->signals.async_wait([this](boost::system::error_code e, int) {
+        if (e) return;
+        SURGE_LOG(kWarn, "serve", "second signal: stopping now");
+        impl_->force = true;
+        requestShutdown();
+      });
+    });
+  }
+  models_.start();
+  for (auto& w : im.workers) {
+    Worker* wp = w.get();
+    w->thread = std::thread([wp] { wp->io.run(); });
+  }
+  im.started = true;
+  if (options_.print_ready_line) {
+    std::string line = "surge serve listening on " + host + ":" + std::to_string(port_);
+    if (im.metrics_server) {
+      line += " (metrics " + hostOf(options_.metrics_listen) + ":" +
+              std::to_string(metrics_port_) + ")";
+    }
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+  }
+  size_t instances = 0;
+  for (const auto& m : models_.all()) instances += m->config().instances().size();
+  SURGE_LOG(kInfo, "serve",
+            "listening on port " + std::to_string(port_) + " with " +
+                std::to_string(options_.workers) + " workers; loading " +
+                std::to_string(models_.all().size()) + " model versions (" +
+                std::to_string(instances) + " instances)");
+  return Status::ok();
+}
+
+void ModelServer::requestShutdown() {
+  draining_.store(true);
+  impl_->shutdown_requested.store(true);  // the control loop acts on its next tick
+}
+
+int ModelServer::run() {
+  Impl& im = *impl_;
+  if (!im.started) return 1;
+  std::function<void()> arm;
+  auto step = [this, &im, &arm] {
+    auto now = std::chrono::steady_clock::now();
+    if (im.phase == Impl::Phase::kServing) {
+      Status load = models_.loadStatus();
+      if (!load.isOk()) {
+        SURGE_LOG(kError, "serve", "a model failed to load; stopping: " + load.message());
+        im.exit_code = 1;
+        im.force = true;
+        requestShutdown();
+      } else if (!im.announced_ready && models_.ready()) {
+        im.announced_ready = true;
+        SURGE_LOG(kInfo, "serve", "ready: every model version loaded and warmed up");
+      }
+      if (im.shutdown_requested.load()) {
+        im.phase = Impl::Phase::kDelaying;
+        im.phase_deadline = now + (im.force ? Duration::zero() : options_.shutdown_delay);
+      }
+    }
+    if (im.phase == Impl::Phase::kDelaying && (now >= im.phase_deadline || im.force)) {
+      for (auto& w : im.workers) w->server->stop();
+      if (im.metrics_server) im.metrics_server->stop();
+      models_.flush();
+      im.phase = Impl::Phase::kDraining;
+      im.phase_deadline = now + options_.drain_timeout;
+    }
+    if (im.phase == Impl::Phase::kDraining) {
+      size_t connections = 0;
+      for (auto& w : im.workers) connections += w->server->connectionCount();
+      bool idle = service_.inFlight() == 0 && connections == 0;
+      if (idle || now >= im.phase_deadline || im.force) {
+        if (!idle) {
+          SURGE_LOG(kWarn, "serve",
+                    "drain ended with " + std::to_string(service_.inFlight()) +
+                        " requests in flight and " + std::to_string(connections) +
+                        " connections open");
+        }
+        models_.drainAndStop();
+        im.stopWorkers();
+        im.phase = Impl::Phase::kStopped;
+        boost::system::error_code ec;
+        im.signals.cancel(ec);
+        im.tick.cancel();
+        im.control.stop();
+        return;
+      }
+    }
+    arm();
+  };
+  arm = [&im, &step] {
+    im.tick.expires_after(std::chrono::milliseconds(im.phase == Impl::Phase::kServing ? 20 : 5));
+    im.tick.async_wait([&step](boost::system::error_code ec) {
+      if (!ec) step();
+    });
+  };
+  arm();
+  im.control.run();
+  SURGE_LOG(kInfo, "serve", "stopped");
+  return im.exit_code;
+}
+
+}  // namespace surge::serving

@@ -1,0 +1,53 @@
+// PredictionCache: the hook for the shared prediction cache (`surge serve --cache redis://...`,
+// the seed's stateless server). InferenceService consults it after a request is parsed and
+// checked, before it is queued: a hit answers without inference; a miss goes to the batcher and
+// the successful outputs are stored afterwards. Implementations (Redis) live elsewhere; this file
+// only fixes the contract and the key.
+// Key: model name, version and a 128-bit hash of the requested outputs and of every input's
+// datatype, shape and bytes (predictionKey) — identical requests map to the same key on every
+// replica and every run.
+// Contract: the cache must never fail a request — errors and timeouts are misses. lookup() calls
+// `done` exactly once, inline or from another thread; store() must not block the caller.
+// Thread-safety: implementations must allow concurrent calls from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/backend.h"
+#include "serving/infer_json.h"
+
+namespace surge::serving {
+
+struct PredictionKey {
+  std::string model;
+  int64_t version = 0;
+  uint64_t hi = 0, lo = 0;  // 128-bit content hash
+
+  // "model/version/0123...ef" (hex of hi then lo), usable as a Redis key.
+  std::string toString() const;
+  bool operator==(const PredictionKey&) const = default;
+};
+
+// The key of a parsed request (before its inputs are moved to the batcher).
+PredictionKey predictionKey(const runtime::ModelSpec& spec, const InferRequest& request);
+
+class PredictionCache {
+ public:
+  // Outputs as the batcher returns them: one per model output (config order, backend shapes),
+  // default-constructed for outputs the request did not ask for.
+  using Outputs = std::vector<runtime::Tensor>;
+
+  virtual ~PredictionCache() = default;
+  // Calls done(outputs) on a hit, done(nullopt) on a miss, an error or a timeout.
+  virtual void lookup(const PredictionKey& key, const InferRequest& request,
+                      std::function<void(std::optional<Outputs>)> done) = 0;
+  // Stores the outputs of a successful inference (fire and forget).
+  virtual void store(const PredictionKey& key, const InferRequest& request,
+                     const Outputs& outputs) = 0;
+};
+
+}  // namespace surge::serving
