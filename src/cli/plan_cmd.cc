@@ -1,0 +1,536 @@
+// `surge plan`: size a deployment from queueing theory. Parses flags and/or a YAML file (same
+// keys in snake_case; flags win) into planner::PlanInputs, runs planner::makePlan and prints a
+// table or, with --json, one object with the sections seed_formula, littles_law, queueing,
+// availability, cost (docs/planning.md). Bad input: one line naming the flag or file:line:col
+// and key, exit 2.
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/commands.h"
+#include "config/node.h"
+#include "config/suggest.h"
+#include "config/units.h"
+#include "planner/plan.h"
+
+namespace surge::cli {
+namespace {
+
+using planner::PlanInputs;
+
+void usage(FILE* out) {
+  std::fprintf(
+      out,
+      "Usage: surge plan --peak-rps N --instance-rps N [options]\n\n"
+      "Size a deployment: the seed's capacity formula (exact), Little's law, a queueing model\n"
+      "sized for a latency percentile, binomial availability spares, and cost.\n\n"
+      "Seed formula:\n"
+      "  --peak-rps N              peak request rate (req/s)                        [required]\n"
+      "  --instance-rps N          req/s one replica sustains (single_instance_rps) [required]\n"
+      "  --failure-rate F          failure buffer as a fraction of base (default 0.01)\n"
+      "  --spike-headroom F        spike headroom fraction (default 0.2); the queueing model\n"
+      "                            sizes for the design rate = peak × (1 + F)\n"
+      "  --redundancy N            extra replicas, the seed's N+1 (default 1)\n"
+      "  --price-per-hour P        $ per replica-hour (default 0.10)\n"
+      "Queueing model (one shared queue in front of all replicas):\n"
+      "  --service-time T          mean service time: seconds (0.05) or with a unit (50ms)\n"
+      "  --slots K                 parallel requests per replica (default 1)\n"
+      "  --service-distribution D  exponential (M/M/c, default), deterministic (M/D/c, exact)\n"
+      "                            or general (G/G/c, Allen-Cunneen; percentiles heuristic)\n"
+      "  --cs2 X                   general: squared coefficient of variation of service (1)\n"
+      "  --ca2 X                   general: squared coefficient of variation of arrivals (1)\n"
+      "  --percentile P            response-time percentile as a fraction (default 0.99)\n"
+      "  --latency-target T        target for that percentile (size the smallest count)\n"
+      "  --replicas N              evaluate N replicas instead of solving\n"
+      "Availability (replaces the seed's fixed N+1):\n"
+      "  --replica-availability A  probability each replica is up, e.g. 0.99\n"
+      "  --availability-target A   P(enough replicas up) to reach (default 0.999)\n"
+      "Input/output:\n"
+      "  --config FILE             YAML with the same keys in snake_case (peak_rps: 5000);\n"
+      "                            flags override it\n"
+      "  --json                    one JSON object (seconds, fractions) instead of the table\n"
+      "  --help                    this text\n\n"
+      "Example: surge plan --peak-rps 5000 --instance-rps 200 --service-time 5ms \\\n"
+      "           --latency-target 50ms --replica-availability 0.99\n");
+}
+
+enum class Kind {
+  kPositive,          // number > 0
+  kFraction,          // [0, 1]
+  kOpenFraction,      // (0, 1)
+  kHalfOpenFraction,  // (0, 1]
+  kNonNegative,       // ≥ 0
+  kCount,             // integer
+  kDuration,          // > 0, seconds or with a unit
+  kDistribution,      // exponential | deterministic | general
+};
+
+struct Field {
+  const char* key;   // YAML key
+  const char* flag;  // command-line flag
+  Kind kind;
+  double lo = 0, hi = 0;  // kCount / kNonNegative / kPositive upper bounds
+};
+
+const std::vector<Field>& fields() {
+  static const std::vector<Field> table = {
+      {"peak_rps", "--peak-rps", Kind::kPositive, 0, 1e12},
+      {"instance_rps", "--instance-rps", Kind::kPositive, 0, 1e12},
+      {"failure_rate", "--failure-rate", Kind::kFraction},
+      {"spike_headroom", "--spike-headroom", Kind::kNonNegative, 0, 100},
+      {"redundancy", "--redundancy", Kind::kCount, 0, 10'000'000},
+      {"price_per_hour", "--price-per-hour", Kind::kNonNegative, 0, 1e9},
+      {"service_time", "--service-time", Kind::kDuration},
+      {"slots", "--slots", Kind::kCount, 1, 10'000'000},
+      {"service_distribution", "--service-distribution", Kind::kDistribution},
+      {"cs2", "--cs2", Kind::kNonNegative, 0, 10000},
+      {"ca2", "--ca2", Kind::kNonNegative, 0, 10000},
+      {"percentile", "--percentile", Kind::kOpenFraction},
+      {"latency_target", "--latency-target", Kind::kDuration},
+      {"replicas", "--replicas", Kind::kCount, 1, 10'000'000},
+      {"replica_availability", "--replica-availability", Kind::kHalfOpenFraction},
+      {"availability_target", "--availability-target", Kind::kOpenFraction},
+  };
+  return table;
+}
+
+// One raw value with where it came from: "--peak-rps" or "plan.yaml:3:11: peak_rps".
+struct Raw {
+  std::string text;
+  std::string where;
+};
+
+struct Value {
+  double number = 0;
+  int64_t count = 0;
+  std::string word;
+  std::string where;
+};
+
+std::string fmtNumber(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.10g", v);
+  return buf;
+}
+
+std::optional<double> parseDouble(std::string_view s) {
+  double v = 0;
+  const char* end = s.data() + s.size();
+  auto r = std::from_chars(s.data(), end, v);
+  if (s.empty() || r.ec != std::errc() || r.ptr != end || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+// Checks `raw` against `f`; the error message starts with raw.where.
+StatusOr<Value> convert(const Field& f, const Raw& raw) {
+  Value v;
+  v.where = raw.where;
+  auto bad = [&](const std::string& what) {
+    return invalidArgument(raw.where + ": " + what + ", found '" + raw.text + "'");
+  };
+  switch (f.kind) {
+    case Kind::kDuration: {
+      auto d = config::parseDuration(raw.text);
+      if (!d.isOk()) return invalidArgument(raw.where + ": " + d.status().message());
+      v.number = static_cast<double>(d->count()) / 1e9;
+      if (!(v.number > 0)) return bad("must be > 0 (seconds, or with a unit: 50ms)");
+      return v;
+    }
+    case Kind::kDistribution: {
+      if (!planner::parseServiceDistribution(raw.text)) {
+        return invalidArgument(
+            raw.where + ": unknown value '" + raw.text +
+            "' (expected one of: exponential, deterministic, general" +
+            config::didYouMean(raw.text, {"exponential", "deterministic", "general"}) + ")");
+      }
+      v.word = raw.text;
+      return v;
+    }
+    case Kind::kCount: {
+      int64_t n = 0;
+      const char* end = raw.text.data() + raw.text.size();
+      auto r = std::from_chars(raw.text.data(), end, n);
+      if (raw.text.empty() || r.ec != std::errc() || r.ptr != end)
+        return bad("expected an integer");
+      if (n < static_cast<int64_t>(f.lo) || n > static_cast<int64_t>(f.hi)) {
+        return bad("must be between " + fmtNumber(f.lo) + " and " + fmtNumber(f.hi));
+      }
+      v.count = n;
+      return v;
+    }
+    default:
+      break;
+  }
+  auto d = parseDouble(raw.text);
+  if (!d) return bad("expected a number");
+  const double x = *d;
+  switch (f.kind) {
+    case Kind::kPositive:
+      if (!(x > 0 && x <= f.hi)) return bad("must be > 0 and at most " + fmtNumber(f.hi));
+      break;
+    case Kind::kNonNegative:
+      if (!(x >= 0 && x <= f.hi)) return bad("must be between 0 and " + fmtNumber(f.hi));
+      break;
+    case Kind::kFraction:
+      if (!(x >= 0 && x <= 1)) return bad("must be a fraction between 0 and 1");
+      break;
+    case Kind::kOpenFraction:
+      if (!(x > 0 && x < 1)) {
+        return bad(std::string("must be a fraction strictly between 0 and 1") +
+                   (x > 1 && x < 100 ? " (write 0.99 for 99%)" : ""));
+      }
+      break;
+    case Kind::kHalfOpenFraction:
+      if (!(x > 0 && x <= 1)) {
+        return bad(std::string("must be a fraction in (0, 1]") +
+                   (x > 1 && x <= 100 ? " (write 0.99 for 99%)" : ""));
+      }
+      break;
+    default:
+      break;
+  }
+  v.number = x;
+  return v;
+}
+
+// Reads the YAML file's keys into `raw` (flags are applied afterwards and win).
+Status loadConfig(const std::string& path, std::map<std::string, Raw>* raw) {
+  ASSIGN_OR_RETURN(config::Node root, config::Node::loadFile(path));
+  if (root.isNull()) return Status::ok();
+  if (!root.isMap()) return root.error("expected a map of plan inputs (peak_rps: 5000, ...)");
+  std::vector<std::string_view> keys;
+  for (const Field& f : fields()) keys.push_back(f.key);
+  RETURN_IF_ERROR(root.checkKeysIn(keys));
+  for (const Field& f : fields()) {
+    config::Node n = root[f.key];
+    if (n.isNull()) continue;
+    ASSIGN_OR_RETURN(std::string text, n.asString());
+    (*raw)[f.key] = Raw{text, n.location() + ": " + n.path()};
+  }
+  return Status::ok();
+}
+
+// Builds PlanInputs from converted values; cross-field rules name the flag or file:line.
+StatusOr<PlanInputs> buildInputs(const std::map<std::string, Value>& v) {
+  PlanInputs in;
+  auto has = [&](const char* k) { return v.count(k) > 0; };
+  auto num = [&](const char* k) { return v.at(k).number; };
+  if (!has("peak_rps")) return invalidArgument("--peak-rps is required (or peak_rps in --config)");
+  if (!has("instance_rps")) {
+    return invalidArgument("--instance-rps is required (or instance_rps in --config)");
+  }
+  in.seed.peak_rps = num("peak_rps");
+  in.seed.instance_rps = num("instance_rps");
+  if (has("failure_rate")) in.seed.failure_rate = num("failure_rate");
+  if (has("spike_headroom")) in.seed.spike_headroom = num("spike_headroom");
+  if (has("redundancy")) in.seed.redundancy = v.at("redundancy").count;
+  if (has("price_per_hour")) in.seed.price_per_hour = num("price_per_hour");
+
+  if (!has("service_time")) {
+    for (const char* k :
+         {"slots", "service_distribution", "cs2", "ca2", "percentile", "replicas"}) {
+      if (has(k)) {
+        return invalidArgument(v.at(k).where + ": needs a service time (--service-time)");
+      }
+    }
+  } else {
+    in.service_time = num("service_time");
+    if (!has("latency_target") && !has("replicas")) {
+      return invalidArgument(v.at("service_time").where +
+                             ": needs --latency-target (to size) or --replicas N (to evaluate)");
+    }
+  }
+  if (has("slots")) in.slots = v.at("slots").count;
+  if (has("service_distribution")) {
+    in.distribution = *planner::parseServiceDistribution(v.at("service_distribution").word);
+  }
+  for (const char* k : {"cs2", "ca2"}) {
+    if (has(k) && in.distribution != planner::ServiceDistribution::kGeneral) {
+      return invalidArgument(v.at(k).where +
+                             ": applies only to --service-distribution general (exponential "
+                             "has cs2 = 1, deterministic cs2 = 0; arrivals are Poisson, ca2 = 1)");
+    }
+  }
+  if (has("cs2")) in.cs2 = num("cs2");
+  if (has("ca2")) in.ca2 = num("ca2");
+  if (has("percentile")) in.percentile = num("percentile");
+  if (has("latency_target")) in.latency_target = num("latency_target");
+  if (has("replicas")) in.replicas = v.at("replicas").count;
+  if (has("availability_target") && !has("replica_availability")) {
+    return invalidArgument(v.at("availability_target").where +
+                           ": needs --replica-availability (the probability each replica is up)");
+  }
+  if (has("replica_availability")) in.replica_availability = num("replica_availability");
+  if (has("availability_target")) in.availability_target = num("availability_target");
+  return in;
+}
+
+// ---- output -------------------------------------------------------------------------------------
+
+nlohmann::ordered_json orNull(const std::optional<double>& x) {
+  if (!x || !std::isfinite(*x)) return nullptr;
+  return *x;
+}
+
+nlohmann::ordered_json toJson(const planner::Plan& p) {
+  nlohmann::ordered_json j;
+  j["seed_formula"] = {
+      {"base_replicas", p.seed.base_replicas},
+      {"spike_headroom_replicas", p.seed.spike_headroom_replicas},
+      {"redundancy_replicas", p.seed.redundancy_replicas},
+      {"failure_buffer_replicas", p.seed.failure_buffer_replicas},
+      {"total_replicas", p.seed.total_replicas},
+      {"monthly_cost", p.seed.monthly_cost},
+      {"cost_per_million_requests", p.seed.cost_per_million_requests},
+  };
+  if (p.littles_law) {
+    nlohmann::ordered_json l;
+    l["concurrency"] = orNull(p.littles_law->concurrency);
+    if (p.littles_law->min_stable_replicas) {
+      l["min_stable_replicas"] = *p.littles_law->min_stable_replicas;
+    } else {
+      l["min_stable_replicas"] = nullptr;
+    }
+    j["littles_law"] = l;
+  }
+  if (p.queueing) {
+    const auto& q = *p.queueing;
+    nlohmann::ordered_json s;
+    s["model"] = q.model;
+    const planner::QueueMetrics* m = q.metrics ? &*q.metrics : nullptr;
+    auto val = [&](auto get) -> nlohmann::ordered_json {
+      if (!m) return nullptr;
+      return orNull(get(*m));
+    };
+    s["replicas"] = m ? nlohmann::ordered_json(m->replicas) : nlohmann::ordered_json(nullptr);
+    s["servers"] = m ? nlohmann::ordered_json(m->servers) : nlohmann::ordered_json(nullptr);
+    s["offered_load"] = q.offered_load;
+    s["utilization"] = val([](const auto& x) { return x.utilization; });
+    s["p_wait"] = val([](const auto& x) { return x.p_wait; });
+    s["mean_wait_s"] = val([](const auto& x) { return x.mean_wait; });
+    s["mean_response_s"] = val([](const auto& x) { return x.mean_response; });
+    s["wait_percentile_s"] = val([](const auto& x) { return x.wait_percentile; });
+    s["response_percentile_s"] = val([](const auto& x) { return x.response_percentile; });
+    s["feasible"] = q.feasible;
+    s["reason"] = q.feasible ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(q.reason);
+    j["queueing"] = s;
+  }
+  if (p.availability) {
+    j["availability"] = {
+        {"total_replicas", p.availability->total_replicas},
+        {"spares", p.availability->spares},
+        {"p_at_least_required_up", p.availability->p_at_least_required_up},
+    };
+  }
+  if (p.cost) {
+    j["cost"] = {
+        {"monthly_cost", p.cost->monthly_cost},
+        {"cost_per_million_requests", p.cost->cost_per_million_requests},
+    };
+  }
+  return j;
+}
+
+std::string g(double v, int digits = 6) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*g", digits, v);
+  return buf;
+}
+
+std::string money(double v, int decimals = 2) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "$%.*f", decimals, v);
+  return buf;
+}
+
+void row(const std::string& label, const std::string& value, const std::string& note = "") {
+  std::printf("  %-28s %14s", label.c_str(), value.c_str());
+  if (!note.empty()) std::printf("   %s", note.c_str());
+  std::printf("\n");
+}
+
+void printTable(const planner::Plan& p, const PlanInputs& in) {
+  const auto& s = p.seed;
+  std::printf(
+      "surge plan: peak %s req/s, design rate %s req/s (peak × (1 + %s spike headroom))\n\n",
+      g(in.seed.peak_rps).c_str(), g(p.design_rate).c_str(), g(in.seed.spike_headroom).c_str());
+  std::printf("Seed formula (the seed's calculator; total = ceil of the exact sum)\n");
+  row("base replicas", g(s.base_replicas),
+      g(in.seed.peak_rps) + " / " + g(in.seed.instance_rps) + " req/s per replica");
+  row("spike headroom replicas", g(s.spike_headroom_replicas),
+      g(in.seed.spike_headroom) + " × base");
+  row("redundancy replicas", std::to_string(s.redundancy_replicas),
+      "N+" + std::to_string(s.redundancy_replicas));
+  row("failure buffer replicas", g(s.failure_buffer_replicas), g(in.seed.failure_rate) + " × base");
+  row("total replicas", std::to_string(s.total_replicas));
+  row("monthly cost", money(s.monthly_cost),
+      std::to_string(s.total_replicas) + " × " + money(in.seed.price_per_hour, 4) + "/h × 720 h");
+  row("cost per million requests", money(s.cost_per_million_requests, 4), "at the peak rate");
+
+  if (p.littles_law) {
+    std::printf("\nLittle's law\n");
+    if (p.littles_law->concurrency) {
+      row("concurrency", g(*p.littles_law->concurrency),
+          "peak × latency target = " + g(in.seed.peak_rps) + " × " +
+              planner::formatSeconds(*in.latency_target));
+    }
+    if (p.littles_law->min_stable_replicas) {
+      row("min stable replicas", std::to_string(*p.littles_law->min_stable_replicas),
+          "floor(design rate × service time / slots) + 1");
+    }
+  }
+
+  if (p.queueing) {
+    const auto& q = *p.queueing;
+    const std::string label = planner::percentileLabel(in.percentile);
+    std::printf("\nQueueing: %s, one shared queue, ", q.model.c_str());
+    if (q.evaluated) {
+      std::printf("evaluating %lld replicas", static_cast<long long>(*in.replicas));
+    } else {
+      std::printf("sized for %s response <= %s", label.c_str(),
+                  planner::formatSeconds(*in.latency_target).c_str());
+    }
+    std::printf(" at %s req/s\n", g(p.design_rate).c_str());
+    if (q.metrics) {
+      const auto& m = *q.metrics;
+      const std::string h = m.percentile_is_heuristic ? " (heuristic)" : "";
+      row("replicas", std::to_string(m.replicas));
+      row("servers", std::to_string(m.servers), std::to_string(in.slots) + " slot(s) per replica");
+      row("offered load", g(m.offered_load), "Erlangs (design rate × service time)");
+      row("utilization", g(m.utilization * 100, 4) + "%");
+      row("P(wait)", g(m.p_wait, 4), m.percentile_is_heuristic ? "Erlang C" : "");
+      row("mean wait", planner::formatSeconds(m.mean_wait));
+      row("mean response", planner::formatSeconds(m.mean_response));
+      row(label + " wait" + h, planner::formatSeconds(m.wait_percentile));
+      row(label + " response" + h, planner::formatSeconds(m.response_percentile),
+          in.latency_target ? "target " + planner::formatSeconds(*in.latency_target) : "");
+    } else {
+      row("offered load", g(q.offered_load), "Erlangs");
+    }
+    row("feasible", q.feasible ? "yes" : "no");
+    if (!q.feasible) std::printf("  reason: %s\n", q.reason.c_str());
+  }
+
+  if (p.availability) {
+    const auto& a = *p.availability;
+    std::printf("\nAvailability: each replica up with probability %s, target %s\n",
+                g(*in.replica_availability).c_str(), g(in.availability_target).c_str());
+    row("required replicas", std::to_string(a.required_replicas),
+        p.queueing ? "latency-sized" : "ceil(design rate / instance_rps)");
+    row("spares", std::to_string(a.spares), "instead of the seed's fixed N+1");
+    row("total replicas", std::to_string(a.total_replicas));
+    row("P(>= required up)", g(a.p_at_least_required_up, 8));
+  }
+
+  if (p.cost) {
+    std::printf("\nCost of the recommendation (%lld replicas at %s/h)\n",
+                static_cast<long long>(p.recommended_replicas),
+                money(in.seed.price_per_hour, 4).c_str());
+    row("monthly cost", money(p.cost->monthly_cost), "30-day month");
+    row("cost per million requests", money(p.cost->cost_per_million_requests, 4),
+        "at the peak rate (as the seed)");
+  }
+}
+
+}  // namespace
+
+int runPlan(const std::vector<std::string>& args) {
+  std::map<std::string, Raw> raw;  // key → raw value (config first, then flags)
+  std::vector<std::pair<const Field*, Raw>> flag_values;
+  std::string config_path;
+  bool json = false;
+  std::vector<std::string_view> flag_names = {"--config", "--json", "--help"};
+  for (const Field& f : fields()) flag_names.push_back(f.flag);
+
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string a = args[i];
+    std::optional<std::string> inline_value;
+    if (a.rfind("--", 0) == 0) {
+      if (size_t eq = a.find('='); eq != std::string::npos) {
+        inline_value = a.substr(eq + 1);
+        a = a.substr(0, eq);
+      }
+    }
+    auto value = [&](std::string* out) {
+      if (inline_value) {
+        *out = *inline_value;
+        return true;
+      }
+      if (i + 1 >= args.size()) {
+        std::fprintf(stderr, "surge plan: %s needs a value\n", a.c_str());
+        return false;
+      }
+      *out = args[++i];
+      return true;
+    };
+    if (a == "--help" || a == "-h") {
+      usage(stdout);
+      return 0;
+    }
+    if (a == "--json") {
+      json = true;
+      continue;
+    }
+    if (a == "--config") {
+      if (!value(&config_path)) return 2;
+      continue;
+    }
+    const Field* field = nullptr;
+    for (const Field& f : fields()) {
+      if (a == f.flag) field = &f;
+    }
+    if (field == nullptr) {
+      std::fprintf(stderr, "surge plan: unknown option '%s'%s\nRun 'surge plan --help'.\n",
+                   a.c_str(), config::didYouMean(a, flag_names).c_str());
+      return 2;
+    }
+    std::string text;
+    if (!value(&text)) return 2;
+    flag_values.push_back({field, Raw{text, field->flag}});
+  }
+
+  if (!config_path.empty()) {
+    if (Status s = loadConfig(config_path, &raw); !s.isOk()) {
+      std::fprintf(stderr, "surge plan: %s\n", s.message().c_str());
+      return 2;
+    }
+  }
+  for (const auto& [field, r] : flag_values) raw[field->key] = r;
+
+  std::map<std::string, Value> values;
+  for (const Field& f : fields()) {
+    auto it = raw.find(f.key);
+    if (it == raw.end()) continue;
+    auto v = convert(f, it->second);
+    if (!v.isOk()) {
+      std::fprintf(stderr, "surge plan: %s\n", v.status().message().c_str());
+      return 2;
+    }
+    values[f.key] = *v;
+  }
+  auto inputs = buildInputs(values);
+  if (!inputs.isOk()) {
+    std::fprintf(stderr, "surge plan: %s\n", inputs.status().message().c_str());
+    return 2;
+  }
+  auto plan = planner::makePlan(*inputs);
+  if (!plan.isOk()) {
+    std::fprintf(stderr, "surge plan: %s\n", plan.status().message().c_str());
+    return plan.status().code() == StatusCode::kInternal ? 1 : 2;
+  }
+  if (json) {
+    std::printf("%s\n", toJson(*plan).dump(2).c_str());
+  } else {
+    printTable(*plan, *inputs);
+  }
+  return 0;
+}
+
+}  // namespace surge::cli
