@@ -6,6 +6,8 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"gateway", "HTTP load balancer in front of model replicas", runGateway},
       {"upstream", "a small demo/test HTTP upstream (echo, delay, SSE, failures)", runUpstream},
+      {"serve", "model server: Open Inference Protocol, Triton config.pbtxt, dynamic batching",
+       runServe},
   };
   return table;
 }

@@ -22,5 +22,6 @@ const std::vector<Command>& commands();
 
 int runGateway(const std::vector<std::string>& args);
 int runUpstream(const std::vector<std::string>& args);
+int runServe(const std::vector<std::string>& args);
 
 }  // namespace surge::cli
