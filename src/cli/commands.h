@@ -23,5 +23,6 @@ const std::vector<Command>& commands();
 int runGateway(const std::vector<std::string>& args);
 int runUpstream(const std::vector<std::string>& args);
 int runServe(const std::vector<std::string>& args);
+int runPlan(const std::vector<std::string>& args);
 
 }  // namespace surge::cli

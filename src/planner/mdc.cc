@@ -109,8 +109,12 @@ StatusOr<MdnQueue> MdnQueue::solve(double arrival_rate, double service_time, int
     const double theta = 2 * std::numbers::pi * kk / md;
     const double sh = std::sin(0.5 * theta);
     const double u = u0 - 2 * a * r * sh * sh;  // a(r cos θ − 1) − N ln r
+    if (u < -745) {  // |φ| underflows: log(1 − φ) = 0 (most samples when a is large)
+      buf[k] = 0;
+      continue;
+    }
     // N·θ mod 2π, exactly from integers.
-    uint64_t ph = (n_mod * k) % m;
+    const uint64_t ph = (n_mod * k) % m;
     const double phase = 2 * std::numbers::pi *
                          (ph <= m / 2 ? static_cast<double>(ph) : static_cast<double>(ph) - md) /
                          md;
