@@ -8,7 +8,8 @@ const std::vector<Command>& commands() {
       {"upstream", "a small demo/test HTTP upstream (echo, delay, SSE, failures)", runUpstream},
       {"serve", "model server: Open Inference Protocol, Triton config.pbtxt, dynamic batching",
        runServe},
-      {"plan", "size a deployment from queueing theory (replicas, p99, availability, cost)", runPlan},
+      {"plan", "size a deployment from queueing theory (replicas, p99, availability, cost)",
+       runPlan},
   };
   return table;
 }
