@@ -2,8 +2,10 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -13,7 +15,6 @@
 
 #include "common/hash.h"
 #include "common/logging.h"
-#include "net/handler_memory.h"
 #include "net/http_message.h"
 #include "net/http_parser.h"
 #include "net/http_util.h"
@@ -102,21 +103,22 @@ std::optional<std::string_view> cookieValue(std::string_view cookies, std::strin
 // =================================================================================================
 // Session: one client connection.
 
-class Session {
+class Session final : public IoTarget, public UpstreamOwner {
  public:
-  Session(Worker& w, net::tcp::socket sock);
+  Session(Worker& w, int fd, std::string client_ip);
   ~Session();
 
   void start();
+  // Readiness of the client socket (epoll events).
+  void onIo(uint32_t events) override;
+  // Readiness of this session's upstream connection.
+  void onUpstreamIo(UpstreamConn* c, uint32_t events) override;
   // Sweep: the deadline passed.
   void onTimeout(TimePoint now);
   void onShutdown();
   void forceClose() { close(); }
-  // After a call from outside a completion handler (sweep, shutdown): drop per-handler hints.
-  void clearHints() { client_drained_ = up_drained_ = false; }
 
   bool closed() const { return closed_; }
-  int pending() const { return pending_; }
   TimePoint deadline() const { return deadline_; }
 
   Session* prev = nullptr;
@@ -131,43 +133,34 @@ class Session {
     kLingering,  // error sent; draining input before close
   };
 
-  // Ends a completion handler: forgets the per-handler "drained" hints, and deletes the session
-  // once closed and idle.
-  struct OpGuard {
-    Session* s;
-    ~OpGuard() {
-      s->client_drained_ = s->up_drained_ = false;
-      if (s->closed_ && s->pending_ == 0) delete s;
-    }
-  };
-
   // ---- client side ----
-  // Re-arms the client read. Right after a short read in the same handler (client_drained_),
-  // waits for readiness instead of Asio's speculative recv, which would only return EAGAIN.
-  void startClientRead();
-  void onClientRead(error_code ec, size_t n);
-  void onClientReadable(error_code ec);
-  void handleClientRead(error_code ec, size_t n, bool short_read);
+  // Reads the client while its socket has unread readiness and the buffer has room (the read is
+  // "always on": it also notices resets while a request is in progress). Re-entrant calls return
+  // at once; the outer loop picks up what they would have done.
+  void readClient();
+  void handleClientData(size_t n);
+  void handleClientEof(bool clean);
   void processClientData();
   void parseHead();
   void beginRequest();
   void buildUpstreamHead();
   std::optional<uint64_t> hashKey() const;
+  // Sends a (+ b); completes with onClientWritten(), at once or when the socket drains.
   void writeClient(const char* a, size_t alen, const char* b, size_t blen);
+  void continueClientWrite();
   void onClientWritten();
   void respondLocal(int status, std::string_view message, bool linger);
 
   // ---- upstream side ----
   void pickAndConnect();
-  void onConnect(UpstreamConn* c, error_code ec);
+  void onConnect(UpstreamConn* c, int err);
   void sendRequest();
   void writeUpstream();
   void onUpstreamWritten();
   void pumpRequestBody();
-  void startUpstreamRead();
-  void onUpstreamRead(UpstreamConn* c, error_code ec, size_t n);
-  void onUpstreamReadable(UpstreamConn* c, error_code ec);
-  void handleUpstreamRead(UpstreamConn* c, error_code ec, size_t n, bool short_read);
+  void readUpstream();
+  void handleUpstreamData(UpstreamConn* c, size_t n);
+  void handleUpstreamEof(bool clean);
   void parseResponseHead();
   void forwardResponseBody(bool with_head);
   // outcome nullopt: not reported to the cluster (a stale pooled connection).
@@ -180,30 +173,28 @@ class Session {
   void accountEnd();
   void closeGracefully(bool linger);
   void close();
-  // True when the upstream handler must stop: consumes one pending op of `c`.
-  bool upstreamOpDone(UpstreamConn* c);
 
   Worker& w_;
-  net::tcp::socket sock_;
   int fd_;
   std::string client_ip_;
   State state_ = State::kIdle;
   bool closed_ = false;
-  int pending_ = 0;
   TimePoint deadline_{};
 
   // client input
   std::unique_ptr<char[]> in_;
   size_t in_cap_ = 0, in_start_ = 0, in_len_ = 0;
-  bool client_reading_ = false;
+  bool client_readable_ = true;  // edge-triggered readiness not consumed yet
   bool client_eof_ = false;
-  // Set within one completion handler: the socket is known to be drained, so the next read
-  // waits for readiness (edge-triggered epoll reports any byte that arrives after this point).
-  bool client_drained_ = false;
-  bool up_drained_ = false;
-  bool client_writing_ = false;
+  bool in_client_loop_ = false;
+  bool in_up_loop_ = false;
   HeadParser req_parser_;
   BodyDecoder req_body_;
+
+  // client output (a write in progress: up to two segments)
+  bool client_writing_ = false;
+  const char* cw_ptr_[2] = {};
+  size_t cw_len_[2] = {};
 
   // request
   TimePoint req_start_{};
@@ -223,8 +214,6 @@ class Session {
   lb::Host* host_ = nullptr;
   HostPool* pool_ = nullptr;
   UpstreamConn* up_ = nullptr;
-  bool connecting_ = false;
-  bool up_reading_ = false;
   bool up_writing_ = false;
   bool up_reusable_ = true;
   int tries_ = 0;
@@ -244,15 +233,12 @@ class Session {
   bool dechunk_ = false;
   bool linger_ = false;
   std::string out_client_;      // response head (and local bodies)
-
-  // Storage for the operations in flight (one per kind; never two of a kind at once).
-  net::HandlerSlot client_read_slot_, client_write_slot_, up_read_slot_, up_write_slot_;
 };
 
-Session::Session(Worker& w, net::tcp::socket sock)
+Session::Session(Worker& w, int fd, std::string client_ip)
     : w_(w),
-      sock_(std::move(sock)),
-      fd_(sock_.native_handle()),
+      fd_(fd),
+      client_ip_(std::move(client_ip)),
       req_parser_(HeadParser::Kind::kRequest,
                   net::ParseLimits{w.options_.max_header_bytes, w.options_.max_body_bytes}),
       resp_parser_(HeadParser::Kind::kResponse,
@@ -261,111 +247,92 @@ Session::Session(Worker& w, net::tcp::socket sock)
 Session::~Session() = default;
 
 void Session::start() {
-  setNoDelay(fd_);
-  error_code ec;
-  sock_.non_blocking(true, ec);
-  auto ep = sock_.remote_endpoint(ec);
-  if (!ec) client_ip_ = ep.address().to_string();
   in_cap_ = 16 * 1024;
   in_.reset(new char[in_cap_]);
   out_up_.reserve(2048);
   out_client_.reserve(1024);
   deadline_ = steadyNow() + w_.options_.idle_timeout;
-  startClientRead();
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.ptr = static_cast<IoTarget*>(this);
+  if (::epoll_ctl(w_.epfd_, EPOLL_CTL_ADD, fd_, &ev) != 0) {
+    SURGE_LOG(kWarn, "gateway", std::string("epoll_ctl: ") + std::strerror(errno));
+    close();
+    return;
+  }
+  readClient();  // the request may already be there
+}
+
+void Session::onIo(uint32_t events) {
+  if (closed_) return;
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) client_readable_ = true;
+  if ((events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) && client_writing_) continueClientWrite();
+  if (!closed_ && client_readable_) readClient();
 }
 
 // ---- client input -------------------------------------------------------------------------------
 
-void Session::startClientRead() {
-  if (client_reading_ || client_eof_ || closed_) return;
-  if (in_start_ == in_len_) in_start_ = in_len_ = 0;
-  if (in_len_ == in_cap_) {
-    if (in_start_ > 0) {
-      std::memmove(in_.get(), in_.get() + in_start_, in_len_ - in_start_);
-      in_len_ -= in_start_;
-      in_start_ = 0;
-    }
+void Session::readClient() {
+  if (in_client_loop_) return;
+  in_client_loop_ = true;
+  while (client_readable_ && !client_eof_ && !closed_) {
+    if (in_start_ == in_len_) in_start_ = in_len_ = 0;
     if (in_len_ == in_cap_) {
-      size_t max_cap = w_.options_.max_header_bytes + 1024;
-      if (!(state_ == State::kHead || state_ == State::kIdle) || in_cap_ >= max_cap) {
-        return;  // backpressure: resumes when the buffer drains
+      if (in_start_ > 0) {
+        std::memmove(in_.get(), in_.get() + in_start_, in_len_ - in_start_);
+        in_len_ -= in_start_;
+        in_start_ = 0;
+      } else {
+        size_t max_cap = w_.options_.max_header_bytes + 1024;
+        if (!(state_ == State::kHead || state_ == State::kIdle) || in_cap_ >= max_cap) {
+          break;  // backpressure: resumes when the buffer drains (readiness is kept)
+        }
+        size_t cap = std::min(in_cap_ * 2, max_cap);
+        std::unique_ptr<char[]> bigger(new char[cap]);
+        std::memcpy(bigger.get(), in_.get(), in_len_);
+        in_ = std::move(bigger);
+        in_cap_ = cap;
       }
-      size_t cap = std::min(in_cap_ * 2, max_cap);
-      std::unique_ptr<char[]> bigger(new char[cap]);
-      std::memcpy(bigger.get(), in_.get(), in_len_);
-      in_ = std::move(bigger);
-      in_cap_ = cap;
     }
-  }
-  client_reading_ = true;
-  ++pending_;
-  if (client_drained_) {
-    client_drained_ = false;
-    sock_.async_wait(net::tcp::socket::wait_read,
-                     net::inSlot(client_read_slot_,
-                                 [this](error_code ec) { onClientReadable(ec); }));
-    return;
-  }
-  sock_.async_read_some(
-      asio::buffer(in_.get() + in_len_, in_cap_ - in_len_),
-      net::inSlot(client_read_slot_, [this](error_code ec, size_t n) { onClientRead(ec, n); }));
-}
-
-void Session::onClientRead(error_code ec, size_t n) {
-  --pending_;
-  OpGuard guard{this};
-  client_reading_ = false;
-  if (closed_) return;
-  handleClientRead(ec, n, n < in_cap_ - in_len_);
-}
-
-void Session::onClientReadable(error_code ec) {
-  --pending_;
-  OpGuard guard{this};
-  client_reading_ = false;
-  if (closed_) return;
-  if (!ec) {
     size_t space = in_cap_ - in_len_;
-    ssize_t r = ::recv(fd_, in_.get() + in_len_, space, MSG_DONTWAIT);
-    if (r > 0) {
-      handleClientRead(ec, static_cast<size_t>(r), static_cast<size_t>(r) < space);
-      return;
-    }
-    if (r == 0) {
-      ec = asio::error::eof;
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-      client_drained_ = true;
-      startClientRead();
-      return;
-    } else {
-      ec = error_code(errno, asio::error::get_system_category());
+    ssize_t n = ::recv(fd_, in_.get() + in_len_, space, 0);
+    if (n > 0) {
+      // A short read drained the socket: edge-triggered epoll reports the next byte.
+      if (static_cast<size_t>(n) < space) client_readable_ = false;
+      handleClientData(static_cast<size_t>(n));
+    } else if (n == 0) {
+      client_readable_ = false;
+      handleClientEof(true);
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      client_readable_ = false;
+    } else if (errno != EINTR) {
+      client_readable_ = false;
+      handleClientEof(false);
     }
   }
-  handleClientRead(ec, 0, false);
+  in_client_loop_ = false;
 }
 
-void Session::handleClientRead(error_code ec, size_t n, bool short_read) {
-  if (ec) {
-    client_eof_ = true;
-    switch (state_) {
-      case State::kIdle:
-      case State::kHead:
-      case State::kLingering:
-        close();
-        return;
-      case State::kUpstream:
-      case State::kStreaming:
-        // A client that half-closes after a complete request still gets its response; one that
-        // goes away mid-body (or resets) aborts the exchange.
-        if (!req_body_received_ || ec != asio::error::eof) close();
-        return;
-    }
-    return;
+void Session::handleClientEof(bool clean) {
+  client_eof_ = true;
+  switch (state_) {
+    case State::kIdle:
+    case State::kHead:
+    case State::kLingering:
+      close();
+      return;
+    case State::kUpstream:
+    case State::kStreaming:
+      // A client that half-closes after a complete request still gets its response; one that
+      // goes away mid-body (or resets) aborts the exchange.
+      if (!req_body_received_ || !clean) close();
+      return;
   }
+}
+
+void Session::handleClientData(size_t n) {
   in_len_ += n;
-  client_drained_ = short_read;
   processClientData();
-  startClientRead();
 }
 
 void Session::processClientData() {
@@ -574,46 +541,50 @@ void Session::pickAndConnect() {
     attemptFailed(Outcome::kConnectFailed, "backend address does not resolve");
     return;
   }
-  up_ = w_.pool_.takeIdle(pool);
+  up_ = w_.pool_.takeIdle(pool, this);
   reused_conn_ = up_ != nullptr;
   if (up_ != nullptr) {
     sendRequest();
     return;
   }
-  UpstreamConn* c = w_.pool_.create(pool);
-  up_ = c;
-  connecting_ = true;
-  connect_deadline_ = now + w_.options_.connect_timeout;
-  deadline_ = std::min(req_deadline_, connect_deadline_);
-  ++pending_;
-  ++c->pending;
-  c->sock.async_connect(pool->endpoint, net::inSlot(up_write_slot_, [this, c](error_code ec) {
-                          onConnect(c, ec);
-                        }));
-}
-
-bool Session::upstreamOpDone(UpstreamConn* c) {
-  --c->pending;
-  if (c->dead) {
-    if (c->pending == 0) w_.pool_.freeConn(c);
-    return true;
-  }
-  return closed_ || c != up_;
-}
-
-void Session::onConnect(UpstreamConn* c, error_code ec) {
-  --pending_;
-  OpGuard guard{this};
-  if (upstreamOpDone(c)) return;
-  connecting_ = false;
-  if (ec) {
+  int err = 0;
+  UpstreamConn* c = w_.pool_.connect(pool, this, &err);
+  if (c == nullptr) {
     attemptFailed(Outcome::kConnectFailed, "connect to upstream failed");
     return;
   }
-  c->connected = true;
-  setNoDelay(c->sock.native_handle());
-  error_code e2;
-  c->sock.non_blocking(true, e2);
+  up_ = c;
+  if (!c->connecting) {
+    sendRequest();
+    return;
+  }
+  connect_deadline_ = now + w_.options_.connect_timeout;
+  deadline_ = std::min(req_deadline_, connect_deadline_);
+}
+
+void Session::onUpstreamIo(UpstreamConn* c, uint32_t events) {
+  if (closed_ || c != up_) return;
+  if (c->connecting) {
+    if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    c->connecting = false;
+    if (events & (EPOLLIN | EPOLLRDHUP)) c->readable = true;
+    onConnect(c, err);
+    return;
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->readable = true;
+  if ((events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) && up_writing_) writeUpstream();
+  if (!closed_ && up_ == c && c->readable) readUpstream();
+}
+
+void Session::onConnect(UpstreamConn* c, int err) {
+  if (err != 0) {
+    attemptFailed(Outcome::kConnectFailed, "connect to upstream failed");
+    return;
+  }
+  (void)c;
   deadline_ = req_deadline_;
   sendRequest();
 }
@@ -626,51 +597,35 @@ void Session::sendRequest() {
   writeUpstream();
   // A failed write may have moved on to a retry (another connection, maybe still connecting).
   if (closed_ || up_ != c || state_ == State::kLingering) return;
-  // Nothing can be buffered on the connection yet: wait for the response's readiness event
-  // instead of a recv that would return EAGAIN.
-  up_drained_ = true;
-  startUpstreamRead();
+  if (c->readable) readUpstream();
 }
 
 void Session::writeUpstream() {
   UpstreamConn* c = up_;
-  size_t left = out_up_.size() - up_sent_;
-  if (left == 0) {
-    onUpstreamWritten();
-    return;
+  while (true) {
+    size_t left = out_up_.size() - up_sent_;
+    if (left == 0) {
+      up_writing_ = false;
+      onUpstreamWritten();
+      return;
+    }
+    iovec iov{out_up_.data() + up_sent_, left};
+    ssize_t n = sendv(c->fd, &iov, 1);
+    if (n < 0) {
+      up_writing_ = false;
+      if (state_ == State::kUpstream) {
+        attemptFailed(Outcome::kReset, "upstream write failed");
+      } else {
+        close();
+      }
+      return;
+    }
+    if (n == 0) {  // EAGAIN: the rest goes when the socket reports EPOLLOUT
+      up_writing_ = true;
+      return;
+    }
+    up_sent_ += static_cast<size_t>(n);
   }
-  iovec iov{out_up_.data() + up_sent_, left};
-  ssize_t n = sendv(c->sock.native_handle(), &iov, 1);
-  if (n < 0) {
-    attemptFailed(Outcome::kReset, "upstream write failed");
-    return;
-  }
-  if (static_cast<size_t>(n) == left) {
-    up_sent_ += left;
-    onUpstreamWritten();
-    return;
-  }
-  up_sent_ += static_cast<size_t>(n);
-  up_writing_ = true;
-  ++pending_;
-  ++c->pending;
-  asio::async_write(c->sock, asio::buffer(out_up_.data() + up_sent_, out_up_.size() - up_sent_),
-                    net::inSlot(up_write_slot_, [this, c](error_code ec, size_t) {
-                      --pending_;
-                      OpGuard guard{this};
-                      if (upstreamOpDone(c)) return;
-                      up_writing_ = false;
-                      if (ec) {
-                        if (state_ == State::kUpstream) {
-                          attemptFailed(Outcome::kReset, "upstream write failed");
-                        } else {
-                          close();
-                        }
-                        return;
-                      }
-                      up_sent_ = out_up_.size();
-                      onUpstreamWritten();
-                    }));
 }
 
 void Session::onUpstreamWritten() {
@@ -682,7 +637,7 @@ void Session::onUpstreamWritten() {
 }
 
 void Session::pumpRequestBody() {
-  if (up_writing_ || req_body_received_ || up_ == nullptr || connecting_ || closed_) return;
+  if (up_writing_ || req_body_received_ || up_ == nullptr || up_->connecting || closed_) return;
   if (in_start_ == in_len_) return;
   size_t n = req_body_.consumeAll(std::string_view(in_.get() + in_start_, in_len_ - in_start_));
   if (req_body_.failed()) {
@@ -704,108 +659,80 @@ void Session::pumpRequestBody() {
   in_start_ += n;
   req_body_received_ = req_body_.done();
   writeUpstream();
-  if (!closed_) startClientRead();
+  if (!closed_) readClient();
 }
 
 // ---- response -----------------------------------------------------------------------------------
 
-void Session::startUpstreamRead() {
+void Session::readUpstream() {
   UpstreamConn* c = up_;
-  if (up_reading_ || c == nullptr) return;
-  if (c->start == c->len) c->start = c->len = 0;
-  if (c->len == c->cap) {
-    if (c->start > 0) {
-      std::memmove(c->buf.get(), c->buf.get() + c->start, c->len - c->start);
-      c->len -= c->start;
-      c->start = 0;
-    } else {
-      // A response head larger than the buffer: grow up to the head limit.
-      size_t max_cap = w_.options_.max_header_bytes + 1024;
-      if (c->cap >= max_cap) {
-        attemptFailed(Outcome::kReset, "upstream response head too large");
-        return;
-      }
-      size_t cap = std::min(c->cap * 2, max_cap);
-      std::unique_ptr<char[]> bigger(new char[cap]);
-      std::memcpy(bigger.get(), c->buf.get(), c->len);
-      c->buf = std::move(bigger);
-      c->cap = cap;
-    }
-  }
-  up_reading_ = true;
-  ++pending_;
-  ++c->pending;
-  if (up_drained_) {
-    up_drained_ = false;
-    c->sock.async_wait(net::tcp::socket::wait_read,
-                       net::inSlot(up_read_slot_,
-                                   [this, c](error_code ec) { onUpstreamReadable(c, ec); }));
-    return;
-  }
-  c->sock.async_read_some(
-      asio::buffer(c->buf.get() + c->len, c->cap - c->len),
-      net::inSlot(up_read_slot_, [this, c](error_code ec, size_t n) { onUpstreamRead(c, ec, n); }));
-}
-
-void Session::onUpstreamRead(UpstreamConn* c, error_code ec, size_t n) {
-  --pending_;
-  OpGuard guard{this};
-  if (upstreamOpDone(c)) return;
-  up_reading_ = false;
-  handleUpstreamRead(c, ec, n, n < c->cap - c->len);
-}
-
-void Session::onUpstreamReadable(UpstreamConn* c, error_code ec) {
-  --pending_;
-  OpGuard guard{this};
-  if (upstreamOpDone(c)) return;
-  up_reading_ = false;
-  if (!ec) {
-    size_t space = c->cap - c->len;
-    ssize_t r = ::recv(c->sock.native_handle(), c->buf.get() + c->len, space, MSG_DONTWAIT);
-    if (r > 0) {
-      handleUpstreamRead(c, ec, static_cast<size_t>(r), static_cast<size_t>(r) < space);
-      return;
-    }
-    if (r == 0) {
-      ec = asio::error::eof;
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-      up_drained_ = true;
-      startUpstreamRead();
-      return;
-    } else {
-      ec = error_code(errno, asio::error::get_system_category());
-    }
-  }
-  handleUpstreamRead(c, ec, 0, false);
-}
-
-void Session::handleUpstreamRead(UpstreamConn* c, error_code ec, size_t n, bool short_read) {
-  if (ec) {
-    if (state_ == State::kUpstream) {
-      if (resp_bytes_ == 0 && reused_conn_) {
-        // A pooled keep-alive connection the backend had closed: not the backend's failure.
-        attemptFailed(std::nullopt, "upstream closed the connection");
+  if (c == nullptr || c->connecting || in_up_loop_) return;
+  in_up_loop_ = true;
+  // Not while a client write is pending: it may point into this buffer (backpressure).
+  while (up_ == c && c->readable && !closed_ && !client_writing_) {
+    if (c->start == c->len) c->start = c->len = 0;
+    if (c->len == c->cap) {
+      if (c->start > 0) {
+        std::memmove(c->buf.get(), c->buf.get() + c->start, c->len - c->start);
+        c->len -= c->start;
+        c->start = 0;
       } else {
-        attemptFailed(Outcome::kReset, resp_bytes_ == 0 ? "upstream closed the connection"
-                                                        : "upstream sent an incomplete response");
+        // A response head larger than the buffer: grow up to the head limit.
+        size_t max_cap = w_.options_.max_header_bytes + 1024;
+        if (state_ != State::kUpstream || c->cap >= max_cap) {
+          attemptFailed(Outcome::kReset, "upstream response head too large");
+          break;
+        }
+        size_t cap = std::min(c->cap * 2, max_cap);
+        std::unique_ptr<char[]> bigger(new char[cap]);
+        std::memcpy(bigger.get(), c->buf.get(), c->len);
+        c->buf = std::move(bigger);
+        c->cap = cap;
       }
-      return;
     }
-    // Streaming: EOF ends a read-until-close body; anything else truncates the response.
-    up_reusable_ = false;
-    resp_body_.onEof();
-    if (ec == asio::error::eof && resp_body_.done()) {
-      forwardResponseBody(false);
+    size_t space = c->cap - c->len;
+    ssize_t n = ::recv(c->fd, c->buf.get() + c->len, space, 0);
+    if (n > 0) {
+      if (static_cast<size_t>(n) < space) c->readable = false;
+      handleUpstreamData(c, static_cast<size_t>(n));
+    } else if (n == 0) {
+      c->readable = false;
+      handleUpstreamEof(true);
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      c->readable = false;
+    } else if (errno != EINTR) {
+      c->readable = false;
+      handleUpstreamEof(false);
+    }
+  }
+  in_up_loop_ = false;
+}
+
+void Session::handleUpstreamEof(bool clean) {
+  if (state_ == State::kUpstream) {
+    if (resp_bytes_ == 0 && reused_conn_) {
+      // A pooled keep-alive connection the backend had closed: not the backend's failure.
+      attemptFailed(std::nullopt, "upstream closed the connection");
     } else {
-      close();
+      attemptFailed(Outcome::kReset, resp_bytes_ == 0 ? "upstream closed the connection"
+                                                      : "upstream sent an incomplete response");
     }
     return;
   }
+  // Streaming: EOF ends a read-until-close body; anything else truncates the response.
+  up_reusable_ = false;
+  resp_body_.onEof();
+  if (clean && resp_body_.done()) {
+    forwardResponseBody(false);
+  } else {
+    close();
+  }
+}
+
+void Session::handleUpstreamData(UpstreamConn* c, size_t n) {
   if (resp_bytes_ == 0) first_byte_ = steadyNow();
   resp_bytes_ += n;
   c->len += n;
-  up_drained_ = short_read;
   if (state_ == State::kUpstream) {
     parseResponseHead();
   } else {
@@ -817,10 +744,7 @@ void Session::parseResponseHead() {
   UpstreamConn* c = up_;
   while (true) {
     auto st = resp_parser_.parse(c->buf.get() + c->start, c->len - c->start);
-    if (st == HeadParser::Status::kIncomplete) {
-      startUpstreamRead();
-      return;
-    }
+    if (st == HeadParser::Status::kIncomplete) return;  // the read loop continues
     if (st == HeadParser::Status::kError) {
       attemptFailed(Outcome::kReset, "malformed response from upstream");
       return;
@@ -928,51 +852,48 @@ void Session::forwardResponseBody(bool with_head) {
 }
 
 void Session::writeClient(const char* a, size_t alen, const char* b, size_t blen) {
-  iovec iov[2];
-  int n = 0;
-  if (alen) iov[n++] = iovec{const_cast<char*>(a), alen};
-  if (blen) iov[n++] = iovec{const_cast<char*>(b), blen};
-  ssize_t sent = sendv(fd_, iov, n);
-  if (sent < 0) {
-    close();
-    return;
-  }
-  size_t total = alen + blen;
-  if (static_cast<size_t>(sent) == total) {
-    onClientWritten();
-    return;
-  }
-  // Partial: send the rest asynchronously. The buffers stay put until completion.
-  size_t s = static_cast<size_t>(sent);
-  std::array<asio::const_buffer, 2> rest;
-  size_t k = 0;
-  if (s < alen) {
-    rest[k++] = asio::const_buffer(a + s, alen - s);
-    if (blen) rest[k++] = asio::const_buffer(b, blen);
-  } else {
-    rest[k++] = asio::const_buffer(b + (s - alen), blen - (s - alen));
-  }
-  if (k == 1) rest[1] = asio::const_buffer();
+  cw_ptr_[0] = a;
+  cw_len_[0] = alen;
+  cw_ptr_[1] = b;
+  cw_len_[1] = blen;
   client_writing_ = true;
-  ++pending_;
-  asio::async_write(sock_, rest, net::inSlot(client_write_slot_, [this](error_code ec, size_t) {
-    --pending_;
-    OpGuard guard{this};
-    client_writing_ = false;
-    if (closed_) return;
-    if (ec) {
+  continueClientWrite();
+}
+
+void Session::continueClientWrite() {
+  while (true) {
+    iovec iov[2];
+    int k = 0;
+    for (int i = 0; i < 2; ++i) {
+      if (cw_len_[i] != 0) iov[k++] = iovec{const_cast<char*>(cw_ptr_[i]), cw_len_[i]};
+    }
+    if (k == 0) {
+      client_writing_ = false;
+      onClientWritten();
+      return;
+    }
+    ssize_t sent = sendv(fd_, iov, k);
+    if (sent < 0) {
+      client_writing_ = false;
       close();
       return;
     }
-    onClientWritten();
-  }));
+    if (sent == 0) return;  // EAGAIN: continues on EPOLLOUT
+    size_t s = static_cast<size_t>(sent);
+    for (int i = 0; i < 2 && s > 0; ++i) {
+      size_t take = std::min(s, cw_len_[i]);
+      cw_ptr_[i] += take;
+      cw_len_[i] -= take;
+      s -= take;
+    }
+  }
 }
 
 void Session::onClientWritten() {
   if (!out_client_.empty()) out_client_.clear();
   if (!resp_body_.done()) {
     deadline_ = steadyNow() + w_.options_.idle_timeout;
-    startUpstreamRead();
+    readUpstream();
     return;
   }
   if (state_ == State::kLingering) {
@@ -1040,8 +961,6 @@ void Session::releaseUpstream(bool reusable) {
     w_.pool_.releaseUser(pool_);
     pool_ = nullptr;
   }
-  connecting_ = false;
-  up_reading_ = false;
   up_writing_ = false;
 }
 
@@ -1121,12 +1040,11 @@ void Session::finishExchange() {
       close();
       return;
     }
-    startClientRead();
+    readClient();
   }
 }
 
 void Session::closeGracefully(bool linger) {
-  error_code ec;
   if (!linger || client_eof_) {
     close();
     return;
@@ -1134,19 +1052,15 @@ void Session::closeGracefully(bool linger) {
   // Lingering close: stop sending, drain what the client still sends for a short while so that
   // it reads our response instead of a reset.
   state_ = State::kLingering;
-  sock_.shutdown(net::tcp::socket::shutdown_send, ec);
+  ::shutdown(fd_, SHUT_WR);
   deadline_ = steadyNow() + std::chrono::seconds(2);
-  if (!client_reading_) in_start_ = in_len_ = 0;
-  startClientRead();
+  in_start_ = in_len_ = 0;
+  readClient();
 }
 
 void Session::close() {
   if (closed_) return;
-  // Whatever attempt is in progress is abandoned.
-  if (host_ != nullptr && state_ == State::kUpstream && up_ != nullptr && !connecting_) {
-    // The client left before the response head: not the backend's fault; no outcome reported.
-  }
-  releaseUpstream(false);
+  releaseUpstream(false);  // an attempt in progress is abandoned (not the backend's fault)
   if (counted_) {
     counted_ = false;
     w_.in_flight_.fetch_sub(1, std::memory_order_relaxed);
@@ -1156,9 +1070,11 @@ void Session::close() {
     w_.shared_.retries_in_flight->fetch_sub(1, std::memory_order_relaxed);
   }
   closed_ = true;
-  error_code ec;
-  sock_.close(ec);
+  client_writing_ = false;
+  ::close(fd_);  // also leaves the epoll set
+  fd_ = -1;
   w_.unlink(this);
+  w_.dead_sessions_.push_back(this);
 }
 
 void Session::onTimeout(TimePoint now) {
@@ -1171,7 +1087,7 @@ void Session::onTimeout(TimePoint now) {
       respondLocal(408, "timed out reading the request head", true);
       return;
     case State::kUpstream:
-      if (connecting_ && now < req_deadline_) {
+      if (up_ != nullptr && up_->connecting && now < req_deadline_) {
         attemptFailed(Outcome::kConnectFailed, "connect to upstream timed out");
         return;
       }
@@ -1204,10 +1120,14 @@ Worker::Worker(int index, const GatewayOptions& options, Cluster& cluster, Gatew
       metrics_(metrics),
       shared_(shared),
       io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
+      epfd_(::epoll_create1(EPOLL_CLOEXEC)),
+      epoll_desc_(io_),
       acceptor_(io_),
       sweep_timer_(io_),
       random_(seed),
-      pool_(io_, UpstreamPoolOptions{options.upstream_idle_timeout, 16 * 1024}) {
+      pool_(epfd_, UpstreamPoolOptions{options.upstream_idle_timeout, 16 * 1024}) {
+  SURGE_CHECK(epfd_ >= 0);
+  epoll_desc_.assign(epfd_);
   Duration shortest = std::min({options.connect_timeout, options.request_timeout,
                                 options.idle_timeout, options.header_timeout});
   sweep_interval_ = std::clamp<Duration>(shortest / 8, std::chrono::milliseconds(5),
@@ -1225,19 +1145,14 @@ Worker::Worker(int index, const GatewayOptions& options, Cluster& cluster, Gatew
 }
 
 Worker::~Worker() {
-  // Close what is left and let the aborted operations complete (they free sessions and
-  // connections), on the destroying thread: the worker thread has finished.
-  while (sessions_ != nullptr) {
-    Session* s = sessions_;
-    s->forceClose();  // unlinks
-    if (s->pending() == 0) delete s;
-  }
+  // The worker thread has finished (or never ran): close what is left and free it here.
+  while (sessions_ != nullptr) sessions_->forceClose();  // unlinks
   error_code ec;
   acceptor_.close(ec);
   sweep_timer_.cancel();
   pool_.closeIdle();
-  io_.restart();
-  io_.poll();
+  reap();
+  pool_.reap();
 }
 
 Status Worker::listen(const net::tcp::endpoint& endpoint) {
@@ -1249,17 +1164,53 @@ Status Worker::listen(const net::tcp::endpoint& endpoint) {
 void Worker::run() {
   refreshSnapshot();
   accept();
+  armEpoll();
   armSweep();
   io_.run();
+}
+
+void Worker::armEpoll() {
+  epoll_desc_.async_wait(net::asio::posix::stream_descriptor::wait_read, [this](error_code ec) {
+    if (ec || stopped_) return;
+    pollEvents();
+    if (!stopped_) armEpoll();
+  });
+}
+
+void Worker::pollEvents() {
+  constexpr int kMaxEvents = 256;
+  epoll_event events[kMaxEvents];
+  while (true) {
+    int n = ::epoll_wait(epfd_, events, kMaxEvents, 0);
+    for (int i = 0; i < n; ++i) {
+      static_cast<IoTarget*>(events[i].data.ptr)->onIo(events[i].events);
+    }
+    reap();
+    if (n < kMaxEvents) break;
+  }
+}
+
+void Worker::reap() {
+  for (Session* s : dead_sessions_) delete s;
+  dead_sessions_.clear();
+  pool_.reap();
 }
 
 void Worker::accept() {
   acceptor_.async_accept([this](error_code ec, net::tcp::socket s) {
     if (shutting_down_) return;
     if (!ec) {
-      auto* session = new Session(*this, std::move(s));
-      link(session);
-      session->start();
+      error_code e2;
+      auto ep = s.remote_endpoint(e2);
+      s.non_blocking(true, e2);
+      int fd = s.release(e2);
+      if (!e2) {
+        setNoDelay(fd);
+        auto* session = new Session(*this, fd, ep.address().to_string());
+        link(session);
+        session->start();
+        reap();
+      }
     } else if (ec == asio::error::operation_aborted) {
       return;
     } else {
@@ -1330,26 +1281,20 @@ void Worker::sweep() {
     accept();
   }
   if (shutting_down_ && now >= drain_deadline_) {
-    while (sessions_ != nullptr) {
-      Session* s = sessions_;
-      s->forceClose();
-      if (s->pending() == 0) delete s;
-    }
+    while (sessions_ != nullptr) sessions_->forceClose();
   }
+  // Sessions closed here stay allocated until reap(), so `next` stays valid.
   Session* s = sessions_;
   while (s != nullptr) {
     Session* next = s->next;
-    if (now >= s->deadline()) {
-      s->onTimeout(now);
-      s->clearHints();
-      if (s->closed() && s->pending() == 0) delete s;
-    }
+    if (now >= s->deadline() && !s->closed()) s->onTimeout(now);
     s = next;
   }
   if (now - last_pool_sweep_ >= std::chrono::seconds(1)) {
     last_pool_sweep_ = now;
     pool_.sweep(now);
   }
+  reap();
   maybeFinishShutdown();
 }
 
@@ -1370,11 +1315,10 @@ void Worker::shutdownOnLoop(TimePoint deadline) {
   while (s != nullptr) {
     Session* next = s->next;
     s->onShutdown();
-    s->clearHints();
-    if (s->closed() && s->pending() == 0) delete s;
     s = next;
   }
   pool_.closeIdle();
+  reap();
   maybeFinishShutdown();
 }
 
@@ -1382,9 +1326,10 @@ void Worker::maybeFinishShutdown() {
   if (!shutting_down_ || stopped_ || sessions_ != nullptr) return;
   stopped_ = true;
   pool_.closeIdle();
+  reap();
   error_code ec;
   sweep_timer_.cancel();
-  // Sessions closed but still completing operations finish on their own; then run() returns.
+  epoll_desc_.cancel(ec);  // with the listener closed, run() now returns
 }
 
 }  // namespace surge::gateway

@@ -1,6 +1,6 @@
 // The proxy data path: one Worker per thread (its own io_context, SO_REUSEPORT listener,
 // Balancer, UpstreamPool and reused buffers; nothing shared with other workers but atomics on
-// hosts and metrics), and one Session per client connection, a callback-driven state machine:
+// hosts and metrics), and one Session per client connection, an event-driven state machine:
 //   idle → head (parse) → upstream (pick, connect or reuse, send head + body, await response head;
 //   retries happen here) → streaming (response head + body bytes to the client as they come) →
 //   idle (keep-alive) or close.
@@ -9,6 +9,12 @@
 // to retry_max_body_bytes. No per-request heap allocation in steady state: buffers, parsers and
 // strings live in the session and are reused; upstream connections are pooled; timeouts are
 // deadlines checked by one sweep timer per worker (no timer per request).
+// I/O: client and upstream sockets are raw non-blocking descriptors registered once,
+// edge-triggered, in an epoll set owned by the worker; Asio waits on that epoll descriptor (and
+// runs the listener, timers and cross-thread posts). Asio's own socket operations would cost, per
+// read, either a speculative recv that returns EAGAIN or an epoll_ctl re-arm, plus an operation
+// object and a completion dispatch: about a fifth of the CPU of a proxied request.
+// Objects closed during an event batch are freed after it (no pointer in the batch dangles).
 // Threading: a Worker and its sessions run on the worker's thread only; beginShutdown() and
 // inFlight() may be called from any thread.
 #pragma once
@@ -17,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/random.h"
@@ -69,6 +76,10 @@ class Worker {
   friend class Session;
 
   void accept();
+  void armEpoll();
+  void pollEvents();
+  // Frees sessions and connections closed since the last call.
+  void reap();
   void sweep();
   void armSweep();
   void refreshSnapshot();
@@ -87,6 +98,8 @@ class Worker {
   GatewayMetrics metrics_;
   SharedState shared_;
   net::asio::io_context io_;
+  int epfd_ = -1;
+  net::asio::posix::stream_descriptor epoll_desc_;  // owns epfd_
   net::tcp::acceptor acceptor_;
   net::asio::steady_timer sweep_timer_;
   Duration sweep_interval_;
@@ -99,6 +112,7 @@ class Worker {
   uint16_t port_ = 0;
   Session* sessions_ = nullptr;  // intrusive list of open sessions
   size_t session_count_ = 0;
+  std::vector<Session*> dead_sessions_;  // closed, freed by reap()
   bool shutting_down_ = false;
   bool stopped_ = false;
   bool accept_paused_ = false;

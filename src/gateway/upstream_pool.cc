@@ -1,7 +1,12 @@
 #include "gateway/upstream_pool.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "common/logging.h"
@@ -9,36 +14,27 @@
 
 namespace surge::gateway {
 
-UpstreamPool::~UpstreamPool() {
-  for (auto& [h, p] : pools_) {
-    for (UpstreamConn* c : p->idle) {
-      boost::system::error_code ec;
-      c->sock.close(ec);
-      delete c;
-    }
-    p->idle.clear();
+void UpstreamConn::onIo(uint32_t events) {
+  if (dead) return;
+  if (owner != nullptr) {
+    owner->onUpstreamIo(this, events);
+  } else {
+    pool_owner->onIdleIo(this, events);
   }
+}
+
+UpstreamPool::~UpstreamPool() {
+  closeIdle();
+  reap();
 }
 
 void UpstreamPool::onSnapshot(const lb::HostSet& set) {
   for (auto& [h, p] : pools_) p->live = false;
-  for (const lb::HostPtr& host : set.hosts) {
-    ensure(host)->live = true;
-  }
-  std::vector<HostPool*> dead;
+  for (const lb::HostPtr& host : set.hosts) ensure(host)->live = true;
   for (auto& [h, p] : pools_) {
-    if (!p->live) dead.push_back(p.get());
-  }
-  for (HostPool* p : dead) {
-    for (UpstreamConn* c : p->idle) {
-      boost::system::error_code ec;
-      c->sock.close(ec);
-      --p->open;
-      --open_total_;
-      delete c;
-    }
-    p->idle.clear();
-    maybeRetire(p);
+    if (p->live) continue;
+    while (!p->idle.empty()) destroy(p->idle.back());
+    maybeRetire(p.get());
   }
 }
 
@@ -73,29 +69,63 @@ void UpstreamPool::releaseUser(HostPool* p) {
 
 void UpstreamPool::maybeRetire(HostPool* p) {
   if (p->live || p->users > 0 || p->open > 0) return;
-  pools_.erase(p->host.get());
+  if (std::find(retire_.begin(), retire_.end(), p) == retire_.end()) retire_.push_back(p);
 }
 
-UpstreamConn* UpstreamPool::takeIdle(HostPool* p) {
+UpstreamConn* UpstreamPool::takeIdle(HostPool* p, UpstreamOwner* owner) {
   if (p->idle.empty()) return nullptr;
   UpstreamConn* c = p->idle.back();
   p->idle.pop_back();
+  c->owner = owner;
   return c;
 }
 
-UpstreamConn* UpstreamPool::create(HostPool* p) {
-  auto* c = new UpstreamConn(io_, p);
+UpstreamConn* UpstreamPool::connect(HostPool* p, UpstreamOwner* owner, int* err) {
+  const auto& ep = p->endpoint;
+  int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *err = errno;
+    return nullptr;
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  auto* c = new UpstreamConn();
+  c->fd = fd;
+  c->pool_owner = this;
+  c->pool = p;
+  c->owner = owner;
   c->cap = options_.buffer_bytes;
   c->buf.reset(new char[c->cap]);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.ptr = static_cast<IoTarget*>(c);
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    *err = errno;
+    ::close(fd);
+    delete c;
+    return nullptr;
+  }
   ++p->open;
   ++open_total_;
   if (p->connections_total) p->connections_total->inc();
-  return c;
+  int r;
+  do {
+    r = ::connect(fd, ep.data(), static_cast<socklen_t>(ep.size()));
+  } while (r != 0 && errno == EINTR);
+  if (r == 0) return c;  // loopback connects often complete at once
+  if (errno == EINPROGRESS) {
+    c->connecting = true;
+    return c;
+  }
+  *err = errno;
+  destroy(c);
+  return nullptr;
 }
 
 void UpstreamPool::putIdle(UpstreamConn* c, TimePoint now) {
   HostPool* p = c->pool;
-  if (!p->live) {
+  c->owner = nullptr;
+  if (!p->live || c->readable) {  // retired host, or bytes/FIN already pending: not reusable
     destroy(c);
     return;
   }
@@ -104,69 +134,63 @@ void UpstreamPool::putIdle(UpstreamConn* c, TimePoint now) {
   p->idle.push_back(c);
 }
 
+void UpstreamPool::removeIdle(UpstreamConn* c) {
+  auto& idle = c->pool->idle;
+  auto it = std::find(idle.begin(), idle.end(), c);
+  if (it != idle.end()) idle.erase(it);
+}
+
 void UpstreamPool::destroy(UpstreamConn* c) {
   if (c->dead) return;
+  if (c->owner == nullptr) removeIdle(c);
   c->dead = true;
-  boost::system::error_code ec;
-  c->sock.close(ec);
+  c->owner = nullptr;
+  ::close(c->fd);  // also leaves the epoll set
+  c->fd = -1;
   HostPool* p = c->pool;
   --p->open;
   --open_total_;
-  if (c->pending == 0) {
-    delete c;
-    maybeRetire(p);
-  }
+  dead_.push_back(c);
+  maybeRetire(p);
 }
 
-void UpstreamPool::freeConn(UpstreamConn* c) {
-  HostPool* p = c->pool;
-  delete c;
-  maybeRetire(p);
+void UpstreamPool::onIdleIo(UpstreamConn* c, uint32_t events) {
+  // EPOLLOUT alone is the socket saying it is writable. EPOLLIN may be stale (an edge for bytes
+  // the last response's reads already consumed), so peek: EOF, an error or unsolicited bytes mean
+  // the backend closed the connection or broke protocol.
+  if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
+    destroy(c);
+    return;
+  }
+  if (events & EPOLLIN) {
+    char b;
+    ssize_t n = ::recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) destroy(c);
+  }
 }
 
 void UpstreamPool::sweep(TimePoint now) {
   for (auto& [h, p] : pools_) {
-    auto& idle = p->idle;
-    size_t keep = 0;
-    for (size_t i = 0; i < idle.size(); ++i) {
-      UpstreamConn* c = idle[i];
-      bool close = now - c->idle_since >= options_.idle_timeout;
-      if (!close) {
-        // The backend closed it (EOF), reset it, or sent something unsolicited: drop it.
-        char b;
-        ssize_t n = ::recv(c->sock.native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
-        close = n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
-      }
-      if (close) {
-        boost::system::error_code ec;
-        c->sock.close(ec);
-        --p->open;
-        --open_total_;
-        delete c;
-      } else {
-        idle[keep++] = c;
-      }
+    // The stack is LIFO: the oldest idle connections are at the bottom.
+    while (!p->idle.empty() && now - p->idle.front()->idle_since >= options_.idle_timeout) {
+      destroy(p->idle.front());
     }
-    idle.resize(keep);
   }
-  std::vector<HostPool*> retire;
-  for (auto& [h, p] : pools_) {
-    if (!p->live && p->users == 0 && p->open == 0) retire.push_back(p.get());
-  }
-  for (HostPool* p : retire) maybeRetire(p);
 }
 
 void UpstreamPool::closeIdle() {
   for (auto& [h, p] : pools_) {
-    for (UpstreamConn* c : p->idle) {
-      boost::system::error_code ec;
-      c->sock.close(ec);
-      --p->open;
-      --open_total_;
-      delete c;
-    }
-    p->idle.clear();
+    while (!p->idle.empty()) destroy(p->idle.back());
   }
+}
+
+void UpstreamPool::reap() {
+  for (UpstreamConn* c : dead_) delete c;
+  dead_.clear();
+  for (HostPool* p : retire_) {
+    if (!p->live && p->users == 0 && p->open == 0) pools_.erase(p->host.get());
+  }
+  retire_.clear();
 }
 
 size_t UpstreamPool::idleCount() const {

@@ -2,10 +2,13 @@
 // idle connections, so the warmest is reused first and the coldest idle out). There is no fixed
 // cap: the pool keeps as many idle connections as the worker's peak concurrency left behind
 // (HAProxy `http-reuse`, nginx `keepalive N` without the small N), closed after
-// upstream_idle_timeout or when the backend closes them (sweep() peeks at idle sockets).
-// Entries for hosts that left the cluster are retired once no request and no connection uses
-// them, so a Host outlives every pointer the worker holds to it.
-// Complexity: take/release O(1); forHost O(1) (hash map); sweep O(idle connections).
+// upstream_idle_timeout, or as soon as the backend closes one (its readiness event arrives while
+// it is idle). Entries for hosts that left the cluster are retired once no request and no
+// connection uses them, so a Host outlives every pointer the worker holds to it.
+// Connections are raw non-blocking sockets registered once (edge-triggered) in the worker's
+// epoll set (proxy.h explains why the data path does not go through Asio's reactor). Closed
+// connections are freed by reap(), after the event batch, never while a pointer may be in use.
+// Complexity: take/put O(1); forHost O(1) (hash map); sweep O(idle connections).
 // Thread-safety: none — one pool per worker, used only on that worker's thread.
 #pragma once
 
@@ -24,28 +27,50 @@
 
 namespace surge::metrics {
 class Counter;
-class Histogram;
 }  // namespace surge::metrics
 
 namespace surge::gateway {
 
 struct HostPool;
+struct UpstreamConn;
 
-// One connection to a backend. Owned by the pool (idle) or by the session using it (busy).
-// Freed only when no asynchronous operation refers to it (pending == 0).
-struct UpstreamConn {
-  UpstreamConn(net::asio::io_context& io, HostPool* p) : sock(io), pool(p) {}
+// Something registered in a worker's epoll set; data.ptr points at it.
+class IoTarget {
+ public:
+  virtual void onIo(uint32_t events) = 0;
 
-  net::tcp::socket sock;
-  HostPool* pool;
+ protected:
+  ~IoTarget() = default;
+};
+
+// The user of a busy connection (a proxy session).
+class UpstreamOwner {
+ public:
+  virtual void onUpstreamIo(UpstreamConn* c, uint32_t events) = 0;
+
+ protected:
+  ~UpstreamOwner() = default;
+};
+
+class UpstreamPool;
+
+// One connection to a backend. Idle (owner == nullptr, in its HostPool's stack) or used by one
+// session.
+struct UpstreamConn final : IoTarget {
+  void onIo(uint32_t events) override;
+
+  int fd = -1;
+  UpstreamPool* pool_owner = nullptr;
+  HostPool* pool = nullptr;
+  UpstreamOwner* owner = nullptr;
   std::unique_ptr<char[]> buf;  // response read buffer
   size_t cap = 0;
   size_t start = 0, len = 0;    // unconsumed bytes are buf[start, len)
   TimePoint idle_since{};
   uint32_t requests = 0;        // requests served (> 0: a reused keep-alive connection)
-  int pending = 0;              // async operations in flight
-  bool connected = false;
-  bool dead = false;            // closed; delete when pending reaches 0
+  bool connecting = false;      // non-blocking connect in progress
+  bool readable = false;        // edge-triggered readiness not consumed yet
+  bool dead = false;            // closed; freed by reap()
 };
 
 // Per-worker state of one backend.
@@ -58,7 +83,7 @@ struct HostPool {
   int64_t users = 0;                // sessions holding this entry
   bool live = true;                 // present in the latest snapshot
   // Metrics cached per worker per host (Family::labels takes a lock: never on the hot path).
-  metrics::Counter* responses[6] = {};  // by status class: 0 = error/other, 1xx..5xx
+  metrics::Counter* responses[6] = {};  // by status class: 0 = other, 1xx..5xx; set on first use
   metrics::Counter* connections_total = nullptr;
 };
 
@@ -69,8 +94,8 @@ struct UpstreamPoolOptions {
 
 class UpstreamPool {
  public:
-  UpstreamPool(net::asio::io_context& io, UpstreamPoolOptions options)
-      : io_(io), options_(options) {}
+  // `epoll_fd`: the worker's epoll set, where connections are registered.
+  UpstreamPool(int epoll_fd, UpstreamPoolOptions options) : epfd_(epoll_fd), options_(options) {}
   ~UpstreamPool();
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
@@ -87,21 +112,25 @@ class UpstreamPool {
   void acquire(HostPool* p) { ++p->users; }
   void releaseUser(HostPool* p);
 
-  // Most recently used idle connection, or nullptr.
-  UpstreamConn* takeIdle(HostPool* p);
-  // A new, unconnected connection (socket not yet open).
-  UpstreamConn* create(HostPool* p);
+  // Most recently used idle connection (now owned by `owner`), or nullptr.
+  UpstreamConn* takeIdle(HostPool* p, UpstreamOwner* owner);
+  // A new connection owned by `owner`, with a non-blocking connect started (c->connecting) or
+  // already done; nullptr with *err set when the socket could not even be created or the connect
+  // failed at once.
+  UpstreamConn* connect(HostPool* p, UpstreamOwner* owner, int* err);
   // Back to the idle stack (the response was complete and the connection is reusable).
   void putIdle(UpstreamConn* c, TimePoint now);
-  // Closes the connection; it is deleted now or when its last operation completes (freeConn).
+  // Closes the connection; freed by reap().
   void destroy(UpstreamConn* c);
-  // Called by an operation's completion after pending dropped to 0 on a dead connection.
-  void freeConn(UpstreamConn* c);
+  // An idle connection became readable or hung up: the backend closed it (or broke protocol).
+  void onIdleIo(UpstreamConn* c, uint32_t events);
 
-  // Closes idle connections older than the idle timeout or closed by the backend.
+  // Closes idle connections older than the idle timeout.
   void sweep(TimePoint now);
   // Closes every idle connection (shutdown).
   void closeIdle();
+  // Frees closed connections and retired entries. Call when no connection pointer is in use.
+  void reap();
 
   size_t idleCount() const;
   int64_t openCount() const { return open_total_; }
@@ -111,10 +140,13 @@ class UpstreamPool {
 
  private:
   void maybeRetire(HostPool* p);
+  void removeIdle(UpstreamConn* c);
 
-  net::asio::io_context& io_;
+  int epfd_;
   UpstreamPoolOptions options_;
   std::unordered_map<const lb::Host*, std::unique_ptr<HostPool>> pools_;
+  std::vector<UpstreamConn*> dead_;
+  std::vector<HostPool*> retire_;
   int64_t open_total_ = 0;
 };
 
