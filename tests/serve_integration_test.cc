@@ -67,9 +67,9 @@ class ServeIntegration : public ::testing::Test {
   // Starts `surge serve` and waits for its listening line.
   void startServe(std::vector<std::string> extra = {}) {
     server_ = std::make_unique<Process>();
-    std::vector<std::string> argv = {surgeBinary(), "serve", "--model-repository",
-                                     (dir_ / "repo").string(), "--listen", "127.0.0.1:0",
-                                     "--workers", "2"};
+    std::vector<std::string> argv = {
+        surgeBinary(), "serve",       "--model-repository", (dir_ / "repo").string(),
+        "--listen",    "127.0.0.1:0", "--workers",          "2"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     std::string err;
     ASSERT_TRUE(server_->start(argv, &err, log())) << err;
@@ -180,9 +180,10 @@ TEST_F(ServeIntegration, ConcurrentRequestsAreBatchedAndGetTheirOwnRows) {
 }
 
 TEST_F(ServeIntegration, SigtermUnderLoadLosesNothing) {
-  model("busy", syntheticConfig(8, "dynamic_batching { max_queue_delay_microseconds: 1000 }\n"
-                                   "instance_group [ { count: 2 kind: KIND_CPU } ]\n" +
-                                       param("base_latency_us", "30000")));
+  model("busy", syntheticConfig(8,
+                                "dynamic_batching { max_queue_delay_microseconds: 1000 }\n"
+                                "instance_group [ { count: 2 kind: KIND_CPU } ]\n" +
+                                    param("base_latency_us", "30000")));
   startServe({"--shutdown-delay", "1s"});
   ASSERT_TRUE(waitReady(10s)) << logText();
   std::atomic<bool> stop{false};
@@ -259,7 +260,8 @@ TEST_F(ServeIntegration, MetricsPassPromtool) {
   std::string file = (dir_ / "metrics.txt").string();
   std::ofstream(file) << m.body;
   std::string out_file = (dir_ / "promtool.out").string();
-  int rc = std::system(("/usr/bin/promtool check metrics < " + file + " > " + out_file + " 2>&1").c_str());
+  int rc = std::system(
+      ("/usr/bin/promtool check metrics < " + file + " > " + out_file + " 2>&1").c_str());
   std::ifstream in(out_file);
   std::string out((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(rc, 0) << out;
@@ -267,7 +269,9 @@ TEST_F(ServeIntegration, MetricsPassPromtool) {
 }
 
 TEST_F(ServeIntegration, ConfigErrorsStopStartupWithLineAndColumn) {
-  model("bad", "backend: \"synthetic\"\nmax_batch_size: 4\ninput [ { name: \"x\" data_typ: TYPE_FP32 } ]\n");
+  model(
+      "bad",
+      "backend: \"synthetic\"\nmax_batch_size: 4\ninput [ { name: \"x\" data_typ: TYPE_FP32 } ]\n");
   EXPECT_EQ(runToExit(), 2);
   std::string log = logText();
   EXPECT_NE(log.find("bad/config.pbtxt:3:"), std::string::npos) << log;
@@ -297,7 +301,8 @@ instance_group [
   EXPECT_EQ(runToExit(), 2);
   std::string log = logText();
   EXPECT_NE(log.find("seed/config.pbtxt:14:5: instance_group KIND_GPU: no GPU available"),
-            std::string::npos) << log;
+            std::string::npos)
+      << log;
 }
 
 }  // namespace

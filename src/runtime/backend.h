@@ -42,13 +42,13 @@ struct TensorSpec {
 // layer from config.pbtxt; immutable afterwards.
 struct ModelSpec {
   std::string name;
-  int64_t version = 0;       // 0 while only the config is known (validation before loading)
-  std::string model_dir;     // REPO/<model>
-  std::string version_dir;   // REPO/<model>/<version> (empty before a version is chosen)
-  std::string backend;       // resolved backend name ("synthetic", "pytorch")
-  std::string platform;      // as configured ("pytorch_libtorch"), may be empty
+  int64_t version = 0;      // 0 while only the config is known (validation before loading)
+  std::string model_dir;    // REPO/<model>
+  std::string version_dir;  // REPO/<model>/<version> (empty before a version is chosen)
+  std::string backend;      // resolved backend name ("synthetic", "pytorch")
+  std::string platform;     // as configured ("pytorch_libtorch"), may be empty
   std::string default_model_filename;  // as configured (e.g. "model.pt"), may be empty
-  int max_batch_size = 0;    // 0 = the model does not batch
+  int max_batch_size = 0;              // 0 = the model does not batch
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> outputs;
   std::map<std::string, std::string> parameters;  // config.pbtxt parameters (string_value)
@@ -65,7 +65,7 @@ struct InstanceSpec {
   std::string name;  // "<group name>_<n>" (Triton's naming), for logs
   int index = 0;     // 0-based across all groups of the model version
   DeviceKind device = DeviceKind::kCpu;
-  int gpu = -1;      // device ordinal when device == kGpu
+  int gpu = -1;  // device ordinal when device == kGpu
 };
 
 // One batch to execute.

@@ -19,8 +19,10 @@ StatusOr<double> parseMicros(const std::string& key, const std::string& value) {
   const char* end = value.data() + value.size();
   auto [p, ec] = std::from_chars(value.data(), end, v);
   if (value.empty() || ec != std::errc() || p != end || !std::isfinite(v) || v < 0) {
-    return invalidArgument("parameter '" + key + "': want a non-negative number of microseconds, "
-                           "got '" + value + "'");
+    return invalidArgument("parameter '" + key +
+                           "': want a non-negative number of microseconds, "
+                           "got '" +
+                           value + "'");
   }
   return v;
 }
@@ -60,8 +62,10 @@ class SyntheticBackend final : public Backend {
     for (const auto& o : spec.outputs) {
       for (int64_t d : o.backendDims()) {
         if (d < 0) {
-          return invalidArgument("output '" + o.name + "': the synthetic backend needs fixed "
-                                 "dims, got " + shapeToString(o.backendDims()));
+          return invalidArgument("output '" + o.name +
+                                 "': the synthetic backend needs fixed "
+                                 "dims, got " +
+                                 shapeToString(o.backendDims()));
         }
       }
     }
@@ -72,8 +76,8 @@ class SyntheticBackend final : public Backend {
                                                           const InstanceSpec& instance) override {
     ASSIGN_OR_RETURN(SyntheticParams p, parseSyntheticParams(spec));
     sleepMicros(std::chrono::steady_clock::now(), p.load_latency_us);
-    return std::unique_ptr<ModelInstance>(
-        std::make_unique<SyntheticInstance>(spec, p, p.seed + static_cast<uint64_t>(instance.index)));
+    return std::unique_ptr<ModelInstance>(std::make_unique<SyntheticInstance>(
+        spec, p, p.seed + static_cast<uint64_t>(instance.index)));
   }
 };
 
@@ -125,7 +129,8 @@ std::vector<Tensor> syntheticOutputs(const ModelSpec& spec, const ExecuteRequest
   std::vector<double> sums(static_cast<size_t>(rows), 0.0);
   for (const Tensor& in : request.inputs) {
     int64_t per_row = batched ? in.rowElements() : in.elementCount();
-    for (int64_t r = 0; r < rows; ++r) sums[static_cast<size_t>(r)] += rowSum(in, r * per_row, per_row);
+    for (int64_t r = 0; r < rows; ++r)
+      sums[static_cast<size_t>(r)] += rowSum(in, r * per_row, per_row);
   }
   std::vector<Tensor> out;
   out.reserve(spec.outputs.size());

@@ -138,7 +138,7 @@ TEST(Synthetic, BatchCostIsSpentSleeping) {
   auto wall = std::chrono::steady_clock::now() - wall0;
   ASSERT_TRUE(out.isOk());
   EXPECT_GE(wall, std::chrono::microseconds(6000));  // 2 ms + 4 × 1 ms
-  EXPECT_LT(cpu_ms, 3.0);  // sleeping, not spinning
+  EXPECT_LT(cpu_ms, 3.0);                            // sleeping, not spinning
 }
 
 TEST(BackendRegistry, ResolvesByBackendOrPlatform) {

@@ -18,12 +18,12 @@ struct TypeInfo {
 };
 
 constexpr TypeInfo kTypes[] = {
-    {DataType::kBool, "BOOL", 1},    {DataType::kUint8, "UINT8", 1},
+    {DataType::kBool, "BOOL", 1},     {DataType::kUint8, "UINT8", 1},
     {DataType::kUint16, "UINT16", 2}, {DataType::kUint32, "UINT32", 4},
     {DataType::kUint64, "UINT64", 8}, {DataType::kInt8, "INT8", 1},
-    {DataType::kInt16, "INT16", 2},  {DataType::kInt32, "INT32", 4},
-    {DataType::kInt64, "INT64", 8},  {DataType::kFp16, "FP16", 2},
-    {DataType::kFp32, "FP32", 4},    {DataType::kFp64, "FP64", 8},
+    {DataType::kInt16, "INT16", 2},   {DataType::kInt32, "INT32", 4},
+    {DataType::kInt64, "INT64", 8},   {DataType::kFp16, "FP16", 2},
+    {DataType::kFp32, "FP32", 4},     {DataType::kFp64, "FP64", 8},
     {DataType::kBytes, "BYTES", 0},
 };
 
@@ -159,20 +159,34 @@ int64_t Tensor::rowElements() const {
 double Tensor::valueAt(int64_t i) const {
   const std::byte* p = bytes_.data();
   switch (dtype_) {
-    case DataType::kBool: return load<uint8_t>(p, i) != 0 ? 1.0 : 0.0;
-    case DataType::kUint8: return load<uint8_t>(p, i);
-    case DataType::kUint16: return load<uint16_t>(p, i);
-    case DataType::kUint32: return load<uint32_t>(p, i);
-    case DataType::kUint64: return static_cast<double>(load<uint64_t>(p, i));
-    case DataType::kInt8: return load<int8_t>(p, i);
-    case DataType::kInt16: return load<int16_t>(p, i);
-    case DataType::kInt32: return load<int32_t>(p, i);
-    case DataType::kInt64: return static_cast<double>(load<int64_t>(p, i));
-    case DataType::kFp16: return halfToFloat(load<uint16_t>(p, i));
-    case DataType::kFp32: return load<float>(p, i);
-    case DataType::kFp64: return load<double>(p, i);
-    case DataType::kBytes: return static_cast<double>(strings_[static_cast<size_t>(i)].size());
-    case DataType::kInvalid: break;
+    case DataType::kBool:
+      return load<uint8_t>(p, i) != 0 ? 1.0 : 0.0;
+    case DataType::kUint8:
+      return load<uint8_t>(p, i);
+    case DataType::kUint16:
+      return load<uint16_t>(p, i);
+    case DataType::kUint32:
+      return load<uint32_t>(p, i);
+    case DataType::kUint64:
+      return static_cast<double>(load<uint64_t>(p, i));
+    case DataType::kInt8:
+      return load<int8_t>(p, i);
+    case DataType::kInt16:
+      return load<int16_t>(p, i);
+    case DataType::kInt32:
+      return load<int32_t>(p, i);
+    case DataType::kInt64:
+      return static_cast<double>(load<int64_t>(p, i));
+    case DataType::kFp16:
+      return halfToFloat(load<uint16_t>(p, i));
+    case DataType::kFp32:
+      return load<float>(p, i);
+    case DataType::kFp64:
+      return load<double>(p, i);
+    case DataType::kBytes:
+      return static_cast<double>(strings_[static_cast<size_t>(i)].size());
+    case DataType::kInvalid:
+      break;
   }
   return 0;
 }
@@ -180,25 +194,50 @@ double Tensor::valueAt(int64_t i) const {
 void Tensor::setValue(int64_t i, double v) {
   std::byte* p = bytes_.data();
   switch (dtype_) {
-    case DataType::kBool: store<uint8_t>(p, i, v != 0 ? 1 : 0); return;
-    case DataType::kUint8: store(p, i, saturate<uint8_t>(v)); return;
-    case DataType::kUint16: store(p, i, saturate<uint16_t>(v)); return;
-    case DataType::kUint32: store(p, i, saturate<uint32_t>(v)); return;
-    case DataType::kUint64: store(p, i, saturate<uint64_t>(v)); return;
-    case DataType::kInt8: store(p, i, saturate<int8_t>(v)); return;
-    case DataType::kInt16: store(p, i, saturate<int16_t>(v)); return;
-    case DataType::kInt32: store(p, i, saturate<int32_t>(v)); return;
-    case DataType::kInt64: store(p, i, saturate<int64_t>(v)); return;
-    case DataType::kFp16: store(p, i, floatToHalf(static_cast<float>(v))); return;
-    case DataType::kFp32: store(p, i, static_cast<float>(v)); return;
-    case DataType::kFp64: store(p, i, v); return;
+    case DataType::kBool:
+      store<uint8_t>(p, i, v != 0 ? 1 : 0);
+      return;
+    case DataType::kUint8:
+      store(p, i, saturate<uint8_t>(v));
+      return;
+    case DataType::kUint16:
+      store(p, i, saturate<uint16_t>(v));
+      return;
+    case DataType::kUint32:
+      store(p, i, saturate<uint32_t>(v));
+      return;
+    case DataType::kUint64:
+      store(p, i, saturate<uint64_t>(v));
+      return;
+    case DataType::kInt8:
+      store(p, i, saturate<int8_t>(v));
+      return;
+    case DataType::kInt16:
+      store(p, i, saturate<int16_t>(v));
+      return;
+    case DataType::kInt32:
+      store(p, i, saturate<int32_t>(v));
+      return;
+    case DataType::kInt64:
+      store(p, i, saturate<int64_t>(v));
+      return;
+    case DataType::kFp16:
+      store(p, i, floatToHalf(static_cast<float>(v)));
+      return;
+    case DataType::kFp32:
+      store(p, i, static_cast<float>(v));
+      return;
+    case DataType::kFp64:
+      store(p, i, v);
+      return;
     case DataType::kBytes: {
       char buf[32];
       auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
       strings_[static_cast<size_t>(i)].assign(buf, ec == std::errc() ? end : buf);
       return;
     }
-    case DataType::kInvalid: return;
+    case DataType::kInvalid:
+      return;
   }
 }
 

@@ -9,10 +9,10 @@ namespace surge::runtime {
 namespace {
 
 TEST(DataType, NamesRoundTrip) {
-  for (DataType t : {DataType::kBool, DataType::kUint8, DataType::kUint16, DataType::kUint32,
-                     DataType::kUint64, DataType::kInt8, DataType::kInt16, DataType::kInt32,
-                     DataType::kInt64, DataType::kFp16, DataType::kFp32, DataType::kFp64,
-                     DataType::kBytes}) {
+  for (DataType t :
+       {DataType::kBool, DataType::kUint8, DataType::kUint16, DataType::kUint32, DataType::kUint64,
+        DataType::kInt8, DataType::kInt16, DataType::kInt32, DataType::kInt64, DataType::kFp16,
+        DataType::kFp32, DataType::kFp64, DataType::kBytes}) {
     auto back = dataTypeFromName(dataTypeName(t));
     ASSERT_TRUE(back.has_value()) << dataTypeName(t);
     EXPECT_EQ(*back, t);

@@ -21,16 +21,16 @@ class BatchPolicyTest : public ::testing::Test {
       queue_.push_back(it);
     }
   }
-  BatchDecision decide(bool flush = false) { return decideBatch(opts_, queue_, clock_.now(), flush); }
+  BatchDecision decide(bool flush = false) {
+    return decideBatch(opts_, queue_, clock_.now(), flush);
+  }
 
   ManualClock clock_;
   std::deque<QueuedItem> queue_;
   BatchPolicyOptions opts_{true, 8, {}, Duration::zero()};
 };
 
-TEST_F(BatchPolicyTest, EmptyQueueIsIdle) {
-  EXPECT_EQ(decide().action, Action::kIdle);
-}
+TEST_F(BatchPolicyTest, EmptyQueueIsIdle) { EXPECT_EQ(decide().action, Action::kIdle); }
 
 TEST_F(BatchPolicyTest, WithoutDynamicBatchingEachRequestIsItsOwnBatch) {
   opts_.dynamic = false;

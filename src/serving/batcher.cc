@@ -111,8 +111,9 @@ void Batcher::failLoad(Status status) {
     loaded_cv_.notify_all();
   }
   cv_.notify_all();
-  SURGE_LOG(kError, "serving", "model '" + spec_.name + "' version " +
-                                   std::to_string(spec_.version) + ": " + status.message());
+  SURGE_LOG(kError, "serving",
+            "model '" + spec_.name + "' version " + std::to_string(spec_.version) + ": " +
+                status.message());
   Status answer = unavailable("model failed to load: " + status.message());
   rejectAll(q, qi, answer);
   rejectAll(d, di, answer);
@@ -144,8 +145,8 @@ Status Batcher::warmUp(runtime::ModelInstance& instance) {
 void Batcher::runInstance(const runtime::InstanceSpec& is) {
   auto created = factory_(is);
   if (!created.isOk()) {
-    failLoad(Status(created.status().code(),
-                    "instance " + is.name + ": " + created.status().message()));
+    failLoad(
+        Status(created.status().code(), "instance " + is.name + ": " + created.status().message()));
     alive_.fetch_sub(1);
     return;
   }
@@ -190,8 +191,8 @@ void Batcher::runInstance(const runtime::InstanceSpec& is) {
           std::reverse(moved.begin(), moved.end());
           for (auto& p : moved) {
             if (options_.queue.timeout_action == TimeoutAction::kDelay && !use_delayed) {
-              delayed_items_.push_back({p.enqueued, TimePoint::max(), p.work->rows,
-                                        p.work->shape_key});
+              delayed_items_.push_back(
+                  {p.enqueued, TimePoint::max(), p.work->rows, p.work->shape_key});
               delayed_.push_back(std::move(p));
             } else {
               rejected.push_back(std::move(p));
@@ -230,8 +231,8 @@ void Batcher::runInstance(const runtime::InstanceSpec& is) {
   alive_.fetch_sub(1);
 }
 
-void Batcher::executeBatch(runtime::ModelInstance& instance, int index,
-                           std::vector<Pending>& batch, int64_t rows) {
+void Batcher::executeBatch(runtime::ModelInstance& instance, int index, std::vector<Pending>& batch,
+                           int64_t rows) {
   bool batched = spec_.max_batch_size > 0;
   runtime::ExecuteRequest req;
   req.batch_size = batched ? rows : 1;
@@ -295,8 +296,8 @@ void Batcher::executeBatch(runtime::ModelInstance& instance, int index,
       r.outputs.resize(spec_.outputs.size());
       for (size_t k = 0; k < outs.size(); ++k) {
         if (!p.work->outputs_wanted[k]) continue;
-        r.outputs[k] = batch.size() == 1 ? std::move(outs[k])
-                                         : outs[k].sliceRows(offset, p.work->rows);
+        r.outputs[k] =
+            batch.size() == 1 ? std::move(outs[k]) : outs[k].sliceRows(offset, p.work->rows);
       }
     }
     offset += p.work->rows;

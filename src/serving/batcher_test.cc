@@ -27,8 +27,8 @@ struct Gate {
   bool open = true;
   int executing = 0;
   int executed = 0;
-  std::vector<int64_t> batch_rows;            // every execute, in order
-  std::vector<float> first_values;            // x[0] of every execute
+  std::vector<int64_t> batch_rows;  // every execute, in order
+  std::vector<float> first_values;  // x[0] of every execute
   std::set<int> instances_seen;
   int max_parallel = 0;
   bool fail = false;
@@ -139,10 +139,12 @@ class BatcherTest : public ::testing::Test {
  protected:
   std::unique_ptr<Batcher> make(BatcherOptions options, int n_instances, Clock& clock,
                                 int max_batch_size = 8) {
-    auto factory = [this](const runtime::InstanceSpec& is)
-        -> StatusOr<std::unique_ptr<runtime::ModelInstance>> {
+    auto factory =
+        [this](
+            const runtime::InstanceSpec& is) -> StatusOr<std::unique_ptr<runtime::ModelInstance>> {
       if (fail_load_) return unavailable("no weights");
-      return std::unique_ptr<runtime::ModelInstance>(std::make_unique<FakeInstance>(gate_, is.index));
+      return std::unique_ptr<runtime::ModelInstance>(
+          std::make_unique<FakeInstance>(gate_, is.index));
     };
     auto b = std::make_unique<Batcher>(fakeSpec(max_batch_size), std::move(options),
                                        instances(n_instances), factory, clock);
@@ -232,7 +234,8 @@ TEST_F(BatcherTest, BackPressureFormsBatches) {
   Results results;
   ASSERT_TRUE(b->enqueue(work(0, 0, 1, results)).isOk());
   ASSERT_TRUE(gate_.waitExecuting(1));
-  for (int i = 1; i <= 5; ++i) ASSERT_TRUE(b->enqueue(work(i, static_cast<float>(i), 1, results)).isOk());
+  for (int i = 1; i <= 5; ++i)
+    ASSERT_TRUE(b->enqueue(work(i, static_cast<float>(i), 1, results)).isOk());
   EXPECT_EQ(b->queueLength(), 5u);
   gate_.release();
   ASSERT_TRUE(results.wait(6));
@@ -396,7 +399,8 @@ TEST_F(BatcherTest, DrainRunsQueuedWorkWithoutWaitingForTheDelay) {
   auto b = make(std::move(o), 1, clock);
   ASSERT_TRUE(b->waitLoaded(10s));
   Results results;
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(b->enqueue(work(i, static_cast<float>(i), 1, results)).isOk());
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(b->enqueue(work(i, static_cast<float>(i), 1, results)).isOk());
   EXPECT_EQ(b->queueLength(), 3u);
   b->drainAndStop();
   ASSERT_TRUE(results.wait(3));

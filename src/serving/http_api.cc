@@ -172,7 +172,8 @@ void HttpApi::handle(const net::HttpRequest& req, std::shared_ptr<net::Responder
   if (path == "/v2/health/ready") {
     if (!isGet(req)) return send(methodNotAllowed("GET"));
     if (draining_.load(std::memory_order_relaxed)) {
-      return send(HttpResponse::json(503, "{\"ready\":false,\"error\":\"server is shutting down\"}"));
+      return send(
+          HttpResponse::json(503, "{\"ready\":false,\"error\":\"server is shutting down\"}"));
     }
     Status load = models_.loadStatus();
     if (!load.isOk() || !models_.ready()) {

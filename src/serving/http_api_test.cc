@@ -24,7 +24,8 @@ constexpr const char* kSimple = R"(
 backend: "synthetic"
 max_batch_size: 8
 input [ { name: "x" data_type: TYPE_FP32 dims: [ 3 ] } ]
-output [ { name: "y" data_type: TYPE_FP32 dims: [ 2 ] }, { name: "n" data_type: TYPE_INT32 dims: [ 1 ] } ]
+output [ { name: "y" data_type: TYPE_FP32 dims: [ 2 ] },
+         { name: "n" data_type: TYPE_INT32 dims: [ 1 ] } ]
 dynamic_batching { max_queue_delay_microseconds: 100 }
 instance_group [ { count: 2 kind: KIND_CPU } ]
 )";
@@ -63,8 +64,8 @@ class HttpApiTest : public ::testing::Test {
     options.listen = "127.0.0.1:0";
     options.workers = 2;
     options.server_version = "9.9.9";
-    server_ = std::make_unique<ModelServer>(options, std::move(repo).value(), backends_,
-                                            registry_, SteadyClock::instance());
+    server_ = std::make_unique<ModelServer>(options, std::move(repo).value(), backends_, registry_,
+                                            SteadyClock::instance());
     Status s = server_->start();
     ASSERT_TRUE(s.isOk()) << s.message();
     port_ = server_->port();
@@ -93,8 +94,10 @@ class HttpApiTest : public ::testing::Test {
 
   static std::string inferBody(const std::string& id, std::vector<std::vector<float>> rows,
                                const std::string& extra = "") {
-    json x = {{"name", "x"}, {"datatype", "FP32"},
-              {"shape", {rows.size(), rows.empty() ? 0 : rows[0].size()}}, {"data", rows}};
+    json x = {{"name", "x"},
+              {"datatype", "FP32"},
+              {"shape", {rows.size(), rows.empty() ? 0 : rows[0].size()}},
+              {"data", rows}};
     json j = {{"inputs", {x}}};
     if (!id.empty()) j["id"] = id;
     std::string s = j.dump();
@@ -205,8 +208,8 @@ TEST_F(HttpApiTest, ConcurrentClientsGetTheirOwnAnswers) {
     clients.emplace_back([&, t] {
       for (int i = 0; i < 20; ++i) {
         float v = static_cast<float>(t * 100 + i);
-        std::string raw = nt::httpExchange(port_, "POST", "/v2/models/simple/infer",
-                                           inferBody("c", {{v, 0, 0}}));
+        std::string raw =
+            nt::httpExchange(port_, "POST", "/v2/models/simple/infer", inferBody("c", {{v, 0, 0}}));
         json j = json::parse(nt::bodyOf(raw), nullptr, false);
         if (nt::statusOf(raw) == 200 && j["outputs"][0]["data"] == json::array({v, v + 1})) {
           ++ok;
@@ -235,7 +238,8 @@ TEST_F(HttpApiTest, InvalidRequestsAre400) {
                  R"({"inputs":[{"name":"q","shape":[1,3],"datatype":"FP32","data":[1,2,3]}]})")
                 .status,
             400);
-  EXPECT_EQ(call("POST", "/v2/models/simple/infer", inferBody("", {{1, 2, 3}}, R"("outputs":[{"name":"zz"}])"))
+  EXPECT_EQ(call("POST", "/v2/models/simple/infer",
+                 inferBody("", {{1, 2, 3}}, R"("outputs":[{"name":"zz"}])"))
                 .status,
             400);
   EXPECT_EQ(call("POST", "/v2/models/simple/infer",
@@ -341,12 +345,15 @@ TEST_F(HttpApiTest, MetricsStatisticsAndRepositoryIndex) {
   EXPECT_NE(m.raw.find("text/plain; version=0.0.4"), std::string::npos);
   const std::string& page = m.body;
   EXPECT_NE(page.find("nv_inference_request_success_total{model=\"simple\",version=\"1\"} 3"),
-            std::string::npos) << page;
+            std::string::npos)
+      << page;
   EXPECT_NE(page.find("nv_inference_count_total{model=\"simple\",version=\"1\"} 6"),
-            std::string::npos) << page;
+            std::string::npos)
+      << page;
   EXPECT_NE(page.find("nv_inference_request_failure_total{model=\"simple\",version=\"1\","
                       "reason=\"OTHER\"} 1"),
-            std::string::npos) << page;
+            std::string::npos)
+      << page;
   EXPECT_NE(page.find("model_request_queue_length{model=\"simple\",version=\"1\"} 0"),
             std::string::npos);
   EXPECT_NE(page.find("model_latency_count{model=\"simple\",version=\"1\"} 3"), std::string::npos);

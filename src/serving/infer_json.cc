@@ -83,11 +83,11 @@ Status fillTensor(dom::element data, Tensor& t, const std::string& input) {
       });
       break;
     }
-#define SURGE_INT_CASE(KIND, T)                                                     \
-  case DataType::KIND: {                                                            \
-    auto* p = t.dataAs<T>();                                                        \
-    run([p](dom::element e, int64_t i) { return storeInteger<T>(e, p + i); });      \
-    break;                                                                          \
+#define SURGE_INT_CASE(KIND, T)                                                \
+  case DataType::KIND: {                                                       \
+    auto* p = t.dataAs<T>();                                                   \
+    run([p](dom::element e, int64_t i) { return storeInteger<T>(e, p + i); }); \
+    break;                                                                     \
   }
       SURGE_INT_CASE(kUint8, uint8_t)
       SURGE_INT_CASE(kUint16, uint16_t)
@@ -133,7 +133,8 @@ Status fillTensor(dom::element data, Tensor& t, const std::string& input) {
       });
       break;
     }
-    case DataType::kInvalid: return invalidArgument("input '" + input + "': invalid datatype");
+    case DataType::kInvalid:
+      return invalidArgument("input '" + input + "': invalid datatype");
   }
   if (!ok) {
     const char* want = t.dtype() == DataType::kBool    ? "true or false"
@@ -250,20 +251,48 @@ void appendData(std::string& out, const Tensor& t) {
   for (int64_t i = 0; i < n; ++i) {
     if (i > 0) out += ',';
     switch (t.dtype()) {
-      case DataType::kBool: out += t.dataAs<uint8_t>()[i] ? "true" : "false"; break;
-      case DataType::kUint8: appendInt(out, t.dataAs<uint8_t>()[i]); break;
-      case DataType::kUint16: appendInt(out, t.dataAs<uint16_t>()[i]); break;
-      case DataType::kUint32: appendInt(out, t.dataAs<uint32_t>()[i]); break;
-      case DataType::kUint64: appendInt(out, t.dataAs<uint64_t>()[i]); break;
-      case DataType::kInt8: appendInt(out, t.dataAs<int8_t>()[i]); break;
-      case DataType::kInt16: appendInt(out, t.dataAs<int16_t>()[i]); break;
-      case DataType::kInt32: appendInt(out, t.dataAs<int32_t>()[i]); break;
-      case DataType::kInt64: appendInt(out, t.dataAs<int64_t>()[i]); break;
-      case DataType::kFp16: appendFloat(out, runtime::halfToFloat(t.dataAs<uint16_t>()[i])); break;
-      case DataType::kFp32: appendFloat(out, t.dataAs<float>()[i]); break;
-      case DataType::kFp64: appendFloat(out, t.dataAs<double>()[i]); break;
-      case DataType::kBytes: appendJsonString(out, t.strings()[static_cast<size_t>(i)]); break;
-      case DataType::kInvalid: out += "null"; break;
+      case DataType::kBool:
+        out += t.dataAs<uint8_t>()[i] ? "true" : "false";
+        break;
+      case DataType::kUint8:
+        appendInt(out, t.dataAs<uint8_t>()[i]);
+        break;
+      case DataType::kUint16:
+        appendInt(out, t.dataAs<uint16_t>()[i]);
+        break;
+      case DataType::kUint32:
+        appendInt(out, t.dataAs<uint32_t>()[i]);
+        break;
+      case DataType::kUint64:
+        appendInt(out, t.dataAs<uint64_t>()[i]);
+        break;
+      case DataType::kInt8:
+        appendInt(out, t.dataAs<int8_t>()[i]);
+        break;
+      case DataType::kInt16:
+        appendInt(out, t.dataAs<int16_t>()[i]);
+        break;
+      case DataType::kInt32:
+        appendInt(out, t.dataAs<int32_t>()[i]);
+        break;
+      case DataType::kInt64:
+        appendInt(out, t.dataAs<int64_t>()[i]);
+        break;
+      case DataType::kFp16:
+        appendFloat(out, runtime::halfToFloat(t.dataAs<uint16_t>()[i]));
+        break;
+      case DataType::kFp32:
+        appendFloat(out, t.dataAs<float>()[i]);
+        break;
+      case DataType::kFp64:
+        appendFloat(out, t.dataAs<double>()[i]);
+        break;
+      case DataType::kBytes:
+        appendJsonString(out, t.strings()[static_cast<size_t>(i)]);
+        break;
+      case DataType::kInvalid:
+        out += "null";
+        break;
     }
   }
   out += ']';
@@ -281,9 +310,15 @@ void appendJsonString(std::string& out, std::string_view s) {
       out += c;
     } else if (u < 0x20) {
       switch (c) {
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
         default:
           out += "\\u00";
           out += kHex[u >> 4];
@@ -439,8 +474,8 @@ Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, 
         }
         if (batched) {
           if (shape[0] < 1 || shape[0] > spec.max_batch_size) {
-            return invalidArgument("input '" + iname + "': batch size " +
-                                   std::to_string(shape[0]) + " is outside [1, max_batch_size " +
+            return invalidArgument("input '" + iname + "': batch size " + std::to_string(shape[0]) +
+                                   " is outside [1, max_batch_size " +
                                    std::to_string(spec.max_batch_size) + "]");
           }
           if (rows >= 0 && shape[0] != rows) {
@@ -458,9 +493,8 @@ Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, 
           Shape backend;
           if (!resolveShape(ts.reshape, t.elementCount(), batched, batched ? rows : 1, &backend) ||
               !t.reshape(backend)) {
-            return invalidArgument("input '" + iname + "': shape " +
-                                   runtime::shapeToString(shape) + " cannot be reshaped to " +
-                                   runtime::shapeToString(ts.reshape));
+            return invalidArgument("input '" + iname + "': shape " + runtime::shapeToString(shape) +
+                                   " cannot be reshaped to " + runtime::shapeToString(ts.reshape));
           }
         }
         key_dims.push_back(static_cast<int64_t>(idx));

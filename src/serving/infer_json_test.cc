@@ -9,9 +9,9 @@
 namespace surge::serving {
 namespace {
 
+using nlohmann::json;
 using runtime::DataType;
 using runtime::Tensor;
-using nlohmann::json;
 
 runtime::ModelSpec spec() {
   runtime::ModelSpec s;
@@ -25,8 +25,9 @@ runtime::ModelSpec spec() {
   return s;
 }
 
-std::string request(const std::string& x = R"({"name":"x","shape":[2,2],"datatype":"FP32","data":[[1,2],[3,4.5]]})",
-                    const std::string& extra = "") {
+std::string request(
+    const std::string& x = R"({"name":"x","shape":[2,2],"datatype":"FP32","data":[[1,2],[3,4.5]]})",
+    const std::string& extra = "") {
   return R"({"id":"r1",)" + extra + R"("inputs":[)" + x +
          R"(,{"name":"n","shape":[2,3],"datatype":"INT8","data":[1,2,3,-4,-5,127]},)"
          R"({"name":"s","shape":[2,1],"datatype":"BYTES","data":["hello","wörld\n"]}]})";
@@ -63,16 +64,25 @@ TEST(InferJson, EveryDatatypeDecodes) {
   s.name = "t";
   s.max_batch_size = 0;
   std::string inputs;
-  struct Case { DataType t; const char* data; double last; };
+  struct Case {
+    DataType t;
+    const char* data;
+    double last;
+  };
   std::vector<Case> cases = {
-      {DataType::kBool, "[true,false]", 0},        {DataType::kUint8, "[0,255]", 255},
-      {DataType::kUint16, "[0,65535]", 65535},     {DataType::kUint32, "[0,4294967295]", 4294967295.0},
+      {DataType::kBool, "[true,false]", 0},
+      {DataType::kUint8, "[0,255]", 255},
+      {DataType::kUint16, "[0,65535]", 65535},
+      {DataType::kUint32, "[0,4294967295]", 4294967295.0},
       {DataType::kUint64, "[0,18446744073709551615]", 18446744073709551615.0},
-      {DataType::kInt8, "[-128,127]", 127},        {DataType::kInt16, "[-32768,32767]", 32767},
+      {DataType::kInt8, "[-128,127]", 127},
+      {DataType::kInt16, "[-32768,32767]", 32767},
       {DataType::kInt32, "[-2147483648,2147483647]", 2147483647},
       {DataType::kInt64, "[-9223372036854775808,9223372036854775807]", 9223372036854775807.0},
-      {DataType::kFp16, "[0.5,-2]", -2},           {DataType::kFp32, "[1e-3,7]", 7},
-      {DataType::kFp64, "[0.1,1e300]", 1e300},     {DataType::kBytes, "[\"a\",\"bcd\"]", 3},
+      {DataType::kFp16, "[0.5,-2]", -2},
+      {DataType::kFp32, "[1e-3,7]", 7},
+      {DataType::kFp64, "[0.1,1e300]", 1e300},
+      {DataType::kBytes, "[\"a\",\"bcd\"]", 3},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     std::string name = "i" + std::to_string(i);
@@ -139,9 +149,11 @@ TEST(InferJson, Errors) {
   EXPECT_NE(errorOf(request(R"({"name":"x","shape":[4],"datatype":"FP32","data":[1,2,3,4]})"))
                 .find("does not match"),
             std::string::npos);
-  EXPECT_NE(errorOf(request(R"({"name":"x","shape":[5,2],"datatype":"FP32","data":[1,2,3,4,5,6,7,8,9,0]})"))
-                .find("batch size 5 is outside [1, max_batch_size 4]"),
-            std::string::npos);
+  EXPECT_NE(
+      errorOf(
+          request(R"({"name":"x","shape":[5,2],"datatype":"FP32","data":[1,2,3,4,5,6,7,8,9,0]})"))
+          .find("batch size 5 is outside [1, max_batch_size 4]"),
+      std::string::npos);
   EXPECT_NE(errorOf(request(R"({"name":"x","shape":[1,2],"datatype":"FP32","data":[1,2]})"))
                 .find("different batch sizes"),
             std::string::npos);
@@ -157,22 +169,25 @@ TEST(InferJson, Errors) {
   EXPECT_NE(errorOf(request(x).replace(request(x).find("127"), 3, "128"))
                 .find("input 'n': data element 5 is not a valid INT8 value"),
             std::string::npos);
-  EXPECT_NE(errorOf(request(x).replace(request(x).find("-4"), 2, "1.5"))
-                .find("not a valid INT8"),
+  EXPECT_NE(errorOf(request(x).replace(request(x).find("-4"), 2, "1.5")).find("not a valid INT8"),
             std::string::npos);
   EXPECT_NE(errorOf(request(R"({"name":"x","shape":[2,-2],"datatype":"FP32","data":[]})"))
                 .find("non-negative integers"),
             std::string::npos);
-  EXPECT_NE(errorOf(request(R"({"name":"x","shape":[2,2],"datatype":"FP32"})")).find("has no 'data'"),
-            std::string::npos);
+  EXPECT_NE(
+      errorOf(request(R"({"name":"x","shape":[2,2],"datatype":"FP32"})")).find("has no 'data'"),
+      std::string::npos);
   EXPECT_NE(errorOf(request(x, R"("outputs":[{"name":"q"}],)")).find("unknown output 'q'"),
             std::string::npos);
   EXPECT_NE(errorOf(request(x, R"("outputs":[{"name":"y","parameters":{"binary_data":true}}],)"))
                 .find("binary tensor data is not supported"),
             std::string::npos);
-  EXPECT_NE(errorOf(request(R"({"name":"x","shape":[2,2],"datatype":"FP32","parameters":{"binary_data_size":16}})"))
-                .find("binary tensor data is not supported"),
-            std::string::npos);
+  EXPECT_NE(
+      errorOf(
+          request(
+              R"({"name":"x","shape":[2,2],"datatype":"FP32","parameters":{"binary_data_size":16}})"))
+          .find("binary tensor data is not supported"),
+      std::string::npos);
   EXPECT_NE(errorOf(request(x, R"("parameters":{"timeout":-1},)")).find("timeout"),
             std::string::npos);
   EXPECT_NE(errorOf(R"({"id":7,"inputs":[]})").find("'id' must be a string"), std::string::npos);
@@ -200,9 +215,10 @@ TEST(InferJson, ReshapeGoesToTheBackendShapeAndBack) {
   s.inputs = {{"x", DataType::kFp32, {2, 2}, {4}, true}};
   s.outputs = {{"y", DataType::kFp32, {2, 3}, {6}, true}};
   InferRequest r;
-  ASSERT_TRUE(parseInferRequest(R"({"inputs":[{"name":"x","shape":[1,2,2],"datatype":"FP32","data":[1,2,3,4]}]})",
-                                s, &r)
-                  .isOk());
+  ASSERT_TRUE(
+      parseInferRequest(
+          R"({"inputs":[{"name":"x","shape":[1,2,2],"datatype":"FP32","data":[1,2,3,4]}]})", s, &r)
+          .isOk());
   EXPECT_EQ(r.inputs[0].shape(), (runtime::Shape{1, 4}));
   std::vector<Tensor> outs;
   outs.emplace_back(DataType::kFp32, runtime::Shape{1, 6});
@@ -256,7 +272,8 @@ TEST(PredictionKey, DependsOnInputsAndOutputs) {
   InferRequest a, b, c, d;
   ASSERT_TRUE(parse(request(x), &a).isOk());
   ASSERT_TRUE(parse(request(x, R"("parameters":{"timeout":5},)"), &b).isOk());
-  ASSERT_TRUE(parse(request(R"({"name":"x","shape":[2,2],"datatype":"FP32","data":[1,2,3,5]})"), &c).isOk());
+  ASSERT_TRUE(parse(request(R"({"name":"x","shape":[2,2],"datatype":"FP32","data":[1,2,3,5]})"), &c)
+                  .isOk());
   ASSERT_TRUE(parse(request(x, R"("outputs":[{"name":"y"}],)"), &d).isOk());
   auto s = spec();
   PredictionKey ka = predictionKey(s, a);

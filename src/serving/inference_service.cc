@@ -13,15 +13,20 @@ std::string jsonErrorBody(std::string_view message) {
 
 int httpStatusFor(const Status& status) {
   switch (status.code()) {
-    case StatusCode::kOk: return 200;
+    case StatusCode::kOk:
+      return 200;
     case StatusCode::kInvalidArgument:
-    case StatusCode::kOutOfRange: return 400;
-    case StatusCode::kNotFound: return 404;
+    case StatusCode::kOutOfRange:
+      return 400;
+    case StatusCode::kNotFound:
+      return 404;
     case StatusCode::kUnavailable:
     case StatusCode::kResourceExhausted:
     case StatusCode::kDeadlineExceeded:
-    case StatusCode::kFailedPrecondition: return 503;
-    default: return 500;
+    case StatusCode::kFailedPrecondition:
+      return 503;
+    default:
+      return 500;
   }
 }
 
@@ -74,18 +79,16 @@ void InferenceService::infer(std::string_view model, std::string_view version,
   // The prediction cache hook: a hit answers without inference, a miss goes to the batcher.
   call->key = predictionKey(m->spec(), call->request);
   call->cached_key = true;
-  cache_->lookup(call->key, call->request,
-                 [this, call](std::optional<PredictionCache::Outputs> hit) mutable {
-                   if (!hit) {
-                     enqueue(std::move(call));
-                     return;
-                   }
-                   WorkResult r;
-                   r.outputs = std::move(*hit);
-                   call->post([this, call, r = std::move(r)]() mutable {
-                     finish(*call, std::move(r), true);
-                   });
-                 });
+  cache_->lookup(
+      call->key, call->request, [this, call](std::optional<PredictionCache::Outputs> hit) mutable {
+        if (!hit) {
+          enqueue(std::move(call));
+          return;
+        }
+        WorkResult r;
+        r.outputs = std::move(*hit);
+        call->post([this, call, r = std::move(r)]() mutable { finish(*call, std::move(r), true); });
+      });
 }
 
 void InferenceService::enqueue(std::shared_ptr<Call> call) {

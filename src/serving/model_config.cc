@@ -61,7 +61,8 @@ class Where {
  public:
   explicit Where(const std::string& path) : path_(path) {}
 
-  std::string at(const Tree* tree, const gp::Message& msg, const char* field, int index = -1) const {
+  std::string at(const Tree* tree, const gp::Message& msg, const char* field,
+                 int index = -1) const {
     if (tree == nullptr) return path_;
     const gp::FieldDescriptor* f = msg.GetDescriptor()->FindFieldByName(field);
     if (f == nullptr) return path_;
@@ -88,20 +89,34 @@ class Where {
 std::optional<runtime::DataType> convertType(pb::DataType t) {
   using runtime::DataType;
   switch (t) {
-    case pb::TYPE_BOOL: return DataType::kBool;
-    case pb::TYPE_UINT8: return DataType::kUint8;
-    case pb::TYPE_UINT16: return DataType::kUint16;
-    case pb::TYPE_UINT32: return DataType::kUint32;
-    case pb::TYPE_UINT64: return DataType::kUint64;
-    case pb::TYPE_INT8: return DataType::kInt8;
-    case pb::TYPE_INT16: return DataType::kInt16;
-    case pb::TYPE_INT32: return DataType::kInt32;
-    case pb::TYPE_INT64: return DataType::kInt64;
-    case pb::TYPE_FP16: return DataType::kFp16;
-    case pb::TYPE_FP32: return DataType::kFp32;
-    case pb::TYPE_FP64: return DataType::kFp64;
-    case pb::TYPE_STRING: return DataType::kBytes;
-    default: return std::nullopt;
+    case pb::TYPE_BOOL:
+      return DataType::kBool;
+    case pb::TYPE_UINT8:
+      return DataType::kUint8;
+    case pb::TYPE_UINT16:
+      return DataType::kUint16;
+    case pb::TYPE_UINT32:
+      return DataType::kUint32;
+    case pb::TYPE_UINT64:
+      return DataType::kUint64;
+    case pb::TYPE_INT8:
+      return DataType::kInt8;
+    case pb::TYPE_INT16:
+      return DataType::kInt16;
+    case pb::TYPE_INT32:
+      return DataType::kInt32;
+    case pb::TYPE_INT64:
+      return DataType::kInt64;
+    case pb::TYPE_FP16:
+      return DataType::kFp16;
+    case pb::TYPE_FP32:
+      return DataType::kFp32;
+    case pb::TYPE_FP64:
+      return DataType::kFp64;
+    case pb::TYPE_STRING:
+      return DataType::kBytes;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -167,8 +182,8 @@ class Validator {
       } else if (variable == 0 && rvariable == 0 &&
                  runtime::elementCount(out->dims) != runtime::elementCount(out->reshape)) {
         error(rhere, what + ": reshape " + runtime::shapeToString(out->reshape) + " has " +
-                         std::to_string(runtime::elementCount(out->reshape)) +
-                         " elements, dims " + runtime::shapeToString(out->dims) + " have " +
+                         std::to_string(runtime::elementCount(out->reshape)) + " elements, dims " +
+                         runtime::shapeToString(out->dims) + " have " +
                          std::to_string(runtime::elementCount(out->dims)));
       } else if ((variable > 0) != (rvariable > 0)) {
         error(rhere, what + ": dims and reshape must both have a -1 or neither");
@@ -248,8 +263,8 @@ StatusOr<ModelConfig> loadModelConfig(std::string_view text, const std::string& 
   runtime::ModelSpec& s = c.spec;
   s.name = dir_name;
   if (!m.name().empty() && m.name() != dir_name) {
-    v.error(w.at(&tree, m, "name"), "name '" + m.name() + "' does not match the model directory '" +
-                                        dir_name + "'");
+    v.error(w.at(&tree, m, "name"),
+            "name '" + m.name() + "' does not match the model directory '" + dir_name + "'");
   }
   s.platform = m.platform();
   s.default_model_filename = m.default_model_filename();
@@ -381,9 +396,8 @@ StatusOr<ModelConfig> loadModelConfig(std::string_view text, const std::string& 
         }
         break;
     }
-    total_instances += out.count * (out.kind == InstanceKind::kGpu
-                                        ? static_cast<int>(out.gpus.size())
-                                        : 1);
+    total_instances +=
+        out.count * (out.kind == InstanceKind::kGpu ? static_cast<int>(out.gpus.size()) : 1);
     c.instance_groups.push_back(std::move(out));
   }
   if (c.instance_groups.empty()) {
@@ -391,9 +405,9 @@ StatusOr<ModelConfig> loadModelConfig(std::string_view text, const std::string& 
     total_instances = 1;
   }
   if (total_instances > kMaxInstances) {
-    v.error(w.at(&tree, m, "instance_group"),
-            std::to_string(total_instances) + " instances: at most " +
-                std::to_string(kMaxInstances));
+    v.error(
+        w.at(&tree, m, "instance_group"),
+        std::to_string(total_instances) + " instances: at most " + std::to_string(kMaxInstances));
   }
 
   if (m.has_version_policy()) {

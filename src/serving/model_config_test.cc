@@ -73,7 +73,8 @@ TEST_F(ModelConfigTest, SeedSnippetFailsToLoadOnKindGpuWithAClearError) {
   std::string text = std::string(kSeedSnippet) + kTensors;
   std::string e = errorOf(text);
   EXPECT_NE(e.find("m/config.pbtxt:10:5: instance_group KIND_GPU: no GPU available"),
-            std::string::npos) << e;
+            std::string::npos)
+      << e;
   EXPECT_NE(e.find("m/config.pbtxt:15:5: instance_group KIND_GPU"), std::string::npos) << e;
   EXPECT_NE(e.find("CPU-only"), std::string::npos) << e;
 }
@@ -161,7 +162,8 @@ output { name: "y" data_type: TYPE_FP32 dims: [1] }
 }
 
 TEST_F(ModelConfigTest, UnknownFieldIsAnErrorWithLineAndColumn) {
-  std::string e = errorOf(std::string(kTensors) + "dynamic_batching {\n  max_queue_delay_us: 5\n}\n");
+  std::string e =
+      errorOf(std::string(kTensors) + "dynamic_batching {\n  max_queue_delay_us: 5\n}\n");
   EXPECT_NE(e.find("m/config.pbtxt:7:"), std::string::npos) << e;
   EXPECT_NE(e.find("max_queue_delay_us"), std::string::npos) << e;
 }
@@ -215,15 +217,18 @@ output { name: "y" data_type: TYPE_FP32 dims: [1] }
 dynamic_batching { }
 )");
   EXPECT_NE(e.find("m/config.pbtxt:4:1: dynamic_batching needs max_batch_size > 0"),
-            std::string::npos) << e;
+            std::string::npos)
+      << e;
 }
 
 TEST_F(ModelConfigTest, BackendParameterErrorsPointAtTheParameter) {
-  std::string e = errorOf(std::string(kTensors) + R"(parameters { key: "base_latency_us" value { string_value: "5" } }
+  std::string e = errorOf(std::string(kTensors) +
+                          R"(parameters { key: "base_latency_us" value { string_value: "5" } }
 parameters { key: "per_item_latency" value { string_value: "5" } }
 )");
   EXPECT_NE(e.find("m/config.pbtxt:7:1: backend 'synthetic': unknown parameter 'per_item_latency'"),
-            std::string::npos) << e;
+            std::string::npos)
+      << e;
   EXPECT_NE(e.find("did you mean 'per_item_latency_us'"), std::string::npos) << e;
 }
 
@@ -259,7 +264,8 @@ class RepositoryTest : public ::testing::Test {
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
-  void model(const std::string& name, const std::string& config, std::vector<std::string> versions) {
+  void model(const std::string& name, const std::string& config,
+             std::vector<std::string> versions) {
     std::filesystem::create_directories(dir_ / name);
     if (!config.empty()) std::ofstream(dir_ / name / "config.pbtxt") << config;
     for (const auto& v : versions) std::filesystem::create_directories(dir_ / name / v);

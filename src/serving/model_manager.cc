@@ -49,8 +49,8 @@ ModelManager::ModelManager(std::vector<RepositoryModel> models,
   }
   auto queues = [this](std::vector<metrics::Sample>& out) {
     for (const auto& m : models_) {
-      out.push_back({{m->spec().name, m->versionString()},
-                     static_cast<double>(m->batcher().queueLength())});
+      out.push_back(
+          {{m->spec().name, m->versionString()}, static_cast<double>(m->batcher().queueLength())});
     }
   };
   registry_.gaugeCallback("nv_inference_pending_requests",
@@ -59,14 +59,14 @@ ModelManager::ModelManager(std::vector<RepositoryModel> models,
   registry_.gaugeCallback("model_request_queue_length",
                           "Inference requests queued, waiting for a batch (KEDA's name)",
                           {"model", "version"}, queues);
-  registry_.gaugeCallback("surge_serve_model_ready",
-                          "1 when every instance of the model version is loaded and warmed up",
-                          {"model", "version"}, [this](std::vector<metrics::Sample>& out) {
-                            for (const auto& m : models_) {
-                              out.push_back({{m->spec().name, m->versionString()},
-                                             m->ready() ? 1.0 : 0.0});
-                            }
-                          });
+  registry_.gaugeCallback(
+      "surge_serve_model_ready",
+      "1 when every instance of the model version is loaded and warmed up", {"model", "version"},
+      [this](std::vector<metrics::Sample>& out) {
+        for (const auto& m : models_) {
+          out.push_back({{m->spec().name, m->versionString()}, m->ready() ? 1.0 : 0.0});
+        }
+      });
 }
 
 ModelManager::~ModelManager() {

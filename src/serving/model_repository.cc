@@ -30,14 +30,14 @@ StatusOr<std::vector<int64_t>> selectVersions(const VersionPolicy& policy,
     return invalidArgument(model_dir + ": no version folder (want " + model_dir + "/1/...)");
   }
   switch (policy.kind) {
-    case VersionPolicy::Kind::kAll: return present;
+    case VersionPolicy::Kind::kAll:
+      return present;
     case VersionPolicy::Kind::kSpecific: {
       std::vector<int64_t> out;
       for (int64_t v : policy.versions) {
         if (!std::binary_search(present.begin(), present.end(), v)) {
-          return invalidArgument(model_dir + ": version_policy names version " +
-                                 std::to_string(v) + " but " + model_dir + "/" +
-                                 std::to_string(v) + " does not exist");
+          return invalidArgument(model_dir + ": version_policy names version " + std::to_string(v) +
+                                 " but " + model_dir + "/" + std::to_string(v) + " does not exist");
         }
         out.push_back(v);
       }
@@ -56,7 +56,8 @@ StatusOr<std::vector<int64_t>> selectVersions(const VersionPolicy& policy,
 StatusOr<std::vector<RepositoryModel>> loadRepository(const std::string& repo,
                                                       const runtime::BackendRegistry& backends) {
   std::error_code ec;
-  if (!fs::is_directory(repo, ec)) return notFound("model repository '" + repo + "' is not a folder");
+  if (!fs::is_directory(repo, ec))
+    return notFound("model repository '" + repo + "' is not a folder");
   std::vector<fs::path> dirs;
   for (const auto& e : fs::directory_iterator(repo, ec)) {
     std::string name = e.path().filename().string();

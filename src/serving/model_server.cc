@@ -91,10 +91,10 @@ Status ModelServer::start() {
     Worker* wp = w.get();
     w->server = std::make_unique<net::HttpServer>(
         w->io,
-        net::AsyncHandler([this, wp](const net::HttpRequest& req,
-                                     std::shared_ptr<net::Responder> responder) {
-          api_.handle(req, std::move(responder), wp->post);
-        }),
+        net::AsyncHandler(
+            [this, wp](const net::HttpRequest& req, std::shared_ptr<net::Responder> responder) {
+              api_.handle(req, std::move(responder), wp->post);
+            }),
         http);
     std::string address = i == 0 ? options_.listen : host + ":" + std::to_string(port_);
     RETURN_IF_ERROR(w->server->listen(address));
@@ -140,8 +140,8 @@ Status ModelServer::start() {
   if (options_.print_ready_line) {
     std::string line = "surge serve listening on " + host + ":" + std::to_string(port_);
     if (im.metrics_server) {
-      line += " (metrics " + hostOf(options_.metrics_listen) + ":" +
-              std::to_string(metrics_port_) + ")";
+      line += " (metrics " + hostOf(options_.metrics_listen) + ":" + std::to_string(metrics_port_) +
+              ")";
     }
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);

@@ -31,8 +31,8 @@ namespace surge::serving {
 
 struct ModelServerOptions {
   std::string listen = "127.0.0.1:8000";
-  std::string metrics_listen;  // "" = /metrics on the main listener only
-  int workers = 2;             // event-loop threads
+  std::string metrics_listen;                        // "" = /metrics on the main listener only
+  int workers = 2;                                   // event-loop threads
   uint64_t max_request_bytes = 64ull * 1024 * 1024;  // larger bodies get 413
   Duration shutdown_delay{0};  // not ready but still serving, before the listeners close
   Duration drain_timeout = std::chrono::seconds(30);
@@ -44,8 +44,7 @@ struct ModelServerOptions {
 class ModelServer {
  public:
   ModelServer(ModelServerOptions options, std::vector<RepositoryModel> models,
-              const runtime::BackendRegistry& backends, metrics::Registry& registry,
-              Clock& clock);
+              const runtime::BackendRegistry& backends, metrics::Registry& registry, Clock& clock);
   ~ModelServer();
   ModelServer(const ModelServer&) = delete;
   ModelServer& operator=(const ModelServer&) = delete;

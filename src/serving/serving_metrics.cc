@@ -16,10 +16,9 @@ ModelMetrics registerModelMetrics(metrics::Registry& r, const std::string& model
   m.fail_rejected = &fail.labels({model, version, "REJECTED"});
   m.fail_backend = &fail.labels({model, version, "BACKEND"});
   m.fail_other = &fail.labels({model, version, "OTHER"});
-  m.inference_count =
-      &r.counter("nv_inference_count_total", "Inferences performed (rows of executed batches)",
-                 labels)
-           .labels(values);
+  m.inference_count = &r.counter("nv_inference_count_total",
+                                 "Inferences performed (rows of executed batches)", labels)
+                           .labels(values);
   m.exec_count =
       &r.counter("nv_inference_exec_count_total", "Batches executed by model instances", labels)
            .labels(values);
