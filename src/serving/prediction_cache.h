@@ -45,7 +45,8 @@ class PredictionCache {
   // Calls done(outputs) on a hit, done(nullopt) on a miss, an error or a timeout.
   virtual void lookup(const PredictionKey& key, const InferRequest& request,
                       std::function<void(std::optional<Outputs>)> done) = 0;
-  // Stores the outputs of a successful inference (fire and forget).
+  // Stores the outputs of a successful inference (fire and forget). `request.inputs` is empty by
+  // then (the tensors went to the batcher): everything about the inputs is in the key.
   virtual void store(const PredictionKey& key, const InferRequest& request,
                      const Outputs& outputs) = 0;
 };
