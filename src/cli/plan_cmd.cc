@@ -522,7 +522,15 @@ int runPlan(const std::vector<std::string>& args) {
   }
   auto plan = planner::makePlan(*inputs);
   if (!plan.isOk()) {
-    std::fprintf(stderr, "surge plan: %s\n", plan.status().message().c_str());
+    // The planner names fields in snake_case; say where the value came from instead.
+    std::string message = plan.status().message();
+    for (const auto& [key, v] : values) {
+      if (message.rfind(key + ": ", 0) == 0) {
+        message = v.where + message.substr(key.size());
+        break;
+      }
+    }
+    std::fprintf(stderr, "surge plan: %s\n", message.c_str());
     return plan.status().code() == StatusCode::kInternal ? 1 : 2;
   }
   if (json) {

@@ -182,7 +182,9 @@ double MdnQueue::pWait() const { return tailOfSum(a_, n_); }
 double MdnQueue::waitTail(double t) const {
   if (t < 0) return 1;
   const double jd = std::floor(t / d_);
-  if (jd * static_cast<double>(n_) > static_cast<double>(pmf_.size()) + 1e6) return 0;
+  // Far beyond the pmf: (j+1)N exceeds every value X + Pois(≤ a < N) can take (also keeps the
+  // index arithmetic below in range).
+  if (jd > (static_cast<double>(pmf_.size()) + 1e6) / static_cast<double>(n_) + 3) return 0;
   const int64_t j = static_cast<int64_t>(jd);
   const double u = std::clamp(t - jd * d_, 0.0, d_);
   return tailOfSum(a_ * (1 - u / d_), (j + 1) * n_);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "planner/erlang.h"
 #include "planner/exact.h"
@@ -53,7 +54,11 @@ StatusOr<Plan> makePlan(const PlanInputs& in) {
     qs.offered_load = spec.arrival_rate * spec.service_time;
     if (in.replicas) {
       qs.evaluated = true;
-      ASSIGN_OR_RETURN(QueueMetrics m, evaluateQueue(spec, *in.replicas));
+      auto evaluated = evaluateQueue(spec, *in.replicas);
+      if (evaluated.status().code() == StatusCode::kOutOfRange) {
+        return Status(StatusCode::kOutOfRange, "replicas: " + evaluated.status().message());
+      }
+      ASSIGN_OR_RETURN(QueueMetrics m, std::move(evaluated));
       const std::string label = percentileLabel(in.percentile);
       if (!m.stable) {
         qs.feasible = false;

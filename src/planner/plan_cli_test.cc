@@ -201,6 +201,9 @@ TEST(PlanCli, BadInputNamesTheFlagAndExits2) {
       {{"--peak-rps"}, "needs a value"},
       {{"--peak-rps", "1e300", "--instance-rps", "1"}, "--peak-rps"},
       {{"--peak-rps", "1e11", "--instance-rps", "1"}, "replicas"},
+      {{"--peak-rps", "4999.9", "--instance-rps", "200", "--spike-headroom", "0", "--service-time",
+        "5ms", "--replicas", "25", "--service-distribution", "deterministic"},
+       "--replicas: utilization"},
   };
   for (const Case& c : cases) {
     Outcome r = runPlan(c.args);
