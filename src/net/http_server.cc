@@ -11,6 +11,7 @@
 
 #include "common/logging.h"
 #include "net/asio.h"
+#include "net/handler_memory.h"
 #include "net/http_util.h"
 
 namespace surge::net {
@@ -301,9 +302,11 @@ class Conn : public std::enable_shared_from_this<Conn> {
       }
     }
     reading_ = true;
-    sock_.async_read_some(
-        asio::buffer(in_.data() + len_, in_.size() - len_),
-        [self = shared_from_this()](boost::system::error_code ec, size_t n) { self->onRead(ec, n); });
+    sock_.async_read_some(asio::buffer(in_.data() + len_, in_.size() - len_),
+                          inSlot(read_slot_, [self = shared_from_this()](
+                                                 boost::system::error_code ec, size_t n) {
+                            self->onRead(ec, n);
+                          }));
   }
 
   void onRead(boost::system::error_code ec, size_t n) {
@@ -419,9 +422,8 @@ class Conn : public std::enable_shared_from_this<Conn> {
     out_ = std::move(data);
     writing_ = true;
     asio::async_write(sock_, asio::buffer(out_),
-                      [self = shared_from_this()](boost::system::error_code ec, size_t) {
-                        self->onWrite(ec);
-                      });
+                      inSlot(write_slot_, [self = shared_from_this()](boost::system::error_code ec,
+                                                                      size_t) { self->onWrite(ec); }));
   }
 
   void onWrite(boost::system::error_code ec) {
@@ -492,6 +494,7 @@ class Conn : public std::enable_shared_from_this<Conn> {
   bool lingering_ = false;
   int version_minor_ = 1;
   std::string out_, pending_;
+  HandlerSlot read_slot_, write_slot_;  // operation memory (no allocation per read/write)
 };
 
 class ResponderImpl final : public Responder {
