@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -109,18 +110,32 @@ class Distribution : public GatewayIntegration,
 TEST_P(Distribution, SpreadsOverEveryReplica) {
   std::vector<int> ports = {startUpstream("r1"), startUpstream("r2"), startUpstream("r3")};
   startGateway("algorithm: " + GetParam() + "\n" + backendsYaml(ports));
+  // Six concurrent clients, as real traffic: the load-aware algorithms (least_latency,
+  // least_connections, power_of_two) spread by in-flight counts, not by sequence.
   std::map<std::string, int> counts;
-  const int n = 300;
-  for (int i = 0; i < n; ++i) {
-    // consistent_hash: a different key per request spreads; no key would use least-connections.
-    auto r = httpRequest(port_, "GET", "/", {{"X-Session-Id", "user-" + std::to_string(i)}});
-    ASSERT_EQ(r.status, 200) << r.error << r.body;
-    counts[upstreamName(r)]++;
+  std::mutex mu;
+  const int n = 300, clients = 6;
+  std::vector<std::thread> threads;
+  std::atomic<int> failed{0};
+  for (int t = 0; t < clients; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = t; i < n; i += clients) {
+        // consistent_hash: a different key per request spreads; no key would use least-connections.
+        auto r = httpRequest(port_, "GET", "/delay/2", {{"X-Session-Id", "user-" + std::to_string(i)}});
+        if (r.status != 200) failed++;
+        std::lock_guard lock(mu);
+        counts[upstreamName(r)]++;
+      }
+    });
   }
+  for (auto& th : threads) th.join();
+  ASSERT_EQ(failed.load(), 0);
   ASSERT_EQ(counts.size(), 3u) << "not every replica got traffic";
   for (const auto& [name, c] : counts) {
     EXPECT_GT(c, n / 10) << name << " got too little traffic";
-    if (GetParam() == "round_robin" || GetParam() == "weighted") EXPECT_NEAR(c, n / 3, 2) << name;
+    if (GetParam() == "round_robin" || GetParam() == "weighted") {
+      EXPECT_NEAR(c, n / 3, 2) << name;
+    }
   }
 }
 
@@ -239,13 +254,21 @@ TEST_F(GatewayIntegration, DrainThroughTheAdminApi) {
   std::vector<int> ports = {startUpstream("r1"), startUpstream("r2")};
   startGateway("algorithm: round_robin\n" + backendsYaml(ports));
   std::string r2 = "127.0.0.1:" + std::to_string(ports[1]);
-  // Put a slow request on each replica.
+  // Slow requests until r2 has some in flight (each worker's round robin starts at random).
   std::vector<std::thread> slow;
-  std::vector<HttpResult> slow_results(2);
-  for (int i = 0; i < 2; ++i) {
+  std::vector<HttpResult> slow_results(6);
+  for (int i = 0; i < 6; ++i) {
     slow.emplace_back([&, i] { slow_results[i] = httpGet(port_, "/delay/800", 5000ms); });
   }
-  std::this_thread::sleep_for(200ms);
+  int r2_in_flight = 0;
+  for (int i = 0; i < 40 && r2_in_flight == 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+    json all = backends();
+    for (const auto& b : all["backends"]) {
+      if (b["address"] == r2) r2_in_flight = b["in_flight"].get<int>();
+    }
+  }
+  EXPECT_GT(r2_in_flight, 0) << backends().dump();
   auto del = httpRequest(admin_port_, "DELETE", "/backends/" + r2 + "?drain=true");
   EXPECT_EQ(del.status, 202) << del.body;
   // New requests all go to r1.

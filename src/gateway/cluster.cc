@@ -145,7 +145,6 @@ void Cluster::tick() {
   bool membership_changed = false;
   {
     std::lock_guard lock(mutex_);
-    bool republish = false;
     for (auto it = draining_.begin(); it != draining_.end();) {
       const lb::HostPtr& host = it->first;
       bool done = host->inFlight() <= 0;
@@ -157,21 +156,24 @@ void Cluster::tick() {
         std::erase(hosts_, host);
         it = draining_.erase(it);
         membership_changed = true;
-        republish = true;
       } else {
         ++it;
       }
     }
     // An ejection that expired, or a slow-start ramp, changes the eligible set without any event.
     if (membership_changed) publishLocked();  // before reading published_eligibility_ below
-    republish = false;
+    bool republish = false;
     for (const auto& [host, was_eligible] : published_eligibility_) {
       if (host->eligible(now) != was_eligible) republish = true;
     }
-    if (lb::anyHostRamping(hosts_, options_.host_set, now) &&
-        now - last_publish_ >= options_.ramp_republish_interval) {
+    // While a slow-start ramp runs, republish periodically; once more when the last ramp ended,
+    // so ramped hosts reach their full weight.
+    bool ramping = lb::anyHostRamping(hosts_, options_.host_set, now);
+    if ((ramping && now - last_publish_ >= options_.ramp_republish_interval) ||
+        (ramping_ && !ramping)) {
       republish = true;
     }
+    ramping_ = ramping;
     if (republish) publishLocked();
     if (membership_changed) members = hosts_;
   }

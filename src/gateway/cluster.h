@@ -101,6 +101,7 @@ class Cluster {
   std::shared_ptr<const lb::HostSet> snapshot_;  // accessed with std::atomic_load/store
   std::atomic<uint64_t> version_{0};
   TimePoint last_publish_{};
+  bool ramping_ = false;  // some host was in its slow-start window at the last tick
   // Each host's eligibility when the snapshot was built; tick() republishes when one changed.
   std::vector<std::pair<const lb::Host*, bool>> published_eligibility_;
 };

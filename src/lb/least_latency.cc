@@ -5,7 +5,7 @@
 namespace surge::lb {
 
 LeastLatencyBalancer::LeastLatencyBalancer(const BalancerOptions& options, Random* random)
-    : random_(random), default_rtt_(options.default_rtt) {}
+    : random_(random), default_rtt_(options.default_rtt), tau_(options.ewma_tau) {}
 
 void LeastLatencyBalancer::update(std::shared_ptr<const HostSet> hosts) {
   set_ = std::move(hosts);
@@ -13,9 +13,10 @@ void LeastLatencyBalancer::update(std::shared_ptr<const HostSet> hosts) {
   equal_ = allEqual(weights_);
 }
 
-double LeastLatencyBalancer::cost(const Host& host, uint32_t weight) const {
+double LeastLatencyBalancer::cost(const Host& host, uint32_t weight, TimePoint now) const {
   // A 0 ns sample must not make a host look free whatever its queue: floor the estimate at 1 ns.
-  const double estimate = std::max(1.0, host.latency().estimateNanos(default_rtt_));
+  const double estimate =
+      std::max(1.0, host.latency().decayedEstimateNanos(default_rtt_, now, tau_));
   const double c = estimate * static_cast<double>(activeRequests(host) + 1);
   return equal_ ? c : c / static_cast<double>(std::max<uint32_t>(weight, 1));
 }
@@ -24,8 +25,8 @@ Host* LeastLatencyBalancer::pick(const PickContext& ctx) {
   if (!set_ || set_->empty()) return nullptr;
   const IndexPair p = sampleTwoAllowed(*set_, ctx.exclude, random_.get());
   if (p.first == p.second) return set_->hosts[p.first].get();
-  const double a = cost(*set_->hosts[p.first], weights_[p.first]);
-  const double b = cost(*set_->hosts[p.second], weights_[p.second]);
+  const double a = cost(*set_->hosts[p.first], weights_[p.first], ctx.now);
+  const double b = cost(*set_->hosts[p.second], weights_[p.second], ctx.now);
   return set_->hosts[b < a ? p.second : p.first].get();
 }
 

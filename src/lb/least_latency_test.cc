@@ -1,5 +1,6 @@
 #include "lb/least_latency.h"
 
+#include <cmath>
 #include <map>
 
 #include <gtest/gtest.h>
@@ -37,10 +38,10 @@ TEST(LeastLatencyTest, CostIsEstimateTimesInFlightPlusOne) {
   Random random(52);
   LeastLatencyBalancer b({}, &random);
   b.update(testing::setOf(hosts));
-  EXPECT_DOUBLE_EQ(b.cost(*hosts[0], 1), 10e6);
+  EXPECT_DOUBLE_EQ(b.cost(*hosts[0], 1, clock.now()), 10e6);
   EXPECT_EQ(b.pick(ctxAt()), hosts[0].get());
   for (int i = 0; i < 3; ++i) hosts[0]->onRequestStart();  // 10 ms x 4 = 40 > 30
-  EXPECT_DOUBLE_EQ(b.cost(*hosts[0], 1), 40e6);
+  EXPECT_DOUBLE_EQ(b.cost(*hosts[0], 1, clock.now()), 40e6);
   EXPECT_EQ(b.pick(ctxAt()), hosts[1].get());
 }
 
@@ -68,6 +69,7 @@ TEST(LeastLatencyTest, SlowSampleIsAvoidedThenForgiven) {
   for (int i = 0; i < 50; ++i) ASSERT_EQ(b.pick(ctxAt(clock.now())), hosts[1].get());
   clock.advance(seconds(60));  // six time constants later, a fast answer
   hosts[0]->latency().observe(milliseconds(10), clock.now(), tau);
+  hosts[1]->latency().observe(milliseconds(10), clock.now(), tau);  // host 1 kept answering
   // ~12.5 ms against 10 ms now: with requests piling up, host 0 takes a fair part of them.
   std::map<const Host*, int> count;
   for (int i = 0; i < 1000; ++i) {
@@ -90,8 +92,8 @@ TEST(LeastLatencyTest, NeverPicksTheCostlierOfTheTwoSampled) {
   b.update(testing::setOf(hosts));
   for (int step = 0; step < 5000; ++step) {
     const IndexPair p = sampleTwoDistinct(n, oracle);
-    const double ca = b.cost(*hosts[p.first], 1);
-    const double cb = b.cost(*hosts[p.second], 1);
+    const double ca = b.cost(*hosts[p.first], 1, clock.now());
+    const double cb = b.cost(*hosts[p.second], 1, clock.now());
     const Host* expected = cb < ca ? hosts[p.second].get() : hosts[p.first].get();
     Host* got = b.pick(ctxAt(clock.now()));
     ASSERT_EQ(got, expected);
@@ -99,6 +101,29 @@ TEST(LeastLatencyTest, NeverPicksTheCostlierOfTheTwoSampled) {
     const size_t j = noise.uniform(n);
     if (hosts[j]->inFlight() > 0) hosts[j]->onRequestEnd();
   }
+}
+
+TEST(LeastLatencyTest, IdleSlowHostDecaysAndIsTriedAgain) {
+  // Finagle/tower semantics: without new samples the estimate decays toward 0, so a host that was
+  // slow once is not starved for ever under light (sequential) load.
+  auto hosts = testing::makeHosts(2);
+  ManualClock clock;
+  const auto tau = seconds(10);
+  hosts[0]->latency().observe(milliseconds(100), clock.now(), tau);
+  hosts[1]->latency().observe(milliseconds(10), clock.now(), tau);
+  Random random(57);
+  LeastLatencyBalancer b({}, &random);
+  b.update(testing::setOf(hosts));
+  EXPECT_DOUBLE_EQ(b.cost(*hosts[0], 1, clock.now()), 100e6);
+  for (int i = 0; i < 20; ++i) {
+    clock.advance(milliseconds(100));
+    hosts[1]->latency().observe(milliseconds(10), clock.now(), tau);  // host 1 keeps answering
+    ASSERT_EQ(b.pick(ctxAt(clock.now())), hosts[1].get());
+  }
+  clock.advance(seconds(30));  // host 0 idle for 32 s: 100 ms x e^-3.2 = 4 ms < host 1's ~10 ms x e^-3
+  hosts[1]->latency().observe(milliseconds(10), clock.now(), tau);
+  EXPECT_NEAR(b.cost(*hosts[0], 1, clock.now()), 100e6 * std::exp(-3.2), 1e3);
+  EXPECT_EQ(b.pick(ctxAt(clock.now())), hosts[0].get());
 }
 
 TEST(LeastLatencyTest, WeightsDivideTheCost) {

@@ -20,6 +20,11 @@ class PeakEwma {
   // Estimate in nanoseconds at `now` (no decay applied between samples: the estimate changes only
   // on observe, as in Linkerd); `fallback` when there has been no sample.
   double estimateNanos(Duration fallback) const;
+  // The estimate as a balancer reads it at `now`: decayed toward 0 by the idle time since the last
+  // sample, cost x exp(-(now - stamp) / tau) (Finagle reads through observe(0), tower decays on
+  // load()). Without it a host that was once slow would never be picked again under light load,
+  // and so never re-measured. `fallback` when there has been no sample.
+  double decayedEstimateNanos(Duration fallback, TimePoint now, Duration tau) const;
   bool hasSamples() const { return samples_.load(std::memory_order_relaxed) != 0; }
   uint64_t samples() const { return samples_.load(std::memory_order_relaxed); }
 
