@@ -1,5 +1,6 @@
 #include "serving/http_api.h"
 
+#include <charconv>
 #include <string_view>
 #include <vector>
 
@@ -192,7 +193,7 @@ void HttpApi::handle(const net::HttpRequest& req, std::shared_ptr<net::Responder
     appendJsonString(out, options_.server_name);
     out += ",\"version\":";
     appendJsonString(out, options_.server_version);
-    out += ",\"extensions\":[\"model_repository\",\"statistics\"]}";
+    out += ",\"extensions\":[\"binary_tensor_data\",\"model_repository\",\"statistics\"]}";
     return send(HttpResponse::json(200, std::move(out)));
   }
   if (path == "/v2/repository/index") {
@@ -230,9 +231,31 @@ void HttpApi::handle(const net::HttpRequest& req, std::shared_ptr<net::Responder
 
   if (action == "infer") {
     if (req.method != "POST") return send(methodNotAllowed("POST"));
-    service_.infer(model, version, req.body, post, [responder](InferReply r) {
-      responder->send(HttpResponse::json(r.status, std::move(r.body)));
-    });
+    size_t json_length = std::string_view::npos;
+    if (auto h = req.header("Inference-Header-Content-Length")) {
+      size_t n = 0;
+      auto [p, ec] = std::from_chars(h->data(), h->data() + h->size(), n);
+      if (h->empty() || ec != std::errc() || p != h->data() + h->size()) {
+        return send(error(400, "Inference-Header-Content-Length must be a byte count"));
+      }
+      json_length = n;
+    }
+    service_.infer(
+        model, version, req.body, post,
+        [responder](InferReply r) {
+          if (r.json_length == 0) {
+            responder->send(HttpResponse::json(r.status, std::move(r.body)));
+            return;
+          }
+          HttpResponse resp;
+          resp.status = r.status;
+          resp.headers.emplace_back("Content-Type", "application/octet-stream");
+          resp.headers.emplace_back("Inference-Header-Content-Length",
+                                    std::to_string(r.json_length));
+          resp.body = std::move(r.body);
+          responder->send(std::move(resp));
+        },
+        json_length);
     return;
   }
   if (!isGet(req)) return send(methodNotAllowed("GET"));

@@ -1,5 +1,6 @@
 // HttpApi: the Open Inference Protocol's HTTP/REST routes (KServe v2 / Triton) over
-// net::HttpServer, plus /metrics and Triton's statistics and repository-index extensions.
+// net::HttpServer, plus /metrics and Triton's binary tensor data, statistics and repository-index
+// extensions.
 //   GET  /v2/health/live                         200 {"live":true}
 //   GET  /v2/health/ready                        200 {"ready":true} | 503 {"ready":false,"error"}
 //   GET  /v2                                     {"name","version","extensions"}

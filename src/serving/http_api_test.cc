@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -197,6 +198,44 @@ TEST_F(HttpApiTest, InferAnswersWithTheRequestsOwnRows) {
   EXPECT_FALSE(v.j.contains("id"));
   ASSERT_EQ(v.j["outputs"].size(), 1u);
   EXPECT_EQ(v.j["outputs"][0]["data"], json::array({3}));
+}
+
+TEST_F(HttpApiTest, BinaryTensorDataRoundTrip) {
+  model("simple", kSimple);
+  start();
+  std::string header =
+      R"({"id":"bin","inputs":[{"name":"x","shape":[2,3],"datatype":"FP32",)"
+      R"("parameters":{"binary_data_size":24}}],"outputs":[{"name":"y","parameters":)"
+      R"({"binary_data":true}},{"name":"n"}]})";
+  float x[6] = {1, 2, 3, 10, 20, 30};
+  std::string body = header + std::string(reinterpret_cast<const char*>(x), sizeof x);
+  Reply r = call("POST", "/v2/models/simple/infer", body);
+  EXPECT_EQ(r.status, 400);  // without the header the body is not JSON
+  std::string raw = nt::httpExchange(
+      port_, "POST", "/v2/models/simple/infer", body,
+      "Inference-Header-Content-Length: " + std::to_string(header.size()) + "\r\n");
+  ASSERT_EQ(nt::statusOf(raw), 200) << raw;
+  size_t h = raw.find("Inference-Header-Content-Length: ");
+  ASSERT_NE(h, std::string::npos) << raw;
+  size_t json_length = std::stoul(raw.substr(h + 33));
+  EXPECT_NE(raw.find("Content-Type: application/octet-stream"), std::string::npos);
+  std::string resp = nt::bodyOf(raw);
+  ASSERT_EQ(resp.size(), json_length + 16);
+  json j = json::parse(resp.substr(0, json_length));
+  EXPECT_EQ(j["id"], "bin");
+  EXPECT_EQ(j["outputs"][0]["parameters"]["binary_data_size"], 16);
+  EXPECT_EQ(j["outputs"][1]["data"], json::array({6, 60}));
+  float y[4];
+  std::memcpy(y, resp.data() + json_length, sizeof y);
+  EXPECT_EQ(y[0], 6);
+  EXPECT_EQ(y[1], 7);
+  EXPECT_EQ(y[2], 60);
+  EXPECT_EQ(y[3], 61);
+  std::string bad = nt::httpExchange(port_, "POST", "/v2/models/simple/infer", body,
+                                     "Inference-Header-Content-Length: twelve\r\n");
+  EXPECT_EQ(nt::statusOf(bad), 400);
+  EXPECT_NE(call("GET", "/v2").j["extensions"].dump().find("binary_tensor_data"),
+            std::string::npos);
 }
 
 TEST_F(HttpApiTest, ConcurrentClientsGetTheirOwnAnswers) {

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 
@@ -209,10 +210,14 @@ Status parseOutputs(dom::element outputs, const runtime::ModelSpec& spec, InferR
     }
     dom::object params;
     if (obj["parameters"].get_object().get(params) == simdjson::SUCCESS) {
-      bool binary = false;
-      if (params["binary_data"].get_bool().get(binary) == simdjson::SUCCESS && binary) {
-        return invalidArgument("output '" + std::string(name) +
-                               "': binary tensor data is not supported; ask for JSON outputs");
+      dom::element b;
+      if (params["binary_data"].get(b) == simdjson::SUCCESS) {
+        bool binary = false;
+        if (b.get_bool().get(binary) != simdjson::SUCCESS) {
+          return invalidArgument("output '" + std::string(name) +
+                                 "': parameter 'binary_data' must be true or false");
+        }
+        out->binary_outputs[static_cast<size_t>(k)] = binary;
       }
       if (params["classification"].error() == simdjson::SUCCESS) {
         return invalidArgument("output '" + std::string(name) +
@@ -331,7 +336,88 @@ void appendJsonString(std::string& out, std::string_view s) {
   out += '"';
 }
 
-Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, InferRequest* out) {
+namespace {
+
+// Fills `t` from raw little-endian bytes (BYTES: 4-byte length + bytes per element).
+Status fillTensorBinary(std::string_view raw, Tensor& t, const std::string& input) {
+  if (t.dtype() != DataType::kBytes) {
+    size_t want = t.byteSize();
+    if (raw.size() != want) {
+      return invalidArgument("input '" + input + "': shape " + runtime::shapeToString(t.shape()) +
+                             " needs " + std::to_string(want) + " bytes of binary data, got " +
+                             std::to_string(raw.size()));
+    }
+    if (want > 0) std::memcpy(t.data(), raw.data(), want);
+    if (t.dtype() == DataType::kBool) {
+      for (size_t i = 0; i < want; ++i) {
+        if (static_cast<uint8_t>(raw[i]) > 1) {
+          return invalidArgument("input '" + input + "': BOOL binary data must be 0 or 1");
+        }
+      }
+    }
+    return Status::ok();
+  }
+  size_t pos = 0;
+  for (auto& s : t.strings()) {
+    if (raw.size() - pos < 4) {
+      return invalidArgument("input '" + input + "': BYTES binary data ends inside an element");
+    }
+    uint32_t n = static_cast<uint32_t>(static_cast<uint8_t>(raw[pos])) |
+                 static_cast<uint32_t>(static_cast<uint8_t>(raw[pos + 1])) << 8 |
+                 static_cast<uint32_t>(static_cast<uint8_t>(raw[pos + 2])) << 16 |
+                 static_cast<uint32_t>(static_cast<uint8_t>(raw[pos + 3])) << 24;
+    pos += 4;
+    if (raw.size() - pos < n) {
+      return invalidArgument("input '" + input + "': BYTES binary data ends inside an element");
+    }
+    s.assign(raw.substr(pos, n));
+    pos += n;
+  }
+  if (pos != raw.size()) {
+    return invalidArgument("input '" + input + "': " + std::to_string(raw.size() - pos) +
+                           " bytes of binary data left after " + std::to_string(t.elementCount()) +
+                           " BYTES elements");
+  }
+  return Status::ok();
+}
+
+void appendBinary(std::string& out, const Tensor& t) {
+  if (t.dtype() != DataType::kBytes) {
+    out.append(reinterpret_cast<const char*>(t.data()), t.byteSize());
+    return;
+  }
+  for (const auto& s : t.strings()) {
+    auto n = static_cast<uint32_t>(s.size());
+    char len[4] = {static_cast<char>(n & 0xff), static_cast<char>((n >> 8) & 0xff),
+                   static_cast<char>((n >> 16) & 0xff), static_cast<char>((n >> 24) & 0xff)};
+    out.append(len, 4);
+    out += s;
+  }
+}
+
+size_t binarySize(const Tensor& t) {
+  if (t.dtype() != DataType::kBytes) return t.byteSize();
+  size_t n = 0;
+  for (const auto& s : t.strings()) n += 4 + s.size();
+  return n;
+}
+
+}  // namespace
+
+Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, InferRequest* out,
+                         size_t json_length) {
+  std::string_view binary;
+  if (json_length != std::string_view::npos) {
+    if (json_length > body.size()) {
+      return invalidArgument("Inference-Header-Content-Length " + std::to_string(json_length) +
+                             " is larger than the body (" + std::to_string(body.size()) +
+                             " bytes)");
+    }
+    binary = body.substr(json_length);
+    body = body.substr(0, json_length);
+  }
+  size_t binary_pos = 0;
+  bool binary_default = false;
   dom::element doc;
   if (auto err = threadParser().parse(body.data(), body.size()).get(doc)) {
     return invalidArgument(std::string("malformed JSON: ") + simdjson::error_message(err));
@@ -344,6 +430,7 @@ Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, 
   size_t n_in = spec.inputs.size();
   out->inputs.resize(n_in);
   out->outputs_wanted.assign(spec.outputs.size(), false);
+  out->binary_outputs.assign(spec.outputs.size(), false);
   std::vector<bool> seen(n_in, false);
   bool batched = spec.max_batch_size > 0;
   int64_t rows = -1;
@@ -374,9 +461,8 @@ Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, 
           }
           out->timeout = std::chrono::microseconds(us);
         } else if (pk == "binary_data_output") {
-          bool b = false;
-          if (pv.get_bool().get(b) == simdjson::SUCCESS && b) {
-            return invalidArgument("binary tensor data is not supported; ask for JSON outputs");
+          if (pv.get_bool().get(binary_default) != simdjson::SUCCESS) {
+            return invalidArgument("parameter 'binary_data_output' must be true or false");
           }
         }
       }
@@ -432,12 +518,17 @@ Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, 
           return invalidArgument("input '" + iname + "' is given twice");
         }
         seen[static_cast<size_t>(idx)] = true;
+        bool binary_input = false;
+        uint64_t binary_size = 0;
         if (has_params) {
           dom::object p;
           if (params_el.get_object().get(p) == simdjson::SUCCESS &&
               p["binary_data_size"].error() == simdjson::SUCCESS) {
-            return invalidArgument("input '" + iname +
-                                   "': binary tensor data is not supported; send JSON data");
+            if (p["binary_data_size"].get_uint64().get(binary_size) != simdjson::SUCCESS) {
+              return invalidArgument("input '" + iname +
+                                     "': binary_data_size must be a non-negative integer");
+            }
+            binary_input = true;
           }
         }
         if (!has_dt) return invalidArgument("input '" + iname + "' has no 'datatype'");
@@ -486,9 +577,26 @@ Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, 
           rows = shape[0];
           rows_from = iname;
         }
-        if (!has_data) return invalidArgument("input '" + iname + "' has no 'data'");
         Tensor t(ts.dtype, shape);
-        RETURN_IF_ERROR(fillTensor(data_el, t, iname));
+        if (binary_input) {
+          if (has_data) {
+            return invalidArgument("input '" + iname + "' has both 'data' and binary_data_size");
+          }
+          if (json_length == std::string_view::npos) {
+            return invalidArgument("input '" + iname +
+                                   "': binary_data_size needs the Inference-Header-Content-Length "
+                                   "header");
+          }
+          if (binary_size > binary.size() - binary_pos) {
+            return invalidArgument("input '" + iname + "': binary_data_size " +
+                                   std::to_string(binary_size) + " goes past the end of the body");
+          }
+          RETURN_IF_ERROR(fillTensorBinary(binary.substr(binary_pos, binary_size), t, iname));
+          binary_pos += binary_size;
+        } else {
+          if (!has_data) return invalidArgument("input '" + iname + "' has no 'data'");
+          RETURN_IF_ERROR(fillTensor(data_el, t, iname));
+        }
         if (ts.has_reshape) {
           Shape backend;
           if (!resolveShape(ts.reshape, t.elementCount(), batched, batched ? rows : 1, &backend) ||
@@ -504,12 +612,17 @@ Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, 
     }
   }
   if (!have_inputs) return invalidArgument("the request has no 'inputs' array");
+  if (binary_pos != binary.size()) {
+    return invalidArgument(std::to_string(binary.size() - binary_pos) +
+                           " bytes of binary data after the JSON belong to no input");
+  }
   for (size_t i = 0; i < n_in; ++i) {
     if (!seen[i]) return invalidArgument("missing input '" + spec.inputs[i].name + "'");
   }
   out->rows = batched ? rows : 1;
   out->shape_key = hash64(std::string_view(reinterpret_cast<const char*>(key_dims.data()),
                                            key_dims.size() * sizeof(int64_t)));
+  if (binary_default) out->binary_outputs.assign(spec.outputs.size(), true);
   if (have_outputs) RETURN_IF_ERROR(parseOutputs(outputs_el, spec, out));
   if (out->outputs.empty()) {
     for (size_t k = 0; k < spec.outputs.size(); ++k) {
@@ -520,8 +633,10 @@ Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, 
   return Status::ok();
 }
 
-void appendInferResponse(std::string& out, const runtime::ModelSpec& spec,
-                         const InferRequest& request, const std::vector<Tensor>& outputs) {
+size_t appendInferResponse(std::string& out, const runtime::ModelSpec& spec,
+                           const InferRequest& request, const std::vector<Tensor>& outputs) {
+  size_t start = out.size();
+  bool any_binary = false;
   size_t estimate = 128;
   for (int k : request.outputs) {
     estimate += 64 + static_cast<size_t>(outputs[static_cast<size_t>(k)].elementCount()) * 12;
@@ -560,11 +675,28 @@ void appendInferResponse(std::string& out, const runtime::ModelSpec& spec,
       if (i > 0) out += ',';
       appendInt(out, shape[i]);
     }
-    out += "],\"data\":";
-    appendData(out, t);
-    out += '}';
+    bool binary = static_cast<size_t>(k) < request.binary_outputs.size() &&
+                  request.binary_outputs[static_cast<size_t>(k)];
+    if (binary) {
+      any_binary = true;
+      out += "],\"parameters\":{\"binary_data_size\":";
+      appendInt(out, binarySize(t));
+      out += "}}";
+    } else {
+      out += "],\"data\":";
+      appendData(out, t);
+      out += '}';
+    }
   }
   out += "]}";
+  if (!any_binary) return 0;
+  size_t json_length = out.size() - start;
+  for (int k : request.outputs) {
+    if (request.binary_outputs[static_cast<size_t>(k)]) {
+      appendBinary(out, outputs[static_cast<size_t>(k)]);
+    }
+  }
+  return json_length;
 }
 
 }  // namespace surge::serving

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "serving/prediction_cache.h"
@@ -179,18 +180,116 @@ TEST(InferJson, Errors) {
       std::string::npos);
   EXPECT_NE(errorOf(request(x, R"("outputs":[{"name":"q"}],)")).find("unknown output 'q'"),
             std::string::npos);
-  EXPECT_NE(errorOf(request(x, R"("outputs":[{"name":"y","parameters":{"binary_data":true}}],)"))
-                .find("binary tensor data is not supported"),
+  EXPECT_NE(errorOf(request(x, R"("outputs":[{"name":"y","parameters":{"binary_data":1}}],)"))
+                .find("'binary_data' must be true or false"),
             std::string::npos);
-  EXPECT_NE(
-      errorOf(
-          request(
-              R"({"name":"x","shape":[2,2],"datatype":"FP32","parameters":{"binary_data_size":16}})"))
-          .find("binary tensor data is not supported"),
-      std::string::npos);
+  EXPECT_NE(errorOf(request(R"({"name":"x","shape":[2,2],"datatype":"FP32",)"
+                            R"("parameters":{"binary_data_size":16}})"))
+                .find("needs the Inference-Header-Content-Length header"),
+            std::string::npos);
   EXPECT_NE(errorOf(request(x, R"("parameters":{"timeout":-1},)")).find("timeout"),
             std::string::npos);
   EXPECT_NE(errorOf(R"({"id":7,"inputs":[]})").find("'id' must be a string"), std::string::npos);
+}
+
+// JSON header + raw tensors, as Triton's binary tensor data extension lays them out.
+struct BinaryBody {
+  std::string json, tail;
+  std::string body() const { return json + tail; }
+};
+
+BinaryBody binaryRequest(const std::string& outputs =
+                             R"([{"name":"y","parameters":{"binary_data":true}},{"name":"b"}])") {
+  BinaryBody b;
+  b.json =
+      R"({"inputs":[{"name":"x","shape":[2,2],"datatype":"FP32","parameters":{"binary_data_size":16}},)"
+      R"({"name":"n","shape":[2,1],"datatype":"INT8","data":[1,2]},)"
+      R"({"name":"s","shape":[2,1],"datatype":"BYTES","parameters":{"binary_data_size":10}}],)"
+      R"("outputs":)" +
+      outputs + "}";
+  float x[4] = {1.5f, -2, 3, 4};
+  b.tail.append(reinterpret_cast<const char*>(x), sizeof x);
+  b.tail += std::string("\x02\x00\x00\x00hi\x00\x00\x00\x00", 10);  // "hi", ""
+  return b;
+}
+
+TEST(InferJson, BinaryTensorDataIn) {
+  BinaryBody b = binaryRequest();
+  InferRequest r;
+  Status s = parseInferRequest(b.body(), spec(), &r, b.json.size());
+  ASSERT_TRUE(s.isOk()) << s.message();
+  EXPECT_EQ(r.inputs[0].dataAs<float>()[0], 1.5f);
+  EXPECT_EQ(r.inputs[0].dataAs<float>()[3], 4.0f);
+  EXPECT_EQ(r.inputs[1].dataAs<int8_t>()[1], 2);
+  EXPECT_EQ(r.inputs[2].strings(), (std::vector<std::string>{"hi", ""}));
+  EXPECT_EQ(r.binary_outputs, (std::vector<bool>{true, false}));
+
+  auto err = [&](const std::string& body, size_t json_length) {
+    InferRequest q;
+    Status st = parseInferRequest(body, spec(), &q, json_length);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+    return st.message();
+  };
+  EXPECT_NE(err(b.body() + "x", b.json.size()).find("1 bytes of binary data after the JSON"),
+            std::string::npos);
+  EXPECT_NE(err(b.body().substr(0, b.body().size() - 1), b.json.size()).find("past the end"),
+            std::string::npos);
+  EXPECT_NE(err(b.body(), b.body().size() + 1).find("larger than the body"), std::string::npos);
+  BinaryBody short_x = b;
+  short_x.json.replace(short_x.json.find("\"binary_data_size\":16"), 21, "\"binary_data_size\":12");
+  EXPECT_NE(err(short_x.json + b.tail.substr(4), short_x.json.size()).find("needs 16 bytes"),
+            std::string::npos);
+  BinaryBody bad_len = b;
+  bad_len.tail[16] = 9;  // "hi" claims 9 bytes
+  EXPECT_NE(err(bad_len.body(), b.json.size()).find("ends inside an element"), std::string::npos);
+}
+
+TEST(InferJson, BinaryTensorDataOut) {
+  BinaryBody b = binaryRequest();
+  InferRequest r;
+  ASSERT_TRUE(parseInferRequest(b.body(), spec(), &r, b.json.size()).isOk());
+  std::vector<Tensor> outs;
+  Tensor y(DataType::kFp32, {2, 2});
+  for (int i = 0; i < 4; ++i) y.dataAs<float>()[i] = static_cast<float>(i) + 0.5f;
+  Tensor bo(DataType::kBool, {2, 1});
+  outs.push_back(y);
+  outs.push_back(std::move(bo));
+  std::string body;
+  size_t json_length = appendInferResponse(body, spec(), r, outs);
+  ASSERT_GT(json_length, 0u);
+  json j = json::parse(body.substr(0, json_length));
+  EXPECT_EQ(j["outputs"][0]["parameters"]["binary_data_size"], 16);
+  EXPECT_FALSE(j["outputs"][0].contains("data"));
+  EXPECT_EQ(j["outputs"][0]["shape"], json::array({2, 2}));
+  EXPECT_EQ(j["outputs"][1]["data"], json::array({false, false}));
+  ASSERT_EQ(body.size(), json_length + 16);
+  EXPECT_EQ(std::memcmp(body.data() + json_length, y.data(), 16), 0);
+
+  // binary_data_output: every output binary; BYTES outputs are length-prefixed.
+  runtime::ModelSpec s = spec();
+  s.outputs[1] = {"b", DataType::kBytes, {1}, {}, false};
+  InferRequest all;
+  BinaryBody ball = binaryRequest("[]");
+  ball.json.insert(1, R"("parameters":{"binary_data_output":true},)");
+  ASSERT_TRUE(parseInferRequest(ball.body(), s, &all, ball.json.size()).isOk());
+  Tensor bytes(DataType::kBytes, {2, 1});
+  bytes.strings() = {"ab", "c"};
+  outs[1] = bytes;
+  body.clear();
+  json_length = appendInferResponse(body, s, all, outs);
+  EXPECT_EQ(body.size() - json_length, 16u + 4 + 2 + 4 + 1);
+  EXPECT_EQ(body.substr(json_length + 16), std::string("\x02\x00\x00\x00"
+                                                       "ab"
+                                                       "\x01\x00\x00\x00"
+                                                       "c",
+                                                       11));
+
+  // Plain JSON answers report no binary part.
+  InferRequest plain;
+  ASSERT_TRUE(parse(request(), &plain).isOk());
+  body.clear();
+  outs[1] = Tensor(DataType::kBool, {2, 1});
+  EXPECT_EQ(appendInferResponse(body, spec(), plain, outs), 0u);
 }
 
 TEST(InferJson, VariableDimsChangeTheShapeKey) {

@@ -45,7 +45,7 @@ InferenceService::InferenceService(ModelManager& models, Clock& clock)
 
 void InferenceService::infer(std::string_view model, std::string_view version,
                              std::string_view body, const Post& post,
-                             std::function<void(InferReply)> reply) {
+                             std::function<void(InferReply)> reply, size_t json_length) {
   auto found = models_.find(model, version);
   if (!found.isOk()) {
     reply({404, jsonErrorBody(found.status().message())});
@@ -63,7 +63,7 @@ void InferenceService::infer(std::string_view model, std::string_view version,
   auto call = std::make_shared<Call>();
   call->model = m;
   call->start = clock_.now();
-  if (Status s = parseInferRequest(body, m->spec(), &call->request); !s.isOk()) {
+  if (Status s = parseInferRequest(body, m->spec(), &call->request, json_length); !s.isOk()) {
     m->metrics().fail_other->inc();
     m->stats().fail_count.fetch_add(1, std::memory_order_relaxed);
     reply({400, jsonErrorBody(s.message())});
@@ -116,7 +116,7 @@ void InferenceService::finish(Call& call, WorkResult&& r, bool from_cache) {
   auto ns = [](Duration d) { return static_cast<uint64_t>(std::max<int64_t>(0, d.count())); };
   InferReply reply;
   if (r.status.isOk()) {
-    appendInferResponse(reply.body, m.spec(), call.request, r.outputs);
+    reply.json_length = appendInferResponse(reply.body, m.spec(), call.request, r.outputs);
     if (cache_ != nullptr && call.cached_key && !from_cache) {
       cache_->store(call.key, call.request, r.outputs);
     }

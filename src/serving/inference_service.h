@@ -23,7 +23,8 @@ namespace surge::serving {
 
 struct InferReply {
   int status = 200;
-  std::string body;  // JSON: the response object or {"error": "..."}
+  std::string body;        // JSON: the response object or {"error": "..."}, then binary tensors
+  size_t json_length = 0;  // > 0: binary tensor data follows this much JSON
 };
 
 // Runs `fn` on the thread (event loop) the reply must be delivered on.
@@ -38,8 +39,10 @@ class InferenceService {
 
   // `version` "" = the newest served version. `reply` is called exactly once: on the calling
   // thread for answers known at once (errors, cache hits answered inline), else through `post`.
+  // `json_length`: the Inference-Header-Content-Length header (npos when absent).
   void infer(std::string_view model, std::string_view version, std::string_view body,
-             const Post& post, std::function<void(InferReply)> reply);
+             const Post& post, std::function<void(InferReply)> reply,
+             size_t json_length = std::string_view::npos);
 
   // Requests accepted and not yet answered.
   size_t inFlight() const { return in_flight_.load(std::memory_order_relaxed); }
