@@ -207,4 +207,82 @@ void Cluster::notifyMembership(std::vector<lb::HostPtr> members) {
   if (fn) fn(std::move(members));
 }
 
+namespace {
+const char* const kBackendGauges[] = {
+    "surge_gateway_backend_healthy", "surge_gateway_backend_ejected",
+    "surge_gateway_backend_draining", "surge_gateway_backend_in_flight",
+    "surge_gateway_backend_weight", "surge_gateway_backend_latency_ewma_seconds"};
+}  // namespace
+
+void Cluster::registerMetrics(metrics::Registry& registry) {
+  using metrics::Sample;
+  // One collector per family; each walks the host list (a copy under the mutex).
+  auto per_host = [this](double (*value)(const lb::Host&, TimePoint)) {
+    return [this, value](std::vector<Sample>& out) {
+      TimePoint now = clock_.now();
+      for (const auto& h : hosts()) out.push_back(Sample{{h->address()}, value(*h, now)});
+    };
+  };
+  registry.gaugeCallback(kBackendGauges[0], "1 if the backend passes active health checks",
+                         {"backend"}, per_host([](const lb::Host& h, TimePoint) {
+                           return h.healthy() ? 1.0 : 0.0;
+                         }));
+  registry.gaugeCallback(kBackendGauges[1], "1 while the backend is ejected by outlier detection",
+                         {"backend"}, per_host([](const lb::Host& h, TimePoint now) {
+                           return h.ejected(now) ? 1.0 : 0.0;
+                         }));
+  registry.gaugeCallback(kBackendGauges[2], "1 while the backend drains (no new requests)",
+                         {"backend"}, per_host([](const lb::Host& h, TimePoint) {
+                           return h.draining() ? 1.0 : 0.0;
+                         }));
+  registry.gaugeCallback(kBackendGauges[3], "Requests in flight to the backend, all workers",
+                         {"backend"}, per_host([](const lb::Host& h, TimePoint) {
+                           return static_cast<double>(h.inFlight());
+                         }));
+  registry.gaugeCallback(kBackendGauges[4], "Configured weight of the backend", {"backend"},
+                         per_host([](const lb::Host& h, TimePoint) {
+                           return static_cast<double>(h.weight());
+                         }));
+  registry.gaugeCallback(kBackendGauges[5],
+                         "Peak-EWMA time to first byte of the backend (0 before any sample)",
+                         {"backend"}, per_host([](const lb::Host& h, TimePoint) {
+                           return h.latency().estimateNanos(Duration(0)) / 1e9;
+                         }));
+  registry.gaugeCallback("surge_gateway_backends", "Backends by state", {"state"},
+                         [this](std::vector<Sample>& out) {
+                           TimePoint now = clock_.now();
+                           double healthy = 0, unhealthy = 0, ejected = 0, draining = 0;
+                           for (const auto& h : hosts()) {
+                             if (h->draining()) draining++;
+                             else if (!h->healthy()) unhealthy++;
+                             else if (h->ejected(now)) ejected++;
+                             else healthy++;
+                           }
+                           out.push_back(Sample{{"healthy"}, healthy});
+                           out.push_back(Sample{{"unhealthy"}, unhealthy});
+                           out.push_back(Sample{{"ejected"}, ejected});
+                           out.push_back(Sample{{"draining"}, draining});
+                         });
+  registry.gaugeCallback("surge_gateway_panic", "1 while the gateway balances in panic mode", {},
+                         [this](std::vector<Sample>& out) {
+                           out.push_back(Sample{{}, snapshot()->panic ? 1.0 : 0.0});
+                         });
+  registry.counterCallback("surge_gateway_ejections_total",
+                           "Outlier ejections of the backend since it was added", {"backend"},
+                           [this](std::vector<Sample>& out) {
+                             for (const auto& h : hosts()) {
+                               out.push_back(Sample{
+                                   {h->address()},
+                                   static_cast<double>(outlier_.ejectionsTotal(*h))});
+                             }
+                           });
+}
+
+void Cluster::unregisterMetrics(metrics::Registry& registry) {
+  for (const char* name : kBackendGauges) registry.removeCallback(name);
+  registry.removeCallback("surge_gateway_backends");
+  registry.removeCallback("surge_gateway_panic");
+  registry.removeCallback("surge_gateway_ejections_total");
+}
+
 }  // namespace surge::gateway

@@ -18,6 +18,7 @@
 #include "health/outlier_detector.h"
 #include "lb/host.h"
 #include "lb/host_set.h"
+#include "metrics/registry.h"
 
 namespace surge::gateway {
 
@@ -81,6 +82,13 @@ class Cluster {
   int64_t inFlight() const;
   // Called with the host list whenever membership changes (the health checker subscribes).
   void setMembershipListener(std::function<void(std::vector<lb::HostPtr>)> fn);
+
+  // Exposes per-backend state at scrape time: surge_gateway_backend_{healthy,ejected,draining,
+  // in_flight,weight,latency_ewma_seconds}{backend}, surge_gateway_backends{state} and
+  // surge_gateway_ejections_total{backend}. The registry must not outlive the cluster... nor the
+  // reverse: call unregisterMetrics() before destroying the cluster if the registry lives on.
+  void registerMetrics(metrics::Registry& registry);
+  void unregisterMetrics(metrics::Registry& registry);
 
   health::OutlierDetector& outlier() { return outlier_; }
   const health::OutlierDetector& outlierConst() const { return outlier_; }

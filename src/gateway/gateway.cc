@@ -39,6 +39,9 @@ Gateway::~Gateway() {
     }
   }
   registry_.removeCallback("surge_gateway_in_flight");
+  registry_.removeCallback("surge_gateway_health_checks_total");
+  registry_.removeCallback("surge_gateway_health_transitions_total");
+  cluster_.unregisterMetrics(registry_);
   if (control_->checker) control_->checker->stop();
   cluster_.setMembershipListener(nullptr);
   control_->admin.reset();
@@ -101,7 +104,25 @@ Status Gateway::start() {
     cluster_.setMembershipListener(
         [checker](std::vector<lb::HostPtr> hosts) { checker->setHosts(std::move(hosts)); });
     checker->setHosts(cluster_.hosts());
+    registry_.counterCallback(
+        "surge_gateway_health_checks_total", "Active health-check probes by result", {"result"},
+        [checker](std::vector<metrics::Sample>& out) {
+          health::HealthCheckerStats st = checker->stats();
+          for (size_t i = 0; i < health::kProbeResultCount; ++i) {
+            out.push_back(metrics::Sample{
+                {health::probeResultName(static_cast<health::ProbeResult>(i))},
+                static_cast<double>(st.probes[i])});
+          }
+        });
+    registry_.counterCallback(
+        "surge_gateway_health_transitions_total", "Backends that changed health state, by new state",
+        {"to"}, [checker](std::vector<metrics::Sample>& out) {
+          health::HealthCheckerStats st = checker->stats();
+          out.push_back(metrics::Sample{{"healthy"}, static_cast<double>(st.became_healthy)});
+          out.push_back(metrics::Sample{{"unhealthy"}, static_cast<double>(st.became_unhealthy)});
+        });
   }
+  cluster_.registerMetrics(registry_);
   if (options_.install_signal_handlers) {
     c.signals.add(SIGINT);
     c.signals.add(SIGTERM);

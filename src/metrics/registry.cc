@@ -27,9 +27,9 @@ const char* Registry::kContentType = "text/plain; version=0.0.4; charset=utf-8";
 
 class Registry::CallbackFamily final : public FamilyBase {
  public:
-  CallbackFamily(std::string name, std::string help, std::vector<std::string> label_names,
-                 Collector fn)
-      : FamilyBase(std::move(name), std::move(help), MetricType::kGauge, std::move(label_names)),
+  CallbackFamily(std::string name, std::string help, MetricType type,
+                 std::vector<std::string> label_names, Collector fn)
+      : FamilyBase(std::move(name), std::move(help), type, std::move(label_names)),
         fn_(std::move(fn)) {}
 
   void setCollector(Collector fn) {
@@ -163,17 +163,27 @@ Family<Histogram>& Registry::histogram(const std::string& name, const std::strin
   return *f;
 }
 
-void Registry::gaugeCallback(const std::string& name, const std::string& help,
-                             std::vector<std::string> label_names, Collector fn) {
+void Registry::callback(MetricType type, const std::string& name, const std::string& help,
+                        std::vector<std::string> label_names, Collector fn) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto existing = checkAndFind(name, help, MetricType::kGauge, label_names);
+  auto existing = checkAndFind(name, help, type, label_names);
   if (existing) {
     auto* cb = dynamic_cast<CallbackFamily*>(existing.get());
-    if (cb == nullptr) fail("gauge '" + name + "' is already a plain gauge");
+    if (cb == nullptr) fail(std::string(metricTypeName(type)) + " '" + name + "' is already a plain " + metricTypeName(type));
     cb->setCollector(std::move(fn));
     return;
   }
-  insert(std::make_shared<CallbackFamily>(name, help, std::move(label_names), std::move(fn)));
+  insert(std::make_shared<CallbackFamily>(name, help, type, std::move(label_names), std::move(fn)));
+}
+
+void Registry::gaugeCallback(const std::string& name, const std::string& help,
+                             std::vector<std::string> label_names, Collector fn) {
+  callback(MetricType::kGauge, name, help, std::move(label_names), std::move(fn));
+}
+
+void Registry::counterCallback(const std::string& name, const std::string& help,
+                               std::vector<std::string> label_names, Collector fn) {
+  callback(MetricType::kCounter, name, help, std::move(label_names), std::move(fn));
 }
 
 void Registry::removeCallback(const std::string& name) {
@@ -183,7 +193,7 @@ void Registry::removeCallback(const std::string& name) {
     auto it = families_.find(name);
     if (it == families_.end()) return;
     if (dynamic_cast<CallbackFamily*>(it->second.get()) == nullptr) {
-      fail("removeCallback('" + name + "'): not a callback gauge");
+      fail("removeCallback('" + name + "'): not a callback family");
     }
     family = std::move(it->second);
     families_.erase(it);

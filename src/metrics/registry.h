@@ -59,7 +59,11 @@ class Registry {
   // again with the same labels replaces the callback.
   void gaugeCallback(const std::string& name, const std::string& help,
                      std::vector<std::string> label_names, Collector fn);
-  // Drops a callback gauge; returns after any running call of it has finished. No-op if absent.
+  // A counter family read at every scrape from counters kept elsewhere (e.g. ejections counted by
+  // the outlier detector). The values must never decrease; the name must end in _total.
+  void counterCallback(const std::string& name, const std::string& help,
+                       std::vector<std::string> label_names, Collector fn);
+  // Drops a callback family; returns after any running call of it has finished. No-op if absent.
   void removeCallback(const std::string& name);
 
   // The whole page: families sorted by name, each with HELP and TYPE, series sorted by label
@@ -68,6 +72,8 @@ class Registry {
 
  private:
   class CallbackFamily;
+  void callback(MetricType type, const std::string& name, const std::string& help,
+                std::vector<std::string> label_names, Collector fn);
 
   // Checks name/labels and returns the existing family of that name, or null.
   std::shared_ptr<FamilyBase> checkAndFind(const std::string& name, const std::string& help,
