@@ -327,8 +327,8 @@ backend: "synthetic"
 max_batch_size: 1
 input [ { name: "x" data_type: TYPE_FP32 dims: [ 3 ] } ]
 output [ { name: "y" data_type: TYPE_FP32 dims: [ 1 ] } ]
-dynamic_batching { default_queue_policy { max_queue_size: 1 default_timeout_microseconds: 1000 } }
-parameters { key: "base_latency_us" value { string_value: "200000" } }
+dynamic_batching { default_queue_policy { max_queue_size: 1 default_timeout_microseconds: 50000 } }
+parameters { key: "base_latency_us" value { string_value: "300000" } }
 )");
   start();
   ServedModel* m = *server_->models().find("slow", "");
@@ -349,14 +349,14 @@ parameters { key: "base_latency_us" value { string_value: "200000" } }
   ::close(a);
   ::close(b);
   EXPECT_EQ(nt::statusOf(ra), 200) << ra;
-  // B waited behind A's 200 ms batch, past its 1 ms queue timeout.
+  // B waited behind A's 300 ms batch, past its 50 ms queue timeout (A was dispatched at once).
   EXPECT_EQ(nt::statusOf(rb), 503) << rb;
   EXPECT_NE(rb.find("Request timeout expired"), std::string::npos) << rb;
 }
 
 TEST_F(HttpApiTest, NotReadyWhileLoadingIs503) {
   model("cold", std::string(kSimple) +
-                    R"(parameters { key: "load_latency_us" value { string_value: "300000" } })");
+                    R"(parameters { key: "load_latency_us" value { string_value: "800000" } })");
   start({}, /*wait_ready=*/false);
   Reply ready = call("GET", "/v2/health/ready");
   EXPECT_EQ(ready.status, 503);
