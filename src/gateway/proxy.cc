@@ -98,6 +98,21 @@ std::optional<std::string_view> cookieValue(std::string_view cookies, std::strin
   return std::nullopt;
 }
 
+// The body passes through with its transfer codings, so the header does too ("gzip, chunked"
+// stays; several TE fields are joined).
+void appendTransferEncoding(std::string& o, const HeadParser& p) {
+  o.append("Transfer-Encoding: ");
+  bool first = true;
+  for (size_t i = 0; i < p.headerCount(); ++i) {
+    const net::HeaderField& f = p.header(i);
+    if (f.id != HeaderId::kTransferEncoding) continue;
+    if (!first) o.append(", ");
+    o.append(f.value);
+    first = false;
+  }
+  o.append("\r\n");
+}
+
 }  // namespace
 
 // =================================================================================================
@@ -451,7 +466,7 @@ void Session::buildUpstreamHead() {
       o.append("\r\n");
       break;
     case BodyFraming::kChunked:
-      o.append("Transfer-Encoding: chunked\r\n");
+      appendTransferEncoding(o, p);
       break;
     default:
       break;
@@ -794,7 +809,7 @@ void Session::parseResponseHead() {
   dechunk_ = false;
   if (p.framing() == BodyFraming::kChunked) {
     if (client_minor_ >= 1) {
-      o.append("Transfer-Encoding: chunked\r\n");
+      appendTransferEncoding(o, p);
     } else {
       dechunk_ = true;
       client_keep_alive_ = false;
