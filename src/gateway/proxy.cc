@@ -266,7 +266,7 @@ void Session::start() {
   in_.reset(new char[in_cap_]);
   out_up_.reserve(2048);
   out_client_.reserve(1024);
-  deadline_ = steadyNow() + w_.options_.idle_timeout;
+  deadline_ = w_.now() + w_.options_.idle_timeout;
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.ptr = static_cast<IoTarget*>(this);
@@ -370,7 +370,7 @@ void Session::parseHead() {
   if (in_start_ == in_len_) return;
   if (state_ == State::kIdle) {
     state_ = State::kHead;
-    TimePoint now = steadyNow();
+    TimePoint now = w_.now();
     deadline_ = now + w_.options_.header_timeout;
     req_start_ = now;
   }
@@ -522,7 +522,7 @@ void Session::beginRequest() {
 
 void Session::pickAndConnect() {
   w_.refreshSnapshot();
-  TimePoint now = steadyNow();
+  TimePoint now = w_.now();
   lb::PickContext ctx;
   ctx.now = now;
   ctx.hash_key = hash_key_;
@@ -606,7 +606,7 @@ void Session::onConnect(UpstreamConn* c, int err) {
 
 void Session::sendRequest() {
   UpstreamConn* c = up_;
-  sent_at_ = steadyNow();  // connect time is not the backend's latency
+  sent_at_ = w_.now();  // connect time is not the backend's latency
   up_sent_ = 0;
   up_writing_ = false;
   writeUpstream();
@@ -745,7 +745,7 @@ void Session::handleUpstreamEof(bool clean) {
 }
 
 void Session::handleUpstreamData(UpstreamConn* c, size_t n) {
-  if (resp_bytes_ == 0) first_byte_ = steadyNow();
+  if (resp_bytes_ == 0) first_byte_ = w_.now();
   resp_bytes_ += n;
   c->len += n;
   if (state_ == State::kUpstream) {
@@ -780,7 +780,7 @@ void Session::parseResponseHead() {
   }
   const HeadParser& p = resp_parser_;
   resp_status_ = p.status();
-  TimePoint now = steadyNow();
+  TimePoint now = w_.now();
   if (resp_status_ >= 500) host_->recordFailure();
   w_.cluster_.onResult(*host_, resp_status_ >= 500 ? Outcome::kServerError : Outcome::kSuccess,
                        first_byte_ - sent_at_, now);
@@ -907,7 +907,7 @@ void Session::continueClientWrite() {
 void Session::onClientWritten() {
   if (!out_client_.empty()) out_client_.clear();
   if (!resp_body_.done()) {
-    deadline_ = steadyNow() + w_.options_.idle_timeout;
+    deadline_ = w_.now() + w_.options_.idle_timeout;
     readUpstream();
     return;
   }
@@ -963,7 +963,7 @@ void Session::releaseUpstream(bool reusable) {
     up_ = nullptr;
     if (reusable) {
       ++c->requests;
-      w_.pool_.putIdle(c, steadyNow());
+      w_.pool_.putIdle(c, w_.now());
     } else {
       w_.pool_.destroy(c);
     }
@@ -995,7 +995,7 @@ bool Session::retryAllowed(bool budgeted) {
 }
 
 void Session::attemptFailed(std::optional<Outcome> outcome, std::string_view why) {
-  TimePoint now = steadyNow();
+  TimePoint now = w_.now();
   if (host_ != nullptr && outcome) {
     host_->recordFailure();
     w_.cluster_.onResult(*host_, *outcome, std::nullopt, now);
@@ -1025,7 +1025,7 @@ void Session::accountEnd() {
     w_.in_flight_.fetch_sub(1, std::memory_order_relaxed);
     int cls = statusClass(resp_status_);
     if (metrics::Counter* counter = w_.requestsCounter(pool_, cls)) counter->inc();
-    if (w_.duration_) w_.duration_->observe(toSeconds(steadyNow() - req_start_));
+    if (w_.duration_) w_.duration_->observe(toSeconds(w_.now() - req_start_));
   }
   if (retry_counted_) {
     retry_counted_ = false;
@@ -1034,7 +1034,7 @@ void Session::accountEnd() {
 }
 
 void Session::finishExchange() {
-  TimePoint now = steadyNow();
+  TimePoint now = w_.now();
   bool reusable = up_reusable_ && req_body_received_ && !up_writing_ && up_ != nullptr &&
                   up_->start == up_->len;
   accountEnd();
@@ -1068,7 +1068,7 @@ void Session::closeGracefully(bool linger) {
   // it reads our response instead of a reset.
   state_ = State::kLingering;
   ::shutdown(fd_, SHUT_WR);
-  deadline_ = steadyNow() + std::chrono::seconds(2);
+  deadline_ = w_.now() + std::chrono::seconds(2);
   in_start_ = in_len_ = 0;
   readClient();
 }
@@ -1197,6 +1197,7 @@ void Worker::pollEvents() {
   epoll_event events[kMaxEvents];
   while (true) {
     int n = ::epoll_wait(epfd_, events, kMaxEvents, 0);
+    now_ = steadyNow();
     for (int i = 0; i < n; ++i) {
       static_cast<IoTarget*>(events[i].data.ptr)->onIo(events[i].events);
     }
@@ -1215,6 +1216,7 @@ void Worker::accept() {
   acceptor_.async_accept([this](error_code ec, net::tcp::socket s) {
     if (shutting_down_) return;
     if (!ec) {
+      now_ = steadyNow();
       error_code e2;
       auto ep = s.remote_endpoint(e2);
       s.non_blocking(true, e2);
@@ -1289,7 +1291,7 @@ void Worker::armSweep() {
 }
 
 void Worker::sweep() {
-  TimePoint now = steadyNow();
+  TimePoint now = now_ = steadyNow();
   refreshSnapshot();
   if (accept_paused_ && !shutting_down_) {
     accept_paused_ = false;
@@ -1324,6 +1326,7 @@ void Worker::shutdownOnLoop(TimePoint deadline) {
   }
   shutting_down_ = true;
   drain_deadline_ = deadline;
+  now_ = steadyNow();
   error_code ec;
   acceptor_.close(ec);
   Session* s = sessions_;

@@ -71,6 +71,8 @@ class Worker {
   // Requests in flight on this worker. Thread-safe.
   int64_t inFlight() const { return in_flight_.load(std::memory_order_relaxed); }
   net::asio::io_context& io() { return io_; }
+  // Time of the current event batch (one clock read per batch, not per use).
+  TimePoint now() const { return now_; }
 
  private:
   friend class Session;
@@ -118,6 +120,7 @@ class Worker {
   bool accept_paused_ = false;
   TimePoint drain_deadline_{};
   TimePoint last_pool_sweep_{};
+  TimePoint now_{};
   std::atomic<int64_t> in_flight_{0};
   metrics::Counter* no_backend_[6] = {};  // requests answered without a backend, by class
   metrics::Histogram* duration_ = nullptr;
