@@ -1,0 +1,97 @@
+// The load driver of `surge load`: one thread, one Asio io_context, non-blocking keep-alive
+// HTTP/1.1 connections. Closed loop: N connections, each sends the next request when the previous
+// answer arrives, measured in windows. Open loop: requests are due at a Schedule's intended times
+// (a timer releases them); each goes out on an idle connection, a new one while the pool is under
+// its cap, or waits in a FIFO; latency is measured from the intended send time, so a slow server
+// is charged for the queueing it causes (no coordinated omission).
+// Responses are parsed with net::HeadParser/BodyDecoder (Content-Length, chunked, until-close).
+// A request that has no answer within `timeout` closes its connection and counts as status 0.
+// Memory: bounded by the connection cap, the latency reservoir and the open-loop backlog cap.
+// Thread-safety: a driver is used by one thread at a time.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "loadgen/schedule.h"
+#include "loadgen/stats.h"
+
+namespace surge::loadgen {
+
+struct Target {
+  std::string host_port;  // "127.0.0.1:8000"
+  std::string method = "POST";
+  std::string path;       // "/v2/models/m/infer"
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+};
+
+// Splits "http://host:port[/prefix]" into host_port ("host:port", default port 80) and prefix.
+StatusOr<std::pair<std::string, std::string>> parseUrl(std::string_view url);
+
+// The raw HTTP/1.1 request bytes for `t` (Host, Content-Length, keep-alive).
+std::string buildRequest(const Target& t);
+
+struct WindowStats {
+  double seconds = 0;
+  LatencyRecorder latency{1 << 18};
+  uint64_t ok = 0;
+  std::map<int, uint64_t> errors;
+  uint64_t dropped = 0;
+  int connections = 0;
+  double max_lateness_s = 0;
+
+  uint64_t requests() const { return latency.count(); }
+};
+
+struct Progress {
+  double elapsed_s = 0;
+  uint64_t completed = 0;
+  uint64_t errors = 0;
+  size_t in_flight = 0;
+  size_t connections = 0;
+};
+
+struct HttpReply {
+  int status = 0;
+  std::string body;
+};
+
+class LoadDriver {
+ public:
+  explicit LoadDriver(Target target, Duration timeout = std::chrono::seconds(30));
+  ~LoadDriver();
+
+  // Resolves the address. Must succeed before the runs.
+  Status init();
+  // One request on a fresh connection (metadata, /metrics, reachability). Unavailable when the
+  // server cannot be reached.
+  StatusOr<HttpReply> fetch(const std::string& method, const std::string& path,
+                            const std::string& body = "",
+                            Duration timeout = std::chrono::seconds(5));
+
+  void setProgress(std::function<void(const Progress&)> fn) { progress_ = std::move(fn); }
+
+  // Closed loop with `concurrency` connections, in consecutive windows of `window`; after each
+  // window `more(windows so far)` decides whether to measure another.
+  std::vector<WindowStats> runClosed(int concurrency, Duration window,
+                                     const std::function<bool(const std::vector<WindowStats>&)>& more);
+  // Open loop over `profile`; at most `max_connections`; waits up to `drain` after the last send.
+  WindowStats runOpen(const RateProfile& profile, int max_connections, Duration drain);
+
+ private:
+  struct Impl;
+  Target target_;
+  Duration timeout_;
+  std::string request_;
+  std::function<void(const Progress&)> progress_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace surge::loadgen
