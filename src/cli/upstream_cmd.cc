@@ -117,12 +117,13 @@ void handle(UpstreamState& st, const HttpRequest& req, std::shared_ptr<Responder
 }
 
 void usage(FILE* out) {
-  std::fprintf(out,
-               "Usage: surge upstream [--listen HOST:PORT] [--name NAME] [--unhealthy]\n\n"
-               "A demo/test HTTP upstream. Prints 'listening on HOST:PORT' when ready.\n"
-               "  --listen HOST:PORT   address to listen on (default 127.0.0.1:8001; port 0 = any)\n"
-               "  --name NAME          name in every answer (default upstream)\n"
-               "  --unhealthy          start with /v2/health/ready answering 503\n");
+  std::fprintf(
+      out,
+      "Usage: surge upstream [--listen HOST:PORT] [--name NAME] [--unhealthy]\n\n"
+      "A demo/test HTTP upstream. Prints 'listening on HOST:PORT' when ready.\n"
+      "  --listen HOST:PORT   address to listen on (default 127.0.0.1:8001; port 0 = any)\n"
+      "  --name NAME          name in every answer (default upstream)\n"
+      "  --unhealthy          start with /v2/health/ready answering 503\n");
 }
 
 }  // namespace
@@ -157,8 +158,9 @@ int runUpstream(const std::vector<std::string>& args) {
   }
 
   net::asio::io_context io(1);
-  net::HttpServer server(
-      io, [&st](const HttpRequest& req, std::shared_ptr<Responder> r) { handle(st, req, std::move(r)); });
+  net::HttpServer server(io, [&st](const HttpRequest& req, std::shared_ptr<Responder> r) {
+    handle(st, req, std::move(r));
+  });
   Status s = server.listen(listen);
   if (!s.isOk()) {
     std::fprintf(stderr, "surge upstream: %s\n", s.toString().c_str());

@@ -28,7 +28,9 @@ class Gateway::Control {
 };
 
 Gateway::Gateway(GatewayOptions options, Cluster& cluster, metrics::Registry& registry)
-    : options_(std::move(options)), cluster_(cluster), registry_(registry),
+    : options_(std::move(options)),
+      cluster_(cluster),
+      registry_(registry),
       control_(std::make_unique<Control>()) {}
 
 Gateway::~Gateway() {
@@ -63,17 +65,17 @@ Status Gateway::start() {
   m.duration = &registry_.histogram("surge_gateway_request_duration_seconds",
                                     "Time from the request head to the end of the response",
                                     metrics::defaultLatencyBuckets());
-  m.retries = &registry_.counter("surge_gateway_retries_total",
-                                 "Requests retried on another backend").get();
-  m.upstream_connections =
-      &registry_.counter("surge_gateway_upstream_connections_total",
-                         "Connections opened to backends", {"backend"});
+  m.retries =
+      &registry_.counter("surge_gateway_retries_total", "Requests retried on another backend")
+           .get();
+  m.upstream_connections = &registry_.counter("surge_gateway_upstream_connections_total",
+                                              "Connections opened to backends", {"backend"});
   SharedState shared{&retries_in_flight_};
 
   uint64_t seed = options_.seed != 0 ? options_.seed : Random::osSeed();
   for (int i = 0; i < options_.workers; ++i) {
-    auto w = std::make_unique<Worker>(i, options_, cluster_, m, shared,
-                                      seed + static_cast<uint64_t>(i));
+    auto w =
+        std::make_unique<Worker>(i, options_, cluster_, m, shared, seed + static_cast<uint64_t>(i));
     net::tcp::endpoint bind_ep = ep;
     if (i > 0) bind_ep.port(port_);
     RETURN_IF_ERROR(w->listen(bind_ep));
@@ -83,7 +85,8 @@ Status Gateway::start() {
   registry_.gaugeCallback("surge_gateway_in_flight", "Requests in flight in the gateway", {},
                           [this](std::vector<metrics::Sample>& out) {
                             double total = 0;
-                            for (const auto& w : workers_) total += static_cast<double>(w->inFlight());
+                            for (const auto& w : workers_)
+                              total += static_cast<double>(w->inFlight());
                             out.push_back({{}, total});
                           });
 
@@ -98,8 +101,9 @@ Status Gateway::start() {
   if (options_.health_check_enabled) {
     Cluster* cluster = &cluster_;
     c.checker = std::make_unique<health::HealthChecker>(
-        c.io, options_.health_check,
-        [cluster](const lb::HostPtr& host, bool healthy) { cluster->onHealthChanged(host, healthy); });
+        c.io, options_.health_check, [cluster](const lb::HostPtr& host, bool healthy) {
+          cluster->onHealthChanged(host, healthy);
+        });
     health::HealthChecker* checker = c.checker.get();
     cluster_.setMembershipListener(
         [checker](std::vector<lb::HostPtr> hosts) { checker->setHosts(std::move(hosts)); });
@@ -109,14 +113,15 @@ Status Gateway::start() {
         [checker](std::vector<metrics::Sample>& out) {
           health::HealthCheckerStats st = checker->stats();
           for (size_t i = 0; i < health::kProbeResultCount; ++i) {
-            out.push_back(metrics::Sample{
-                {health::probeResultName(static_cast<health::ProbeResult>(i))},
-                static_cast<double>(st.probes[i])});
+            out.push_back(
+                metrics::Sample{{health::probeResultName(static_cast<health::ProbeResult>(i))},
+                                static_cast<double>(st.probes[i])});
           }
         });
     registry_.counterCallback(
-        "surge_gateway_health_transitions_total", "Backends that changed health state, by new state",
-        {"to"}, [checker](std::vector<metrics::Sample>& out) {
+        "surge_gateway_health_transitions_total",
+        "Backends that changed health state, by new state", {"to"},
+        [checker](std::vector<metrics::Sample>& out) {
           health::HealthCheckerStats st = checker->stats();
           out.push_back(metrics::Sample{{"healthy"}, static_cast<double>(st.became_healthy)});
           out.push_back(metrics::Sample{{"unhealthy"}, static_cast<double>(st.became_unhealthy)});
@@ -130,8 +135,7 @@ Status Gateway::start() {
     on_signal = [this](boost::system::error_code ec, int sig) {
       if (ec) return;
       SURGE_LOG(kInfo, "gateway",
-                std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
-                    ": draining");
+                std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ": draining");
       requestShutdown();
       control_->signals.async_wait([this](boost::system::error_code e, int) {
         if (e) return;
@@ -159,7 +163,8 @@ Status Gateway::start() {
       std::string ahost = options_.admin.listen.substr(0, options_.admin.listen.rfind(':'));
       admin = ahost + ":" + std::to_string(admin_port_);
     }
-    std::printf("surge gateway listening on %s:%u (admin %s)\n", host.c_str(), port_, admin.c_str());
+    std::printf("surge gateway listening on %s:%u (admin %s)\n", host.c_str(), port_,
+                admin.c_str());
     std::fflush(stdout);
   }
   SURGE_LOG(kInfo, "gateway",
@@ -200,9 +205,8 @@ void Gateway::run() {
 
 void Gateway::requestShutdown() {
   if (shutting_down_.exchange(true)) return;
-  TimePoint deadline =
-      std::chrono::time_point_cast<Duration>(std::chrono::steady_clock::now()) +
-      options_.drain_timeout;
+  TimePoint deadline = std::chrono::time_point_cast<Duration>(std::chrono::steady_clock::now()) +
+                       options_.drain_timeout;
   for (auto& w : workers_) w->beginShutdown(deadline);
   asio::post(control_->io, [this] { control_->drain_started = true; });
 }

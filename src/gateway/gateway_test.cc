@@ -68,8 +68,8 @@ net::AsyncHandler upstreamHandler(std::string name) {
       auto xff = req.header("x-forwarded-for");
       r->send(HttpResponse::json(
           200, "{\"upstream\":\"" + name + "\",\"bytes\":" + std::to_string(req.body.size()) +
-                   ",\"xff\":\"" + std::string(xff.value_or("")) + "\",\"rid\":" +
-                   (req.header("x-request-id") ? "true" : "false") + "}"));
+                   ",\"xff\":\"" + std::string(xff.value_or("")) +
+                   "\",\"rid\":" + (req.header("x-request-id") ? "true" : "false") + "}"));
     } else {
       r->send(HttpResponse::json(200, me));
     }
@@ -187,8 +187,10 @@ class GatewayTest : public ::testing::Test {
       std::string line = page.substr(pos, eol - pos);
       bool line_start = pos == 0 || page[pos - 1] == '\n';
       pos = eol;
-      if (!line_start || line.rfind(name, 0) != 0 || line.find(filter) == std::string::npos) continue;
-      if (line.size() > name.size() && line[name.size()] != '{' && line[name.size()] != ' ') continue;
+      if (!line_start || line.rfind(name, 0) != 0 || line.find(filter) == std::string::npos)
+        continue;
+      if (line.size() > name.size() && line[name.size()] != '{' && line[name.size()] != ' ')
+        continue;
       total += std::stod(line.substr(line.rfind(' ') + 1));
     }
     return total;
@@ -315,7 +317,8 @@ TEST_F(GatewayTest, LargeBodiesStreamBothWaysWithBackpressure) {
   }
   ASSERT_EQ(body.size(), 8u << 20);
   bool ok = true;
-  for (size_t i = 0; i < body.size() && ok; ++i) ok = body[i] == static_cast<char>('a' + (i % 65536) % 26);
+  for (size_t i = 0; i < body.size() && ok; ++i)
+    ok = body[i] == static_cast<char>('a' + (i % 65536) % 26);
   EXPECT_TRUE(ok);
 }
 

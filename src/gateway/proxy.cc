@@ -23,8 +23,8 @@ namespace surge::gateway {
 
 using net::BodyDecoder;
 using net::BodyFraming;
-using net::HeadParser;
 using net::HeaderId;
+using net::HeadParser;
 using net::ParseError;
 namespace asio = net::asio;
 using error_code = boost::system::error_code;
@@ -222,7 +222,7 @@ class Session final : public IoTarget, public UpstreamOwner {
   bool req_body_received_ = true;
   bool retryable_ = true;
   std::optional<uint64_t> hash_key_;
-  std::string out_up_;          // upstream request bytes (head + body, kept for replay)
+  std::string out_up_;  // upstream request bytes (head + body, kept for replay)
   size_t up_sent_ = 0;
 
   // attempt
@@ -235,11 +235,11 @@ class Session final : public IoTarget, public UpstreamOwner {
   std::array<const lb::Host*, 8> excluded_{};
   size_t excluded_n_ = 0;
   TimePoint attempt_start_{};
-  TimePoint sent_at_{};         // request head handed to the upstream connection (ttfb origin)
+  TimePoint sent_at_{};  // request head handed to the upstream connection (ttfb origin)
   TimePoint connect_deadline_{};
-  uint64_t resp_bytes_ = 0;     // response bytes received on this attempt
+  uint64_t resp_bytes_ = 0;  // response bytes received on this attempt
   TimePoint first_byte_{};
-  bool reused_conn_ = false;    // this attempt runs on a pooled keep-alive connection
+  bool reused_conn_ = false;  // this attempt runs on a pooled keep-alive connection
 
   // response
   HeadParser resp_parser_;
@@ -247,7 +247,7 @@ class Session final : public IoTarget, public UpstreamOwner {
   int resp_status_ = 0;
   bool dechunk_ = false;
   bool linger_ = false;
-  std::string out_client_;      // response head (and local bodies)
+  std::string out_client_;  // response head (and local bodies)
 };
 
 Session::Session(Worker& w, int fd, std::string client_ip)
@@ -256,8 +256,7 @@ Session::Session(Worker& w, int fd, std::string client_ip)
       client_ip_(std::move(client_ip)),
       req_parser_(HeadParser::Kind::kRequest,
                   net::ParseLimits{w.options_.max_header_bytes, w.options_.max_body_bytes}),
-      resp_parser_(HeadParser::Kind::kResponse,
-                   net::ParseLimits{w.options_.max_header_bytes, 0}) {}
+      resp_parser_(HeadParser::Kind::kResponse, net::ParseLimits{w.options_.max_header_bytes, 0}) {}
 
 Session::~Session() = default;
 
@@ -985,8 +984,8 @@ bool Session::retryAllowed(bool budgeted) {
   // it had closed) are free; the budget guards against retry storms on overloaded backends.
   if (!budgeted || retry_counted_) return true;  // (a request holds at most one budget slot)
   auto& in_flight = *w_.shared_.retries_in_flight;
-  double budget = w_.options_.retry_budget_percent / 100.0 *
-                  static_cast<double>(w_.cluster_.inFlight() + 1);
+  double budget =
+      w_.options_.retry_budget_percent / 100.0 * static_cast<double>(w_.cluster_.inFlight() + 1);
   int64_t limit = std::max<int64_t>(w_.options_.retry_budget_min, static_cast<int64_t>(budget));
   if (in_flight.load(std::memory_order_relaxed) >= limit) return false;
   in_flight.fetch_add(1, std::memory_order_relaxed);
@@ -1265,7 +1264,8 @@ void Worker::refreshSnapshot() {
 }
 
 metrics::Counter* Worker::requestsCounter(HostPool* pool, int status_class) {
-  metrics::Counter*& slot = pool != nullptr ? pool->responses[status_class] : no_backend_[status_class];
+  metrics::Counter*& slot =
+      pool != nullptr ? pool->responses[status_class] : no_backend_[status_class];
   if (slot == nullptr && metrics_.requests != nullptr) {
     // First response of this class from this backend on this worker: the only labels() call.
     slot = &metrics_.requests->labels(

@@ -39,8 +39,8 @@ namespace surge::gateway {
 
 // Metric families shared by all workers (created once by the Gateway).
 struct GatewayMetrics {
-  metrics::Family<metrics::Counter>* requests = nullptr;              // {backend, code}
-  metrics::Family<metrics::Histogram>* duration = nullptr;            // seconds
+  metrics::Family<metrics::Counter>* requests = nullptr;    // {backend, code}
+  metrics::Family<metrics::Histogram>* duration = nullptr;  // seconds
   metrics::Counter* retries = nullptr;
   metrics::Family<metrics::Counter>* upstream_connections = nullptr;  // {backend}
 };

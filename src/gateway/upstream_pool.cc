@@ -55,8 +55,8 @@ HostPool* UpstreamPool::ensure(const lb::HostPtr& host) {
     raw->endpoint = *ep;
     raw->resolved = true;
   } else {
-    SURGE_LOG(kWarn, "gateway", "cannot resolve backend " + host->address() + ": " +
-                                    ep.status().message());
+    SURGE_LOG(kWarn, "gateway",
+              "cannot resolve backend " + host->address() + ": " + ep.status().message());
   }
   if (on_new_entry) on_new_entry(*raw);
   return raw;

@@ -65,12 +65,12 @@ struct UpstreamConn final : IoTarget {
   UpstreamOwner* owner = nullptr;
   std::unique_ptr<char[]> buf;  // response read buffer
   size_t cap = 0;
-  size_t start = 0, len = 0;    // unconsumed bytes are buf[start, len)
+  size_t start = 0, len = 0;  // unconsumed bytes are buf[start, len)
   TimePoint idle_since{};
-  uint32_t requests = 0;        // requests served (> 0: a reused keep-alive connection)
-  bool connecting = false;      // non-blocking connect in progress
-  bool readable = false;        // edge-triggered readiness not consumed yet
-  bool dead = false;            // closed; freed by reap()
+  uint32_t requests = 0;    // requests served (> 0: a reused keep-alive connection)
+  bool connecting = false;  // non-blocking connect in progress
+  bool readable = false;    // edge-triggered readiness not consumed yet
+  bool dead = false;        // closed; freed by reap()
 };
 
 // Per-worker state of one backend.

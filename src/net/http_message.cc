@@ -82,7 +82,8 @@ std::optional<std::string> HttpRequest::queryParam(std::string_view name) const 
     size_t eq = pair.find('=');
     std::string key = percentDecode(pair.substr(0, eq), true);
     if (key == name) {
-      return eq == std::string_view::npos ? std::string() : percentDecode(pair.substr(eq + 1), true);
+      return eq == std::string_view::npos ? std::string()
+                                          : percentDecode(pair.substr(eq + 1), true);
     }
     if (amp == std::string_view::npos) break;
     q.remove_prefix(amp + 1);
@@ -111,6 +112,7 @@ HttpResponse HttpResponse::text(int status, std::string body, std::string conten
 }
 
 std::string_view reasonPhrase(int status) {
+  // clang-format off
   switch (status) {
     case 100: return "Continue";
     case 101: return "Switching Protocols";
@@ -146,6 +148,7 @@ std::string_view reasonPhrase(int status) {
     case 505: return "HTTP Version Not Supported";
     default: break;
   }
+  // clang-format on
   if (status >= 100 && status < 200) return "Informational";
   if (status >= 200 && status < 300) return "Success";
   if (status >= 300 && status < 400) return "Redirection";

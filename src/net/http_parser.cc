@@ -556,7 +556,8 @@ BodyDecoder::Step BodyDecoder::step(std::string_view in) {
         size_t take = n - i;
         if (framing_ != BodyFraming::kUntilClose && take > remaining_) take = remaining_;
         if (framing_ == BodyFraming::kUntilClose) {
-          if (max_body_ != 0 && payload_ + take > max_body_) return fail(ParseError::kBodyTooLarge, i);
+          if (max_body_ != 0 && payload_ + take > max_body_)
+            return fail(ParseError::kBodyTooLarge, i);
         } else {
           remaining_ -= take;
         }
@@ -662,8 +663,7 @@ BodyDecoder::Step BodyDecoder::step(std::string_view in) {
         ++i;
         if (c == '\n') {
           state_ = State::kTrailerLineStart;
-        } else if (c != '\r' && c != '\t' &&
-                   (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)) {
+        } else if (c != '\r' && c != '\t' && (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)) {
           return fail(ParseError::kBadChunk, i - 1);
         }
         break;

@@ -22,15 +22,15 @@ namespace surge::net {
 
 enum class ParseError : uint8_t {
   kNone = 0,
-  kBadRequestLine,      // 400
-  kBadStatusLine,       // 502 (from an upstream)
-  kBadVersion,          // 505
-  kBadHeader,           // 400: bad name, whitespace before ':', obs-fold, control characters
-  kBadContentLength,    // 400: not digits, or several different values
-  kBadTransferEncoding, // 400: TE with CL, TE in HTTP/1.0, final coding not chunked (requests)
-  kHeadTooLarge,        // 431: head over the limit or too many header fields
-  kBadChunk,            // 400: malformed chunk size line, missing CRLF, bad trailer
-  kBodyTooLarge,        // 413
+  kBadRequestLine,       // 400
+  kBadStatusLine,        // 502 (from an upstream)
+  kBadVersion,           // 505
+  kBadHeader,            // 400: bad name, whitespace before ':', obs-fold, control characters
+  kBadContentLength,     // 400: not digits, or several different values
+  kBadTransferEncoding,  // 400: TE with CL, TE in HTTP/1.0, final coding not chunked (requests)
+  kHeadTooLarge,         // 431: head over the limit or too many header fields
+  kBadChunk,             // 400: malformed chunk size line, missing CRLF, bad trailer
+  kBodyTooLarge,         // 413
 };
 
 // The HTTP status a server answers with for `e` (400, 413, 431, 505; 502 for a bad status line).
@@ -103,14 +103,17 @@ class HeadParser {
   ParseError error() const { return error_; }
   size_t headSize() const { return head_size_; }
 
-  // ---- request line ------------------------------------------------------------------------------
+  // ---- request line
+  // ------------------------------------------------------------------------------
   std::string_view method() const { return method_; }
   std::string_view target() const { return target_; }
   bool isHead() const { return is_head_; }
-  // ---- status line -------------------------------------------------------------------------------
+  // ---- status line
+  // -------------------------------------------------------------------------------
   int status() const { return status_; }
   std::string_view reason() const { return reason_; }
-  // ---- both --------------------------------------------------------------------------------------
+  // ---- both
+  // --------------------------------------------------------------------------------------
   int versionMinor() const { return version_minor_; }  // 0 or 1
   size_t headerCount() const { return header_count_; }
   const HeaderField& header(size_t i) const { return headers_[i]; }

@@ -12,7 +12,9 @@ namespace {
 
 using Status = HeadParser::Status;
 
-HeadParser::Status parseAll(HeadParser& p, std::string_view s) { return p.parse(s.data(), s.size()); }
+HeadParser::Status parseAll(HeadParser& p, std::string_view s) {
+  return p.parse(s.data(), s.size());
+}
 
 TEST(HeadParserTest, SimpleGet) {
   HeadParser p(HeadParser::Kind::kRequest);
@@ -104,26 +106,26 @@ TEST(HeadParserTest, ContentLengthFraming) {
 
 TEST(HeadParserTest, MalformedRequestsAre400) {
   const char* bad[] = {
-      "GET  / HTTP/1.1\r\n\r\n",                               // double space
-      "GET /\r\n\r\n",                                         // no version
-      "GET / HTTP/1.1 \r\n\r\n",                               // trailing space
-      "G(T / HTTP/1.1\r\n\r\n",                                // bad method char
-      "GET /a b HTTP/1.1\r\n\r\n",                             // space in target
-      "GET / HTXP/1.1\r\n\r\n",                                // bad protocol
-      "GET / HTTP/1.1\r\nHost : x\r\n\r\n",                    // whitespace before colon
-      "GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",          // obs-fold
-      "GET / HTTP/1.1\r\nNoColon\r\n\r\n",                     // no colon
-      "GET / HTTP/1.1\r\n: empty\r\n\r\n",                     // empty name
-      "GET / HTTP/1.1\r\nX: a\x01b\r\n\r\n",                   // control character
-      "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",                     // bare CR in value
-      "POST / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n",         // bad CL
-      "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",         // negative CL
+      "GET  / HTTP/1.1\r\n\r\n",                        // double space
+      "GET /\r\n\r\n",                                  // no version
+      "GET / HTTP/1.1 \r\n\r\n",                        // trailing space
+      "G(T / HTTP/1.1\r\n\r\n",                         // bad method char
+      "GET /a b HTTP/1.1\r\n\r\n",                      // space in target
+      "GET / HTXP/1.1\r\n\r\n",                         // bad protocol
+      "GET / HTTP/1.1\r\nHost : x\r\n\r\n",             // whitespace before colon
+      "GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",   // obs-fold
+      "GET / HTTP/1.1\r\nNoColon\r\n\r\n",              // no colon
+      "GET / HTTP/1.1\r\n: empty\r\n\r\n",              // empty name
+      "GET / HTTP/1.1\r\nX: a\x01b\r\n\r\n",            // control character
+      "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",              // bare CR in value
+      "POST / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n",  // bad CL
+      "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",  // negative CL
       "POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",  // conflicting CL
-      "POST / HTTP/1.1\r\nContent-Length: 3, 4\r\n\r\n",       // conflicting list
-      "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",  // overflow
+      "POST / HTTP/1.1\r\nContent-Length: 3, 4\r\n\r\n",                    // conflicting list
+      "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",    // overflow
       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",  // CL+TE
-      "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",    // final coding not chunked
-      "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", // TE in 1.0
+      "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",     // final coding not chunked
+      "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",  // TE in 1.0
   };
   for (const char* req : bad) {
     HeadParser p(HeadParser::Kind::kRequest);
@@ -181,7 +183,8 @@ TEST(HeadParserTest, ResponseFraming) {
       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", false, BodyFraming::kChunked, true},
       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n", false,
        BodyFraming::kChunked, true},
-      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false, BodyFraming::kUntilClose, false},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false, BodyFraming::kUntilClose,
+       false},
       {"HTTP/1.1 200 OK\r\n\r\n", false, BodyFraming::kUntilClose, false},
       {"HTTP/1.1 204 No Content\r\n\r\n", false, BodyFraming::kNone, true},
       {"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n", false, BodyFraming::kNone, true},
@@ -204,8 +207,9 @@ TEST(HeadParserTest, ResponseFraming) {
 }
 
 TEST(HeadParserTest, MalformedResponses) {
-  const char* bad[] = {"HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 abc\r\n\r\n",
-                       "HTTX/1.1 200 OK\r\n\r\n", "HTTP/1.1 099 X\r\n\r\n", "\r\n\r\n"};
+  const char* bad[] = {"HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n",
+                       "HTTP/1.1 abc\r\n\r\n",   "HTTX/1.1 200 OK\r\n\r\n",
+                       "HTTP/1.1 099 X\r\n\r\n", "\r\n\r\n"};
   for (const char* r : bad) {
     HeadParser p(HeadParser::Kind::kResponse);
     EXPECT_EQ(parseAll(p, r), Status::kError) << r;
@@ -302,8 +306,9 @@ TEST(BodyDecoderTest, ChunkedUppercaseHexAndBareLf) {
 }
 
 TEST(BodyDecoderTest, ChunkedErrors) {
-  const char* bad[] = {"x\r\n", "5\r\nhelloXX", "\r\n", "5\rX", "0\r\n: bad\r\n\r\n",
-                       "1234567890123456\r\n", "5\x01\r\n"};
+  const char* bad[] = {"x\r\n",    "5\r\nhelloXX",       "\r\n",
+                       "5\rX",     "0\r\n: bad\r\n\r\n", "1234567890123456\r\n",
+                       "5\x01\r\n"};
   for (const char* w : bad) {
     EXPECT_EQ(decodeSplit(BodyFraming::kChunked, 0, w, {}), "ERR") << w;
   }

@@ -16,7 +16,8 @@
 
 namespace surge::net {
 
-// ---- endpoint helpers ------------------------------------------------------------------------------
+// ---- endpoint helpers
+// ------------------------------------------------------------------------------
 
 StatusOr<tcp::endpoint> resolveEndpoint(std::string_view host_port) {
   std::string_view host, port_s;
@@ -80,7 +81,8 @@ Status openListener(tcp::acceptor& acceptor, const tcp::endpoint& ep, bool reuse
   return Status::ok();
 }
 
-// ---- server ----------------------------------------------------------------------------------------
+// ---- server
+// ----------------------------------------------------------------------------------------
 
 namespace {
 
@@ -164,7 +166,8 @@ class Conn : public std::enable_shared_from_this<Conn> {
 
   bool closed() const { return closed_; }
 
-  // ---- called by the responder (on the loop) ------------------------------------------------------
+  // ---- called by the responder (on the loop)
+  // ------------------------------------------------------
   void sendResponse(HttpResponse&& r) {
     if (closed_ || state_ != State::kBusy) return;
     std::string out;
@@ -302,11 +305,11 @@ class Conn : public std::enable_shared_from_this<Conn> {
       }
     }
     reading_ = true;
-    sock_.async_read_some(asio::buffer(in_.data() + len_, in_.size() - len_),
-                          inSlot(read_slot_, [self = shared_from_this()](
-                                                 boost::system::error_code ec, size_t n) {
-                            self->onRead(ec, n);
-                          }));
+    sock_.async_read_some(
+        asio::buffer(in_.data() + len_, in_.size() - len_),
+        inSlot(read_slot_, [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+          self->onRead(ec, n);
+        }));
   }
 
   void onRead(boost::system::error_code ec, size_t n) {
@@ -421,9 +424,11 @@ class Conn : public std::enable_shared_from_this<Conn> {
     }
     out_ = std::move(data);
     writing_ = true;
-    asio::async_write(sock_, asio::buffer(out_),
-                      inSlot(write_slot_, [self = shared_from_this()](boost::system::error_code ec,
-                                                                      size_t) { self->onWrite(ec); }));
+    asio::async_write(
+        sock_, asio::buffer(out_),
+        inSlot(write_slot_, [self = shared_from_this()](boost::system::error_code ec, size_t) {
+          self->onWrite(ec);
+        }));
   }
 
   void onWrite(boost::system::error_code ec) {
@@ -614,8 +619,6 @@ void HttpServer::stop() {
   asio::post(impl_->io_, [impl = impl_] { impl->stopOnLoop(); });
 }
 
-size_t HttpServer::connectionCount() const {
-  return impl_->count_.load(std::memory_order_relaxed);
-}
+size_t HttpServer::connectionCount() const { return impl_->count_.load(std::memory_order_relaxed); }
 
 }  // namespace surge::net

@@ -29,10 +29,10 @@ class io_context;
 namespace surge::net {
 
 struct HttpServerOptions {
-  ParseLimits limits;                                   // 64 KiB heads, 64 MiB bodies
-  Duration idle_timeout = std::chrono::seconds(60);     // between requests
-  Duration header_timeout = std::chrono::seconds(10);   // from the first byte of a head to its end
-  bool reuse_port = false;                              // SO_REUSEPORT on the listener
+  ParseLimits limits;                                  // 64 KiB heads, 64 MiB bodies
+  Duration idle_timeout = std::chrono::seconds(60);    // between requests
+  Duration header_timeout = std::chrono::seconds(10);  // from the first byte of a head to its end
+  bool reuse_port = false;                             // SO_REUSEPORT on the listener
 };
 
 // Answers one request, once. send() completes it; or startStream() + writeChunk()* + endStream().
@@ -52,8 +52,8 @@ class Responder {
   virtual void after(Duration delay, std::function<void()> fn) = 0;
 };
 
-using AsyncHandler = std::function<void(const HttpRequest& request,
-                                        std::shared_ptr<Responder> responder)>;
+using AsyncHandler =
+    std::function<void(const HttpRequest& request, std::shared_ptr<Responder> responder)>;
 
 class HttpServer {
  public:

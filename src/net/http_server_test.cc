@@ -54,7 +54,8 @@ Handler echoHandler() {
 
 TEST_F(HttpServerTest, AnswersAndDecodes) {
   start(echoHandler());
-  std::string r = httpExchange(server_->port(), "GET", "/a%20b?name=x%2By&z=1", {}, "X-Test: 7\r\n");
+  std::string r =
+      httpExchange(server_->port(), "GET", "/a%20b?name=x%2By&z=1", {}, "X-Test: 7\r\n");
   EXPECT_EQ(statusOf(r), 200) << r;
   EXPECT_EQ(bodyOf(r), "GET /a b q=name=x%2By&z=1 body= x-test=7 name=x+y");
   EXPECT_NE(r.find("Connection: close"), std::string::npos);
@@ -64,9 +65,10 @@ TEST_F(HttpServerTest, KeepAliveAndPipelining) {
   start(echoHandler());
   int fd = connectLoopback(server_->port());
   ASSERT_GE(fd, 0);
-  ASSERT_TRUE(sendAll(fd,
-                      "GET /1 HTTP/1.1\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
-                      "POST /3 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\n"));
+  ASSERT_TRUE(
+      sendAll(fd,
+              "GET /1 HTTP/1.1\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
+              "POST /3 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\n"));
   std::string all = readFor(fd, 2s, "body=xy");
   EXPECT_NE(all.find("GET /1"), std::string::npos) << all;
   EXPECT_NE(all.find("POST /2 q= body=abc"), std::string::npos) << all;

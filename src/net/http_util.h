@@ -11,5 +11,7 @@ namespace surge::net {
 std::string percentDecode(std::string_view s, bool plus_as_space = false);
 // Escapes `s` for use inside a JSON string literal (quotes not included).
 std::string jsonEscape(std::string_view s);
+// The same, appended to `out` (no temporary: for hot paths writing many strings).
+void appendJsonEscaped(std::string& out, std::string_view s);
 
 }  // namespace surge::net

@@ -62,7 +62,8 @@ inline std::string readFor(int fd, std::chrono::milliseconds timeout, std::strin
 }
 
 // Reads one complete response with a Content-Length body (or none) from fd.
-inline std::string readResponse(int fd, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+inline std::string readResponse(int fd,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
   std::string out;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[65536];
@@ -103,7 +104,8 @@ inline std::string httpExchange(uint16_t port, std::string_view method, std::str
   if (fd < 0) return {};
   std::string req = std::string(method) + " " + std::string(target) +
                     " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n" + std::string(extra_headers);
-  if (!body.empty() || method == "POST") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!body.empty() || method == "POST")
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   req += "\r\n";
   req += body;
   sendAll(fd, req);
