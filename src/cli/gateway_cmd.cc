@@ -99,15 +99,15 @@ int runGateway(const std::vector<std::string>& args) {
     }
   }
   if (!log_level.empty()) {
-    if (log_level == "debug")
+    if (log_level == "debug") {
       setLogLevel(LogLevel::kDebug);
-    else if (log_level == "info")
+    } else if (log_level == "info") {
       setLogLevel(LogLevel::kInfo);
-    else if (log_level == "warn")
+    } else if (log_level == "warn") {
       setLogLevel(LogLevel::kWarn);
-    else if (log_level == "error")
+    } else if (log_level == "error") {
       setLogLevel(LogLevel::kError);
-    else {
+    } else {
       std::fprintf(stderr, "surge gateway: unknown --log-level '%s'\n", log_level.c_str());
       return 2;
     }
