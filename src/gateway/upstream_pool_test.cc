@@ -1,0 +1,163 @@
+#include "gateway/upstream_pool.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+namespace surge::gateway {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A loopback listener; connects complete through the backlog without accept().
+class Listener {
+ public:
+  Listener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_, 64);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~Listener() { ::close(fd_); }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  int acceptOne() { return ::accept(fd_, nullptr, nullptr); }
+
+ private:
+  int fd_;
+  uint16_t port_;
+};
+
+class Owner : public UpstreamOwner {
+ public:
+  void onUpstreamIo(UpstreamConn*, uint32_t) override { ++events; }
+  int events = 0;
+};
+
+class UpstreamPoolTest : public ::testing::Test {
+ protected:
+  UpstreamPoolTest() : epfd_(::epoll_create1(EPOLL_CLOEXEC)) {}
+  ~UpstreamPoolTest() override { ::close(epfd_); }
+
+  lb::HostSet setOf(std::vector<lb::HostPtr> hosts) {
+    lb::HostSet s;
+    s.hosts = std::move(hosts);
+    s.weights.assign(s.hosts.size(), 1);
+    return s;
+  }
+  // Delivers pending epoll events to their targets.
+  void poll() {
+    epoll_event ev[16];
+    int n = ::epoll_wait(epfd_, ev, 16, 0);
+    for (int i = 0; i < n; ++i) static_cast<IoTarget*>(ev[i].data.ptr)->onIo(ev[i].events);
+  }
+
+  int epfd_;
+  Listener listener_;
+  Owner owner_;
+  TimePoint t0_ = TimePoint(std::chrono::hours(1));
+};
+
+TEST_F(UpstreamPoolTest, ReusesTheWarmestIdleConnectionFirst) {
+  UpstreamPool pool(epfd_, UpstreamPoolOptions{60s, 4096});
+  auto host = std::make_shared<lb::Host>(listener_.address(), 1, "");
+  pool.onSnapshot(setOf({host}));
+  HostPool* p = pool.forHost(host.get());
+  ASSERT_NE(p, nullptr);
+  ASSERT_TRUE(p->resolved);
+  int err = 0;
+  UpstreamConn* a = pool.connect(p, &owner_, &err);
+  UpstreamConn* b = pool.connect(p, &owner_, &err);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(pool.openCount(), 2);
+  pool.putIdle(a, t0_);
+  pool.putIdle(b, t0_ + 1s);
+  EXPECT_EQ(pool.idleCount(), 2u);
+  EXPECT_EQ(pool.takeIdle(p, &owner_), b);  // LIFO
+  EXPECT_EQ(pool.takeIdle(p, &owner_), a);
+  EXPECT_EQ(pool.takeIdle(p, &owner_), nullptr);
+  pool.destroy(a);
+  pool.destroy(b);
+  pool.reap();
+  EXPECT_EQ(pool.openCount(), 0);
+}
+
+TEST_F(UpstreamPoolTest, IdleTimeoutClosesTheOldestOnly) {
+  UpstreamPool pool(epfd_, UpstreamPoolOptions{10s, 4096});
+  auto host = std::make_shared<lb::Host>(listener_.address(), 1, "");
+  pool.onSnapshot(setOf({host}));
+  HostPool* p = pool.forHost(host.get());
+  int err = 0;
+  UpstreamConn* old_conn = pool.connect(p, &owner_, &err);
+  UpstreamConn* new_conn = pool.connect(p, &owner_, &err);
+  pool.putIdle(old_conn, t0_);
+  pool.putIdle(new_conn, t0_ + 8s);
+  pool.sweep(t0_ + 11s);
+  pool.reap();
+  EXPECT_EQ(pool.idleCount(), 1u);
+  EXPECT_EQ(pool.takeIdle(p, &owner_), new_conn);
+  pool.destroy(new_conn);
+  pool.reap();
+}
+
+TEST_F(UpstreamPoolTest, BackendClosingAnIdleConnectionRemovesIt) {
+  UpstreamPool pool(epfd_, UpstreamPoolOptions{60s, 4096});
+  auto host = std::make_shared<lb::Host>(listener_.address(), 1, "");
+  pool.onSnapshot(setOf({host}));
+  HostPool* p = pool.forHost(host.get());
+  int err = 0;
+  UpstreamConn* c = pool.connect(p, &owner_, &err);
+  ASSERT_NE(c, nullptr);
+  int server_side = listener_.acceptOne();
+  ASSERT_GE(server_side, 0);
+  poll();  // connect/writable events go to the owner
+  pool.putIdle(c, t0_);
+  poll();  // a stale writable edge must not close it
+  EXPECT_EQ(pool.idleCount(), 1u);
+  ::close(server_side);  // the backend's keep-alive timeout
+  for (int i = 0; i < 100 && pool.idleCount() == 1; ++i) {
+    std::this_thread::sleep_for(1ms);
+    poll();
+  }
+  EXPECT_EQ(pool.idleCount(), 0u);
+  pool.reap();
+  EXPECT_EQ(pool.openCount(), 0);
+}
+
+TEST_F(UpstreamPoolTest, HostsLeavingTheSnapshotAreRetiredOnceUnused) {
+  UpstreamPool pool(epfd_, UpstreamPoolOptions{60s, 4096});
+  auto h1 = std::make_shared<lb::Host>(listener_.address(), 1, "");
+  auto h2 = std::make_shared<lb::Host>("127.0.0.1:1", 1, "");
+  pool.onSnapshot(setOf({h1, h2}));
+  HostPool* p1 = pool.forHost(h1.get());
+  int err = 0;
+  UpstreamConn* idle = pool.connect(p1, &owner_, &err);
+  UpstreamConn* busy = pool.connect(p1, &owner_, &err);
+  pool.putIdle(idle, t0_);
+  pool.acquire(p1);  // a session still uses the entry
+  std::weak_ptr<lb::Host> weak = h1;
+  pool.onSnapshot(setOf({h2}));  // h1 left the cluster
+  h1.reset();
+  pool.reap();
+  EXPECT_EQ(pool.idleCount(), 0u);                      // its idle connection was closed at once
+  ASSERT_NE(pool.forHost(weak.lock().get()), nullptr);  // still held: in use
+  pool.putIdle(busy, t0_);                              // not reusable any more: closed
+  pool.releaseUser(p1);
+  pool.reap();
+  EXPECT_TRUE(weak.expired());  // entry retired, Host released
+  EXPECT_NE(pool.forHost(h2.get()), nullptr);
+}
+
+}  // namespace
+}  // namespace surge::gateway
