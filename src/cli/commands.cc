@@ -10,6 +10,8 @@ const std::vector<Command>& commands() {
        runServe},
       {"plan", "size a deployment from queueing theory (replicas, p99, availability, cost)",
        runPlan},
+      {"model", "model utilities: 'surge model demo DIR' writes a ready model repository",
+       runModel},
   };
   return table;
 }

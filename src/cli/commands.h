@@ -24,5 +24,6 @@ int runGateway(const std::vector<std::string>& args);
 int runUpstream(const std::vector<std::string>& args);
 int runServe(const std::vector<std::string>& args);
 int runPlan(const std::vector<std::string>& args);
+int runModel(const std::vector<std::string>& args);
 
 }  // namespace surge::cli
