@@ -317,7 +317,9 @@ class Conn : public std::enable_shared_from_this<Conn> {
     if (closed_) return;
     if (ec) {
       peer_eof_ = true;
-      if (state_ == State::kLingering) {
+      // A reset (not a half-close) while a response is pending: the client is gone, so the
+      // responder reports closed() and a long handler (stream, batch) can stop early.
+      if (state_ == State::kLingering || ec != asio::error::eof) {
         close();
         return;
       }
