@@ -1,5 +1,7 @@
 #include "gateway/admin.h"
 
+#include "gateway/gateway_config.h"
+
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -82,23 +84,6 @@ StatusOr<uint32_t> weightField(const json& j) {
   return static_cast<uint32_t>(v);
 }
 
-// Checks "host:port" with a numeric port 1..65535 and a non-empty host.
-Status validateAddress(const std::string& a) {
-  auto colon = a.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == a.size()) {
-    return invalidArgument("field 'address' must be host:port, got '" + a + "'");
-  }
-  int port = 0;
-  for (size_t i = colon + 1; i < a.size(); ++i) {
-    if (a[i] < '0' || a[i] > '9' || port > 65535) {
-      return invalidArgument("field 'address' has a bad port: '" + a + "'");
-    }
-    port = port * 10 + (a[i] - '0');
-  }
-  if (port < 1 || port > 65535) return invalidArgument("field 'address' has a bad port: '" + a + "'");
-  return Status::ok();
-}
-
 HttpResponse addBackend(Cluster& cluster, const HttpRequest& req, TimePoint now) {
   auto parsed = parseJsonObject(req.body);
   if (!parsed.isOk()) return statusToResponse(parsed.status());
@@ -114,7 +99,9 @@ HttpResponse addBackend(Cluster& cluster, const HttpRequest& req, TimePoint now)
   }
   BackendSpec spec;
   spec.address = j["address"].get<std::string>();
-  if (Status s = validateAddress(spec.address); !s.isOk()) return statusToResponse(s);
+  if (Status s = validateHostPort(spec.address, /*allow_zero=*/false); !s.isOk()) {
+    return HttpResponse::jsonError(400, "field 'address' " + s.message());
+  }
   if (j.contains("weight")) {
     auto w = weightField(j);
     if (!w.isOk()) return statusToResponse(w.status());

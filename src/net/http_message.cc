@@ -33,10 +33,10 @@ std::string percentDecode(std::string_view s, bool plus_as_space) {
   return out;
 }
 
-std::string jsonEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
+void appendJsonEscaped(std::string& out, std::string_view s) {
+  static const char kHex[] = "0123456789abcdef";
   for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
     switch (c) {
       case '"':
         out += "\\\"";
@@ -54,16 +54,21 @@ std::string jsonEscape(std::string_view s) {
         out += "\\t";
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static const char kHex[] = "0123456789abcdef";
+        if (u < 0x20) {
           out += "\\u00";
-          out.push_back(kHex[(c >> 4) & 0xf]);
-          out.push_back(kHex[c & 0xf]);
+          out.push_back(kHex[u >> 4]);
+          out.push_back(kHex[u & 0xf]);
         } else {
           out.push_back(c);
         }
     }
   }
+}
+
+std::string jsonEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  appendJsonEscaped(out, s);
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "serving/infer_json.h"
 
+#include "net/http_util.h"
+
 #include <simdjson.h>
 
 #include <charconv>
@@ -306,33 +308,8 @@ void appendData(std::string& out, const Tensor& t) {
 }  // namespace
 
 void appendJsonString(std::string& out, std::string_view s) {
-  static const char* kHex = "0123456789abcdef";
   out += '"';
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      switch (c) {
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        default:
-          out += "\\u00";
-          out += kHex[u >> 4];
-          out += kHex[u & 15];
-      }
-    } else {
-      out += c;
-    }
-  }
+  net::appendJsonEscaped(out, s);
   out += '"';
 }
 
