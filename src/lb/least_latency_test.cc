@@ -126,6 +126,28 @@ TEST(LeastLatencyTest, IdleSlowHostDecaysAndIsTriedAgain) {
   EXPECT_EQ(b.pick(ctxAt(clock.now())), hosts[0].get());
 }
 
+TEST(LeastLatencyTest, UnsampledHostIsNotStarvedForEver) {
+  // A new host costs default_rtt (30 ms), pessimistic next to 1 ms replicas; its default decays
+  // from the time it became healthy, so under sequential load it is tried within tau x ln(30).
+  auto hosts = testing::makeHosts(2);
+  ManualClock clock;
+  const auto tau = seconds(10);
+  hosts[0]->latency().observe(milliseconds(1), clock.now(), tau);
+  hosts[1]->setHealthySince(clock.now());  // joined now, no sample
+  Random random(58);
+  LeastLatencyBalancer b({}, &random);
+  b.update(testing::setOf(hosts));
+  EXPECT_DOUBLE_EQ(b.cost(*hosts[1], 1, clock.now()), 30e6);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(b.pick(ctxAt(clock.now())), hosts[0].get());
+  int first_pick_s = -1;
+  for (int s = 1; s <= 60 && first_pick_s < 0; ++s) {
+    clock.advance(seconds(1));
+    hosts[0]->latency().observe(milliseconds(1), clock.now(), tau);  // host 0 keeps serving
+    if (b.pick(ctxAt(clock.now())) == hosts[1].get()) first_pick_s = s;
+  }
+  EXPECT_EQ(first_pick_s, 35) << "30 ms x e^(-t/10 s) < 1 ms from t = 10 ln 30 = 34 s";
+}
+
 TEST(LeastLatencyTest, WeightsDivideTheCost) {
   auto hosts = testing::makeHosts(2);
   hosts[1]->setWeight(4);
