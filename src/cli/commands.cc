@@ -12,6 +12,8 @@ const std::vector<Command>& commands() {
        runPlan},
       {"model", "model utilities: 'surge model demo DIR' writes a ready model repository",
        runModel},
+      {"load", "load generator: Open Inference Protocol requests, closed or open loop, sweeps",
+       runLoad},
   };
   return table;
 }

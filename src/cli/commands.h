@@ -25,5 +25,6 @@ int runUpstream(const std::vector<std::string>& args);
 int runServe(const std::vector<std::string>& args);
 int runPlan(const std::vector<std::string>& args);
 int runModel(const std::vector<std::string>& args);
+int runLoad(const std::vector<std::string>& args);
 
 }  // namespace surge::cli

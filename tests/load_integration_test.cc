@@ -1,0 +1,207 @@
+// End-to-end tests of `surge load`: the real binary against `surge upstream` (any POST answers
+// 200) and `surge serve` with a synthetic model repository, closed loop, open loop, a small sweep,
+// and the exit codes for bad flags and an unreachable server. Each run lasts about a second; every
+// process is stopped by the fixture; every wait is bounded.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "support/http_client.h"
+#include "support/process.h"
+
+namespace surge::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+class LoadIntegration : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("surge-load-it-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    server_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  void startUpstream() {
+    server_ = std::make_unique<Process>();
+    std::string err;
+    ASSERT_TRUE(server_->start({surgeBinary(), "upstream", "--listen", "127.0.0.1:0"}, &err,
+                               (dir_ / "server.log").string()))
+        << err;
+    auto line = server_->waitForLine("listening on", 10s);
+    ASSERT_TRUE(line.has_value());
+    port_ = portFromLine(*line, "listening on");
+    ASSERT_GT(port_, 0);
+  }
+
+  void startServe() {
+    auto d = dir_ / "repo" / "m";
+    std::filesystem::create_directories(d / "1");
+    std::ofstream(d / "config.pbtxt")
+        << "backend: \"synthetic\"\nmax_batch_size: 8\n"
+           "input [ { name: \"x\" data_type: TYPE_FP32 dims: [ 4 ] } ]\n"
+           "output [ { name: \"y\" data_type: TYPE_FP32 dims: [ 2 ] } ]\n"
+           "dynamic_batching { }\n";
+    server_ = std::make_unique<Process>();
+    std::string err;
+    ASSERT_TRUE(server_->start({surgeBinary(), "serve", "--model-repository",
+                                (dir_ / "repo").string(), "--listen", "127.0.0.1:0"},
+                               &err, (dir_ / "server.log").string()))
+        << err;
+    auto line = server_->waitForLine("listening on", 10s);
+    ASSERT_TRUE(line.has_value());
+    port_ = portFromLine(*line, "listening on");
+    auto deadline = std::chrono::steady_clock::now() + 15s;
+    while (httpGet(port_, "/v2/health/ready").status != 200) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "surge serve never became ready";
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  std::string writeInput() {
+    auto p = dir_ / "body.json";
+    std::ofstream(p) << R"({"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32",)"
+                        R"("data":[1,2,3,4]}]})";
+    return p.string();
+  }
+
+  // Runs `surge load args...`; returns the exit code and fills *out with stdout.
+  int load(std::vector<std::string> args, std::string* out) {
+    Process p;
+    std::vector<std::string> argv = {surgeBinary(), "load"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string err;
+    EXPECT_TRUE(p.start(argv, &err, (dir_ / "load.log").string())) << err;
+    p.waitForLine("\x01never", 30s);  // reads stdout until EOF
+    auto code = p.wait(10s);
+    out->clear();
+    for (const auto& l : p.lines()) *out += l + "\n";
+    return code.value_or(-1);
+  }
+
+  std::string loadLog() {
+    std::ifstream f(dir_ / "load.log");
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Process> server_;
+  int port_ = 0;
+};
+
+TEST_F(LoadIntegration, ClosedLoopAgainstUpstream) {
+  startUpstream();
+  std::string out;
+  ASSERT_EQ(load({"--url", url(), "--input", writeInput(), "--path", "/v2/models/m/infer",
+                  "--concurrency", "4", "--duration", "1s", "--json"},
+                 &out),
+            0)
+      << loadLog();
+  json j = json::parse(out);
+  EXPECT_EQ(j["schema"], "surge.load/v1");
+  EXPECT_EQ(j["config"]["mode"], "closed");
+  ASSERT_EQ(j["levels"].size(), 1u);
+  const auto& l = j["levels"][0];
+  EXPECT_EQ(l["concurrency"], 4);
+  EXPECT_GT(l["requests"].get<int>(), 50);
+  EXPECT_EQ(l["errors"], 0) << l.dump();
+  EXPECT_EQ(l["ok"], l["requests"]);
+  EXPECT_GT(l["latency_s"]["p50"].get<double>(), 0);
+  EXPECT_LE(l["latency_s"]["p50"].get<double>(), l["latency_s"]["p99"].get<double>());
+}
+
+TEST_F(LoadIntegration, OpenLoopAchievesTargetRate) {
+  startUpstream();
+  std::string out;
+  ASSERT_EQ(load({"--url", url(), "--input", writeInput(), "--path", "/v2/models/m/infer",
+                  "--rate", "200", "--duration", "1s", "--json"},
+                 &out),
+            0)
+      << loadLog();
+  json j = json::parse(out);
+  EXPECT_EQ(j["config"]["mode"], "open");
+  const auto& l = j["levels"][0];
+  EXPECT_EQ(l["requests"], 200);
+  EXPECT_EQ(l["errors"], 0) << l.dump();
+  EXPECT_EQ(l["dropped"], 0);
+  EXPECT_DOUBLE_EQ(l["target_rps"].get<double>(), 200);
+  EXPECT_NEAR(l["rps"].get<double>(), 200, 20) << l.dump();
+}
+
+TEST_F(LoadIntegration, ModelMetadataShapesInputsAndSweepReadsBatchSize) {
+  startServe();
+  std::string out;
+  ASSERT_EQ(load({"--url", url(), "--model", "m", "--batch", "2", "--sweep", "1,2", "--window",
+                  "300ms", "--max-windows", "4", "--json"},
+                 &out),
+            0)
+      << loadLog();
+  json j = json::parse(out);
+  EXPECT_EQ(j["config"]["mode"], "sweep");
+  ASSERT_EQ(j["levels"].size(), 2u);
+  for (const auto& l : j["levels"]) {
+    EXPECT_GT(l["requests"].get<int>(), 0);
+    EXPECT_EQ(l["errors"], 0) << l.dump();
+    EXPECT_GE(l["windows"].get<int>(), 3);
+    EXPECT_LE(l["windows"].get<int>(), 4);
+    ASSERT_TRUE(l["avg_batch"].is_number()) << l.dump();
+    EXPECT_GE(l["avg_batch"].get<double>(), 2.0);  // every request carries 2 rows
+  }
+  EXPECT_EQ(j["levels"][1]["concurrency"], 2);
+}
+
+TEST_F(LoadIntegration, OpenLoopAgainstModelServer) {
+  startServe();
+  std::string out;
+  ASSERT_EQ(load({"--url", url(), "--model", "m", "--rate-profile", "step:100,200@500ms",
+                  "--json"},
+                 &out),
+            0)
+      << loadLog();
+  json j = json::parse(out);
+  const auto& l = j["levels"][0];
+  EXPECT_EQ(l["requests"], 150);
+  EXPECT_EQ(l["errors"], 0) << l.dump();
+  EXPECT_NEAR(l["rps"].get<double>(), 150, 15) << l.dump();
+}
+
+TEST_F(LoadIntegration, BadFlagsExit2AndUnreachableExit1) {
+  std::string out;
+  EXPECT_EQ(load({"--rate", "abc", "--model", "m"}, &out), 2);
+  EXPECT_NE(loadLog().find("--rate"), std::string::npos) << loadLog();
+  EXPECT_EQ(load({"--rate-profile", "step:1,x@1s", "--model", "m"}, &out), 2);
+  EXPECT_NE(loadLog().find("--rate-profile"), std::string::npos) << loadLog();
+  auto trace = dir_ / "t.csv";
+  std::ofstream(trace) << "0,10\n1,oops\n";
+  EXPECT_EQ(load({"--trace", trace.string(), "--model", "m"}, &out), 2);
+  EXPECT_NE(loadLog().find("t.csv:2:"), std::string::npos) << loadLog();
+  EXPECT_EQ(load({"--concurrency", "0", "--model", "m"}, &out), 2);
+  // A port nobody listens on: take one from a listener we then stop.
+  startUpstream();
+  int dead = port_;
+  server_.reset();
+  EXPECT_EQ(load({"--url", "http://127.0.0.1:" + std::to_string(dead), "--model", "m",
+                  "--duration", "1s"},
+                 &out),
+            1);
+  EXPECT_NE(loadLog().find("cannot reach"), std::string::npos) << loadLog();
+}
+
+}  // namespace
+}  // namespace surge::testing
