@@ -44,7 +44,8 @@ class GatewayIntegration : public ::testing::Test {
   // Starts a demo replica; returns its port.
   int startUpstream(const std::string& name, std::vector<std::string> extra = {}) {
     auto p = std::make_unique<Process>();
-    std::vector<std::string> argv = {surgeBinary(), "upstream", "--listen", "127.0.0.1:0", "--name", name};
+    std::vector<std::string> argv = {surgeBinary(), "upstream", "--listen",
+                                     "127.0.0.1:0", "--name",   name};
     argv.insert(argv.end(), extra.begin(), extra.end());
     std::string err;
     EXPECT_TRUE(p->start(argv, &err, (dir_ / (name + ".log")).string())) << err;
@@ -122,7 +123,8 @@ TEST_P(Distribution, SpreadsOverEveryReplica) {
     threads.emplace_back([&, t] {
       for (int i = t; i < n; i += clients) {
         // consistent_hash: a different key per request spreads; no key would use least-connections.
-        auto r = httpRequest(port_, "GET", "/delay/2", {{"X-Session-Id", "user-" + std::to_string(i)}});
+        auto r =
+            httpRequest(port_, "GET", "/delay/2", {{"X-Session-Id", "user-" + std::to_string(i)}});
         if (r.status != 200) failed++;
         std::lock_guard lock(mu);
         counts[upstreamName(r)]++;
@@ -161,8 +163,9 @@ TEST_F(GatewayIntegration, ConsistentHashKeepsAKeyOnOneReplica) {
 
 TEST_F(GatewayIntegration, WeightedFollowsWeights) {
   std::vector<int> ports = {startUpstream("a"), startUpstream("b")};
-  startGateway("algorithm: weighted\nbackends:\n  - {address: 127.0.0.1:" + std::to_string(ports[0]) +
-               ", weight: 3}\n  - {address: 127.0.0.1:" + std::to_string(ports[1]) + ", weight: 1}\n");
+  startGateway(
+      "algorithm: weighted\nbackends:\n  - {address: 127.0.0.1:" + std::to_string(ports[0]) +
+      ", weight: 3}\n  - {address: 127.0.0.1:" + std::to_string(ports[1]) + ", weight: 1}\n");
   std::map<std::string, int> counts;
   for (int i = 0; i < 200; ++i) counts[upstreamName(httpGet(port_, "/"))]++;
   EXPECT_NEAR(counts["a"], 150, 4);
@@ -204,9 +207,10 @@ TEST_F(GatewayIntegration, KillingOneOfThreeReplicasUnderLoadFailsNoRequest) {
 
 TEST_F(GatewayIntegration, HungReplicaGets504WithinTheTimeoutAndIsMarkedDown) {
   int hung = startUpstream("hung");
-  startGateway("algorithm: round_robin\ntimeouts: {request: 300ms}\n"
-               "health_check: {path: /hang, interval: 100ms, timeout: 100ms, unhealthy_threshold: 2}\n" +
-               backendsYaml({hung}));
+  startGateway(
+      "algorithm: round_robin\ntimeouts: {request: 300ms}\n"
+      "health_check: {path: /hang, interval: 100ms, timeout: 100ms, unhealthy_threshold: 2}\n" +
+      backendsYaml({hung}));
   auto r = httpGet(port_, "/hang", 5000ms);
   EXPECT_EQ(r.status, 504) << r.error << r.body;
   EXPECT_LT(r.seconds, 1.0);
@@ -225,9 +229,10 @@ TEST_F(GatewayIntegration, NoHealthyReplicaGives503AtOnce) {
   // A port nobody listens on, found by binding and closing.
   int dead = startUpstream("dead");
   upstreams_.back()->stop();
-  startGateway("algorithm: least_latency\n"
-               "health_check: {interval: 50ms, timeout: 50ms, unhealthy_threshold: 1}\n" +
-               backendsYaml({dead}));
+  startGateway(
+      "algorithm: least_latency\n"
+      "health_check: {interval: 50ms, timeout: 50ms, unhealthy_threshold: 1}\n" +
+      backendsYaml({dead}));
   bool down = false;
   for (int i = 0; i < 60 && !down; ++i) {
     std::this_thread::sleep_for(50ms);
@@ -304,10 +309,13 @@ TEST_F(GatewayIntegration, AdminApiAddsPatchesAndRejectsBadInput) {
                          R"({"address":")" + addr + R"(","weight":3,"zone":"a"})");
   EXPECT_EQ(add.status, 201) << add.body;
   EXPECT_EQ(upstreamName(httpGet(port_, "/")), "r1");
-  EXPECT_EQ(httpRequest(admin_port_, "POST", "/backends", {}, R"({"address":")" + addr + R"("})").status, 409);
+  EXPECT_EQ(
+      httpRequest(admin_port_, "POST", "/backends", {}, R"({"address":")" + addr + R"("})").status,
+      409);
   EXPECT_EQ(httpRequest(admin_port_, "POST", "/backends", {}, "{not json").status, 400);
   EXPECT_EQ(httpRequest(admin_port_, "POST", "/backends", {}, R"({"address":"nope"})").status, 400);
-  EXPECT_EQ(httpRequest(admin_port_, "PATCH", "/backends/" + addr, {}, R"({"weight":0})").status, 400);
+  EXPECT_EQ(httpRequest(admin_port_, "PATCH", "/backends/" + addr, {}, R"({"weight":0})").status,
+            400);
   auto patch = httpRequest(admin_port_, "PATCH", "/backends/" + addr, {}, R"({"weight":7})");
   EXPECT_EQ(patch.status, 200) << patch.body;
   EXPECT_EQ(json::parse(patch.body)["weight"], 7);
@@ -353,7 +361,8 @@ TEST_F(GatewayIntegration, ServerSentEventsArriveOneByOne) {
   int p1 = startUpstream("r1");
   startGateway("algorithm: round_robin\n" + backendsYaml({p1}));
   int fd = connectTo(port_);
-  ASSERT_TRUE(sendAll(fd, "GET /sse?n=3&interval_ms=300 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  ASSERT_TRUE(
+      sendAll(fd, "GET /sse?n=3&interval_ms=300 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
   // The first event must arrive long before the last one is produced (~900 ms).
   auto t0 = std::chrono::steady_clock::now();
   std::string first = readAll(fd, 400ms);
@@ -399,7 +408,8 @@ TEST_F(GatewayIntegration, MetricsPassPromtool) {
   std::string file = (dir_ / "metrics.txt").string();
   std::ofstream(file) << m.body;
   std::string out_file = (dir_ / "promtool.out").string();
-  int rc = std::system(("/usr/bin/promtool check metrics < " + file + " > " + out_file + " 2>&1").c_str());
+  int rc = std::system(
+      ("/usr/bin/promtool check metrics < " + file + " > " + out_file + " 2>&1").c_str());
   std::ifstream in(out_file);
   std::string out((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(rc, 0) << out;

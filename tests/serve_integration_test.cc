@@ -171,9 +171,17 @@ TEST_F(ServeIntegration, ConcurrentRequestsAreBatchedAndGetTheirOwnRows) {
   for (auto& t : clients) t.join();
   EXPECT_EQ(ok.load(), kClients * kEach);
   EXPECT_EQ(bad.load(), 0);
-  std::string page = httpGet(port_, "/metrics").body;
-  double inferences = metric(page, "nv_inference_count_total{model=\"batched\",version=\"1\"}");
-  double batches = metric(page, "nv_inference_exec_count_total{model=\"batched\",version=\"1\"}");
+  // The batch counters are updated by the instance thread after it hands the rows back, so the
+  // last batch may be counted a moment after its clients got their answers: poll briefly.
+  std::string page;
+  double inferences = 0, batches = 0;
+  for (int i = 0; i < 100; ++i) {
+    page = httpGet(port_, "/metrics").body;
+    inferences = metric(page, "nv_inference_count_total{model=\"batched\",version=\"1\"}");
+    batches = metric(page, "nv_inference_exec_count_total{model=\"batched\",version=\"1\"}");
+    if (inferences == kClients * kEach) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   EXPECT_EQ(inferences, kClients * kEach) << page;
   EXPECT_GT(batches, 0);
   EXPECT_LT(batches, inferences / 3) << "average batch size " << inferences / batches;

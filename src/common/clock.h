@@ -31,8 +31,11 @@ class SteadyClock final : public Clock {
 // A clock that moves only when told to. Starts at an arbitrary non-zero epoch.
 class ManualClock final : public Clock {
  public:
-  explicit ManualClock(TimePoint start = TimePoint(std::chrono::hours(1))) : ns_(start.time_since_epoch().count()) {}
-  TimePoint now() const override { return TimePoint(Duration(ns_.load(std::memory_order_acquire))); }
+  explicit ManualClock(TimePoint start = TimePoint(std::chrono::hours(1)))
+      : ns_(start.time_since_epoch().count()) {}
+  TimePoint now() const override {
+    return TimePoint(Duration(ns_.load(std::memory_order_acquire)));
+  }
   void advance(Duration d) { ns_.fetch_add(d.count(), std::memory_order_acq_rel); }
   void set(TimePoint t) { ns_.store(t.time_since_epoch().count(), std::memory_order_release); }
 

@@ -14,8 +14,8 @@ void logLine(LogLevel level, std::string_view module, std::string_view message);
 
 }  // namespace surge
 
-#define SURGE_LOG(level, module, msg)                                              \
-  do {                                                                             \
-    if (::surge::LogLevel::level >= ::surge::logLevel())                           \
-      ::surge::logLine(::surge::LogLevel::level, module, msg);                     \
+#define SURGE_LOG(level, module, msg)                          \
+  do {                                                         \
+    if (::surge::LogLevel::level >= ::surge::logLevel())       \
+      ::surge::logLine(::surge::LogLevel::level, module, msg); \
   } while (0)

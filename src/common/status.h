@@ -13,7 +13,7 @@ namespace surge {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,   // bad input from a user: config, flags, request
+  kInvalidArgument,  // bad input from a user: config, flags, request
   kNotFound,
   kAlreadyExists,
   kFailedPrecondition,
@@ -44,7 +44,9 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status invalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status invalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status notFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status alreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
 inline Status failedPrecondition(std::string m) {
@@ -57,9 +59,9 @@ inline Status internalError(std::string m) { return {StatusCode::kInternal, std:
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(const T& value) : v_(value) {}                      // NOLINT(runtime/explicit)
-  StatusOr(T&& value) : v_(std::move(value)) {}                // NOLINT(runtime/explicit)
-  StatusOr(Status status) : v_(std::move(status)) {            // NOLINT(runtime/explicit)
+  StatusOr(const T& value) : v_(value) {}            // NOLINT(runtime/explicit)
+  StatusOr(T&& value) : v_(std::move(value)) {}      // NOLINT(runtime/explicit)
+  StatusOr(Status status) : v_(std::move(status)) {  // NOLINT(runtime/explicit)
     if (std::get<Status>(v_).isOk()) {
       v_ = Status(StatusCode::kInternal, "StatusOr constructed from OK status without a value");
     }
@@ -72,9 +74,18 @@ class [[nodiscard]] StatusOr {
     static const Status kOk;
     return isOk() ? kOk : std::get<Status>(v_);
   }
-  T& value() & { check(); return std::get<T>(v_); }
-  const T& value() const& { check(); return std::get<T>(v_); }
-  T&& value() && { check(); return std::get<T>(std::move(v_)); }
+  T& value() & {
+    check();
+    return std::get<T>(v_);
+  }
+  const T& value() const& {
+    check();
+    return std::get<T>(v_);
+  }
+  T&& value() && {
+    check();
+    return std::get<T>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
@@ -92,9 +103,9 @@ class [[nodiscard]] StatusOr {
 #define SURGE_CONCAT_INNER(a, b) a##b
 #define SURGE_CONCAT(a, b) SURGE_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                      \
-  do {                                             \
-    ::surge::Status surge_status_ = (expr);        \
+#define RETURN_IF_ERROR(expr)                        \
+  do {                                               \
+    ::surge::Status surge_status_ = (expr);          \
     if (!surge_status_.isOk()) return surge_status_; \
   } while (0)
 
@@ -107,9 +118,9 @@ class [[nodiscard]] StatusOr {
   ASSIGN_OR_RETURN_IMPL(SURGE_CONCAT(surge_statusor_, __LINE__), lhs, expr)
 
 // Broken invariants crash, loudly.
-#define SURGE_CHECK(cond)                                                              \
-  do {                                                                                 \
-    if (!(cond)) ::surge::checkFailed(__FILE__, __LINE__, #cond);                      \
+#define SURGE_CHECK(cond)                                         \
+  do {                                                            \
+    if (!(cond)) ::surge::checkFailed(__FILE__, __LINE__, #cond); \
   } while (0)
 
 namespace surge {

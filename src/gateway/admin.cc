@@ -1,18 +1,17 @@
 #include "gateway/admin.h"
 
-#include "gateway/gateway_config.h"
-
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "gateway/gateway_config.h"
 
 namespace surge::gateway {
 namespace {
 
-using nlohmann::json;
 using net::HttpRequest;
 using net::HttpResponse;
+using nlohmann::json;
 
 std::string healthState(const lb::Host& h, TimePoint now) {
   if (h.draining()) return "draining";
@@ -56,15 +55,20 @@ std::string backendFromPath(const std::string& path) {
 
 HttpResponse statusToResponse(const Status& s) {
   switch (s.code()) {
-    case StatusCode::kInvalidArgument: return HttpResponse::jsonError(400, s.message());
-    case StatusCode::kNotFound: return HttpResponse::jsonError(404, s.message());
-    case StatusCode::kAlreadyExists: return HttpResponse::jsonError(409, s.message());
-    default: return HttpResponse::jsonError(500, s.message());
+    case StatusCode::kInvalidArgument:
+      return HttpResponse::jsonError(400, s.message());
+    case StatusCode::kNotFound:
+      return HttpResponse::jsonError(404, s.message());
+    case StatusCode::kAlreadyExists:
+      return HttpResponse::jsonError(409, s.message());
+    default:
+      return HttpResponse::jsonError(500, s.message());
   }
 }
 
 HttpResponse methodNotAllowed(const char* allow) {
-  HttpResponse r = HttpResponse::jsonError(405, std::string("method not allowed; allowed: ") + allow);
+  HttpResponse r =
+      HttpResponse::jsonError(405, std::string("method not allowed; allowed: ") + allow);
   r.headers.emplace_back("Allow", allow);
   return r;
 }
@@ -78,7 +82,8 @@ StatusOr<json> parseJsonObject(const std::string& body) {
 
 StatusOr<uint32_t> weightField(const json& j) {
   const json& w = j["weight"];
-  if (!w.is_number_integer()) return invalidArgument("field 'weight' must be an integer in 1..10000");
+  if (!w.is_number_integer())
+    return invalidArgument("field 'weight' must be an integer in 1..10000");
   int64_t v = w.get<int64_t>();
   if (v < 1 || v > 10000) return invalidArgument("field 'weight' must be an integer in 1..10000");
   return static_cast<uint32_t>(v);
@@ -90,8 +95,8 @@ HttpResponse addBackend(Cluster& cluster, const HttpRequest& req, TimePoint now)
   const json& j = *parsed;
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (it.key() != "address" && it.key() != "weight" && it.key() != "zone") {
-      return HttpResponse::jsonError(400, "unknown field '" + it.key() +
-                                              "' (expected address, weight, zone)");
+      return HttpResponse::jsonError(
+          400, "unknown field '" + it.key() + "' (expected address, weight, zone)");
     }
   }
   if (!j.contains("address") || !j["address"].is_string()) {
@@ -108,7 +113,8 @@ HttpResponse addBackend(Cluster& cluster, const HttpRequest& req, TimePoint now)
     spec.weight = *w;
   }
   if (j.contains("zone")) {
-    if (!j["zone"].is_string()) return HttpResponse::jsonError(400, "field 'zone' must be a string");
+    if (!j["zone"].is_string())
+      return HttpResponse::jsonError(400, "field 'zone' must be a string");
     spec.zone = j["zone"].get<std::string>();
   }
   if (Status s = cluster.addHost(spec); !s.isOk()) return statusToResponse(s);
@@ -184,10 +190,12 @@ net::Handler makeAdminHandler(Cluster& cluster, metrics::Registry& registry, Adm
         if (!parsed.isOk()) return statusToResponse(parsed.status());
         for (auto it = parsed->begin(); it != parsed->end(); ++it) {
           if (it.key() != "weight") {
-            return HttpResponse::jsonError(400, "unknown field '" + it.key() + "' (expected weight)");
+            return HttpResponse::jsonError(400,
+                                           "unknown field '" + it.key() + "' (expected weight)");
           }
         }
-        if (!parsed->contains("weight")) return HttpResponse::jsonError(400, "field 'weight' is required");
+        if (!parsed->contains("weight"))
+          return HttpResponse::jsonError(400, "field 'weight' is required");
         auto w = weightField(*parsed);
         if (!w.isOk()) return statusToResponse(w.status());
         if (Status s = cluster.setWeight(address, *w); !s.isOk()) return statusToResponse(s);
@@ -195,8 +203,8 @@ net::Handler makeAdminHandler(Cluster& cluster, metrics::Registry& registry, Adm
       }
       return methodNotAllowed("GET, DELETE, PATCH");
     }
-    return HttpResponse::jsonError(404, "no such admin endpoint: " + req.path +
-                                            " (try /backends, /metrics, /healthz)");
+    return HttpResponse::jsonError(
+        404, "no such admin endpoint: " + req.path + " (try /backends, /metrics, /healthz)");
   };
 }
 

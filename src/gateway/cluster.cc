@@ -34,7 +34,8 @@ void Cluster::publishLocked() {
   last_publish_ = now;
 }
 
-void Cluster::onResult(lb::Host& host, Outcome outcome, std::optional<Duration> ttfb, TimePoint now) {
+void Cluster::onResult(lb::Host& host, Outcome outcome, std::optional<Duration> ttfb,
+                       TimePoint now) {
   if (ttfb) host.latency().observe(*ttfb, now, options_.latency_tau);
   if (outcome == Outcome::kSuccess) {
     outlier_.onSuccess(host);
@@ -68,8 +69,9 @@ Status Cluster::addHost(const BackendSpec& spec) {
     host->setHealthy(options_.hosts_start_healthy);
     host->setHealthySince(clock_.now());
     hosts_.push_back(std::move(host));
-    std::sort(hosts_.begin(), hosts_.end(),
-              [](const lb::HostPtr& a, const lb::HostPtr& b) { return a->address() < b->address(); });
+    std::sort(hosts_.begin(), hosts_.end(), [](const lb::HostPtr& a, const lb::HostPtr& b) {
+      return a->address() < b->address();
+    });
     publishLocked();
     members = hosts_;
   }
@@ -90,8 +92,9 @@ Status Cluster::removeHost(const std::string& address, bool drain) {
       if (!host->draining()) {
         host->setDraining(true);
         draining_.emplace_back(host, clock_.now() + options_.drain_timeout);
-        SURGE_LOG(kInfo, "gateway", "draining backend " + address + " (" +
-                                        std::to_string(host->inFlight()) + " in flight)");
+        SURGE_LOG(kInfo, "gateway",
+                  "draining backend " + address + " (" + std::to_string(host->inFlight()) +
+                      " in flight)");
       }
       publishLocked();
       return Status::ok();
@@ -151,8 +154,9 @@ void Cluster::tick() {
       if (done || now >= it->second) {
         SURGE_LOG(kInfo, "gateway",
                   "removed backend " + host->address() +
-                      (done ? " (drained)" : " (drain timeout, " + std::to_string(host->inFlight()) +
-                                                 " still in flight)"));
+                      (done ? " (drained)"
+                            : " (drain timeout, " + std::to_string(host->inFlight()) +
+                                  " still in flight)"));
         std::erase(hosts_, host);
         it = draining_.erase(it);
         membership_changed = true;
@@ -209,9 +213,9 @@ void Cluster::notifyMembership(std::vector<lb::HostPtr> members) {
 
 namespace {
 const char* const kBackendGauges[] = {
-    "surge_gateway_backend_healthy", "surge_gateway_backend_ejected",
+    "surge_gateway_backend_healthy",  "surge_gateway_backend_ejected",
     "surge_gateway_backend_draining", "surge_gateway_backend_in_flight",
-    "surge_gateway_backend_weight", "surge_gateway_backend_latency_ewma_seconds"};
+    "surge_gateway_backend_weight",   "surge_gateway_backend_latency_ewma_seconds"};
 }  // namespace
 
 void Cluster::registerMetrics(metrics::Registry& registry) {
@@ -223,26 +227,21 @@ void Cluster::registerMetrics(metrics::Registry& registry) {
       for (const auto& h : hosts()) out.push_back(Sample{{h->address()}, value(*h, now)});
     };
   };
-  registry.gaugeCallback(kBackendGauges[0], "1 if the backend passes active health checks",
-                         {"backend"}, per_host([](const lb::Host& h, TimePoint) {
-                           return h.healthy() ? 1.0 : 0.0;
-                         }));
-  registry.gaugeCallback(kBackendGauges[1], "1 while the backend is ejected by outlier detection",
-                         {"backend"}, per_host([](const lb::Host& h, TimePoint now) {
-                           return h.ejected(now) ? 1.0 : 0.0;
-                         }));
-  registry.gaugeCallback(kBackendGauges[2], "1 while the backend drains (no new requests)",
-                         {"backend"}, per_host([](const lb::Host& h, TimePoint) {
-                           return h.draining() ? 1.0 : 0.0;
-                         }));
-  registry.gaugeCallback(kBackendGauges[3], "Requests in flight to the backend, all workers",
-                         {"backend"}, per_host([](const lb::Host& h, TimePoint) {
-                           return static_cast<double>(h.inFlight());
-                         }));
-  registry.gaugeCallback(kBackendGauges[4], "Configured weight of the backend", {"backend"},
-                         per_host([](const lb::Host& h, TimePoint) {
-                           return static_cast<double>(h.weight());
-                         }));
+  registry.gaugeCallback(
+      kBackendGauges[0], "1 if the backend passes active health checks", {"backend"},
+      per_host([](const lb::Host& h, TimePoint) { return h.healthy() ? 1.0 : 0.0; }));
+  registry.gaugeCallback(
+      kBackendGauges[1], "1 while the backend is ejected by outlier detection", {"backend"},
+      per_host([](const lb::Host& h, TimePoint now) { return h.ejected(now) ? 1.0 : 0.0; }));
+  registry.gaugeCallback(
+      kBackendGauges[2], "1 while the backend drains (no new requests)", {"backend"},
+      per_host([](const lb::Host& h, TimePoint) { return h.draining() ? 1.0 : 0.0; }));
+  registry.gaugeCallback(
+      kBackendGauges[3], "Requests in flight to the backend, all workers", {"backend"},
+      per_host([](const lb::Host& h, TimePoint) { return static_cast<double>(h.inFlight()); }));
+  registry.gaugeCallback(
+      kBackendGauges[4], "Configured weight of the backend", {"backend"},
+      per_host([](const lb::Host& h, TimePoint) { return static_cast<double>(h.weight()); }));
   registry.gaugeCallback(kBackendGauges[5],
                          "Peak-EWMA time to first byte of the backend (0 before any sample)",
                          {"backend"}, per_host([](const lb::Host& h, TimePoint) {
@@ -253,10 +252,14 @@ void Cluster::registerMetrics(metrics::Registry& registry) {
                            TimePoint now = clock_.now();
                            double healthy = 0, unhealthy = 0, ejected = 0, draining = 0;
                            for (const auto& h : hosts()) {
-                             if (h->draining()) draining++;
-                             else if (!h->healthy()) unhealthy++;
-                             else if (h->ejected(now)) ejected++;
-                             else healthy++;
+                             if (h->draining())
+                               draining++;
+                             else if (!h->healthy())
+                               unhealthy++;
+                             else if (h->ejected(now))
+                               ejected++;
+                             else
+                               healthy++;
                            }
                            out.push_back(Sample{{"healthy"}, healthy});
                            out.push_back(Sample{{"unhealthy"}, unhealthy});
@@ -267,15 +270,13 @@ void Cluster::registerMetrics(metrics::Registry& registry) {
                          [this](std::vector<Sample>& out) {
                            out.push_back(Sample{{}, snapshot()->panic ? 1.0 : 0.0});
                          });
-  registry.counterCallback("surge_gateway_ejections_total",
-                           "Outlier ejections of the backend since it was added", {"backend"},
-                           [this](std::vector<Sample>& out) {
-                             for (const auto& h : hosts()) {
-                               out.push_back(Sample{
-                                   {h->address()},
-                                   static_cast<double>(outlier_.ejectionsTotal(*h))});
-                             }
-                           });
+  registry.counterCallback(
+      "surge_gateway_ejections_total", "Outlier ejections of the backend since it was added",
+      {"backend"}, [this](std::vector<Sample>& out) {
+        for (const auto& h : hosts()) {
+          out.push_back(Sample{{h->address()}, static_cast<double>(outlier_.ejectionsTotal(*h))});
+        }
+      });
 }
 
 void Cluster::unregisterMetrics(metrics::Registry& registry) {

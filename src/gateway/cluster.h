@@ -29,8 +29,8 @@ struct BackendSpec {
 };
 
 struct ClusterOptions {
-  lb::HostSetOptions host_set;           // panic threshold, slow start, zone awareness
-  health::OutlierOptions outlier;        // passive ejection
+  lb::HostSetOptions host_set;     // panic threshold, slow start, zone awareness
+  health::OutlierOptions outlier;  // passive ejection
   Duration drain_timeout = std::chrono::seconds(30);
   // Time constant of the peak-EWMA latency estimate fed by onResult().
   Duration latency_tau = std::chrono::seconds(10);
@@ -64,7 +64,8 @@ class Cluster {
   // kServerError only). Feeds outlier detection and the host's latency estimate.
   void onResult(lb::Host& host, Outcome outcome, std::optional<Duration> ttfb, TimePoint now);
 
-  // ---- control plane (admin API, config, health checker, discovery) ------------------------------
+  // ---- control plane (admin API, config, health checker, discovery)
+  // ------------------------------
   Status addHost(const BackendSpec& spec);  // AlreadyExists / InvalidArgument
   // drain=true: no new requests; removed when in-flight reaches 0 or the drain timeout passes.
   // drain=false: removed at once (in-flight requests still complete).
@@ -102,7 +103,7 @@ class Cluster {
   ClusterOptions options_;
   Clock& clock_;
   mutable std::mutex mutex_;
-  std::vector<lb::HostPtr> hosts_;          // guarded by mutex_
+  std::vector<lb::HostPtr> hosts_;                           // guarded by mutex_
   std::vector<std::pair<lb::HostPtr, TimePoint>> draining_;  // host, deadline; guarded by mutex_
   std::function<void(std::vector<lb::HostPtr>)> membership_listener_;
   health::OutlierDetector outlier_;

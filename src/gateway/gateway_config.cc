@@ -38,8 +38,8 @@ Status parseBackends(const config::Node& node, std::vector<BackendSpec>* out) {
 }
 
 Status parseHealthCheck(const config::Node& n, health::ActiveHealthOptions* h) {
-  RETURN_IF_ERROR(n.checkKeys({"path", "interval", "timeout", "unhealthy_threshold",
-                               "healthy_threshold", "jitter"}));
+  RETURN_IF_ERROR(n.checkKeys(
+      {"path", "interval", "timeout", "unhealthy_threshold", "healthy_threshold", "jitter"}));
   ASSIGN_OR_RETURN(h->path, n.getString("path", h->path));
   if (h->path.empty() || h->path[0] != '/') return n["path"].error("must start with '/'");
   ASSIGN_OR_RETURN(h->interval, n.getDuration("interval", h->interval));
@@ -66,13 +66,15 @@ Status parseOutlier(const config::Node& n, health::OutlierOptions* o) {
   ASSIGN_OR_RETURN(v, n.getInt("consecutive_failures", o->consecutive_failures));
   if (v < 1) return n["consecutive_failures"].error("must be >= 1");
   o->consecutive_failures = static_cast<int>(v);
-  ASSIGN_OR_RETURN(o->base_ejection_time, n.getDuration("base_ejection_time", o->base_ejection_time));
+  ASSIGN_OR_RETURN(o->base_ejection_time,
+                   n.getDuration("base_ejection_time", o->base_ejection_time));
   ASSIGN_OR_RETURN(o->max_ejection_time, n.getDuration("max_ejection_time", o->max_ejection_time));
   if (o->base_ejection_time <= Duration(0)) return n["base_ejection_time"].error("must be > 0");
   if (o->max_ejection_time < o->base_ejection_time) {
     return n["max_ejection_time"].error("must be >= base_ejection_time");
   }
-  ASSIGN_OR_RETURN(o->max_ejection_percent, n.getDouble("max_ejection_percent", o->max_ejection_percent));
+  ASSIGN_OR_RETURN(o->max_ejection_percent,
+                   n.getDouble("max_ejection_percent", o->max_ejection_percent));
   if (o->max_ejection_percent < 0 || o->max_ejection_percent > 100) {
     return n["max_ejection_percent"].error("must be in 0..100");
   }
@@ -88,7 +90,7 @@ Status parseHashKey(const config::Node& n, HashKeySource* k) {
   for (const auto& [key, value] : n.entries()) {
     ASSIGN_OR_RETURN(k->name, value.asString());
     if (k->name.empty()) return value.error("must not be empty");
-    k->kind = key == "header" ? HashKeySource::Kind::kHeader
+    k->kind = key == "header"  ? HashKeySource::Kind::kHeader
               : key == "query" ? HashKeySource::Kind::kQuery
                                : HashKeySource::Kind::kCookie;
   }
@@ -116,7 +118,8 @@ StatusOr<std::vector<BackendSpec>> parseBackendList(const std::string& list) {
   size_t start = 0;
   while (start <= list.size()) {
     size_t comma = list.find(',', start);
-    std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string item =
+        list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     if (!item.empty()) {
       RETURN_IF_ERROR(validateHostPort(item, false));
       out.push_back(BackendSpec{item, 1, ""});
@@ -130,14 +133,34 @@ StatusOr<std::vector<BackendSpec>> parseBackendList(const std::string& list) {
 StatusOr<GatewayConfig> parseGatewayConfig(const config::Node& root) {
   GatewayConfig c;
   if (!root.isMap()) return root.error("the gateway config must be a YAML map");
-  RETURN_IF_ERROR(root.checkKeys({"listen", "admin", "admin_token", "workers", "algorithm", "hash_key",
-                                  "hash_method", "maglev_table_size", "hash_balance_factor",
-                                  "ewma_tau", "default_rtt", "backends", "health_check",
-                                  "outlier_detection", "panic_threshold", "slow_start", "zone",
-                                  "zone_aware", "retries", "retry_budget", "retry_max_body",
-                                  "timeouts", "max_body_size", "max_header_size", "drain_timeout"}));
+  RETURN_IF_ERROR(root.checkKeys({"listen",
+                                  "admin",
+                                  "admin_token",
+                                  "workers",
+                                  "algorithm",
+                                  "hash_key",
+                                  "hash_method",
+                                  "maglev_table_size",
+                                  "hash_balance_factor",
+                                  "ewma_tau",
+                                  "default_rtt",
+                                  "backends",
+                                  "health_check",
+                                  "outlier_detection",
+                                  "panic_threshold",
+                                  "slow_start",
+                                  "zone",
+                                  "zone_aware",
+                                  "retries",
+                                  "retry_budget",
+                                  "retry_max_body",
+                                  "timeouts",
+                                  "max_body_size",
+                                  "max_header_size",
+                                  "drain_timeout"}));
   ASSIGN_OR_RETURN(c.listen, root.getString("listen", c.listen));
-  if (Status s = validateHostPort(c.listen, true); !s.isOk()) return root["listen"].error(s.message());
+  if (Status s = validateHostPort(c.listen, true); !s.isOk())
+    return root["listen"].error(s.message());
   ASSIGN_OR_RETURN(c.admin.listen, root.getString("admin", c.admin.listen));
   if (!c.admin.listen.empty() && c.admin.listen != "off") {
     if (Status s = validateHostPort(c.admin.listen, true); !s.isOk()) {
@@ -156,10 +179,12 @@ StatusOr<GatewayConfig> parseGatewayConfig(const config::Node& root) {
   ASSIGN_OR_RETURN(b.algorithm, root.getString("algorithm", b.algorithm));
   ASSIGN_OR_RETURN(b.hash_method, root.getString("hash_method", b.hash_method));
   int64_t table;
-  ASSIGN_OR_RETURN(table, root.getInt("maglev_table_size", static_cast<int64_t>(b.maglev_table_size)));
+  ASSIGN_OR_RETURN(table,
+                   root.getInt("maglev_table_size", static_cast<int64_t>(b.maglev_table_size)));
   if (table < 1) return root["maglev_table_size"].error("must be a prime > 0");
   b.maglev_table_size = static_cast<uint64_t>(table);
-  ASSIGN_OR_RETURN(b.hash_balance_factor, root.getDouble("hash_balance_factor", b.hash_balance_factor));
+  ASSIGN_OR_RETURN(b.hash_balance_factor,
+                   root.getDouble("hash_balance_factor", b.hash_balance_factor));
   ASSIGN_OR_RETURN(b.ewma_tau, root.getDuration("ewma_tau", b.ewma_tau));
   ASSIGN_OR_RETURN(b.default_rtt, root.getDuration("default_rtt", b.default_rtt));
   if (Status s = lb::validateBalancerOptions(b); !s.isOk()) {
@@ -177,7 +202,8 @@ StatusOr<GatewayConfig> parseGatewayConfig(const config::Node& root) {
   }
   ASSIGN_OR_RETURN(c.cluster.host_set.panic_threshold_percent,
                    root.getDouble("panic_threshold", c.cluster.host_set.panic_threshold_percent));
-  if (c.cluster.host_set.panic_threshold_percent < 0 || c.cluster.host_set.panic_threshold_percent > 100) {
+  if (c.cluster.host_set.panic_threshold_percent < 0 ||
+      c.cluster.host_set.panic_threshold_percent > 100) {
     return root["panic_threshold"].error("must be a percentage in 0..100");
   }
   ASSIGN_OR_RETURN(c.cluster.host_set.slow_start, root.getDuration("slow_start", Duration(0)));

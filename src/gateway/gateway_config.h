@@ -28,19 +28,19 @@ struct HashKeySource {
 
 struct GatewayConfig {
   std::string listen = "0.0.0.0:8080";
-  AdminOptions admin;                      // admin.listen "" disables the admin listener
+  AdminOptions admin;  // admin.listen "" disables the admin listener
   int workers = 2;
-  lb::BalancerOptions balancer;            // algorithm + its options
+  lb::BalancerOptions balancer;  // algorithm + its options
   HashKeySource hash_key;
   std::vector<BackendSpec> backends;
-  bool health_check_enabled = false;       // true when health_check is present
+  bool health_check_enabled = false;  // true when health_check is present
   health::ActiveHealthOptions health_check;
-  ClusterOptions cluster;                  // outlier detection, panic, slow start, zones, drain
+  ClusterOptions cluster;  // outlier detection, panic, slow start, zones, drain
   // Retries (Envoy-style budget).
   int retries = 2;
-  double retry_budget_percent = 20;        // of active requests
-  int retry_budget_min = 3;                // concurrent retries always allowed
-  uint64_t retry_max_body_bytes = 1 << 20; // bodies larger than this are never retried
+  double retry_budget_percent = 20;         // of active requests
+  int retry_budget_min = 3;                 // concurrent retries always allowed
+  uint64_t retry_max_body_bytes = 1 << 20;  // bodies larger than this are never retried
   // Timeouts and limits.
   Duration connect_timeout = std::chrono::seconds(1);
   Duration request_timeout = std::chrono::seconds(60);

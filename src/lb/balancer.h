@@ -49,10 +49,10 @@ class Balancer {
 struct BalancerOptions {
   std::string algorithm = "least_latency";
   // consistent_hash
-  std::string hash_method = "maglev";       // "maglev" | "ring"
-  uint64_t maglev_table_size = 65537;       // prime; raised to nextPrime(size x 2^k) >= 100 x hosts
-  uint32_t ring_vnodes_per_weight = 160;    // ring points per unit of weight (nginx: 160)
-  double hash_balance_factor = 0;           // 0 = unbounded; else > 1 (e.g. 1.25)
+  std::string hash_method = "maglev";     // "maglev" | "ring"
+  uint64_t maglev_table_size = 65537;     // prime; raised to nextPrime(size x 2^k) >= 100 x hosts
+  uint32_t ring_vnodes_per_weight = 160;  // ring points per unit of weight (nginx: 160)
+  double hash_balance_factor = 0;         // 0 = unbounded; else > 1 (e.g. 1.25)
   // least_latency (peak EWMA)
   Duration ewma_tau = std::chrono::seconds(10);
   Duration default_rtt = std::chrono::milliseconds(30);  // estimate of a host without samples

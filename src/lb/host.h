@@ -49,15 +49,23 @@ class Host {
   bool healthy() const { return healthy_.load(std::memory_order_acquire); }
   void setHealthy(bool h) { healthy_.store(h, std::memory_order_release); }
   // Outlier ejection: ejected while now < ejectedUntil().
-  TimePoint ejectedUntil() const { return TimePoint(Duration(ejected_until_ns_.load(std::memory_order_acquire))); }
-  void setEjectedUntil(TimePoint t) { ejected_until_ns_.store(t.time_since_epoch().count(), std::memory_order_release); }
+  TimePoint ejectedUntil() const {
+    return TimePoint(Duration(ejected_until_ns_.load(std::memory_order_acquire)));
+  }
+  void setEjectedUntil(TimePoint t) {
+    ejected_until_ns_.store(t.time_since_epoch().count(), std::memory_order_release);
+  }
   bool ejected(TimePoint now) const { return now < ejectedUntil(); }
   // Draining: takes no new requests (admin DELETE ?drain=true, scale-in).
   bool draining() const { return draining_.load(std::memory_order_acquire); }
   void setDraining(bool d) { draining_.store(d, std::memory_order_release); }
   // When the host last became healthy (or was added healthy); slow start ramps from here.
-  TimePoint healthySince() const { return TimePoint(Duration(healthy_since_ns_.load(std::memory_order_acquire))); }
-  void setHealthySince(TimePoint t) { healthy_since_ns_.store(t.time_since_epoch().count(), std::memory_order_release); }
+  TimePoint healthySince() const {
+    return TimePoint(Duration(healthy_since_ns_.load(std::memory_order_acquire)));
+  }
+  void setHealthySince(TimePoint t) {
+    healthy_since_ns_.store(t.time_since_epoch().count(), std::memory_order_release);
+  }
 
   // A host a balancer may pick at `now`, outside panic mode.
   bool eligible(TimePoint now) const { return healthy() && !ejected(now) && !draining(); }

@@ -56,8 +56,9 @@ struct HostSetOptions {
 
 // Builds the snapshot from all known hosts at time `now` (pure: reads the hosts' flags only).
 // Draining hosts are never included, not even in panic mode.
-std::shared_ptr<const HostSet> buildHostSet(const std::vector<HostPtr>& all, const HostSetOptions& options,
-                                            TimePoint now, uint64_t version);
+std::shared_ptr<const HostSet> buildHostSet(const std::vector<HostPtr>& all,
+                                            const HostSetOptions& options, TimePoint now,
+                                            uint64_t version);
 
 // True while some host in `all` is inside its slow-start window at `now` (the owner then rebuilds
 // the snapshot periodically so the ramp advances). Rebuild once more after it turns false: the

@@ -26,8 +26,8 @@ double LeastLatencyBalancer::cost(const Host& host, uint32_t weight, TimePoint n
     estimate = static_cast<double>(default_rtt_.count());
     const TimePoint since = host.healthySince();
     if (since.time_since_epoch().count() != 0 && now > since && tau_.count() > 0) {
-      estimate *= std::exp(-static_cast<double>((now - since).count()) /
-                           static_cast<double>(tau_.count()));
+      estimate *=
+          std::exp(-static_cast<double>((now - since).count()) / static_cast<double>(tau_.count()));
     }
   }
   estimate = std::max(1.0, estimate);

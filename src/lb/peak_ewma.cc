@@ -51,7 +51,8 @@ double PeakEwma::estimateNanos(Duration fallback) const {
 double PeakEwma::decayedEstimateNanos(Duration fallback, TimePoint now, Duration tau) const {
   SpinGuard guard(lock_);
   if (samples_.load(std::memory_order_relaxed) == 0) return static_cast<double>(fallback.count());
-  const double idle = static_cast<double>(std::max<int64_t>(now.time_since_epoch().count() - stamp_ns_, 0));
+  const double idle =
+      static_cast<double>(std::max<int64_t>(now.time_since_epoch().count() - stamp_ns_, 0));
   if (tau.count() <= 0) return cost_ns_;
   return cost_ns_ * std::exp(-idle / static_cast<double>(tau.count()));
 }

@@ -169,7 +169,9 @@ void Registry::callback(MetricType type, const std::string& name, const std::str
   auto existing = checkAndFind(name, help, type, label_names);
   if (existing) {
     auto* cb = dynamic_cast<CallbackFamily*>(existing.get());
-    if (cb == nullptr) fail(std::string(metricTypeName(type)) + " '" + name + "' is already a plain " + metricTypeName(type));
+    if (cb == nullptr)
+      fail(std::string(metricTypeName(type)) + " '" + name + "' is already a plain " +
+           metricTypeName(type));
     cb->setCollector(std::move(fn));
     return;
   }

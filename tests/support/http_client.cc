@@ -122,7 +122,8 @@ HttpResult httpRequest(int port, const std::string& method, const std::string& t
   size_t pos = head.find("\r\n");
   while (pos != std::string::npos && pos < head.size()) {
     size_t next = head.find("\r\n", pos + 2);
-    std::string line = head.substr(pos + 2, (next == std::string::npos ? head.size() : next) - pos - 2);
+    std::string line =
+        head.substr(pos + 2, (next == std::string::npos ? head.size() : next) - pos - 2);
     size_t colon = line.find(':');
     if (colon != std::string::npos) {
       std::string v = line.substr(colon + 1);

@@ -11,11 +11,11 @@
 namespace surge::testing {
 
 struct HttpResult {
-  int status = 0;          // 0 = no response (connect failed, reset, timeout)
-  std::string error;       // why status is 0
+  int status = 0;                              // 0 = no response (connect failed, reset, timeout)
+  std::string error;                           // why status is 0
   std::map<std::string, std::string> headers;  // lower-cased names
-  std::string body;        // de-chunked
-  double seconds = 0;      // total time
+  std::string body;                            // de-chunked
+  double seconds = 0;                          // total time
 };
 
 HttpResult httpRequest(int port, const std::string& method, const std::string& target,

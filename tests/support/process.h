@@ -24,7 +24,8 @@ class Process {
              const std::string& stderr_path = "");
 
   // Reads stdout lines until one contains `needle`; returns the line, or nullopt on timeout/EOF.
-  std::optional<std::string> waitForLine(const std::string& needle, std::chrono::milliseconds timeout);
+  std::optional<std::string> waitForLine(const std::string& needle,
+                                         std::chrono::milliseconds timeout);
   // All stdout lines read so far.
   const std::vector<std::string>& lines() const { return lines_; }
 
