@@ -14,6 +14,13 @@ const std::vector<Command>& commands() {
        runModel},
       {"load", "load generator: Open Inference Protocol requests, closed or open loop, sweeps",
        runLoad},
+      {"autoscale", "autoscaler: Kubernetes HPA semantics, KEDA triggers, predictive; 'explain'",
+       runAutoscale},
+      {"predict", "forecast the request rate from a history and the replicas it needs",
+       runPredict},
+      {"up", "the whole stack on this machine: gateway, autoscaler, model replicas", runUp},
+      {"sim", "simulate a day of traffic through surge's balancers, batching and autoscaler",
+       runSim},
   };
   return table;
 }

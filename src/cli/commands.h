@@ -26,5 +26,10 @@ int runServe(const std::vector<std::string>& args);
 int runPlan(const std::vector<std::string>& args);
 int runModel(const std::vector<std::string>& args);
 int runLoad(const std::vector<std::string>& args);
+int runAutoscale(const std::vector<std::string>& args);         // autoscale_cmd.cc
+int runAutoscaleExplain(const std::vector<std::string>& args);  // autoscale_explain_cmd.cc
+int runPredict(const std::vector<std::string>& args);
+int runUp(const std::vector<std::string>& args);
+int runSim(const std::vector<std::string>& args);
 
 }  // namespace surge::cli
