@@ -271,6 +271,14 @@ void Cluster::registerMetrics(metrics::Registry& registry) {
                            out.push_back(Sample{{}, snapshot()->panic ? 1.0 : 0.0});
                          });
   registry.counterCallback(
+      "surge_gateway_backend_requests_total",
+      "Requests sent to the backend since it was added (the autoscaler's per-replica rate)",
+      {"backend"}, [this](std::vector<Sample>& out) {
+        for (const auto& h : hosts()) {
+          out.push_back(Sample{{h->address()}, static_cast<double>(h->requestsTotal())});
+        }
+      });
+  registry.counterCallback(
       "surge_gateway_ejections_total", "Outlier ejections of the backend since it was added",
       {"backend"}, [this](std::vector<Sample>& out) {
         for (const auto& h : hosts()) {
@@ -284,6 +292,7 @@ void Cluster::unregisterMetrics(metrics::Registry& registry) {
   registry.removeCallback("surge_gateway_backends");
   registry.removeCallback("surge_gateway_panic");
   registry.removeCallback("surge_gateway_ejections_total");
+  registry.removeCallback("surge_gateway_backend_requests_total");
 }
 
 }  // namespace surge::gateway
