@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "autoscale/predict/features.h"
 #include "common/status.h"
 
 namespace surge::autoscale {
@@ -24,8 +25,28 @@ StatusOr<std::vector<RpsSample>> loadRpsHistory(const std::string& path);
 // Appends one line (creates the file with a header when missing).
 Status appendRpsHistory(const std::string& path, const RpsSample& sample);
 
+// Model knobs; the defaults are what docs/predictive.md measures.
+struct ForecasterOptions {
+  int64_t bucket_seconds = 300;  // samples are averaged into buckets before fitting
+  int day_harmonics = 3;
+  int week_harmonics = 3;
+  double ridge = 1e-4;           // penalty per bucket on every coefficient but the intercept
+  double huber_k = 1.345;        // Huber threshold in robust sigmas (1.4826 · MAD)
+  int max_irls_iterations = 30;
+  int64_t min_daily_seconds = kSecondsPerDay;       // less history: flat mean
+  int64_t min_weekly_seconds = 7 * kSecondsPerDay;  // less: daily terms only
+  int64_t min_trend_seconds = 14 * kSecondsPerDay;  // less: no trend
+  // Short-term correction: the last bucket's residual (clipped at residual_clip sigmas) decays
+  // as phi^(lead / bucket), phi = the lag-1 autocorrelation of the fitted residuals.
+  bool residual_correction = true;
+  double residual_clip = 3.0;
+};
+
 class SeasonalForecaster {
  public:
+  SeasonalForecaster() = default;
+  explicit SeasonalForecaster(const ForecasterOptions& options) : options_(options) {}
+
   // Fits on the samples. Fails with a clear message when there are too few (under a day covers
   // less than the features need: then fall back to a flat mean and say so in summary()).
   Status fit(const std::vector<RpsSample>& samples);
@@ -33,11 +54,36 @@ class SeasonalForecaster {
   std::string summary() const;                  // the model in one line, for logs and explain
   bool fitted() const { return fitted_; }
 
+  // The regression alone (no short-term correction, not clamped); the flat mean when flat.
+  double seasonal(int64_t unix_seconds) const;
+  // seasonal(at) plus a residual observed at `observed_at` decayed to `at`, clamped at ≥ 0.
+  // forecast(t) is correctedForecast(t, end of the fitted history, its last residual).
+  double correctedForecast(int64_t at, int64_t observed_at, double observed_residual) const;
+  // forecast at `at` with the short-term correction taken from `recent` (the samples of the
+  // last bucket before the newest one are averaged) instead of the fitted history's tail.
+  double forecastAfter(int64_t at, const std::vector<RpsSample>& recent) const;
+
+  bool flat() const { return flat_; }  // fell back to the flat mean
+  const FeatureSpec& featureSpec() const { return spec_; }
+  const std::vector<double>& coefficients() const { return coefficients_; }
+  std::vector<std::string> featureNames() const;
+  double residualSigma() const { return sigma_; }  // robust (1.4826 · MAD), per bucket
+  double residualPhi() const { return phi_; }      // per bucket
+  double mean() const { return mean_; }
+  const ForecasterOptions& options() const { return options_; }
+
  private:
+  ForecasterOptions options_;
   bool fitted_ = false;
+  bool flat_ = false;
+  FeatureSpec spec_;
   std::vector<double> coefficients_;
   double mean_ = 0;
   int64_t t0_ = 0;
+  double sigma_ = 0;
+  double phi_ = 0;
+  int64_t last_time_ = 0;  // the last bucket's mean sample time
+  double last_residual_ = 0;
   std::string summary_;
 };
 
