@@ -1,0 +1,76 @@
+// autoscale.yaml: the config of `surge autoscale` (and `surge up --config`, and — without
+// `target` — of `surge sim`). Parsed once, at the edge, into typed values; every error names
+// file:line:col and the field, unknown keys get a did-you-mean, and all errors of a file are
+// reported together.
+//
+//   target: {kind: local, ...}          # local_target_config.h; kind kubernetes: not yet
+//   sync_period: 15s
+//   hpa: <autoscaling/v2 HorizontalPodAutoscaler, whole object or spec>     (hpa/hpa.h)
+//   scaled_object: <keda.sh/v1alpha1 ScaledObject>                          (sources/keda.h)
+//   predictive: {enabled, horizon, rps_per_replica, min_replicas, history_file, metric}
+//   panic: {enabled, window, stable_window, threshold}                       (panic.h)
+//   controller: {tolerance, cpu_initialization_period, initial_readiness_delay,
+//                downscale_stabilization_window, scale_up_limit_factor, scale_up_limit_minimum}
+//   admin: {listen: 127.0.0.1:9902}     # or `admin: off`
+//
+// Reference: docs/up.md. Decisions: docs/design/autoscaler.md.
+// Thread-safety: pure functions returning values.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "autoscale/hpa/types.h"
+#include "autoscale/panic.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "config/node.h"
+
+namespace surge::autoscale {
+
+struct PredictiveConfig {
+  bool enabled = false;
+  Duration horizon = std::chrono::minutes(10);  // covers a replica's cold start
+  double rps_per_replica = 100;
+  int32_t min_replicas = 1;
+  std::string history_file = "surge-rps-history.csv";
+  // The observed request rate recorded each sync: the sum over pods of this Pods metric (the
+  // seed's requests_per_second), or the sum of an External/Object metric of that name.
+  std::string metric = "requests_per_second";
+};
+
+// Everything in autoscale.yaml except `target`: the scaling policy. `surge sim` reuses it.
+struct AutoscalePolicy {
+  Duration sync_period = std::chrono::seconds(15);
+  // The HPA spec (from `hpa`, or built from `scaled_object`'s triggers, or both merged: see
+  // docs/design/autoscaler.md).
+  HpaSpec hpa;
+  bool has_hpa = false;            // `hpa` was given
+  bool has_scaled_object = false;  // `scaled_object` was given
+  config::Node scaled_object;      // the raw ScaledObject (sources/keda.h builds the scaler)
+  PredictiveConfig predictive;
+  PanicConfig panic;
+  ControllerOptions controller;
+  std::string admin_listen = "127.0.0.1:9902";  // "" = no admin endpoint
+};
+
+enum class TargetKind { kLocal, kKubernetes };
+
+struct AutoscaleConfig {
+  TargetKind target_kind = TargetKind::kLocal;
+  config::Node target;  // the raw `target` map (parseLocalTarget reads it)
+  AutoscalePolicy policy;
+};
+
+// Parses the policy keys of `root` (a map); `target` and `extra_keys` (a caller's own sections,
+// e.g. `surge sim`'s) are skipped, any other unknown key is an error. At least one of `hpa` and
+// `scaled_object` is required.
+StatusOr<AutoscalePolicy> parseAutoscalePolicy(const config::Node& root,
+                                               const std::vector<std::string_view>& extra_keys = {});
+// The whole file: `target` is required.
+StatusOr<AutoscaleConfig> parseAutoscaleConfig(const config::Node& root);
+StatusOr<AutoscaleConfig> loadAutoscaleConfig(const std::string& path);
+
+}  // namespace surge::autoscale
