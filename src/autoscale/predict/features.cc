@@ -17,7 +17,7 @@ int weekdayOf(int64_t unix_seconds) {
 
 size_t featureCount(const FeatureSpec& spec) {
   return 1 + (spec.trend ? 1 : 0) + 2 * static_cast<size_t>(spec.day_harmonics) +
-         2 * static_cast<size_t>(spec.week_harmonics) + (spec.weekend ? 3 : 0);
+         2 * static_cast<size_t>(spec.week_harmonics) + (spec.weekend ? 1 + 2 * static_cast<size_t>(spec.weekend_harmonics) : 0);
 }
 
 std::vector<std::string> featureNames(const FeatureSpec& spec) {
@@ -33,8 +33,10 @@ std::vector<std::string> featureNames(const FeatureSpec& spec) {
   }
   if (spec.weekend) {
     names.push_back("weekend");
-    names.push_back("weekend_day_sin1");
-    names.push_back("weekend_day_cos1");
+    for (int k = 1; k <= spec.weekend_harmonics; ++k) {
+      names.push_back("weekend_day_sin" + std::to_string(k));
+      names.push_back("weekend_day_cos" + std::to_string(k));
+    }
   }
   return names;
 }
@@ -59,8 +61,10 @@ void computeFeatures(const FeatureSpec& spec, int64_t t, double* out) {
   if (spec.weekend) {
     const double w = weekday >= 5 ? 1.0 : 0.0;
     out[i++] = w;
-    out[i++] = w * std::sin(kTwoPi * day_phase);
-    out[i++] = w * std::cos(kTwoPi * day_phase);
+    for (int k = 1; k <= spec.weekend_harmonics; ++k) {
+      out[i++] = w * std::sin(kTwoPi * k * day_phase);
+      out[i++] = w * std::cos(kTwoPi * k * day_phase);
+    }
   }
 }
 

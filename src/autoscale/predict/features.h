@@ -6,7 +6,7 @@
 //   hour of day, harmonics k=1..K_d   sin/cos(2πk · hour_of_day / 24)    (the seed's sin/cos hour)
 //   hour of week, harmonics k=1..K_w  sin/cos(2πk · hour_of_week / 168)  (weekday, smoothly)
 //   weekend flag                      1 on Saturday and Sunday (UTC)
-//   weekend × hour of day, k=1        weekend · sin/cos(2π · hour_of_day / 24) (weekend shape)
+//   weekend × hour of day, k=1..K_e   weekend · sin/cos(2πk · hour_of_day / 24) (weekend shape)
 // Which groups are present depends on how much history there is (FeatureSpec, chosen by the
 // forecaster). Every feature is O(1) in magnitude, which keeps the least-squares system well
 // conditioned. Complexity O(number of features). Thread-safety: pure functions.
@@ -24,6 +24,7 @@ struct FeatureSpec {
   int day_harmonics = 0;   // K_d
   int week_harmonics = 0;  // K_w
   bool weekend = false;    // weekend flag and the weekend × hour-of-day interaction
+  int weekend_harmonics = 2;  // K_e, used when weekend is set
 };
 
 constexpr int64_t kSecondsPerDay = 86400;

@@ -71,8 +71,10 @@ Status SeasonalForecaster::fit(const std::vector<RpsSample>& samples) {
   spec_ = FeatureSpec{};
   sigma_ = phi_ = last_residual_ = 0;
   if (options_.bucket_seconds <= 0 || options_.day_harmonics < 1 || options_.week_harmonics < 1 ||
+      options_.weekend_harmonics < 0 || options_.day_harmonics > 12 ||
+      options_.week_harmonics > 12 || options_.weekend_harmonics > 12 ||
       !(options_.ridge >= 0) || !(options_.huber_k > 0) || !(options_.residual_clip > 0)) {
-    return invalidArgument("forecaster: bad options (bucket_seconds > 0, harmonics >= 1, "
+    return invalidArgument("forecaster: bad options (bucket_seconds > 0, harmonics 1..12, "
                            "ridge >= 0, huber_k > 0 and residual_clip > 0 required)");
   }
   if (samples.empty()) return invalidArgument("forecaster: no history to fit (0 samples)");
@@ -112,6 +114,7 @@ Status SeasonalForecaster::fit(const std::vector<RpsSample>& samples) {
   if (coverage >= options_.min_weekly_seconds) {
     spec_.week_harmonics = options_.week_harmonics;
     spec_.weekend = has_weekend && has_weekday;
+    spec_.weekend_harmonics = options_.weekend_harmonics;
   }
   spec_.trend = coverage >= options_.min_trend_seconds;
   const size_t p = featureCount(spec_);

@@ -30,6 +30,7 @@ struct ForecasterOptions {
   int64_t bucket_seconds = 300;  // samples are averaged into buckets before fitting
   int day_harmonics = 3;
   int week_harmonics = 3;
+  int weekend_harmonics = 2;     // weekend × hour-of-day terms
   double ridge = 1e-4;           // penalty per bucket on every coefficient but the intercept
   double huber_k = 1.345;        // Huber threshold in robust sigmas (1.4826 · MAD)
   int max_irls_iterations = 30;

@@ -1,0 +1,120 @@
+#include "autoscale/predict/evaluate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <unordered_map>
+
+namespace surge::autoscale {
+namespace {
+
+int64_t floorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+struct Acc {
+  double sum = 0;
+  size_t n = 0;
+  void add(double v) {
+    sum += v;
+    ++n;
+  }
+  double mean() const { return n ? sum / static_cast<double>(n) : 0; }
+};
+
+void score(ErrorStats* s, double forecast, double actual) {
+  s->mape += std::abs(forecast - actual) / actual;  // summed here, divided in finish()
+  ++s->scored;
+}
+
+void finish(ErrorStats* s) {
+  if (s->scored) s->mape /= static_cast<double>(s->scored);
+}
+
+}  // namespace
+
+StatusOr<EvaluationResult> evaluateHoldout(std::vector<RpsSample> samples,
+                                           const EvaluationOptions& options) {
+  if (options.holdout_seconds <= 0) return invalidArgument("hold-out must be > 0");
+  if (options.horizon_seconds < 0) return invalidArgument("horizon must be >= 0");
+  if (options.naive_period_seconds <= 0) return invalidArgument("baseline period must be > 0");
+  if (samples.empty()) return invalidArgument("no samples to evaluate");
+  std::stable_sort(samples.begin(), samples.end(),
+                   [](const RpsSample& a, const RpsSample& b) {
+                     return a.unix_seconds < b.unix_seconds;
+                   });
+  EvaluationResult result;
+  const int64_t last = samples.back().unix_seconds;
+  result.split_unix_seconds = last - options.holdout_seconds + 1;
+  auto split = std::lower_bound(samples.begin(), samples.end(), result.split_unix_seconds,
+                                [](const RpsSample& s, int64_t t) { return s.unix_seconds < t; });
+  std::vector<RpsSample> train(samples.begin(), split);
+  result.train_samples = train.size();
+  result.holdout_samples = static_cast<size_t>(samples.end() - split);
+  if (train.empty()) {
+    return invalidArgument("the hold-out covers the whole history: nothing left to fit on");
+  }
+  SeasonalForecaster model(options.forecaster);
+  RETURN_IF_ERROR(model.fit(train));
+  result.model_summary = model.summary();
+
+  // Per-bucket residuals of the split-time model over all samples (what the correction sees).
+  const int64_t width = options.forecaster.bucket_seconds;
+  struct BucketAcc {
+    Acc residual;
+    long double time_sum = 0;
+  };
+  std::map<int64_t, BucketAcc> residuals;
+  std::unordered_map<int64_t, double> by_time;
+  by_time.reserve(samples.size());
+  for (const RpsSample& s : samples) {
+    BucketAcc& b = residuals[floorDiv(s.unix_seconds, width)];
+    b.residual.add(s.rps - model.seasonal(s.unix_seconds));
+    b.time_sum += static_cast<long double>(s.unix_seconds);
+    by_time[s.unix_seconds] = s.rps;
+  }
+
+  std::map<int64_t, std::pair<Acc, Acc>> buckets;  // key → (actual, model forecast)
+  std::map<int64_t, Acc> naive_buckets;            // key → baseline
+  for (auto it = split; it != samples.end(); ++it) {
+    const int64_t t = it->unix_seconds;
+    const double actual = it->rps;
+    auto previous = by_time.find(t - options.naive_period_seconds);
+    if (!(actual > 0) || previous == by_time.end()) {
+      ++result.skipped;
+      continue;
+    }
+    const int64_t known_until = t - options.horizon_seconds;
+    const int64_t key = floorDiv(known_until, width) - 1;  // the last bucket complete by then
+    double forecast = model.seasonal(t);
+    auto r = residuals.find(key);
+    if (r != residuals.end()) {
+      const int64_t observed_at =
+          static_cast<int64_t>(std::llround(r->second.time_sum / r->second.residual.n));
+      forecast = model.correctedForecast(t, observed_at, r->second.residual.mean());
+    } else {
+      forecast = std::max(0.0, forecast);
+    }
+    score(&result.model, forecast, actual);
+    score(&result.seasonal_only, std::max(0.0, model.seasonal(t)), actual);
+    score(&result.naive, previous->second, actual);
+    const int64_t bucket = floorDiv(t, width);
+    buckets[bucket].first.add(actual);
+    buckets[bucket].second.add(forecast);
+    naive_buckets[bucket].add(previous->second);
+  }
+  for (const auto& [key, pair] : buckets) {
+    const double actual = pair.first.mean();
+    score(&result.model_bucket, pair.second.mean(), actual);
+    score(&result.naive_bucket, naive_buckets[key].mean(), actual);
+  }
+  for (ErrorStats* s : {&result.model, &result.seasonal_only, &result.naive, &result.model_bucket,
+                        &result.naive_bucket}) {
+    finish(s);
+  }
+  if (result.model.scored == 0) {
+    return invalidArgument("no held-out sample could be scored (each needs rps > 0 and a sample "
+                           "exactly one baseline period earlier)");
+  }
+  return result;
+}
+
+}  // namespace surge::autoscale

@@ -1,0 +1,48 @@
+// Hold-out evaluation of the forecaster (`surge predict evaluate`, docs/predictive.md): fit on
+// the samples before the last `holdout_seconds`, then forecast every held-out sample at its time
+// t using only what is known at t - horizon: the regression fitted at the split, plus the
+// short-term correction from the last complete bucket that ended by t - horizon. Scores MAPE
+// against the seasonal-naive baseline "the same time one period (a week) earlier", on the same
+// samples: those with actual > 0 and a sample exactly one period earlier. Also scores per bucket
+// (the bucket's mean rate, what a replica count is sized for).
+// Complexity O(n log n + n · features). Thread-safety: pure function.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "autoscale/predict/forecaster.h"
+#include "common/status.h"
+
+namespace surge::autoscale {
+
+struct EvaluationOptions {
+  int64_t holdout_seconds = 7 * kSecondsPerDay;
+  int64_t horizon_seconds = 600;
+  int64_t naive_period_seconds = kSecondsPerWeek;
+  ForecasterOptions forecaster;
+};
+
+struct ErrorStats {
+  size_t scored = 0;
+  double mape = 0;  // mean |forecast - actual| / actual, as a fraction
+};
+
+struct EvaluationResult {
+  int64_t split_unix_seconds = 0;  // the first held-out instant
+  size_t train_samples = 0;
+  size_t holdout_samples = 0;
+  size_t skipped = 0;  // held-out samples not scored (actual 0 or no baseline sample)
+  std::string model_summary;
+  ErrorStats model;           // per sample, regression + short-term correction
+  ErrorStats seasonal_only;   // per sample, the regression alone
+  ErrorStats naive;           // per sample, same time one period earlier
+  ErrorStats model_bucket;    // per bucket mean
+  ErrorStats naive_bucket;
+};
+
+StatusOr<EvaluationResult> evaluateHoldout(std::vector<RpsSample> samples,
+                                           const EvaluationOptions& options);
+
+}  // namespace surge::autoscale
