@@ -1,0 +1,95 @@
+#include "autoscale/sources/keda_scaler.h"
+
+#include <set>
+#include <utility>
+
+namespace surge::autoscale {
+
+StatusOr<double> queryPrometheusTrigger(const PrometheusTrigger& trigger,
+                                        const HttpFetchOptions& http) {
+  HttpFetchOptions o = http;
+  if (trigger.timeout) {
+    o.connect_timeout = *trigger.timeout;
+    o.read_timeout = *trigger.timeout;
+  }
+  // Extra parameters ride on the query string after the query itself.
+  std::string suffix;
+  for (const auto& [k, v] : trigger.query_parameters) {
+    suffix += "&" + queryEscape(k) + "=" + queryEscape(v);
+  }
+  std::string url = PrometheusClient(trigger.server_address).queryUrl(trigger.query) + suffix;
+  auto fetched = httpGet(url, o);
+  if (!fetched.isOk()) {
+    return Status(fetched.status().code(),
+                  "prometheus " + trigger.server_address + ": " + fetched.status().message());
+  }
+  ASSIGN_OR_RETURN(PromResult r, parsePrometheusResponse(fetched->body, fetched->status));
+  return promValue(r, trigger);
+}
+
+KedaScaler::KedaScaler(ScaledObjectSpec spec, TimePoint created, std::optional<Behavior> behavior)
+    : KedaScaler(std::move(spec), created,
+                 [](const PrometheusTrigger& t) { return queryPrometheusTrigger(t); },
+                 std::move(behavior)) {}
+
+KedaScaler::KedaScaler(ScaledObjectSpec spec, TimePoint created, QueryFn query,
+                       std::optional<Behavior> behavior)
+    : spec_(std::move(spec)),
+      hpa_(kedaHpaSpec(spec_, std::move(behavior))),
+      query_(std::move(query)),
+      health_(spec_.triggers.size()) {
+  state_.created = created;
+}
+
+KedaPoll KedaScaler::poll(TimePoint now) {
+  (void)now;
+  KedaPoll p;
+  for (size_t i = 0; i < spec_.triggers.size(); ++i) {
+    const PrometheusTrigger& t = spec_.triggers[i];
+    StatusOr<double> v = query_(t);
+    TriggerReading r;
+    r.metric = t.externalMetricName();
+    r.query = t.query;
+    if (v.isOk()) r.raw_value = *v;
+    r.outcome = evaluateTrigger(v, t, spec_.fallback, health_[i]);
+    p.any_active = p.any_active || r.outcome.active;
+    p.any_error = p.any_error || r.outcome.error;
+    p.triggers.push_back(std::move(r));
+  }
+  last_ = p;
+  return p;
+}
+
+MetricsSnapshot KedaScaler::collect(const HpaSpec& spec, const std::vector<PodInfo>& pods,
+                                    TimePoint now) {
+  (void)pods;
+  MetricsSnapshot out;
+  KedaPoll p = poll(now);
+  std::set<std::string> ours;
+  for (const auto& r : p.triggers) {
+    ours.insert(r.metric);
+    if (r.outcome.value_milli) {
+      out.external_metrics[r.metric] = {*r.outcome.value_milli};
+    } else {
+      out.failed[r.metric] = r.outcome.reason;
+    }
+  }
+  for (const auto& m : spec.metrics) {
+    if (m.type == MetricSourceType::kExternal && ours.count(m.name) == 0) {
+      out.failed[m.name] = "External metric '" + m.name + "' is not a trigger of ScaledObject '" +
+                           spec_.name + "' (its metrics are s<index>-prometheus)";
+    }
+  }
+  return out;
+}
+
+ActivationDecision KedaScaler::decide(int32_t current_replicas, TimePoint now) {
+  ActivationInput in;
+  in.any_active = last_.any_active;
+  in.any_error = last_.any_error;
+  in.current_replicas = current_replicas;
+  in.now = now;
+  return decideActivation(spec_, in, state_);
+}
+
+}  // namespace surge::autoscale

@@ -1,0 +1,53 @@
+// PrometheusClient: instant queries against a Prometheus HTTP API (GET /api/v1/query?query=...,
+// the query URL-encoded as KEDA does), and the parser of its JSON answer: resultType "vector"
+// (one sample per series) and "scalar" (one sample, no labels); values are strings in the JSON
+// ("12.5", "NaN", "+Inf", "-Inf") and are returned as doubles, NaN and ±Inf included (the caller
+// decides, as KEDA's ignoreNullValues does). `"status": "error"` → InvalidArgument/Unavailable
+// carrying Prometheus' errorType and message; matrix and string results are errors.
+// Each query is one blocking HTTP GET bounded by HttpFetchOptions (1 s + 1 s by default).
+// Thread-safety: a client is immutable after construction; query() may run on several threads.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "autoscale/sources/http_fetch.h"
+#include "common/status.h"
+
+namespace surge::autoscale {
+
+struct PromSample {
+  std::map<std::string, std::string> labels;  // "metric" of the series (empty for a scalar)
+  double timestamp = 0;                       // seconds since the Unix epoch
+  double value = 0;                           // may be NaN or ±Inf
+};
+
+struct PromResult {
+  std::string result_type;  // "vector" or "scalar"
+  std::vector<PromSample> samples;
+};
+
+// Parses an /api/v1/query answer. http_status is the response's status: Prometheus answers
+// errors with 400/422/503 and a JSON error body, which gives the message; a non-JSON body gives
+// "HTTP 502: <first 200 bytes>". Errors: "prometheus: bad_data: 1:5: parse error: ...",
+// "prometheus: malformed response: ...", "prometheus: result type 'matrix' is not supported ...".
+StatusOr<PromResult> parsePrometheusResponse(std::string_view body, int http_status);
+
+class PrometheusClient {
+ public:
+  // server_address: "http://127.0.0.1:9090" (a path prefix is kept: "http://h:9090/prom").
+  explicit PrometheusClient(std::string server_address, HttpFetchOptions http = {});
+  // The URL queried for `promql` (for messages and tests).
+  std::string queryUrl(std::string_view promql) const;
+  // Runs the instant query at the server's current time.
+  StatusOr<PromResult> query(std::string_view promql) const;
+  const std::string& serverAddress() const { return server_; }
+
+ private:
+  std::string server_;
+  HttpFetchOptions http_;
+};
+
+}  // namespace surge::autoscale
