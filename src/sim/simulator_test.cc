@@ -1,0 +1,173 @@
+#include "sim/simulator.h"
+
+#include <gtest/gtest.h>
+
+#include "sim/report.h"
+#include "sim/test_util.h"
+
+namespace surge::sim {
+namespace {
+
+using testing::configFromYaml;
+
+SimResult run(const SimConfig& c, Scaler* scaler = nullptr) {
+  RateCurve curve = makeRateCurve(c);
+  auto r = runSimulation(c, curve, scaler);
+  EXPECT_TRUE(r.isOk()) << r.status().message();
+  return r.isOk() ? *r : SimResult{};
+}
+
+const char* kBase = R"(
+seed: 4
+duration: 10m
+traffic:
+  noise: 0.1
+  components:
+    - diurnal: {trough: 200, peak: 600, period: 10m}
+service: {distribution: lognormal, mean: 8ms, cv: 0.7}
+replicas: {count: 6, slots: 1, queue_limit: 20}
+gateway: {algorithm: least_connections}
+)";
+
+TEST(Simulator, SameSeedSameResults) {
+  SimConfig c = configFromYaml(kBase);
+  SimResult a = run(c), b = run(c);
+  EXPECT_GT(a.summary.requests, 100000u);
+  EXPECT_EQ(a.summary.requests, b.summary.requests);
+  EXPECT_EQ(a.summary.served, b.summary.served);
+  EXPECT_EQ(a.summary.rejected, b.summary.rejected);
+  EXPECT_EQ(a.summary.p99_s, b.summary.p99_s);
+  EXPECT_EQ(seriesCsv(a.series), seriesCsv(b.series));
+  c.seed = 5;
+  SimResult d = run(c);
+  EXPECT_NE(a.summary.requests, d.summary.requests);
+}
+
+TEST(Simulator, EveryBalancerRunsAndConservesRequests) {
+  for (const char* algo : {"round_robin", "random", "least_connections", "power_of_two",
+                           "least_latency", "weighted", "consistent_hash"}) {
+    SimConfig c = configFromYaml(kBase);
+    c.gateway.balancer.algorithm = algo;
+    SimResult r = run(c);
+    EXPECT_EQ(r.summary.served + r.summary.rejected, r.summary.requests) << algo;
+    EXPECT_EQ(r.series.size(), 10u) << algo;
+    EXPECT_NEAR(r.summary.replica_hours, 1.0, 1e-9) << algo;  // 6 replicas × 10 min
+  }
+}
+
+TEST(Simulator, LeastConnectionsBeatsRandomRouting) {
+  SimConfig c = configFromYaml(kBase);
+  c.replica.queue_limit = 0;
+  c.gateway.balancer.algorithm = "random";
+  SimResult random = run(c);
+  c.gateway.balancer.algorithm = "least_connections";
+  SimResult lc = run(c);
+  EXPECT_LT(lc.summary.p99_s, random.summary.p99_s * 0.7);
+}
+
+TEST(Simulator, QueueLimitRejectsUnderOverload) {
+  SimConfig c = configFromYaml(R"(
+duration: 1m
+traffic: {rps: 2000}
+service: {distribution: deterministic, mean: 10ms}
+replicas: {count: 10, queue_limit: 5}
+gateway: {algorithm: round_robin}
+)");
+  SimResult r = run(c);
+  // Capacity 1000 req/s: about half is rejected; the queue never exceeds 5 per replica.
+  EXPECT_NEAR(static_cast<double>(r.summary.rejected) / r.summary.requests, 0.5, 0.02);
+  EXPECT_LE(r.summary.max_s, 0.0601);
+  EXPECT_GT(r.summary.slo_violation_minutes, 0.99);
+}
+
+TEST(Simulator, BatchingThroughTheRealPolicy) {
+  // 2 instances, batch_curve 4 ms + 1 ms/row. Max batch 8 with a 25 ms delay at low load: every
+  // request waits for the delay (or for the preferred size 8), so latency ≈ 25 ms + service.
+  SimConfig c = configFromYaml(R"(
+duration: 2m
+traffic: {arrivals: deterministic, rps: 100}
+service: {distribution: batch_curve, base: 4ms, per_item: 1ms}
+batching: {max_batch_size: 8, preferred_batch_sizes: [8], max_queue_delay: 25ms}
+replicas: {count: 1, slots: 2}
+)");
+  SimResult r = run(c);
+  EXPECT_EQ(r.summary.rejected, 0u);
+  // Every 10 ms one arrives; 25 ms after the oldest the delay is exceeded: batches of 3 (the ones
+  // at +0, +10, +20 ms), service 7 ms. Latencies 32, 22, 12 ms.
+  EXPECT_NEAR(r.summary.p99_s, 0.032, 0.0003);
+  EXPECT_NEAR(r.summary.p50_s, 0.022, 0.0003);
+  // Without the delay each request is dispatched at once: 5 ms.
+  c.replica.batching.max_queue_delay = Duration(0);
+  SimResult nodelay = run(c);
+  EXPECT_NEAR(nodelay.summary.p99_s, 0.005, 0.0002);
+  // Under heavy load batches fill to the preferred size 8 (service 12 ms / 8 rows).
+  c.traffic.components[0].rps = 1200;
+  SimResult heavy = run(c);
+  EXPECT_EQ(heavy.summary.rejected, 0u);
+  EXPECT_LT(heavy.summary.p99_s, 0.05);
+}
+
+// A scripted scaler: replica count from a table of (time, count).
+class ScriptedScaler : public Scaler {
+ public:
+  Duration scrapeInterval() const override { return std::chrono::seconds(15); }
+  Duration syncPeriod() const override { return std::chrono::seconds(15); }
+  void onScrape(const ClusterView& v) override { last_pods = v.pods.size(); }
+  int32_t onSync(const ClusterView& v) override {
+    ++syncs;
+    return v.now_ns < 60'000'000'000 ? 2 : v.now_ns < 120'000'000'000 ? 8 : 7;
+  }
+  int syncs = 0;
+  size_t last_pods = 0;
+};
+
+TEST(Simulator, ScalerStartsAfterColdStartAndDrains) {
+  SimConfig c = configFromYaml(R"(
+duration: 3m
+traffic: {rps: 500}
+service: {distribution: exponential, mean: 10ms}
+replicas: {count: 4, cold_start: 30s, queue_limit: 50}
+output: {interval: 15s}
+)");
+  ScriptedScaler s;
+  SimResult r = run(c, &s);
+  EXPECT_EQ(s.syncs, 11);  // at 15 s .. 165 s
+  // t = 15 s: scaled 4 → 2. t = 60 s: asked for 8, ready at 90 s. t = 120 s: 8 → 7.
+  auto at = [&](double t) {
+    for (const auto& row : r.series) {
+      if (std::abs(row.t_s - t) < 1e-6) return row;
+    }
+    ADD_FAILURE() << "no row at " << t;
+    return IntervalRow{};
+  };
+  EXPECT_EQ(at(30).ready_replicas, 2);
+  EXPECT_EQ(at(75).ready_replicas, 2);
+  EXPECT_EQ(at(75).replicas, 8);
+  EXPECT_EQ(at(90).ready_replicas, 8);
+  EXPECT_EQ(at(135).ready_replicas, 7);
+  EXPECT_EQ(at(135).replicas, 7);
+  EXPECT_EQ(r.summary.scale_ups, 6u);
+  EXPECT_EQ(r.summary.scale_downs, 3u);
+  // 2 replicas at 500 req/s × 10 ms = 5 Erlangs: overloaded between 15 s and 90 s.
+  EXPECT_GT(at(75).p99_ms, 300);
+  EXPECT_GT(at(75).rejected, 1000u);
+  EXPECT_LT(at(180).p99_ms, 100);
+}
+
+TEST(Simulator, ReportsRenderEveryRun) {
+  SimConfig c = configFromYaml(kBase);
+  SimResult r = run(c);
+  std::string table = formatSummaryTable({r.summary});
+  EXPECT_NE(table.find("latency p99"), std::string::npos);
+  std::string json = summaryJson({r.summary}, c.seed);
+  EXPECT_NE(json.find("\"schema\": \"surge.sim/v1\""), std::string::npos);
+  std::string csv = seriesCsv(r.series);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 11);
+  std::string svg = chartSvg({"a"}, {&r.series}, 100, "p99");
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  EXPECT_NE(svg.find("</svg>"), std::string::npos);
+  EXPECT_EQ(std::count(svg.begin(), svg.end(), '<') , std::count(svg.begin(), svg.end(), '>'));
+}
+
+}  // namespace
+}  // namespace surge::sim
