@@ -1,6 +1,9 @@
 // Builders for HPA core tests: pods, samples and metric specs with readable defaults.
 #pragma once
 
+// GCC 12 reports false maybe-uninitialized warnings for optional<Behavior> assignments at -O2.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include <string>
 
 #include "autoscale/hpa/types.h"
