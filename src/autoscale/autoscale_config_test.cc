@@ -1,0 +1,161 @@
+#include "autoscale/autoscale_config.h"
+
+#include <gtest/gtest.h>
+
+namespace surge::autoscale {
+namespace {
+
+using std::chrono::seconds;
+
+StatusOr<AutoscaleConfig> parse(const std::string& text) {
+  auto root = config::Node::loadString(text, "autoscale.yaml");
+  if (!root.isOk()) return root.status();
+  return parseAutoscaleConfig(*root);
+}
+
+constexpr const char* kHpa = R"(
+hpa:
+  apiVersion: autoscaling/v2
+  kind: HorizontalPodAutoscaler
+  metadata: {name: model-server-hpa}
+  spec:
+    scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: model-server}
+    minReplicas: 2
+    maxReplicas: 20
+    metrics:
+      - type: Pods
+        pods:
+          metric: {name: requests_per_second}
+          target: {type: AverageValue, averageValue: "100"}
+)";
+
+TEST(AutoscaleConfigTest, DefaultsAndFullFile) {
+  auto c = parse(std::string("target: {kind: local}\n") + kHpa);
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->target_kind, TargetKind::kLocal);
+  EXPECT_TRUE(c->target.isMap());
+  const AutoscalePolicy& p = c->policy;
+  EXPECT_EQ(p.sync_period, seconds(15));
+  EXPECT_TRUE(p.has_hpa);
+  EXPECT_EQ(p.hpa.min_replicas, 2);
+  EXPECT_EQ(p.hpa.max_replicas, 20);
+  ASSERT_EQ(p.hpa.metrics.size(), 1u);
+  EXPECT_FALSE(p.predictive.enabled);
+  EXPECT_FALSE(p.panic.enabled);
+  EXPECT_EQ(p.panic.window, seconds(6));
+  EXPECT_EQ(p.panic.stable_window, seconds(60));
+  EXPECT_DOUBLE_EQ(p.panic.threshold, 2.0);
+  EXPECT_DOUBLE_EQ(p.controller.tolerance, 0.1);
+  EXPECT_EQ(p.admin_listen, "127.0.0.1:9902");
+}
+
+TEST(AutoscaleConfigTest, AllSections) {
+  auto c = parse(std::string(R"(
+target: {kind: local}
+sync_period: 2s
+predictive: {enabled: true, horizon: 5m, rps_per_replica: 50, min_replicas: 3,
+             history_file: /tmp/h.csv}
+panic: {enabled: true, window: 4s, stable_window: 30s, threshold: 3}
+controller: {tolerance: 0.05, downscale_stabilization_window: 10s, scale_up_limit_minimum: 8}
+admin: {listen: 127.0.0.1:0}
+)") + kHpa);
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  const AutoscalePolicy& p = c->policy;
+  EXPECT_EQ(p.sync_period, seconds(2));
+  EXPECT_TRUE(p.predictive.enabled);
+  EXPECT_EQ(p.predictive.horizon, std::chrono::minutes(5));
+  EXPECT_DOUBLE_EQ(p.predictive.rps_per_replica, 50);
+  EXPECT_EQ(p.predictive.min_replicas, 3);
+  EXPECT_EQ(p.predictive.history_file, "/tmp/h.csv");
+  EXPECT_TRUE(p.panic.enabled);
+  EXPECT_EQ(p.panic.window, seconds(4));
+  EXPECT_EQ(p.panic.stable_window, seconds(30));
+  EXPECT_DOUBLE_EQ(p.panic.threshold, 3);
+  EXPECT_DOUBLE_EQ(p.controller.tolerance, 0.05);
+  EXPECT_EQ(p.controller.downscale_stabilization_window, seconds(10));
+  EXPECT_EQ(p.controller.scale_up_limit_minimum, 8);
+  EXPECT_EQ(p.admin_listen, "127.0.0.1:0");
+}
+
+TEST(AutoscaleConfigTest, AdminOff) {
+  auto c = parse(std::string("target: {kind: local}\nadmin: off\n") + kHpa);
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->policy.admin_listen, "");
+}
+
+TEST(AutoscaleConfigTest, UnknownKeyHasLocationAndSuggestion) {
+  auto c = parse(std::string("target: {kind: local}\nsync_perod: 5s\n") + kHpa);
+  ASSERT_FALSE(c.isOk());
+  EXPECT_NE(c.status().message().find("autoscale.yaml:2:1"), std::string::npos)
+      << c.status().message();
+  EXPECT_NE(c.status().message().find("did you mean 'sync_period'"), std::string::npos)
+      << c.status().message();
+}
+
+TEST(AutoscaleConfigTest, NestedUnknownKeyAndBadValuesAllReported) {
+  auto c = parse(std::string(R"(target: {kind: local}
+panic: {enabled: true, treshold: 2}
+predictive: {enabled: maybe}
+sync_period: 0s
+)") + kHpa);
+  ASSERT_FALSE(c.isOk());
+  const std::string& m = c.status().message();
+  EXPECT_NE(m.find("autoscale.yaml:2:"), std::string::npos) << m;
+  EXPECT_NE(m.find("did you mean 'threshold'"), std::string::npos) << m;
+  EXPECT_NE(m.find("predictive.enabled"), std::string::npos) << m;
+  EXPECT_NE(m.find("sync_period"), std::string::npos) << m;
+}
+
+TEST(AutoscaleConfigTest, TargetRequiredAndKindChecked) {
+  auto c = parse(kHpa);
+  ASSERT_FALSE(c.isOk());
+  EXPECT_NE(c.status().message().find("target"), std::string::npos) << c.status().message();
+
+  c = parse(std::string("target: {kind: kubernetes}\n") + kHpa);
+  ASSERT_FALSE(c.isOk());
+  EXPECT_NE(c.status().message().find("not supported yet"), std::string::npos);
+  EXPECT_NE(c.status().message().find("autoscale.yaml:1:"), std::string::npos);
+
+  c = parse(std::string("target: {kind: locl}\n") + kHpa);
+  ASSERT_FALSE(c.isOk());
+  EXPECT_NE(c.status().message().find("did you mean 'local'"), std::string::npos)
+      << c.status().message();
+}
+
+TEST(AutoscaleConfigTest, HpaOrScaledObjectRequired) {
+  auto c = parse("target: {kind: local}\nsync_period: 5s\n");
+  ASSERT_FALSE(c.isOk());
+  EXPECT_NE(c.status().message().find("'hpa'"), std::string::npos) << c.status().message();
+}
+
+TEST(AutoscaleConfigTest, HpaErrorsComeFromTheHpaParserWithLocation) {
+  auto c = parse(R"(target: {kind: local}
+hpa:
+  spec:
+    minReplicas: 2
+    maxReplicas: 4
+    metrics:
+      - type: Resorce
+)");
+  ASSERT_FALSE(c.isOk());
+  EXPECT_NE(c.status().message().find("autoscale.yaml:7:"), std::string::npos)
+      << c.status().message();
+}
+
+TEST(AutoscaleConfigTest, PolicyAloneIgnoresTargetAndAcceptsExtraKeys) {
+  auto root = config::Node::loadString(std::string("traffic: {rps: 10}\n") + kHpa, "sim.yaml");
+  ASSERT_TRUE(root.isOk());
+  auto p = parseAutoscalePolicy(*root, {"traffic"});
+  ASSERT_TRUE(p.isOk()) << p.status().message();
+  EXPECT_EQ(p->hpa.max_replicas, 20);
+  EXPECT_FALSE(parseAutoscalePolicy(*root).isOk());  // `traffic` unknown without extra_keys
+}
+
+TEST(AutoscaleConfigTest, BadAdminAddress) {
+  auto c = parse(std::string("target: {kind: local}\nadmin: {listen: nowhere}\n") + kHpa);
+  ASSERT_FALSE(c.isOk());
+  EXPECT_NE(c.status().message().find("admin.listen"), std::string::npos) << c.status().message();
+}
+
+}  // namespace
+}  // namespace surge::autoscale
