@@ -48,14 +48,15 @@ class LoadIntegration : public ::testing::Test {
     ASSERT_GT(port_, 0);
   }
 
-  void startServe() {
+  // `extra` is appended to config.pbtxt (e.g. synthetic latency parameters).
+  void startServe(const std::string& extra = "dynamic_batching { }\n", int max_batch = 8) {
     auto d = dir_ / "repo" / "m";
     std::filesystem::create_directories(d / "1");
     std::ofstream(d / "config.pbtxt")
-        << "backend: \"synthetic\"\nmax_batch_size: 8\n"
-           "input [ { name: \"x\" data_type: TYPE_FP32 dims: [ 4 ] } ]\n"
+        << "backend: \"synthetic\"\nmax_batch_size: " << max_batch << "\n"
+        << "input [ { name: \"x\" data_type: TYPE_FP32 dims: [ 4 ] } ]\n"
            "output [ { name: \"y\" data_type: TYPE_FP32 dims: [ 2 ] } ]\n"
-           "dynamic_batching { }\n";
+        << extra;
     server_ = std::make_unique<Process>();
     std::string err;
     ASSERT_TRUE(server_->start({surgeBinary(), "serve", "--model-repository",
@@ -164,6 +165,42 @@ TEST_F(LoadIntegration, ModelMetadataShapesInputsAndSweepReadsBatchSize) {
     EXPECT_GE(l["avg_batch"].get<double>(), 2.0);  // every request carries 2 rows
   }
   EXPECT_EQ(j["levels"][1]["concurrency"], 2);
+}
+
+// The measured-inputs path of the planner: a replica that serves one request at a time in 20 ms
+// (50 req/s), swept by `surge load --json`, sized by `surge plan --profile`.
+TEST_F(LoadIntegration, PlanProfileFromSweep) {
+  startServe(
+      "parameters { key: \"base_latency_us\" value { string_value: \"20000\" } }\n"
+      "instance_group [ { count: 1 kind: KIND_CPU } ]\n",
+      /*max_batch=*/0);
+  std::string out;
+  ASSERT_EQ(load({"--url", url(), "--model", "m", "--sweep", "1,4", "--window", "400ms",
+                  "--max-windows", "4", "--json"},
+                 &out),
+            0)
+      << loadLog();
+  const auto report = dir_ / "sweep.json";
+  std::ofstream(report) << out;
+  Process plan;
+  std::string err;
+  ASSERT_TRUE(plan.start({surgeBinary(), "plan", "--profile", report.string(), "--peak-rps", "400",
+                          "--latency-target", "200ms", "--json"},
+                         &err, (dir_ / "plan.log").string()))
+      << err;
+  plan.waitForLine("\x01never", 30s);
+  ASSERT_EQ(plan.wait(10s).value_or(-1), 0) << loadLog();
+  std::string text;
+  for (const auto& l : plan.lines()) text += l + "\n";
+  json j = json::parse(text);
+  // One request at a time for 20 ms: ~50 req/s (less under a loaded machine), service ≈ 20 ms.
+  EXPECT_GT(j["profile"]["instance_rps"].get<double>(), 25) << text;
+  EXPECT_LE(j["profile"]["instance_rps"].get<double>(), 51) << text;
+  EXPECT_GE(j["profile"]["service_time_s"].get<double>(), 0.0195) << text;
+  EXPECT_LT(j["profile"]["service_time_s"].get<double>(), 0.04) << text;
+  EXPECT_EQ(j["profile"]["slots"], 1) << text;
+  EXPECT_TRUE(j["queueing"]["feasible"].get<bool>()) << text;
+  EXPECT_GE(j["queueing"]["replicas"].get<int>(), 10) << text;  // 480 req/s design rate
 }
 
 TEST_F(LoadIntegration, OpenLoopAgainstModelServer) {

@@ -19,6 +19,7 @@
 #include "config/suggest.h"
 #include "config/units.h"
 #include "planner/plan.h"
+#include "planner/profile.h"
 
 namespace surge::cli {
 namespace {
@@ -53,6 +54,10 @@ void usage(FILE* out) {
       "  --replica-availability A  probability each replica is up, e.g. 0.99\n"
       "  --availability-target A   P(enough replicas up) to reach (default 0.999)\n"
       "Input/output:\n"
+      "  --profile FILE            measured inputs from `surge load --json` against ONE replica:\n"
+      "                            instance_rps (best stable level), service_time (mean\n"
+      "                            latency at the lightest level), slots (Little's law);\n"
+      "                            --config and flags override them\n"
       "  --config FILE             YAML with the same keys in snake_case (peak_rps: 5000);\n"
       "                            flags override it\n"
       "  --json                    one JSON object (seconds, fractions) instead of the table\n"
@@ -214,6 +219,86 @@ Status loadConfig(const std::string& path, std::map<std::string, Raw>* raw) {
     ASSIGN_OR_RETURN(std::string text, n.asString());
     (*raw)[f.key] = Raw{text, n.location() + ": " + n.path()};
   }
+  return Status::ok();
+}
+
+// What --profile derived, for the output.
+struct ProfileUse {
+  std::string path;
+  planner::ProfileEstimate estimate;
+};
+
+// Reads a `surge load --json` report (schema surge.load/v1) into raw planner inputs.
+Status loadProfile(const std::string& path, std::map<std::string, Raw>* raw, ProfileUse* use) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return invalidArgument("cannot open profile " + path);
+  std::string text;
+  char buf[65536];
+  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return invalidArgument(path + ": not a JSON object (expected `surge load --json` output)");
+  }
+  if (!j.contains("schema") || j["schema"] != "surge.load/v1") {
+    return invalidArgument(path + ": schema: expected \"surge.load/v1\" (the output of `surge "
+                           "load --json`)");
+  }
+  if (!j.contains("levels") || !j["levels"].is_array() || j["levels"].empty()) {
+    return invalidArgument(path + ": levels: expected a non-empty array");
+  }
+  std::vector<planner::LoadLevel> levels;
+  const auto& arr = j["levels"];
+  for (size_t i = 0; i < arr.size(); ++i) {
+    const auto& l = arr[i];
+    const std::string where = path + ": levels[" + std::to_string(i) + "]";
+    if (!l.is_object()) return invalidArgument(where + ": expected an object");
+    auto number = [&](const char* key, double* out) -> Status {
+      if (!l.contains(key) || !l[key].is_number()) {
+        return invalidArgument(where + "." + key + ": expected a number");
+      }
+      *out = l[key].get<double>();
+      return Status::ok();
+    };
+    planner::LoadLevel level;
+    level.closed = l.value("mode", std::string("closed")) != "open";
+    double x = 0;
+    if (level.closed) {
+      RETURN_IF_ERROR(number("concurrency", &x));
+      level.concurrency = static_cast<int64_t>(x);
+    } else {
+      RETURN_IF_ERROR(number("target_rps", &x));
+      level.target_rps = x;
+    }
+    RETURN_IF_ERROR(number("requests", &x));
+    level.requests = static_cast<int64_t>(x);
+    RETURN_IF_ERROR(number("ok", &x));
+    level.ok = static_cast<int64_t>(x);
+    RETURN_IF_ERROR(number("errors", &x));
+    level.errors = static_cast<int64_t>(x);
+    RETURN_IF_ERROR(number("ok_rps", &level.ok_rps));
+    if (!l.contains("latency_s") || !l["latency_s"].is_object() ||
+        !l["latency_s"].contains("mean") || !l["latency_s"]["mean"].is_number()) {
+      return invalidArgument(where + ".latency_s.mean: expected a number");
+    }
+    level.mean_latency_s = l["latency_s"]["mean"].get<double>();
+    level.stable = l.value("stable", true);
+    levels.push_back(level);
+  }
+  auto e = planner::estimateFromLoadLevels(levels);
+  if (!e.isOk()) return invalidArgument(path + ": " + e.status().message());
+  use->path = path;
+  use->estimate = *e;
+  char num[64];
+  auto put = [&](const char* key, double v, const std::string& where) {
+    std::snprintf(num, sizeof(num), "%.9g", v);
+    (*raw)[key] = Raw{num, where};
+  };
+  put("instance_rps", e->instance_rps,
+      path + ": levels[" + std::to_string(e->instance_level) + "].ok_rps");
+  put("service_time", e->service_time_s,
+      path + ": levels[" + std::to_string(e->service_level) + "].latency_s.mean");
+  (*raw)["slots"] = Raw{std::to_string(e->slots), path + ": slots = round(ok_rps x latency)"};
   return Status::ok();
 }
 
@@ -445,8 +530,9 @@ int runPlan(const std::vector<std::string>& args) {
   std::map<std::string, Raw> raw;  // key → raw value (config first, then flags)
   std::vector<std::pair<const Field*, Raw>> flag_values;
   std::string config_path;
+  std::string profile_path;
   bool json = false;
-  std::vector<std::string_view> flag_names = {"--config", "--json", "--help"};
+  std::vector<std::string_view> flag_names = {"--config", "--profile", "--json", "--help"};
   for (const Field& f : fields()) flag_names.push_back(f.flag);
 
   for (size_t i = 0; i < args.size(); ++i) {
@@ -482,6 +568,10 @@ int runPlan(const std::vector<std::string>& args) {
       if (!value(&config_path)) return 2;
       continue;
     }
+    if (a == "--profile") {
+      if (!value(&profile_path)) return 2;
+      continue;
+    }
     const Field* field = nullptr;
     for (const Field& f : fields()) {
       if (a == f.flag) field = &f;
@@ -496,6 +586,14 @@ int runPlan(const std::vector<std::string>& args) {
     flag_values.push_back({field, Raw{text, field->flag}});
   }
 
+  std::optional<ProfileUse> profile;
+  if (!profile_path.empty()) {
+    profile.emplace();
+    if (Status s = loadProfile(profile_path, &raw, &*profile); !s.isOk()) {
+      std::fprintf(stderr, "surge plan: %s\n", s.message().c_str());
+      return 2;
+    }
+  }
   if (!config_path.empty()) {
     if (Status s = loadConfig(config_path, &raw); !s.isOk()) {
       std::fprintf(stderr, "surge plan: %s\n", s.message().c_str());
@@ -534,9 +632,25 @@ int runPlan(const std::vector<std::string>& args) {
     return plan.status().code() == StatusCode::kInternal ? 1 : 2;
   }
   if (json) {
-    std::printf("%s\n", toJson(*plan).dump(2).c_str());
+    nlohmann::ordered_json out = toJson(*plan);
+    if (profile) {
+      // What the profile measured (the inputs actually used may be overridden by flags).
+      out["profile"] = {{"file", profile->path},
+                        {"instance_rps", profile->estimate.instance_rps},
+                        {"service_time_s", profile->estimate.service_time_s},
+                        {"slots", profile->estimate.slots}};
+    }
+    std::printf("%s\n", out.dump(2).c_str());
   } else {
     printTable(*plan, *inputs);
+    if (profile) {
+      std::printf(
+          "\nmeasured by %s: instance_rps %.6g (levels[%zu]), service time %.6g s "
+          "(levels[%zu]), slots %lld\n",
+          profile->path.c_str(), profile->estimate.instance_rps, profile->estimate.instance_level,
+          profile->estimate.service_time_s, profile->estimate.service_level,
+          static_cast<long long>(profile->estimate.slots));
+    }
   }
   return 0;
 }

@@ -250,4 +250,52 @@ TEST(PlanCli, ConfigErrorsHaveFileLine) {
   EXPECT_NE(r.err.find("missing.yaml"), std::string::npos) << r.err;
 }
 
+TEST(PlanCli, ProfileFromLoadJson) {
+  const std::string path = tempDir() + "/load.json";
+  {
+    std::ofstream f(path);
+    f << R"({"schema": "surge.load/v1", "config": {"mode": "sweep"}, "levels": [
+      {"mode": "closed", "concurrency": 1, "requests": 1000, "ok": 1000, "errors": 0,
+       "ok_rps": 99, "latency_s": {"mean": 0.0101, "p99": 0.012}, "stable": true},
+      {"mode": "closed", "concurrency": 8, "requests": 4000, "ok": 4000, "errors": 0,
+       "ok_rps": 398, "latency_s": {"mean": 0.02, "p99": 0.03}, "stable": true},
+      {"mode": "closed", "concurrency": 64, "requests": 4000, "ok": 3000, "errors": 1000,
+       "ok_rps": 420, "latency_s": {"mean": 0.15, "p99": 0.3}, "stable": true}]})";
+  }
+  Outcome r = runPlan({"--profile", path, "--peak-rps", "2000", "--latency-target", "100ms",
+                       "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_DOUBLE_EQ(j["profile"]["instance_rps"].get<double>(), 398);
+  EXPECT_DOUBLE_EQ(j["profile"]["service_time_s"].get<double>(), 0.0101);
+  EXPECT_EQ(j["profile"]["slots"], 4);
+  // The seed formula's base is peak / instance_rps.
+  EXPECT_NEAR(j["seed_formula"]["base_replicas"].get<double>(), 2000.0 / 398, 1e-9);
+  EXPECT_EQ(j["queueing"]["servers"].get<int>(), 4 * j["queueing"]["replicas"].get<int>());
+  // Flags win over the profile.
+  r = runPlan({"--profile", path, "--peak-rps", "2000", "--latency-target", "100ms",
+               "--instance-rps", "100", "--slots", "1", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["queueing"]["servers"], j["queueing"]["replicas"]);
+  // Bad profiles name the file and the field.
+  {
+    std::ofstream f(path);
+    f << R"({"schema": "surge.load/v1", "levels": [{"mode": "closed", "concurrency": 1}]})";
+  }
+  r = runPlan({"--profile", path, "--peak-rps", "2000"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(path + ": levels[0].requests"), std::string::npos) << r.err;
+  {
+    std::ofstream f(path);
+    f << "{\"schema\": \"other\"}";
+  }
+  r = runPlan({"--profile", path, "--peak-rps", "2000"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("surge.load/v1"), std::string::npos) << r.err;
+  r = runPlan({"--profile", tempDir() + "/nope.json", "--peak-rps", "2000"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("nope.json"), std::string::npos) << r.err;
+}
+
 }  // namespace
