@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "autoscale/hpa/hpa.h"
+#include "autoscale/sources/keda.h"
 
 namespace surge::autoscale {
 namespace {
@@ -133,12 +134,24 @@ StatusOr<AutoscalePolicy> parsePolicyImpl(const config::Node& root,
     }
   }
   if (!root["scaled_object"].isNull()) {
-    const config::Node so = root["scaled_object"];
-    if (!so.isMap()) {
-      errors.add(so.error("expected a keda.sh/v1alpha1 ScaledObject (a map)"));
-    } else {
-      p.scaled_object = so;
+    const config::Node so_node = root["scaled_object"];
+    auto so = parseScaledObject(so_node);
+    if (errors.add(so.status())) {
+      if (!so->behavior.isMissing() && !so->behavior.isNull()) {
+        errors.add(so->behavior.error(
+            "not supported by surge autoscale yet: write the behavior in `hpa.spec.behavior` "
+            "(the hpa section) instead"));
+      }
+      p.scaled_object = std::move(so).value();
+      p.scaled_object_node = so_node;
       p.has_scaled_object = true;
+      if (p.has_hpa) {
+        // Both: the HPA's bounds, behavior and metrics, plus one External metric per trigger.
+        HpaSpec keda = kedaHpaSpec(*p.scaled_object, p.hpa.behavior);
+        for (auto& m : keda.metrics) p.hpa.metrics.push_back(std::move(m));
+      } else if (errors.empty()) {
+        p.hpa = kedaHpaSpec(*p.scaled_object);
+      }
     }
   }
   if (root["hpa"].isNull() && root["scaled_object"].isNull()) {

@@ -24,6 +24,7 @@
 
 #include "autoscale/hpa/types.h"
 #include "autoscale/panic.h"
+#include "autoscale/sources/keda.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "config/node.h"
@@ -44,12 +45,14 @@ struct PredictiveConfig {
 // Everything in autoscale.yaml except `target`: the scaling policy. `surge sim` reuses it.
 struct AutoscalePolicy {
   Duration sync_period = std::chrono::seconds(15);
-  // The HPA spec (from `hpa`, or built from `scaled_object`'s triggers, or both merged: see
-  // docs/design/autoscaler.md).
+  // The HPA spec the controller runs: `hpa` as written; or the HPA KEDA generates for
+  // `scaled_object` (kedaHpaSpec); or, with both, the `hpa` (min, max, behavior, metrics) plus
+  // one External metric per KEDA trigger (docs/design/autoscaler.md).
   HpaSpec hpa;
   bool has_hpa = false;            // `hpa` was given
   bool has_scaled_object = false;  // `scaled_object` was given
-  config::Node scaled_object;      // the raw ScaledObject (sources/keda.h builds the scaler)
+  std::optional<ScaledObjectSpec> scaled_object;  // parsed (KedaScaler's input)
+  config::Node scaled_object_node;                // the raw ScaledObject
   PredictiveConfig predictive;
   PanicConfig panic;
   ControllerOptions controller;

@@ -151,6 +151,63 @@ TEST(AutoscaleConfigTest, PolicyAloneIgnoresTargetAndAcceptsExtraKeys) {
   EXPECT_FALSE(parseAutoscalePolicy(*root).isOk());  // `traffic` unknown without extra_keys
 }
 
+constexpr const char* kScaledObject = R"(
+scaled_object:
+  apiVersion: keda.sh/v1alpha1
+  kind: ScaledObject
+  metadata: {name: model-server-scaler}
+  spec:
+    scaleTargetRef: {name: model-server}
+    minReplicaCount: 2
+    maxReplicaCount: 50
+    triggers:
+      - type: prometheus
+        metadata:
+          serverAddress: http://127.0.0.1:9090
+          metricName: model_request_queue_length
+          query: sum(model_request_queue_length{deployment="model-server"})
+          threshold: "50"
+)";
+
+TEST(AutoscaleConfigTest, ScaledObjectAloneBecomesKedasHpa) {
+  auto c = parse(std::string("target: {kind: local}\n") + kScaledObject);
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  const AutoscalePolicy& p = c->policy;
+  EXPECT_FALSE(p.has_hpa);
+  EXPECT_TRUE(p.has_scaled_object);
+  ASSERT_TRUE(p.scaled_object.has_value());
+  EXPECT_EQ(p.hpa.min_replicas, 2);
+  EXPECT_EQ(p.hpa.max_replicas, 50);
+  ASSERT_EQ(p.hpa.metrics.size(), 1u);
+  EXPECT_EQ(p.hpa.metrics[0].type, MetricSourceType::kExternal);
+  EXPECT_EQ(p.hpa.metrics[0].name, "s0-prometheus");
+  EXPECT_EQ(p.hpa.metrics[0].target.average_value_milli, 50'000);
+}
+
+TEST(AutoscaleConfigTest, HpaAndScaledObjectMerge) {
+  auto c = parse(std::string("target: {kind: local}\n") + kHpa + kScaledObject);
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  const AutoscalePolicy& p = c->policy;
+  EXPECT_EQ(p.hpa.max_replicas, 20);  // the hpa's bounds
+  ASSERT_EQ(p.hpa.metrics.size(), 2u);
+  EXPECT_EQ(p.hpa.metrics[0].type, MetricSourceType::kPods);
+  EXPECT_EQ(p.hpa.metrics[1].type, MetricSourceType::kExternal);
+}
+
+TEST(AutoscaleConfigTest, ScaledObjectErrorsNameTheField) {
+  auto c = parse(R"(target: {kind: local}
+scaled_object:
+  spec:
+    scaleTargetRef: {name: m}
+    triggers:
+      - type: kafka
+        metadata: {}
+)");
+  ASSERT_FALSE(c.isOk());
+  EXPECT_NE(c.status().message().find("autoscale.yaml:6:"), std::string::npos)
+      << c.status().message();
+}
+
 TEST(AutoscaleConfigTest, BadAdminAddress) {
   auto c = parse(std::string("target: {kind: local}\nadmin: {listen: nowhere}\n") + kHpa);
   ASSERT_FALSE(c.isOk());
