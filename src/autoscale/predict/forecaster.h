@@ -2,6 +2,12 @@
 // seasonality and a trend (at least the seed's features: hour, weekday, weekend flag, sin/cos of
 // the hour), fitted on the recorded history, evaluated at now + horizon. Implemented in
 // predict/*.cc. Times are Unix seconds (UTC): seasonality needs the wall clock.
+// fit(): samples → 5-minute bucket means → features (features.h) → ridge least squares by
+// Householder QR (least_squares.h) inside Huber IRLS (robust to spikes; Huber 1964, scale
+// 1.4826 · MAD) → the lag-1 autocorrelation of the residuals for a short-term correction that
+// decays with the lead time. Tiers by history length: < 1 day flat mean, < 7 days daily terms
+// only, < 14 days no trend. Complexity: fit O(buckets · features^2 · IRLS passes) (28 days of
+// 15 s samples: ~0.1 s); forecast O(features). docs/design/predictive.md has the decisions.
 // Thread-safety: a fitted forecaster is immutable; fit() is not concurrent.
 #pragma once
 

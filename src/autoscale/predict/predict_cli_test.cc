@@ -1,0 +1,125 @@
+// `surge predict` in-process: runPredict with captured stdout/stderr (no surge binary needed).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+
+namespace surge::cli {
+namespace {
+
+struct CliResult {
+  int code = 0;
+  std::string out;
+  std::string err;
+};
+
+CliResult run(const std::vector<std::string>& args) {
+  testing::internal::CaptureStdout();
+  testing::internal::CaptureStderr();
+  CliResult r;
+  r.code = runPredict(args);
+  std::fflush(stdout);
+  r.out = testing::internal::GetCapturedStdout();
+  r.err = testing::internal::GetCapturedStderr();
+  return r;
+}
+
+class PredictCliTest : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    trace_ = new std::string(testing::TempDir() + "/surge_predict_cli_trace.csv");
+    CliResult r = run({"synth", "--days", "9", "--step", "60s", "--seed", "3", "--out", *trace_});
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  static void TearDownTestSuite() {
+    std::remove(trace_->c_str());
+    delete trace_;
+  }
+  static std::string* trace_;
+};
+std::string* PredictCliTest::trace_ = nullptr;
+
+TEST_F(PredictCliTest, ForecastPrintsReplicasLikeTheSeed) {
+  CliResult r = run({"--history", *trace_, "--at", "+10m", "--rps-per-replica", "100"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("History: 12960 samples from 2026-01-05T00:00:00Z"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("Recommended replicas for 2026-01-14T00:09:00Z: "), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("(+10m after the last sample)"), std::string::npos) << r.out;
+}
+
+TEST_F(PredictCliTest, JsonIsConsistent) {
+  CliResult r = run({"--history", *trace_, "--at", "2026-01-14T14:00:00Z", "--rps-per-replica=50",
+               "--min-replicas", "3", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  const double forecast = j["forecast_rps"];
+  EXPECT_GT(forecast, 300);  // a weekday afternoon of a 500 rps base
+  EXPECT_EQ(j["replicas"], std::max(3, static_cast<int>(std::ceil(forecast / 50))));
+  EXPECT_EQ(j["at_unix"], 1768399200);
+  EXPECT_EQ(j["model"]["kind"], "seasonal_regression");
+  EXPECT_EQ(j["history"]["samples"], 12960);
+}
+
+TEST_F(PredictCliTest, EvaluatePrintsBothMapes) {
+  CliResult r = run({"evaluate", "--history", *trace_, "--holdout-days", "1", "--horizon", "1h"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("seasonal naive (same time last week)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Scored 1440 held-out samples"), std::string::npos) << r.out;
+  CliResult j = run({"evaluate", "--history", *trace_, "--holdout-days", "1", "--json"});
+  ASSERT_EQ(j.code, 0) << j.err;
+  auto doc = nlohmann::json::parse(j.out);
+  EXPECT_LT(doc["model"]["mape"].get<double>(), doc["seasonal_naive"]["mape"].get<double>());
+}
+
+TEST_F(PredictCliTest, ClearErrors) {
+  CliResult r = run({"--history", "/nonexistent/t.csv", "--at", "+1m", "--rps-per-replica", "1"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("/nonexistent/t.csv"), std::string::npos) << r.err;
+
+  const std::string bad = testing::TempDir() + "/surge_predict_cli_bad.csv";
+  {
+    std::ofstream out(bad);
+    out << "timestamp,rps\n1767571200,10\n1767571215,lots\n";
+  }
+  r = run({"--history", bad, "--at", "+1m", "--rps-per-replica", "1"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find(bad + ":3: rps:"), std::string::npos) << r.err;
+  std::remove(bad.c_str());
+
+  r = run({"--history", *trace_, "--at", "+1m", "--rps-per-replca", "1"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown option '--rps-per-replca' (did you mean '--rps-per-replica'?)"),
+            std::string::npos)
+      << r.err;
+  for (const char* v : {"0", "-5", "abc"}) {
+    r = run({"--history", *trace_, "--at", "+1m", "--rps-per-replica", v});
+    EXPECT_EQ(r.code, 2) << v;
+    EXPECT_NE(r.err.find("--rps-per-replica"), std::string::npos) << r.err;
+  }
+  r = run({"--history", *trace_, "--at", "tomorrow", "--rps-per-replica", "1"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--at:"), std::string::npos) << r.err;
+  r = run({"--history", *trace_, "--rps-per-replica", "1"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--at TIME is required"), std::string::npos) << r.err;
+  r = run({"synth", "--days", "0"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--days"), std::string::npos) << r.err;
+  r = run({"evalute"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("did you mean 'evaluate'"), std::string::npos) << r.err;
+  r = run({"evaluate", "--history", *trace_, "--holdout-days", "30"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("whole history"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace surge::cli
