@@ -93,6 +93,7 @@ SyncResult runSync(const SyncInput& in) {
     out.condition = {first_invalid != nullptr ? failureReason(first_invalid->type)
                                               : std::string("FailedGetResourceMetric"),
                      msg};
+    if (invalid < total) out.proposal = replicas;  // what the valid metrics wanted
     return out;
   }
   out.proposal = replicas;
