@@ -1,0 +1,500 @@
+#include "autoscale/local_actuator.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "common/logging.h"
+
+extern char** environ;
+
+namespace surge::autoscale {
+namespace {
+
+constexpr const char* kLog = "autoscale.local";
+constexpr std::chrono::milliseconds kMaxTick(100);
+
+// The last non-empty line of a replica's log, for crash messages.
+std::string lastLogLine(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  in.seekg(0, std::ios::end);
+  std::streamoff size = in.tellg();
+  std::streamoff from = std::max<std::streamoff>(0, size - 4096);
+  in.seekg(from);
+  std::string tail((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r')) tail.pop_back();
+  size_t nl = tail.rfind('\n');
+  return nl == std::string::npos ? tail : tail.substr(nl + 1);
+}
+
+std::string describeExit(int status) {
+  if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("signal ") + strsignal(WTERMSIG(status));
+  return "status " + std::to_string(status);
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<LocalActuator>> LocalActuator::create(LocalTargetConfig config,
+                                                               Clock& clock) {
+  ASSIGN_OR_RETURN(GatewayAdminClient admin,
+                   GatewayAdminClient::create(config.gateway_admin, config.gateway_token));
+  std::string run_dir = config.run_dir;
+  if (run_dir.empty()) {
+    run_dir = (std::filesystem::temp_directory_path() /
+               ("surge-local-" + std::to_string(::getpid())))
+                  .string();
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(run_dir, ec);
+  if (ec || !std::filesystem::is_directory(run_dir)) {
+    return invalidArgument("cannot create the run directory '" + run_dir +
+                           "': " + (ec ? ec.message() : "not a directory"));
+  }
+  return std::unique_ptr<LocalActuator>(
+      new LocalActuator(std::move(config), clock, std::move(admin), std::move(run_dir)));
+}
+
+LocalActuator::LocalActuator(LocalTargetConfig config, Clock& clock, GatewayAdminClient admin,
+                             std::string run_dir)
+    : config_(std::move(config)),
+      clock_(clock),
+      admin_(std::move(admin)),
+      run_dir_(std::move(run_dir)),
+      backoff_(config_.backoff_initial, config_.backoff_max, config_.backoff_reset_after) {}
+
+LocalActuator::~LocalActuator() { shutdown(); }
+
+Status LocalActuator::start() {
+  std::lock_guard lock(mu_);
+  if (started_) return failedPrecondition("the local actuator is already started");
+  if (shut_down_) return failedPrecondition("the local actuator is shut down");
+  started_ = true;
+  SURGE_LOG(kInfo, kLog,
+            "local replicas: " + config_.command + " (run dir " + run_dir_ + ", gateway " +
+                admin_.url() + ", min " + std::to_string(config_.min_replicas) + ", max " +
+                std::to_string(config_.max_replicas) + ")");
+  thread_ = std::thread([this] { supervise(); });
+  return Status::ok();
+}
+
+StatusOr<ScaleState> LocalActuator::getScale() {
+  std::lock_guard lock(mu_);
+  return ScaleState{desired_, live_};
+}
+
+Status LocalActuator::setScale(int32_t replicas) {
+  if (replicas < 0) {
+    return invalidArgument("replicas must be >= 0, found " + std::to_string(replicas));
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (desired_ != replicas) {
+      int32_t wanted = effectiveReplicas(replicas, config_.min_replicas, config_.max_replicas);
+      SURGE_LOG(kInfo, kLog,
+                "scale " + std::to_string(desired_) + " -> " + std::to_string(replicas) +
+                    (wanted != replicas ? " (running " + std::to_string(wanted) +
+                                              ": min_replicas/max_replicas of the local target)"
+                                        : ""));
+    }
+    desired_ = replicas;
+  }
+  cv_.notify_all();
+  return Status::ok();
+}
+
+StatusOr<std::vector<PodInfo>> LocalActuator::listPods() {
+  std::lock_guard lock(mu_);
+  return pods_;
+}
+
+int64_t LocalActuator::crashCount() const {
+  std::lock_guard lock(mu_);
+  return crashes_;
+}
+
+void LocalActuator::supervise() {
+  const Duration tick = std::min<Duration>(config_.probe_period, kMaxTick);
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    lock.unlock();
+    this->tick(clock_.now());
+    lock.lock();
+    if (stop_) break;
+    cv_.wait_for(lock, tick);
+  }
+}
+
+void LocalActuator::reap(Replica& r) {
+  if (r.exited || r.pid <= 0) return;
+  int status = 0;
+  pid_t got = ::waitpid(r.pid, &status, WNOHANG);
+  if (got == r.pid || (got < 0 && errno == ECHILD)) {
+    r.exited = true;
+    r.exit_status = status;
+  }
+}
+
+void LocalActuator::discoverPort(Replica& r) {
+  std::ifstream in(r.log_path, std::ios::binary);
+  if (!in) return;
+  in.seekg(static_cast<std::streamoff>(r.log_offset));
+  std::string chunk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t last_nl = chunk.rfind('\n');
+  if (last_nl == std::string::npos) return;  // no complete line yet
+  std::string lines = chunk.substr(0, last_nl + 1);
+  r.log_offset += lines.size();
+  static const std::regex re(R"(listening on (\d+\.\d+\.\d+\.\d+|localhost|\[[0-9a-fA-F:]+\]):(\d+))");
+  std::smatch m;
+  if (!std::regex_search(lines, m, re)) return;
+  std::string host = m[1].str();
+  int port = std::atoi(m[2].str().c_str());
+  if (port <= 0 || port > 65535) return;
+  if (host == "0.0.0.0" || host == "localhost") host = "127.0.0.1";
+  r.port = static_cast<uint16_t>(port);
+  r.address = host + ":" + std::to_string(port);
+  SURGE_LOG(kDebug, kLog, r.name + " listening on " + r.address);
+}
+
+void LocalActuator::probe(Replica& r, TimePoint now) {
+  std::string host = r.address.substr(0, r.address.rfind(':'));
+  auto reply = httpCall(host, r.port, "GET", config_.probe_path, {}, "", config_.probe_timeout);
+  bool ok = reply.isOk() && reply->status >= 200 && reply->status < 400;
+  TimePoint after = clock_.now();
+  r.next_probe = std::max(after, now) + config_.probe_period;
+  if (applyProbe(r.probe, ok, after, config_.failure_threshold)) {
+    SURGE_LOG(kInfo, kLog,
+              r.name + " (" + r.address + ", pid " + std::to_string(r.pid) + ") is " +
+                  (r.probe.ready ? "ready" : "not ready") +
+                  (r.probe.ready ? " after " + std::to_string(toSeconds(after - r.started)) + " s"
+                                 : ""));
+  }
+}
+
+void LocalActuator::syncGateway(Replica& r, TimePoint now) {
+  if (r.phase == ReplicaPhase::kStopping) return;
+  if (r.probe.ready) {
+    r.phase = ReplicaPhase::kReady;
+    int32_t weight = slowStartWeight(config_.weight, r.joined, config_.slow_start, now);
+    if (!r.in_gateway) {
+      if (now < r.next_gateway_try) return;
+      r.joined = now;
+      weight = slowStartWeight(config_.weight, now, config_.slow_start, now);
+      Status s = admin_.addBackend(r.address, weight, config_.zone);
+      if (!s.isOk()) {
+        r.next_gateway_try = now + std::chrono::seconds(1);
+        SURGE_LOG(kWarn, kLog, r.name + " is ready but not in the gateway yet: " + s.message());
+        return;
+      }
+      r.in_gateway = true;
+      r.gateway_weight = weight;
+      SURGE_LOG(kInfo, kLog,
+                "added " + r.name + " (" + r.address + ") to the gateway, weight " +
+                    std::to_string(weight));
+    } else if (weight != r.gateway_weight) {
+      if (admin_.setWeight(r.address, weight).isOk()) r.gateway_weight = weight;
+    }
+  } else if (r.probe.ever_ready) {
+    r.phase = ReplicaPhase::kNotReady;
+    if (r.in_gateway) {
+      Status s = admin_.removeBackend(r.address);
+      if (s.isOk() || s.code() == StatusCode::kNotFound) {
+        r.in_gateway = false;
+        SURGE_LOG(kWarn, kLog, "removed not-ready " + r.name + " (" + r.address +
+                                   ") from the gateway");
+      }
+    }
+  }
+}
+
+void LocalActuator::beginStop(Replica& r, TimePoint now, bool crashed) {
+  if (r.phase == ReplicaPhase::kStopping) return;
+  r.phase = ReplicaPhase::kStopping;
+  r.crashed = crashed;
+  if (!r.in_gateway) return;
+  if (crashed) {
+    Status s = admin_.removeBackend(r.address);
+    if (!s.isOk() && s.code() != StatusCode::kNotFound) {
+      SURGE_LOG(kWarn, kLog, "could not remove " + r.address + ": " + s.message());
+    }
+    r.in_gateway = false;
+    return;
+  }
+  auto drained = admin_.drainBackend(r.address);
+  if (drained.isOk() && !*drained) {
+    r.drain_requested = true;
+    r.drain_deadline = now + config_.drain_timeout;
+    SURGE_LOG(kInfo, kLog, "draining " + r.name + " (" + r.address + ") in the gateway");
+    return;
+  }
+  if (!drained.isOk() && drained.status().code() != StatusCode::kNotFound) {
+    // The gateway cannot be reached: the replica's own SIGTERM drain still finishes what it has.
+    SURGE_LOG(kWarn, kLog, "could not drain " + r.address + ": " + drained.status().message());
+  }
+  r.in_gateway = false;
+}
+
+void LocalActuator::advanceStop(Replica& r, TimePoint now) {
+  if (r.exited) return;
+  if (r.in_gateway && r.drain_requested) {
+    auto b = admin_.getBackend(r.address);
+    if (b.isOk() && !b->has_value()) {
+      r.in_gateway = false;
+      SURGE_LOG(kInfo, kLog, r.name + " drained (no request in flight)");
+    } else if (now >= r.drain_deadline) {
+      (void)admin_.removeBackend(r.address);
+      r.in_gateway = false;
+      SURGE_LOG(kWarn, kLog, r.name + " still busy after drain_timeout; removing it");
+    } else {
+      return;
+    }
+  }
+  if (!r.term_sent) {
+    ::kill(-r.pid, SIGTERM);
+    r.term_sent = true;
+    r.kill_deadline = now + config_.termination_grace_period;
+    SURGE_LOG(kInfo, kLog, "SIGTERM " + r.name + " (pid " + std::to_string(r.pid) + ")");
+    return;
+  }
+  if (!r.kill_sent && now >= r.kill_deadline) {
+    ::kill(-r.pid, SIGKILL);
+    r.kill_sent = true;
+    SURGE_LOG(kWarn, kLog,
+              "SIGKILL " + r.name + " (pid " + std::to_string(r.pid) +
+                  "): still running after termination_grace_period");
+  }
+}
+
+Status LocalActuator::spawn(TimePoint now) {
+  Replica r;
+  r.sequence = next_sequence_++;
+  r.name = config_.name_prefix + "-" + std::to_string(r.sequence);
+  r.log_path = run_dir_ + "/" + r.name + ".log";
+  r.started = now;
+  r.next_probe = now;
+
+  std::vector<std::string> argv = {config_.command};
+  for (const auto& a : config_.args) {
+    argv.push_back(
+        expandLocalTemplate(a, config_.model_repository, r.name, r.sequence, run_dir_));
+  }
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string kv = *e;
+    std::string key = kv.substr(0, kv.find('='));
+    if (config_.env.count(key) == 0) env.push_back(std::move(kv));
+  }
+  for (const auto& [k, v] : config_.env) {
+    env.push_back(k + "=" +
+                  expandLocalTemplate(v, config_.model_repository, r.name, r.sequence, run_dir_));
+  }
+  std::vector<char*> cargv, cenv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  for (auto& e : env) cenv.push_back(e.data());
+  cenv.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, r.log_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  // Own process group (Ctrl-C to the parent does not reach it; we drain it first), default
+  // signal dispositions and an empty mask whatever the spawning thread had.
+  sigset_t empty, defaults;
+  sigemptyset(&empty);
+  sigemptyset(&defaults);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT, SIGCHLD}) sigaddset(&defaults, sig);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setsigmask(&attr, &empty);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  pid_t pid = -1;
+  int rc = ::posix_spawnp(&pid, config_.command.c_str(), &actions, &attr, cargv.data(),
+                          cenv.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    return unavailable("cannot start " + config_.command + ": " + std::strerror(rc));
+  }
+  r.pid = pid;
+  std::string cmdline;
+  for (const auto& a : argv) cmdline += (cmdline.empty() ? "" : " ") + a;
+  SURGE_LOG(kInfo, kLog,
+            "started " + r.name + " (pid " + std::to_string(pid) + "): " + cmdline + " > " +
+                r.log_path);
+  replicas_.push_back(std::move(r));
+  return Status::ok();
+}
+
+void LocalActuator::tick(TimePoint now) {
+  for (auto& r : replicas_) reap(r);
+
+  int64_t new_crashes = 0;
+  for (auto& r : replicas_) {
+    if (r.phase == ReplicaPhase::kStopping) continue;
+    if (!r.exited && r.port == 0) discoverPort(r);
+    if (!r.exited && r.port != 0 && now >= r.next_probe) probe(r, now);
+    ReplicaVerdict v = judgeReplica(
+        ReplicaFacts{r.phase, r.exited, r.started, r.probe}, clock_.now(), config_.ready_timeout,
+        config_.unready_timeout);
+    if (v != ReplicaVerdict::kOk) {
+      std::string why = replicaVerdictName(v);
+      if (r.exited) why += " (" + describeExit(r.exit_status) + ")";
+      std::string last = lastLogLine(r.log_path);
+      SURGE_LOG(kWarn, kLog,
+                "replica " + r.name + " (pid " + std::to_string(r.pid) + ") failed: " + why +
+                    "; replacing it" + (last.empty() ? "" : "; last log line: " + last));
+      ++new_crashes;
+      backoff_.onCrash(now);
+      beginStop(r, now, /*crashed=*/true);
+      continue;
+    }
+    syncGateway(r, clock_.now());
+    if (r.phase == ReplicaPhase::kReady && r.probe.last_transition) {
+      backoff_.onReady(*r.probe.last_transition, now);
+    }
+  }
+
+  int32_t desired;
+  {
+    std::lock_guard lock(mu_);
+    desired = desired_;
+    crashes_ += new_crashes;
+  }
+  int32_t wanted = effectiveReplicas(desired, config_.min_replicas, config_.max_replicas);
+  std::vector<ReplicaRank> ranks;
+  ranks.reserve(replicas_.size());
+  for (const auto& r : replicas_) {
+    ReplicaRank rank{r.phase, std::nullopt, r.sequence};
+    if (r.phase == ReplicaPhase::kReady) rank.ready_since = r.probe.last_transition;
+    ranks.push_back(rank);
+  }
+  ConvergePlan plan = planConverge(wanted, ranks, backoff_.mayStart(now));
+  for (size_t i : plan.stop) {
+    SURGE_LOG(kInfo, kLog, "scale-in: removing " + replicas_[i].name + " (" +
+                               replicaPhaseName(replicas_[i].phase) + ")");
+    beginStop(replicas_[i], clock_.now(), /*crashed=*/false);
+  }
+  for (int32_t i = 0; i < plan.start; ++i) {
+    Status s = spawn(clock_.now());
+    if (!s.isOk()) {
+      SURGE_LOG(kError, kLog, s.message());
+      backoff_.onCrash(now);
+      std::lock_guard lock(mu_);
+      ++crashes_;
+      break;
+    }
+  }
+
+  for (auto& r : replicas_) {
+    if (r.phase == ReplicaPhase::kStopping) advanceStop(r, clock_.now());
+  }
+  for (auto& r : replicas_) reap(r);
+  std::erase_if(replicas_, [](const Replica& r) {
+    return r.phase == ReplicaPhase::kStopping && r.exited;
+  });
+  publish();
+}
+
+PodInfo LocalActuator::podOf(const Replica& r) const {
+  PodInfo p;
+  p.name = r.name;
+  p.start_time = r.started;
+  p.requests_milli = config_.requests_milli;
+  p.address = r.address;
+  p.pid = r.pid;
+  p.zone = config_.zone;
+  switch (r.phase) {
+    case ReplicaPhase::kStarting:
+      p.phase = "Pending";
+      p.ready = ReadyCondition{false, r.started};
+      break;
+    case ReplicaPhase::kReady:
+    case ReplicaPhase::kNotReady:
+      p.phase = "Running";
+      p.ready = ReadyCondition{r.probe.ready, r.probe.last_transition.value_or(r.started)};
+      break;
+    case ReplicaPhase::kStopping:
+      p.phase = r.exited ? (r.crashed ? "Failed" : "Succeeded") : "Running";
+      p.deleted = true;
+      p.ready = ReadyCondition{false, r.probe.last_transition.value_or(r.started)};
+      break;
+  }
+  return p;
+}
+
+void LocalActuator::publish() {
+  std::vector<PodInfo> pods;
+  int32_t live = 0;
+  for (const auto& r : replicas_) {
+    if (r.phase != ReplicaPhase::kStopping) {
+      pods.push_back(podOf(r));
+      ++live;
+    }
+  }
+  for (const auto& r : replicas_) {
+    if (r.phase == ReplicaPhase::kStopping) pods.push_back(podOf(r));
+  }
+  std::lock_guard lock(mu_);
+  pods_ = std::move(pods);
+  live_ = live;
+}
+
+void LocalActuator::shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (replicas_.empty()) {
+    publish();
+    return;
+  }
+  SURGE_LOG(kInfo, kLog, "stopping " + std::to_string(replicas_.size()) + " local replicas");
+  for (auto& r : replicas_) {
+    reap(r);
+    beginStop(r, clock_.now(), /*crashed=*/false);
+  }
+  // The loop is bounded in real time whatever the injected clock does.
+  auto real_deadline = std::chrono::steady_clock::now() + config_.drain_timeout +
+                       config_.termination_grace_period + std::chrono::seconds(5);
+  for (;;) {
+    bool all_exited = true;
+    for (auto& r : replicas_) {
+      reap(r);
+      advanceStop(r, clock_.now());
+      all_exited = all_exited && r.exited;
+    }
+    if (all_exited || std::chrono::steady_clock::now() >= real_deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (auto& r : replicas_) {
+    if (r.exited || r.pid <= 0) continue;
+    ::kill(-r.pid, SIGKILL);
+    int status = 0;
+    ::waitpid(r.pid, &status, 0);
+    r.exited = true;
+  }
+  replicas_.clear();
+  publish();
+}
+
+}  // namespace surge::autoscale
