@@ -1,10 +1,346 @@
 #include "sim/autoscaler.h"
 
-namespace surge::sim {
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
 
-StatusOr<std::unique_ptr<Scaler>> makeScaler(const SimConfig& config) {
+#include "autoscale/autoscale_config.h"
+#include "autoscale/hpa/hpa.h"
+#include "autoscale/panic.h"
+#include "autoscale/predict/forecaster.h"
+
+namespace surge::sim {
+namespace {
+
+using namespace surge::autoscale;  // NOLINT(build/namespaces): the policy's vocabulary
+
+struct SimScalerOptions {
+  Duration scrape_interval{0};  // 0 → the sync period
+  Duration metrics_window{0};   // 0 → the sync period
+  int64_t cpu_request_milli = 1000;
+  int64_t memory_request_milli = int64_t{1} << 40;  // 1Gi in milli-units
+  double memory_usage = 0.5;  // constant fraction of the request (a loaded model's RSS)
+  int64_t history_days = 7;
+  Duration refit_every = std::chrono::minutes(15);
+};
+
+bool isGaugeName(const std::string& name) {
+  for (const char* k : {"inflight", "in_flight", "concurrency", "queue"}) {
+    if (name.find(k) != std::string::npos) return true;
+  }
+  return false;
+}
+
+class HpaScaler : public Scaler {
+ public:
+  HpaScaler(AutoscalePolicy policy, SimScalerOptions options, const SimConfig& config,
+            const RateCurve& curve)
+      : policy_(std::move(policy)), options_(options), panic_(policy_.panic) {
+    if (options_.scrape_interval.count() == 0) options_.scrape_interval = policy_.sync_period;
+    if (options_.metrics_window.count() == 0) options_.metrics_window = policy_.sync_period;
+    collect_spec_ = policy_.hpa;
+    if (policy_.predictive.enabled) {
+      // Generated history: the noise-free curve for the days before the start, one sample per
+      // 5 minutes (the forecaster's bucket), as if `surge autoscale` had been recording it.
+      const int64_t step = 300;
+      for (int64_t t = -options_.history_days * 86400; t < 0; t += step) {
+        history_.push_back({config.start_unix + t, curve.historyRateAt(static_cast<double>(t))});
+      }
+    }
+  }
+
+  Duration scrapeInterval() const override { return options_.scrape_interval; }
+  Duration syncPeriod() const override { return policy_.sync_period; }
+
+  void onScrape(const ClusterView& v) override {
+    if (last_scrape_ns_ == v.now_ns) return;  // already read at this instant (by a sync)
+    last_scrape_ns_ = v.now_ns;
+    for (const auto& p : v.pods) {
+      auto& s = scrapes_[p.name];
+      s.push_back({v.now_ns, p.requests_total, p.busy_slot_ns, p.in_flight, p.slots});
+      // Keep what the window needs plus one older point.
+      while (s.size() > 2 && s[1].t_ns <= v.now_ns - options_.metrics_window.count() + 1'000'000) {
+        s.pop_front();
+      }
+    }
+    // Forget removed pods.
+    if (scrapes_.size() > v.pods.size() * 2 + 16) {
+      std::map<std::string, std::deque<Scrape>> kept;
+      for (const auto& p : v.pods) kept[p.name] = std::move(scrapes_[p.name]);
+      scrapes_.swap(kept);
+    }
+  }
+
+  int32_t onSync(const ClusterView& v) override {
+    // The real collector reads the counters at the sync itself.
+    if (last_scrape_ns_ != v.now_ns) onScrape(v);
+    const TimePoint now = TimePoint(Duration(v.now_ns));
+    const int64_t unix_s = v.start_unix + v.now_ns / 1'000'000'000;
+    ScaleState scale;
+    int32_t live = 0;
+    for (const auto& p : v.pods) live += p.draining ? 0 : 1;
+    scale.spec_replicas = v.spec_replicas;
+    scale.status_replicas = live;
+    if (scale.spec_replicas == 0 && live > 0) scale.spec_replicas = live;
+    const int32_t current = scale.spec_replicas;
+
+    std::vector<PodInfo> pods;
+    for (const auto& p : v.pods) {
+      PodInfo pod;
+      pod.name = p.name;
+      pod.address = p.name;
+      pod.phase = p.ready || p.draining ? "Running" : "Pending";
+      pod.deleted = p.draining;
+      pod.start_time = TimePoint(Duration(p.created_ns));
+      pod.ready = ReadyCondition{p.ready, TimePoint(Duration(p.ready ? p.ready_ns : p.created_ns))};
+      pod.requests_milli["cpu"] = options_.cpu_request_milli;
+      pod.requests_milli["memory"] = options_.memory_request_milli;
+      pods.push_back(std::move(pod));
+    }
+    MetricsSnapshot snapshot = collect(pods, now);
+
+    SyncInput input;
+    input.now = now;
+    input.spec = policy_.hpa;
+    input.scale = scale;
+    input.pods = pods;
+    input.metrics = snapshot;
+    input.history = hpa_history_;
+    input.controller = policy_.controller;
+    SyncResult result = runSync(input);
+    hpa_history_ = result.history;
+
+    int32_t desired = result.desired_replicas;
+    size_t failed = 0;
+    bool any_valid = false;
+    for (const auto& m : result.metrics) {
+      if (m.proposal) {
+        any_valid = true;
+      } else {
+        ++failed;
+      }
+    }
+    const bool held = !result.metrics.empty() && failed == result.metrics.size();
+    const bool scaling_enabled = current > 0 && !held;
+    if (scaling_enabled && policy_.predictive.enabled) {
+      std::optional<int32_t> predictive = runPredictive(unix_s, snapshot);
+      if (predictive) {
+        int32_t combined = std::max(desired, *predictive);
+        if (desired >= current) combined = std::max(combined, current);
+        desired = combined;
+      }
+    }
+    if (scaling_enabled && policy_.panic.enabled) {
+      double demand = any_valid ? static_cast<double>(result.proposal) : 0.0;
+      PanicDecision pd = panic_.decide(now, demand, current, desired);
+      desired = pd.desired;
+      panicking_ = pd.panicking;
+    }
+    if (!scaling_enabled) return current;
+    const int32_t lo = policy_.hpa.min_replicas, hi = policy_.hpa.max_replicas;
+    return std::clamp(desired, std::min(lo, hi), hi);
+  }
+
+  std::string note() const override {
+    std::string n = panicking_ ? "panic" : "";
+    if (last_forecast_ >= 0) {
+      char buf[48];
+      std::snprintf(buf, sizeof buf, "%sforecast=%.0f", n.empty() ? "" : " ", last_forecast_);
+      n += buf;
+    }
+    return n;
+  }
+
+ private:
+  struct Scrape {
+    int64_t t_ns;
+    uint64_t requests;
+    double busy_ns;
+    int64_t in_flight;
+    int64_t slots;
+  };
+
+  // The window's oldest usable point and the latest: nullptr pair when fewer than two scrapes.
+  std::pair<const Scrape*, const Scrape*> window(const std::string& pod, int64_t now_ns) const {
+    auto it = scrapes_.find(pod);
+    if (it == scrapes_.end() || it->second.empty()) return {nullptr, nullptr};
+    const auto& s = it->second;
+    const Scrape* last = &s.back();
+    const Scrape* first = nullptr;
+    (void)now_ns;
+    // Tolerate scrape-time jitter of 1 ms when matching the window's start.
+    int64_t from = last->t_ns - options_.metrics_window.count() + 1'000'000;
+    for (const auto& x : s) {
+      if (x.t_ns <= from || first == nullptr) first = &x;
+      if (x.t_ns > from) break;
+    }
+    if (first == last || first == nullptr) return {nullptr, last};
+    return {first, last};
+  }
+
+  MetricsSnapshot collect(const std::vector<PodInfo>& pods, TimePoint now) {
+    MetricsSnapshot out;
+    const int64_t now_ns = now.time_since_epoch().count();
+    std::vector<MetricSpec> specs = collect_spec_.metrics;
+    if (policy_.predictive.enabled &&
+        std::none_of(specs.begin(), specs.end(),
+                     [&](const MetricSpec& m) { return m.name == policy_.predictive.metric; })) {
+      MetricSpec m;
+      m.type = MetricSourceType::kPods;
+      m.name = policy_.predictive.metric;
+      specs.push_back(m);
+    }
+    for (const auto& spec : specs) {
+      bool resource = spec.type == MetricSourceType::kResource ||
+                      spec.type == MetricSourceType::kContainerResource;
+      if (!resource && spec.type != MetricSourceType::kPods) {
+        out.failed[spec.name] = "not simulated: only Resource cpu and Pods metrics are";
+        continue;
+      }
+      if (resource && spec.name == "memory") {
+        auto& mem = out.pod_metrics[spec.name];
+        for (const auto& pod : pods) {
+          if (pod.deleted || scrapes_.count(pod.name) == 0) continue;
+          PodSample s;
+          s.timestamp = now;
+          s.window = options_.scrape_interval;
+          s.value_milli = std::llround(options_.memory_usage *
+                                       static_cast<double>(options_.memory_request_milli));
+          mem[pod.name] = s;
+        }
+        if (mem.empty()) {
+          out.pod_metrics.erase(spec.name);
+          out.failed[spec.name] = "no pod scraped yet";
+        }
+        continue;
+      }
+      if (resource && spec.name != "cpu") {
+        out.failed[spec.name] = "not simulated: resource " + spec.name;
+        continue;
+      }
+      const bool rps = !resource && (spec.name == policy_.predictive.metric ||
+                                     spec.name == "requests_per_second");
+      const bool gauge = !resource && !rps && isGaugeName(spec.name);
+      if (!resource && !rps && !gauge) {
+        out.failed[spec.name] = "not simulated: Pods metric " + spec.name +
+                                " (use requests_per_second or an inflight/queue gauge)";
+        continue;
+      }
+      auto& samples = out.pod_metrics[spec.name];
+      for (const auto& pod : pods) {
+        if (pod.deleted) continue;
+        auto [first, last] = window(pod.name, now_ns);
+        if (last == nullptr) continue;
+        PodSample s;
+        s.timestamp = TimePoint(Duration(last->t_ns));
+        if (gauge) {
+          s.value_milli = last->in_flight * 1000;
+          s.window = options_.scrape_interval;
+          samples[pod.name] = s;
+          continue;
+        }
+        if (first == nullptr) continue;  // a rate needs two scrapes
+        double dt = static_cast<double>(last->t_ns - first->t_ns);
+        if (dt <= 0) continue;
+        s.window = Duration(last->t_ns - first->t_ns);
+        if (resource) {
+          double busy = (last->busy_ns - first->busy_ns) / (dt * static_cast<double>(last->slots));
+          s.value_milli = std::llround(std::min(1.0, busy) *
+                                       static_cast<double>(options_.cpu_request_milli));
+        } else {
+          double r = static_cast<double>(last->requests - first->requests) / (dt * 1e-9);
+          s.value_milli = std::llround(r * 1000);
+        }
+        samples[pod.name] = s;
+      }
+      if (samples.empty()) {
+        out.pod_metrics.erase(spec.name);
+        out.failed[spec.name] = "no pod has a sample yet (a rate needs two scrapes)";
+      }
+    }
+    return out;
+  }
+
+  std::optional<int32_t> runPredictive(int64_t unix_s, const MetricsSnapshot& snapshot) {
+    const PredictiveConfig& p = policy_.predictive;
+    auto it = snapshot.pod_metrics.find(p.metric);
+    if (it != snapshot.pod_metrics.end() && !it->second.empty()) {
+      double sum = 0;
+      for (const auto& [pod, sample] : it->second) sum += static_cast<double>(sample.value_milli);
+      history_.push_back({unix_s, sum / 1000.0});
+    }
+    if (history_.empty()) return std::nullopt;
+    int64_t refit_s = std::chrono::duration_cast<std::chrono::seconds>(options_.refit_every).count();
+    if (!forecaster_.fitted() || unix_s - last_fit_s_ >= refit_s) {
+      last_fit_s_ = unix_s;
+      (void)forecaster_.fit(history_);
+    }
+    if (!forecaster_.fitted()) return std::nullopt;
+    int64_t at = unix_s + std::chrono::duration_cast<std::chrono::seconds>(p.horizon).count();
+    last_forecast_ = forecaster_.forecast(at);
+    return predictiveReplicas(last_forecast_, p.rps_per_replica, p.min_replicas);
+  }
+
+  AutoscalePolicy policy_;
+  SimScalerOptions options_;
+  HpaSpec collect_spec_;
+  PanicPolicy panic_;
+  std::optional<HpaHistory> hpa_history_;
+  std::map<std::string, std::deque<Scrape>> scrapes_;
+  std::vector<RpsSample> history_;
+  SeasonalForecaster forecaster_;
+  int64_t last_fit_s_ = 0;
+  double last_forecast_ = -1;
+  bool panicking_ = false;
+  int64_t last_scrape_ns_ = -1;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Scaler>> makeScaler(const SimConfig& config, const RateCurve& curve) {
   if (!config.autoscaler.enabled) return std::unique_ptr<Scaler>();
-  return config.autoscaler.node.error("the simulated autoscaler is not available in this build");
+  const config::Node& n = config.autoscaler.node;
+  if (n.has("target")) {
+    return n["target"].error("not used by surge sim (the simulator is the target)");
+  }
+  ASSIGN_OR_RETURN(AutoscalePolicy policy,
+                   parseAutoscalePolicy(n, {"scrape_interval", "metrics_window", "cpu_request",
+                                            "memory_request", "memory_usage", "history_days",
+                                            "refit_every"}));
+  if (policy.has_scaled_object && !policy.has_hpa) {
+    return n["scaled_object"].error(
+        "KEDA triggers are not simulated: give an `hpa` (Resource cpu or Pods metrics)");
+  }
+  SimScalerOptions o;
+  ASSIGN_OR_RETURN(o.scrape_interval, n.getDurationInRange("scrape_interval", Duration(0),
+                                                           std::chrono::seconds(1),
+                                                           std::chrono::hours(1)));
+  ASSIGN_OR_RETURN(o.metrics_window, n.getDurationInRange("metrics_window", Duration(0),
+                                                          std::chrono::seconds(1),
+                                                          std::chrono::hours(1)));
+  if (n.has("cpu_request") && !n["cpu_request"].isNull()) {
+    ASSIGN_OR_RETURN(std::string q, n["cpu_request"].asString());
+    auto milli = parseQuantityMilli(q);
+    if (!milli.isOk()) return n["cpu_request"].error(milli.status().message());
+    if (*milli <= 0) return n["cpu_request"].error("must be greater than 0");
+    o.cpu_request_milli = *milli;
+  }
+  if (n.has("memory_request") && !n["memory_request"].isNull()) {
+    ASSIGN_OR_RETURN(std::string q, n["memory_request"].asString());
+    auto milli = parseQuantityMilli(q);
+    if (!milli.isOk()) return n["memory_request"].error(milli.status().message());
+    if (*milli <= 0) return n["memory_request"].error("must be greater than 0");
+    o.memory_request_milli = *milli;
+  }
+  ASSIGN_OR_RETURN(o.memory_usage, n.getDoubleInRange("memory_usage", 0.5, 0, 10));
+  ASSIGN_OR_RETURN(o.history_days, n.getIntInRange("history_days", 7, 0, 60));
+  ASSIGN_OR_RETURN(o.refit_every, n.getDurationInRange("refit_every", o.refit_every,
+                                                       std::chrono::seconds(15),
+                                                       std::chrono::hours(24)));
+  return std::unique_ptr<Scaler>(new HpaScaler(std::move(policy), o, config, curve));
 }
 
 }  // namespace surge::sim

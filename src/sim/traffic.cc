@@ -173,9 +173,18 @@ double RateCurve::componentRate(const RateComponent& c, double t) const {
   return 0;
 }
 
-double RateCurve::baseRateAt(double t) const {
+double RateCurve::baseRateAt(double t) const { return sum(t, false); }
+double RateCurve::historyRateAt(double t) const { return sum(t, true); }
+
+double RateCurve::sum(double t, bool seasonal_only) const {
+  using K = RateComponent::Kind;
   double r = 0;
-  for (const auto& c : components_) r += componentRate(c, t);
+  for (const auto& c : components_) {
+    if (seasonal_only && c.kind != K::kConstant && c.kind != K::kDiurnal && c.kind != K::kTrace) {
+      continue;
+    }
+    r += componentRate(c, t);
+  }
   r *= scale_;
   if (weekend_factor_ != 1) {
     int64_t unix_s = start_unix_ + static_cast<int64_t>(std::floor(t));

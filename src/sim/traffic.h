@@ -60,12 +60,17 @@ class RateCurve {
             int64_t start_unix, double noise, double noise_interval_s, uint64_t noise_seed);
 
   double rateAt(double t_seconds) const;  // requests/s at t (≥ 0)
-  // Rate without noise (the curve a forecaster should learn).
+  // Rate without noise.
   double baseRateAt(double t_seconds) const;
+  // A typical past day at t (may be negative): the seasonal components only — constant, diurnal,
+  // trace — without steps, ramps, spikes or noise, with the weekend factor of that date. What a
+  // recorded history would have taught a forecaster before the run.
+  double historyRateAt(double t_seconds) const;
   int64_t startUnix() const { return start_unix_; }
 
  private:
   double componentRate(const RateComponent& c, double t) const;
+  double sum(double t, bool seasonal_only) const;
   std::vector<RateComponent> components_;
   double scale_ = 1;
   double weekend_factor_ = 1;

@@ -1,0 +1,136 @@
+// The simulated autoscaler: surge's HPA core, forecaster and panic policy driven on virtual time.
+#include "sim/autoscaler.h"
+
+#include <gtest/gtest.h>
+
+#include "sim/test_util.h"
+
+namespace surge::sim {
+namespace {
+
+using testing::configFromYaml;
+
+SimResult run(const SimConfig& c) {
+  RateCurve curve = makeRateCurve(c);
+  auto scaler = makeScaler(c, curve);
+  EXPECT_TRUE(scaler.isOk()) << scaler.status().message();
+  if (!scaler.isOk()) return {};
+  auto r = runSimulation(c, curve, scaler->get());
+  EXPECT_TRUE(r.isOk());
+  return r.isOk() ? *r : SimResult{};
+}
+
+const IntervalRow& rowAt(const SimResult& r, double minutes) {
+  for (const auto& row : r.series) {
+    if (std::abs(row.t_s - minutes * 60) < 1e-6) return row;
+  }
+  static IntervalRow none;
+  ADD_FAILURE() << "no row at minute " << minutes;
+  return none;
+}
+
+const char* kStepLoad = R"(
+duration: 50m
+traffic:
+  components:
+    - constant: 200
+    - step: {at: 10m, rps: 600}
+    - step: {at: 30m, rps: -600}
+service: {distribution: exponential, mean: 10ms}
+replicas: {count: 3, cold_start: 30s}
+gateway: {algorithm: least_connections}
+autoscaler:
+  sync_period: 15s
+  hpa:
+    minReplicas: 2
+    maxReplicas: 30
+    metrics:
+      - type: Pods
+        pods:
+          metric: {name: requests_per_second}
+          target: {type: AverageValue, averageValue: "80"}
+)";
+
+TEST(SimAutoscaler, HpaFollowsAStepUpAndDown) {
+  SimResult r = run(configFromYaml(kStepLoad));
+  EXPECT_EQ(rowAt(r, 9).ready_replicas, 3);  // 200 / 80 = 2.5 → 3
+  // 800 req/s / 80 = 10 replicas, after the HPA's doubling limits and the 30 s cold start.
+  EXPECT_GE(rowAt(r, 25).ready_replicas, 10);
+  EXPECT_LE(rowAt(r, 25).ready_replicas, 11);
+  // Back to 200 req/s at 30 m: the 5-minute downscale stabilization holds until ~35 m.
+  EXPECT_GE(rowAt(r, 33).replicas, 10);
+  EXPECT_EQ(rowAt(r, 50).ready_replicas, 3);
+  EXPECT_GT(r.summary.scale_ups, 6u);
+  EXPECT_GT(r.summary.scale_downs, 6u);
+  // Deterministic: the same seed gives the same decisions.
+  SimResult again = run(configFromYaml(kStepLoad));
+  EXPECT_EQ(again.summary.replica_hours, r.summary.replica_hours);
+  EXPECT_EQ(again.summary.p99_s, r.summary.p99_s);
+}
+
+TEST(SimAutoscaler, PanicModeReactsFasterToASpike) {
+  // A slow scale-up policy (1 pod a minute): panic mode bypasses it.
+  std::string base = std::string(kStepLoad) +
+                     "    behavior:\n"
+                     "      scaleUp: {policies: [{type: Pods, value: 1, periodSeconds: 60}]}\n";
+  SimResult plain = run(configFromYaml(base));
+  SimResult panic = run(configFromYaml(base + "  panic: {enabled: true, threshold: 2}\n"));
+  // Within two minutes of the step (3.3× the capacity) panic scales straight to the demand.
+  EXPECT_LE(rowAt(plain, 12).replicas, 6);
+  EXPECT_GE(rowAt(panic, 12).replicas, 10);
+  EXPECT_LE(panic.summary.slo_violation_minutes, plain.summary.slo_violation_minutes);
+}
+
+TEST(SimAutoscaler, PredictiveScalesAheadOfTheDailyRise) {
+  std::string base = R"(
+duration: 4h
+traffic:
+  components:
+    - diurnal: {trough: 5, peak: 75, peak_at: 5h}
+service: {distribution: exponential, mean: 80ms}
+replicas: {count: 2, cold_start: 2m}
+slo: {target: 800ms}
+autoscaler:
+  hpa:
+    minReplicas: 2
+    maxReplicas: 40
+    metrics:
+      - type: Pods
+        pods:
+          metric: {name: requests_per_second}
+          target: {type: AverageValue, averageValue: "8"}
+)";
+  SimResult reactive = run(configFromYaml(base));
+  SimResult predictive = run(configFromYaml(
+      base + "  predictive: {enabled: true, horizon: 10m, rps_per_replica: 8, min_replicas: 2}\n"));
+  // On the rise the forecast (10 minutes ahead) asks for more replicas than the current rate.
+  double more = 0;
+  for (double m : {120.0, 150.0, 180.0, 210.0}) {
+    more += static_cast<double>(rowAt(predictive, m).replicas - rowAt(reactive, m).replicas);
+  }
+  EXPECT_GT(more, 0);
+  EXPECT_NE(rowAt(predictive, 180).note.find("forecast="), std::string::npos);
+}
+
+TEST(SimAutoscaler, ConfigErrors) {
+  std::string base = "traffic: {rps: 10}\nservice: {mean: 5ms}\nautoscaler:\n";
+  auto err = [&](const std::string& block) {
+    SimConfig c = configFromYaml(base + block);
+    RateCurve curve = makeRateCurve(c);
+    auto s = makeScaler(c, curve);
+    return s.isOk() ? std::string() : s.status().message();
+  };
+  const std::string hpa =
+      "  hpa: {minReplicas: 1, maxReplicas: 5, metrics: [{type: Resource, resource: {name: cpu, "
+      "target: {type: Utilization, averageUtilization: 50}}}]}\n";
+  EXPECT_EQ(err(hpa), "");
+  std::string e = err(hpa + "  sync_perod: 15s\n");
+  EXPECT_NE(e.find("did you mean 'sync_period'"), std::string::npos) << e;
+  e = err(hpa + "  target: {kind: local}\n");
+  EXPECT_NE(e.find("not used by surge sim"), std::string::npos) << e;
+  e = err(hpa + "  cpu_request: lots\n");
+  EXPECT_NE(e.find("sim.yaml:"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace surge::sim
