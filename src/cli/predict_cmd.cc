@@ -425,11 +425,11 @@ int runEvaluate(const std::vector<std::string>& args) {
   std::printf("Model: %s\n", r->model_summary.c_str());
   std::printf("Horizon %s: each forecast sees only data known %s before its time\n\n",
               durationText(*horizon).c_str(), durationText(*horizon).c_str());
-  std::printf("  %-34s %12s %16s\n", "MAPE", "per sample", "per 5m bucket");
-  std::printf("  %-34s %12s %16s\n", "model (regression + recent residual)", pct(r->model.mape).c_str(),
+  std::printf("  %-38s %12s %16s\n", "MAPE", "per sample", "per 5m bucket");
+  std::printf("  %-38s %12s %16s\n", "model (regression + recent residual)", pct(r->model.mape).c_str(),
               pct(r->model_bucket.mape).c_str());
-  std::printf("  %-34s %12s %16s\n", "regression alone", pct(r->seasonal_only.mape).c_str(), "");
-  std::printf("  %-34s %12s %16s\n", "seasonal naive (same time last week)",
+  std::printf("  %-38s %12s %16s\n", "regression alone", pct(r->seasonal_only.mape).c_str(), "");
+  std::printf("  %-38s %12s %16s\n", "seasonal naive (same time last week)",
               pct(r->naive.mape).c_str(), pct(r->naive_bucket.mape).c_str());
   std::printf("\nScored %zu held-out samples (%zu skipped: rps 0 or no sample a week earlier)\n",
               r->model.scored, r->skipped);

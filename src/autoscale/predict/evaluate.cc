@@ -42,8 +42,17 @@ StatusOr<EvaluationResult> evaluateHoldout(std::vector<RpsSample> samples,
                      return a.unix_seconds < b.unix_seconds;
                    });
   EvaluationResult result;
+  // The trace ends one sampling step after its last sample: with 15 s samples ending at
+  // 23:59:45, seven held-out days start at 00:00:00.
   const int64_t last = samples.back().unix_seconds;
-  result.split_unix_seconds = last - options.holdout_seconds + 1;
+  int64_t step = 1;
+  for (size_t i = samples.size() - 1; i-- > 0;) {
+    if (samples[i].unix_seconds < last) {
+      step = last - samples[i].unix_seconds;
+      break;
+    }
+  }
+  result.split_unix_seconds = last + step - options.holdout_seconds;
   auto split = std::lower_bound(samples.begin(), samples.end(), result.split_unix_seconds,
                                 [](const RpsSample& s, int64_t t) { return s.unix_seconds < t; });
   std::vector<RpsSample> train(samples.begin(), split);

@@ -1,5 +1,6 @@
 // Hold-out evaluation of the forecaster (`surge predict evaluate`, docs/predictive.md): fit on
-// the samples before the last `holdout_seconds`, then forecast every held-out sample at its time
+// the samples before the last `holdout_seconds` (the trace ends one sampling step after its last
+// sample, so 7 days of 15 s samples ending at 23:59:45 are held out from 00:00:00), then forecast every held-out sample at its time
 // t using only what is known at t - horizon: the regression fitted at the split, plus the
 // short-term correction from the last complete bucket that ended by t - horizon. Scores MAPE
 // against the seasonal-naive baseline "the same time one period (a week) earlier", on the same

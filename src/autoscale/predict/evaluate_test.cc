@@ -24,8 +24,8 @@ TEST(EvaluateTest, SplitsAndScoresBothModels) {
   ASSERT_TRUE(r.isOk()) << r.status().toString();
   EXPECT_EQ(r->holdout_samples, 7u * 288);
   EXPECT_EQ(r->train_samples, 14u * 288);
-  // The last sample is at 21 d - 300 s; the held-out week starts 7 d - 1 s before it.
-  EXPECT_EQ(r->split_unix_seconds, 1767571200 + 14 * kSecondsPerDay - 299);
+  // The last sample is at 21 d - 300 s, so the trace ends at 21 d and the hold-out starts at 14 d.
+  EXPECT_EQ(r->split_unix_seconds, 1767571200 + 14 * kSecondsPerDay);
   EXPECT_EQ(r->model.scored, 7u * 288);
   // A perfectly weekly trace: the baseline is exact; so is the regression, up to the ridge (the
   // trace's shape has two daily harmonics and a weekend shift, all in the model's span).
