@@ -19,7 +19,7 @@ build: deps $(BUILD)/build.ninja
 
 # Runs the default stack in the foreground (Ctrl-C stops everything it started).
 up: build
-	@scripts/up $(BUILD)/src/cli/surge
+	@scripts/up $(BUILD)/src/cli/surge $(UP_ARGS)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)

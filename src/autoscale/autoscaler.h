@@ -1,0 +1,60 @@
+// Autoscaler: one running autoscaler assembled from an AutoscaleConfig — the target (the local
+// actuator for kind: local), the metric sources (the embedded ScrapeCollector for Resource and
+// Pods metrics, a KedaScaler for the ScaledObject's Prometheus triggers, behind a
+// CompositeCollector), the Controller and its admin endpoint. What `surge autoscale` and
+// `surge up` run; neither holds scaling logic of its own.
+// Threading: create/start/stop from one thread; controller() and actuator() views are
+// thread-safe as documented on those classes.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "autoscale/admin.h"
+#include "autoscale/autoscale_config.h"
+#include "autoscale/controller.h"
+#include "autoscale/local_actuator.h"
+#include "autoscale/local_target_config.h"
+#include "autoscale/sources/collector.h"
+#include "common/clock.h"
+#include "common/status.h"
+
+namespace surge::autoscale {
+
+struct AutoscalerRunOptions {
+  bool dry_run = false;
+  // The gateway's metrics page for the requests_per_second metric; "" = <target.gateway.admin>
+  // + "/metrics".
+  std::string gateway_metrics_url;
+};
+
+class Autoscaler {
+ public:
+  // Validates the target (parseLocalTarget) and builds everything; starts nothing.
+  static StatusOr<std::unique_ptr<Autoscaler>> create(const AutoscaleConfig& config,
+                                                      AutoscalerRunOptions options = {});
+  ~Autoscaler();  // stop()
+
+  // Starts the actuator (min replicas at once), the admin endpoint and the sync loop.
+  Status start();
+  // Stops the sync loop and the admin endpoint, then shuts the replicas down (drained first).
+  void stop();
+
+  Controller& controller() { return *controller_; }
+  LocalActuator& actuator() { return *actuator_; }
+  uint16_t adminPort() const { return admin_ ? admin_->port() : 0; }
+  const AutoscaleConfig& config() const { return config_; }
+
+ private:
+  Autoscaler() = default;
+
+  AutoscaleConfig config_;
+  AutoscalerRunOptions options_;
+  std::unique_ptr<LocalActuator> actuator_;
+  std::shared_ptr<MetricsCollector> collector_;
+  std::unique_ptr<Controller> controller_;
+  std::unique_ptr<AdminServer> admin_;
+  bool started_ = false;
+};
+
+}  // namespace surge::autoscale
