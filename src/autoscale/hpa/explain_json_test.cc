@@ -83,6 +83,13 @@ TEST(ExplainJsonTest, BadInputNamesTheField) {
                                   "lastTransitionTime": "2024-01-01T00:00:00Z"}}]})")
                 .find("pods[0].ready.status: unknown value 'Maybe'"),
             std::string::npos);
+  // The example of docs/autoscaling.md, verbatim.
+  auto doc = parseExplainInput(R"({"hpa": {"spec": {"maxReplicas": 3, "metrics": [{"type": "Custom"}]}}, "scale": {"specReplicas": 1}})",  // NOLINT
+                               "<stdin>");
+  ASSERT_FALSE(doc.isOk());
+  EXPECT_EQ(doc.status().message(),
+            "<stdin>:1:58: hpa.spec.metrics[0].type: unknown value 'Custom' (expected one of: "
+            "Resource, ContainerResource, Pods, Object, External)");
   EXPECT_FALSE(errorOf("[1, 2]").empty());
   EXPECT_FALSE(errorOf("{not json").empty());
 }

@@ -280,9 +280,10 @@ StatusOr<HpaSpec> parseSpecBody(const config::Node& n, std::string name) {
           "must be greater than or equal to 1 (0 needs at least one Object or External metric)");
     }
   }
-  if (n.has("behavior")) {  // behavior: {} (or null) still selects the behavior path
+  // behavior: {} selects the behavior path with every default; absent or null is the legacy path.
+  if (!n["behavior"].isNull()) {
     config::Node b = n["behavior"];
-    if (!b.isNull() && !b.isMap()) return b.error("expected a map");
+    if (!b.isMap()) return b.error("expected a map");
     ASSIGN_OR_RETURN(spec.behavior, parseBehavior(b));
   }
   return spec;

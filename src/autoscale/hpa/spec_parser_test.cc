@@ -119,6 +119,9 @@ TEST(SpecParserTest, EmptyBehaviorSelectsBehaviorPath) {
   ASSERT_TRUE(s.isOk()) << s.status().message();
   ASSERT_TRUE(s->behavior.has_value());
   EXPECT_FALSE(s->behavior->scale_up.has_value());
+  auto legacy = parse("maxReplicas: 5\nbehavior:\n");  // null behavior: nil pointer → legacy
+  ASSERT_TRUE(legacy.isOk()) << legacy.status().message();
+  EXPECT_FALSE(legacy->behavior.has_value());
 }
 
 TEST(SpecParserTest, ObjectAndExternalAndTolerance) {
