@@ -1,13 +1,244 @@
-// Placeholder until the command lands.
+// `surge sim`: the discrete-event traffic simulator (src/sim/, docs/simulation.md). Loads one
+// sim.yaml (or several with --compare, run on the first one's traffic), runs each through surge's
+// own balancers, batch policy and autoscaler on virtual time, prints a summary table (or JSON) and
+// with --out writes the time series (CSV), the chart (SVG) and the summary. Bad input: one line
+// naming file:line:col and the field, exit 2.
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
+#include "config/suggest.h"
+#include "sim/autoscaler.h"
+#include "sim/report.h"
+#include "sim/sim_config.h"
+#include "sim/simulator.h"
 
 namespace surge::cli {
+namespace {
 
-int runSim(const std::vector<std::string>& /*args*/) {
-  std::fprintf(stderr, "surge: this command is not implemented yet\n");
-  return 1;
+void usage(FILE* out) {
+  std::fprintf(
+      out,
+      "Usage: surge sim --config sim.yaml [--out DIR] [--seed N] [--json]\n"
+      "       surge sim --compare a.yaml b.yaml ... [--out DIR] [--seed N] [--json]\n\n"
+      "Replay traffic through surge's own balancers, batch policy and autoscaler on a virtual\n"
+      "clock (a discrete-event simulation) and report latency, SLO violations and cost.\n\n"
+      "  --config FILE       the simulation (traffic, service, replicas, gateway, autoscaler, slo)\n"
+      "  --compare F1 F2 ... run several configurations on the traffic of the first (its traffic,\n"
+      "                      duration, start and seed) into one table and one chart\n"
+      "  --out DIR           write DIR/summary.json, DIR/summary.txt, DIR/chart.svg and the time\n"
+      "                      series DIR/<name>.csv (one per configuration)\n"
+      "  --seed N            override the seed (same seed, same results)\n"
+      "  --duration D        override the simulated duration (e.g. 1h, 24h)\n"
+      "  --json              print the summary as JSON (schema surge.sim/v1) instead of a table\n"
+      "  --help              this text\n\n"
+      "Example: surge sim --compare examples/sim/hpa-defaults.yaml examples/sim/predictive.yaml \\\n"
+      "           --out /tmp/sim\n");
+}
+
+bool writeFile(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+  f.close();
+  if (!f) {
+    std::fprintf(stderr, "surge sim: cannot write %s: %s\n", path.string().c_str(),
+                 std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+std::string safeFileName(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.';
+    out += ok ? c : '_';
+  }
+  return out.empty() ? "run" : out;
+}
+
+}  // namespace
+
+int runSim(const std::vector<std::string>& args) {
+  std::vector<std::string> files;
+  std::string out_dir;
+  std::optional<uint64_t> seed;
+  std::optional<Duration> duration;
+  bool json = false;
+  bool compare = false;
+  static const std::vector<std::string_view> kFlags = {"--config", "--compare", "--out",
+                                                       "--seed",   "--duration", "--json",
+                                                       "--help"};
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string a = args[i];
+    std::optional<std::string> inline_value;
+    if (a.rfind("--", 0) == 0) {
+      if (size_t eq = a.find('='); eq != std::string::npos) {
+        inline_value = a.substr(eq + 1);
+        a = a.substr(0, eq);
+      }
+    }
+    auto value = [&](std::string* out) {
+      if (inline_value) {
+        *out = *inline_value;
+        return true;
+      }
+      if (i + 1 >= args.size()) {
+        std::fprintf(stderr, "surge sim: %s needs a value\n", a.c_str());
+        return false;
+      }
+      *out = args[++i];
+      return true;
+    };
+    if (a == "--help" || a == "-h") {
+      usage(stdout);
+      return 0;
+    }
+    if (a == "--json") {
+      json = true;
+    } else if (a == "--config") {
+      std::string f;
+      if (!value(&f)) return 2;
+      files.insert(files.begin(), f);
+    } else if (a == "--compare") {
+      compare = true;
+      if (inline_value) files.push_back(*inline_value);
+      while (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0) files.push_back(args[++i]);
+    } else if (a == "--out") {
+      if (!value(&out_dir)) return 2;
+    } else if (a == "--seed") {
+      std::string v;
+      if (!value(&v)) return 2;
+      char* end = nullptr;
+      errno = 0;
+      unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || errno != 0 || v[0] == '-') {
+        std::fprintf(stderr, "surge sim: --seed: expected a non-negative integer, found '%s'\n",
+                     v.c_str());
+        return 2;
+      }
+      seed = n;
+    } else if (a == "--duration") {
+      std::string v;
+      if (!value(&v)) return 2;
+      auto d = config::parseDuration(v);
+      if (!d.isOk() || d->count() <= 0) {
+        std::fprintf(stderr, "surge sim: --duration: %s\n",
+                     d.isOk() ? "must be greater than 0" : d.status().message().c_str());
+        return 2;
+      }
+      duration = *d;
+    } else {
+      std::fprintf(stderr, "surge sim: unknown argument '%s'%s (see surge sim --help)\n",
+                   args[i].c_str(), config::didYouMean(a, kFlags).c_str());
+      return 2;
+    }
+  }
+  if (files.empty()) {
+    std::fprintf(stderr, "surge sim: give --config FILE or --compare FILE... (see --help)\n");
+    return 2;
+  }
+  if (compare && files.size() < 2) {
+    std::fprintf(stderr, "surge sim: --compare needs at least two configuration files\n");
+    return 2;
+  }
+
+  std::vector<sim::SimConfig> configs;
+  for (const auto& f : files) {
+    auto c = sim::loadSimConfig(f);
+    if (!c.isOk()) {
+      std::fprintf(stderr, "surge sim: %s\n", c.status().message().c_str());
+      return 2;
+    }
+    configs.push_back(std::move(c).value());
+  }
+  if (!configs[0].has_traffic) {
+    std::fprintf(stderr, "surge sim: %s: traffic: missing required field\n", files[0].c_str());
+    return 2;
+  }
+  sim::SimConfig& first = configs[0];
+  if (seed) first.seed = *seed;
+  if (duration) first.duration = *duration;
+  // Every run replays the first configuration's traffic (same curve, noise and seed).
+  for (size_t i = 1; i < configs.size(); ++i) {
+    configs[i].traffic = first.traffic;
+    configs[i].has_traffic = true;
+    configs[i].duration = first.duration;
+    configs[i].start_unix = first.start_unix;
+    configs[i].seed = first.seed;
+  }
+  // Names must be distinct: they label columns and files.
+  for (size_t i = 0; i < configs.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (configs[j].name == configs[i].name) {
+        configs[i].name.append("-").append(std::to_string(i + 1));
+      }
+    }
+  }
+  sim::RateCurve curve = sim::makeRateCurve(first);
+  std::vector<std::unique_ptr<sim::Scaler>> scalers;
+  for (const auto& c : configs) {
+    auto s = sim::makeScaler(c, curve);
+    if (!s.isOk()) {
+      std::fprintf(stderr, "surge sim: %s\n", s.status().message().c_str());
+      return 2;
+    }
+    scalers.push_back(std::move(s).value());
+  }
+
+  std::vector<sim::SimResult> results;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    auto r = sim::runSimulation(configs[i], curve, scalers[i].get());
+    if (!r.isOk()) {
+      std::fprintf(stderr, "surge sim: %s: %s\n", files[i].c_str(), r.status().message().c_str());
+      return 2;
+    }
+    results.push_back(std::move(r).value());
+  }
+  std::vector<sim::SimSummary> summaries;
+  for (const auto& r : results) summaries.push_back(r.summary);
+  std::string table = sim::formatSummaryTable(summaries);
+  std::string summary_json = sim::summaryJson(summaries, first.seed);
+  std::fputs(json ? summary_json.c_str() : table.c_str(), stdout);
+
+  if (!out_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(out_dir, ec);
+    if (ec) {
+      std::fprintf(stderr, "surge sim: cannot create %s: %s\n", out_dir.c_str(),
+                   ec.message().c_str());
+      return 1;
+    }
+    std::filesystem::path dir(out_dir);
+    std::vector<std::string> names;
+    std::vector<const std::vector<sim::IntervalRow>*> series;
+    for (size_t i = 0; i < results.size(); ++i) {
+      names.push_back(configs[i].name);
+      series.push_back(&results[i].series);
+      if (!writeFile(dir / (safeFileName(configs[i].name) + ".csv"),
+                     sim::seriesCsv(results[i].series))) {
+        return 1;
+      }
+    }
+    char pct[32];
+    std::snprintf(pct, sizeof pct, "p%.4g", first.slo.percentile * 100);
+    const std::string label(pct);
+    if (!writeFile(dir / "chart.svg",
+                   sim::chartSvg(names, series, toSeconds(first.slo.target) * 1e3, label)) ||
+        !writeFile(dir / "summary.json", summary_json) || !writeFile(dir / "summary.txt", table)) {
+      return 1;
+    }
+    if (!json) std::printf("wrote %s/{summary.json,summary.txt,chart.svg,*.csv}\n", out_dir.c_str());
+  }
+  return 0;
 }
 
 }  // namespace surge::cli

@@ -54,6 +54,7 @@ class HpaScaler : public Scaler {
 
   Duration scrapeInterval() const override { return options_.scrape_interval; }
   Duration syncPeriod() const override { return policy_.sync_period; }
+  int32_t minReplicas() const override { return policy_.hpa.min_replicas; }
 
   void onScrape(const ClusterView& v) override {
     if (last_scrape_ns_ == v.now_ns) return;  // already read at this instant (by a sync)

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "planner/sizing.h"
@@ -61,6 +62,9 @@ void check(const Case& k, double requests) {
   double expected = analyticP99(k);
   SimResult r = simulate(k, requests / k.rate);
   double got = r.summary.p99_s;
+  std::printf("  %s λ=%g S=%g c=%d×%d: simulated p99 %.5f s, analytic %.5f s (%+.2f%%)\n",
+              k.distribution, k.rate, k.service_s, k.replicas, k.slots, got, expected,
+              100 * (got / expected - 1));
   EXPECT_NEAR(got / expected, 1.0, 0.03)
       << k.distribution << " λ=" << k.rate << " S=" << k.service_s << " c=" << k.replicas
       << "×" << k.slots << ": simulated p99 " << got << " s, analytic " << expected << " s";

@@ -37,7 +37,6 @@ struct ReplicaConfig {
   int64_t queue_limit = 0;  // requests waiting per replica beyond its slots; 0 = unlimited
   serving::BatchPolicyOptions batching;  // dynamic = false: each request is its own batch
   Duration cold_start{0};   // from the scale-up decision to ready
-  Duration drain_timeout = std::chrono::seconds(30);  // not used to cut requests; documented
 };
 
 struct GatewayConfig {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <deque>
 
 #include "lb/balancer.h"
@@ -15,6 +16,12 @@ namespace surge::sim {
 namespace {
 
 constexpr int64_t kNever = ArrivalProcess::kNever;
+
+double threadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
 
 enum EventKind : uint32_t { kComplete = 1, kWake, kTick, kReady, kScrape, kSync };
 
@@ -90,15 +97,19 @@ class Engine {
 
   StatusOr<SimResult> run() {
     auto wall0 = std::chrono::steady_clock::now();
+    double cpu0 = threadCpuSeconds();
     if (!shared_) {
       auto b = lb::makeBalancer(c_.gateway.balancer, &lb_random_);
       if (!b.isOk()) return b.status();
       balancer_ = std::move(b).value();
     }
     events_.reserve(1024);
-    desired_ = static_cast<int32_t>(c_.replicas);
+    int64_t initial = c_.replicas;
+    if (scaler_) initial = std::max<int64_t>(initial, scaler_->minReplicas());
+    initial = std::min(initial, c_.max_replicas);
+    desired_ = static_cast<int32_t>(initial);
     // The initial replicas are ready at time 0 (a deployment that has been running).
-    for (int64_t i = 0; i < c_.replicas; ++i) addReplica(/*ready_now=*/true);
+    for (int64_t i = 0; i < initial; ++i) addReplica(/*ready_now=*/true);
     rebuildHostSet();
     events_.push(std::min(interval_ns_, end_ns_), kTick, 0);
     if (scaler_) {
@@ -173,6 +184,7 @@ class Engine {
     s.events = event_count_ + arrivals_total_;
     s.wall_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+    s.cpu_seconds = threadCpuSeconds() - cpu0;
     return result;
   }
 

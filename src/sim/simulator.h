@@ -57,6 +57,8 @@ class Scaler {
   virtual void onScrape(const ClusterView& view) = 0;
   // The desired replica count; the simulator starts or drains replicas to reach it.
   virtual int32_t onSync(const ClusterView& view) = 0;
+  // Replicas to start with when the config's count is lower (the HPA's minReplicas).
+  virtual int32_t minReplicas() const { return 0; }
   // One line of state for the time series (e.g. "panic"); may be empty.
   virtual std::string note() const { return ""; }
 };
@@ -94,6 +96,7 @@ struct SimSummary {
   uint64_t scale_ups = 0, scale_downs = 0;  // replicas started / drained
   uint64_t events = 0;
   double wall_seconds = 0;
+  double cpu_seconds = 0;  // this thread's CPU time (the machine may be shared)
 };
 
 struct SimResult {
