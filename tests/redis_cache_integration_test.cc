@@ -1,2 +1,395 @@
-// Placeholder until the tests land.
+// End-to-end tests of the shared prediction cache: a real `redis-server` and the real `surge serve
+// --cache redis://...` with a synthetic model. Hits skip inference and answer the same bytes;
+// different inputs miss; values expire with --cache-ttl; a corrupt value is a miss; Redis killed in
+// the middle of a concurrent load fails no request and opens the breaker, and hits resume once it
+// is back; an unreachable Redis at startup does not stop serve from answering; bad flags exit 2.
+// Every process is stopped by the fixture; every wait is bounded.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "support/http_client.h"
+#include "support/process.h"
+
+namespace surge::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+constexpr const char* kRedisServer = "/usr/bin/redis-server";
+constexpr const char* kRedisCli = "/usr/bin/redis-cli";
+
+const char* kModelConfig =
+    "backend: \"synthetic\"\nmax_batch_size: 8\n"
+    "input [ { name: \"x\" data_type: TYPE_FP32 dims: [ 4 ] } ]\n"
+    "output [ { name: \"y\" data_type: TYPE_FP32 dims: [ 2 ] } ]\n"
+    "dynamic_batching { max_queue_delay_microseconds: 500 }\n"
+    "parameters { key: \"base_latency_us\" value { string_value: \"2000\" } }\n";
+
+std::string inferBody(float v) {
+  json x = {{"name", "x"}, {"datatype", "FP32"}, {"shape", {1, 4}}, {"data", {v, 1, 2, 3}}};
+  return json({{"id", "r"}, {"inputs", {x}}}).dump();
+}
+
+// A port on 127.0.0.1 that was free a moment ago (bound to 0, read, closed).
+int freePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return 0;
+  }
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// Sum of every sample whose series starts with `prefix` (a name, or a name and a label prefix).
+double metricSum(const std::string& page, const std::string& prefix) {
+  double sum = 0;
+  bool found = false;
+  std::istringstream in(page);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#' || line.compare(0, prefix.size(), prefix) != 0) continue;
+    char next = line.size() > prefix.size() ? line[prefix.size()] : ' ';
+    bool has_labels = prefix.find('{') != std::string::npos;
+    if (!has_labels && next != ' ' && next != '{') continue;  // another metric's longer name
+    size_t sp = line.rfind(' ');
+    sum += std::stod(line.substr(sp + 1));
+    found = true;
+  }
+  return found ? sum : 0;
+}
+
+const std::string kHits = "nv_cache_num_hits_per_model_total{model=\"m\",version=\"1\"}";
+const std::string kMisses = "nv_cache_num_misses_per_model_total{model=\"m\",version=\"1\"}";
+const std::string kExec = "nv_inference_exec_count_total{model=\"m\",version=\"1\"}";
+const std::string kInferences = "nv_inference_count_total{model=\"m\",version=\"1\"}";
+const std::string kStores = "surge_serve_cache_stores_total";
+const std::string kErrors = "surge_serve_cache_errors_total";
+
+class RedisCacheIntegration : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (access(kRedisServer, X_OK) != 0) GTEST_SKIP() << "redis-server not installed";
+    dir_ = std::filesystem::temp_directory_path() /
+           ("surge-redis-it-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_ / "repo" / "m" / "1");
+    std::ofstream(dir_ / "repo" / "m" / "config.pbtxt") << kModelConfig;
+  }
+  void TearDown() override {
+    server_.reset();
+    redis_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  // Starts redis-server on `port` (0 = a free one, retried on a port race); returns false when it
+  // does not come up.
+  bool startRedis(int port = 0) {
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      int p = port != 0 ? port : freePort();
+      redis_ = std::make_unique<Process>();
+      std::string err;
+      if (!redis_->start({kRedisServer, "--port", std::to_string(p), "--bind", "127.0.0.1",
+                          "--save", "", "--appendonly", "no", "--dir", dir_.string()},
+                         &err, (dir_ / "redis.log").string())) {
+        ADD_FAILURE() << err;
+        return false;
+      }
+      if (redis_->waitForLine("Ready to accept connections", 5s)) {
+        redis_port_ = p;
+        return true;
+      }
+      redis_->stop(500ms);  // port taken meanwhile (or slow start): try again
+      std::this_thread::sleep_for(port != 0 ? 200ms : 10ms);
+    }
+    return false;
+  }
+
+  void startServe(std::vector<std::string> extra) {
+    server_ = std::make_unique<Process>();
+    std::vector<std::string> argv = {
+        surgeBinary(), "serve",       "--model-repository", (dir_ / "repo").string(),
+        "--listen",    "127.0.0.1:0", "--workers",          "2"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    std::string err;
+    ASSERT_TRUE(server_->start(argv, &err, log())) << err;
+    auto line = server_->waitForLine("surge serve listening on", 10s);
+    ASSERT_TRUE(line.has_value()) << "surge serve did not start; log:\n" << logText();
+    port_ = portFromLine(*line, "listening on");
+    ASSERT_GT(port_, 0);
+    ASSERT_TRUE(waitReady(15s)) << logText();
+  }
+
+  std::string cacheUrl() const { return "redis://127.0.0.1:" + std::to_string(redis_port_); }
+
+  bool waitReady(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (httpGet(port_, "/v2/health/ready").status == 200) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+
+  HttpResult infer(float v) {
+    return httpRequest(port_, "POST", "/v2/models/m/infer", {{"Content-Type", "application/json"}},
+                       inferBody(v), 10000ms);
+  }
+
+  std::string metricsPage() { return httpGet(port_, "/metrics").body; }
+  double metric(const std::string& series) { return metricSum(metricsPage(), series); }
+
+  // Polls /metrics until `series` reaches `at_least`.
+  bool waitMetric(const std::string& series, double at_least, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (metric(series) >= at_least) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  }
+
+  // Runs redis-cli against our Redis; returns its stdout.
+  std::string redisCli(const std::string& args) {
+    std::string cmd = std::string(kRedisCli) + " -h 127.0.0.1 -p " + std::to_string(redis_port_) +
+                      " " + args + " 2>&1";
+    std::string out;
+    if (FILE* f = popen(cmd.c_str(), "r")) {
+      char buf[4096];
+      size_t n;
+      while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+      pclose(f);
+    }
+    return out;
+  }
+
+  std::string log() const { return (dir_ / "serve.log").string(); }
+  std::string logText() const {
+    std::ifstream in(log());
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Process> redis_;
+  std::unique_ptr<Process> server_;
+  int redis_port_ = 0;
+  int port_ = 0;
+};
+
+json outputsOf(const HttpResult& r) { return json::parse(r.body).at("outputs"); }
+
+TEST_F(RedisCacheIntegration, IdenticalRequestIsAHitWithoutInference) {
+  ASSERT_TRUE(startRedis());
+  // A generous timeout: on a loaded CI machine a 5 ms budget could turn the expected hit into a
+  // (correct, but here unwanted) miss.
+  startServe({"--cache", cacheUrl(), "--cache-timeout", "250ms"});
+  auto first = infer(7);
+  ASSERT_EQ(first.status, 200) << first.body;
+  // The store is fire and forget: wait until Redis acknowledged it.
+  ASSERT_TRUE(waitMetric(kStores, 1, 5s)) << metricsPage();
+  // The batch counters are updated by the instance thread after it hands the rows back.
+  ASSERT_TRUE(waitMetric(kExec, 1, 5s)) << metricsPage();
+  std::string page = metricsPage();
+  double exec = metricSum(page, kExec), inferences = metricSum(page, kInferences);
+  double hits = metricSum(page, kHits), misses = metricSum(page, kMisses);
+  EXPECT_EQ(hits, 0);
+  EXPECT_EQ(misses, 1);
+
+  auto second = infer(7);
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(second.body, first.body);
+  EXPECT_EQ(outputsOf(second), outputsOf(first));
+  page = metricsPage();
+  EXPECT_EQ(metricSum(page, kHits), hits + 1);
+  EXPECT_EQ(metricSum(page, kMisses), misses);
+  EXPECT_EQ(metricSum(page, kExec), exec);  // no inference for a hit
+  EXPECT_EQ(metricSum(page, kInferences), inferences);
+  EXPECT_EQ(metricSum(page, "nv_inference_request_success_total{model=\"m\""), 2);
+
+  // Different inputs: a miss, inferred, with its own answer.
+  auto other = infer(8);
+  ASSERT_EQ(other.status, 200) << other.body;
+  EXPECT_NE(outputsOf(other), outputsOf(first));
+  // y[j] = sum(x) + j: 8+1+2+3 = 14.
+  EXPECT_EQ(outputsOf(other)[0]["data"], json({14.0, 15.0}));
+  EXPECT_TRUE(waitMetric(kExec, exec + 1, 5s));
+  page = metricsPage();
+  EXPECT_EQ(metricSum(page, kMisses), misses + 1);
+  EXPECT_EQ(metricSum(page, kHits), hits + 1);
+  EXPECT_EQ(metricSum(page, kExec), exec + 1);
+
+  // The entries are in Redis under surge's prefix, with the default TTL (300 s).
+  ASSERT_TRUE(waitMetric(kStores, 2, 5s));
+  std::string keys = redisCli("--scan --pattern 'surge:pc:m/1/*'");
+  std::istringstream lines(keys);
+  std::string key;
+  int count = 0;
+  while (std::getline(lines, key)) {
+    if (key.empty()) continue;
+    ++count;
+    int ttl_ms = std::stoi(redisCli("PTTL " + key));
+    EXPECT_GT(ttl_ms, 250000) << key;
+    EXPECT_LE(ttl_ms, 300000) << key;
+  }
+  EXPECT_EQ(count, 2) << keys;
+
+  // A corrupt value under a key: a miss and an error, never a wrong answer.
+  std::istringstream all(keys);
+  double errors = metric(kErrors);
+  for (std::string k; std::getline(all, k);) {
+    if (!k.empty()) redisCli("SET " + k + " garbage");
+  }
+  auto after = infer(7);
+  ASSERT_EQ(after.status, 200) << after.body;
+  EXPECT_EQ(outputsOf(after), outputsOf(first));
+  EXPECT_TRUE(waitMetric(kExec, exec + 2, 5s));
+  page = metricsPage();
+  EXPECT_EQ(metricSum(page, kErrors + "{kind=\"corrupt\""), 1);
+  EXPECT_EQ(metricSum(page, kErrors), errors + 1);
+  EXPECT_EQ(metricSum(page, kExec), exec + 2);
+  EXPECT_EQ(metricSum(page, "surge_serve_cache_breaker_state"), 0);
+}
+
+TEST_F(RedisCacheIntegration, ValuesExpireWithTheTtl) {
+  ASSERT_TRUE(startRedis());
+  startServe({"--cache", cacheUrl(), "--cache-ttl", "1s", "--cache-timeout", "250ms"});
+  ASSERT_EQ(infer(3).status, 200);
+  ASSERT_TRUE(waitMetric(kStores, 1, 5s)) << metricsPage();
+  ASSERT_TRUE(waitMetric(kExec, 1, 5s)) << metricsPage();
+  ASSERT_EQ(infer(3).status, 200);
+  EXPECT_EQ(metric(kHits), 1);
+  double misses = metric(kMisses), exec = metric(kExec);
+  std::this_thread::sleep_for(1500ms);
+  ASSERT_EQ(infer(3).status, 200);
+  EXPECT_EQ(metric(kHits), 1);
+  EXPECT_EQ(metric(kMisses), misses + 1);
+  EXPECT_TRUE(waitMetric(kExec, exec + 1, 5s));
+  EXPECT_EQ(metric(kExec), exec + 1);
+}
+
+TEST_F(RedisCacheIntegration, RedisKilledUnderLoadFailsNothingAndRecovers) {
+  ASSERT_TRUE(startRedis());
+  startServe({"--cache", cacheUrl(), "--cache-timeout", "20ms", "--cache-breaker-cooldown", "1s"});
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::string first_failure;
+  std::mutex mu;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 8; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = 0; !stop.load(); ++i) {
+        auto r = infer(static_cast<float>((c * 7 + i) % 16));  // 16 distinct inputs: many hits
+        if (r.status == 200) {
+          ok.fetch_add(1);
+        } else {
+          failed.fetch_add(1);
+          std::lock_guard<std::mutex> lock(mu);
+          if (first_failure.empty())
+            first_failure = std::to_string(r.status) + " " + r.error + r.body;
+        }
+      }
+    });
+  }
+  // Load with Redis up until some hits have been served, then SIGKILL Redis mid-load.
+  EXPECT_TRUE(waitMetric(kHits, 20, 10s)) << metricsPage();
+  int before_kill = ok.load();
+  redis_->signal(SIGKILL);
+  ASSERT_TRUE(redis_->wait(5s).has_value());
+  // Keep loading until the breaker has opened and requests have kept flowing meanwhile.
+  EXPECT_TRUE(waitMetric("surge_serve_cache_breaker_opens_total", 1, 10s)) << metricsPage();
+  auto t0 = std::chrono::steady_clock::now();
+  while (ok.load() < before_kill + 200 && std::chrono::steady_clock::now() - t0 < 10s) {
+    std::this_thread::sleep_for(20ms);
+  }
+  stop = true;
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(failed.load(), 0) << first_failure;
+  EXPECT_GE(ok.load(), before_kill + 200);
+  std::string page = metricsPage();
+  EXPECT_GE(metricSum(page, kErrors), 1) << page;
+  EXPECT_GE(metricSum(page, "surge_serve_cache_breaker_opens_total"), 1) << page;
+  EXPECT_GE(
+      metricSum(page, "surge_serve_cache_dropped_total{op=\"lookup\",reason=\"breaker_open\"}"), 1)
+      << page;
+
+  // Redis back on the same port (empty): after the cooldown a probe closes the breaker, a miss
+  // stores again, and the identical request is a hit.
+  ASSERT_TRUE(startRedis(redis_port_)) << "could not restart redis on port " << redis_port_;
+  double hits = metric(kHits);
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  bool resumed = false;
+  while (!resumed && std::chrono::steady_clock::now() < deadline) {
+    auto r = infer(100);
+    ASSERT_EQ(r.status, 200) << r.body;
+    resumed = metric(kHits) > hits;
+    if (!resumed) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(resumed) << metricsPage() << logText();
+  EXPECT_EQ(metric("surge_serve_cache_breaker_state"), 0);
+}
+
+TEST_F(RedisCacheIntegration, UnreachableRedisAtStartupStillServes) {
+  redis_port_ = freePort();  // nothing listens there
+  startServe({"--cache", cacheUrl()});
+  for (int i = 0; i < 10; ++i) {
+    auto r = infer(static_cast<float>(i % 2));
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  std::string page = metricsPage();
+  EXPECT_EQ(metricSum(page, kHits), 0);
+  EXPECT_EQ(metricSum(page, kMisses), 10);
+  EXPECT_GE(metricSum(page, kErrors + "{kind=\"connection\""), 1) << page;
+  EXPECT_GE(metricSum(page, "surge_serve_cache_breaker_opens_total"), 1) << page;
+  EXPECT_EQ(metricSum(page, "nv_inference_request_success_total{model=\"m\""), 10);
+}
+
+TEST_F(RedisCacheIntegration, BadFlagsExitTwo) {
+  struct Case {
+    std::vector<std::string> flags;
+    std::string message;
+  } cases[] = {
+      {{"--cache", "http://127.0.0.1:6379"}, "scheme must be redis://"},
+      {{"--cache", "redis://127.0.0.1:99999"}, "not in 1..65535"},
+      {{"--cache", "redis://127.0.0.1:6379", "--cache-ttl", "0s"}, "--cache-ttl must be at least"},
+      {{"--cache", "redis://127.0.0.1:6379", "--cache-ttl", "5 minutes"}, "--cache-ttl"},
+      {{"--cache", "redis://127.0.0.1:6379", "--cache-timeout", "0ms"}, "--cache-timeout"},
+  };
+  for (const Case& c : cases) {
+    Process p;
+    std::string err;
+    std::vector<std::string> argv = {surgeBinary(),        "serve",
+                                     "--model-repository", (dir_ / "repo").string(),
+                                     "--listen",           "127.0.0.1:0"};
+    argv.insert(argv.end(), c.flags.begin(), c.flags.end());
+    ASSERT_TRUE(p.start(argv, &err, log())) << err;
+    auto rc = p.wait(10s);
+    ASSERT_TRUE(rc.has_value());
+    EXPECT_EQ(*rc, 2) << c.flags.back();
+    std::string text = logText();
+    EXPECT_NE(text.find(c.message), std::string::npos) << c.flags.back() << ": " << text;
+  }
+}
+
+}  // namespace
+}  // namespace surge::testing

@@ -5,8 +5,10 @@
 // every model instance has loaded and warmed up. SIGTERM/SIGINT: not ready at once, requests
 // already received finish, exit 0. Exit 2 on usage or configuration errors, 1 when a model fails
 // to load or the address cannot be bound.
+// --cache redis://HOST:PORT[/DB]: the shared prediction cache (serving/redis_cache.h).
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "runtime/builtin_backends.h"
 #include "serving/model_repository.h"
 #include "serving/model_server.h"
+#include "serving/redis_cache.h"
 
 #ifndef SURGE_VERSION
 #define SURGE_VERSION "0.0.0"
@@ -41,7 +44,15 @@ void usage(FILE* out) {
       "  --shutdown-delay DUR    after SIGTERM: not ready but still serving for DUR before the\n"
       "                          listener closes (default 0s; e.g. 5s behind a load balancer)\n"
       "  --drain-timeout DUR     longest wait for requests in flight at shutdown (default 30s)\n"
-      "  --log-level LEVEL       debug, info, warn, error (default info)\n");
+      "  --log-level LEVEL       debug, info, warn, error (default info)\n"
+      "Prediction cache (shared by every replica; Redis slow or down never fails a request):\n"
+      "  --cache URL             redis://HOST:PORT[/DB]; identical requests are answered from\n"
+      "                          Redis without inference (default: no cache)\n"
+      "  --cache-ttl DUR         how long a prediction stays cached (default 300s)\n"
+      "  --cache-timeout DUR     Redis connect and command timeout (default 5ms)\n"
+      "  --cache-workers N       threads (and connections) talking to Redis (default 4)\n"
+      "  --cache-breaker-errors N    consecutive errors that stop cache use (default 5)\n"
+      "  --cache-breaker-cooldown DUR  pause before one probe is let through (default 5s)\n");
 }
 
 }  // namespace
@@ -49,6 +60,8 @@ void usage(FILE* out) {
 int runServe(const std::vector<std::string>& args) {
   std::string repo, listen = "0.0.0.0:8000", metrics_port, log_level;
   serving::ModelServerOptions options;
+  std::string cache_url;
+  serving::RedisCacheOptions cache_options;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string* out) {
@@ -97,6 +110,39 @@ int runServe(const std::vector<std::string>& args) {
         return 2;
       }
       (a == "--shutdown-delay" ? options.shutdown_delay : options.drain_timeout) = *d;
+    } else if (a == "--cache") {
+      if (!value(&cache_url)) return 2;
+      auto url = serving::parseRedisUrl(cache_url);
+      if (!url.isOk()) {
+        std::fprintf(stderr, "surge serve: --cache: %s\n", url.status().message().c_str());
+        return 2;
+      }
+      cache_options.url = *url;
+    } else if (a == "--cache-ttl" || a == "--cache-timeout" || a == "--cache-breaker-cooldown") {
+      if (!value(&v)) return 2;
+      auto d = config::parseDuration(v);
+      if (!d.isOk()) {
+        std::fprintf(stderr, "surge serve: %s: %s\n", a.c_str(), d.status().message().c_str());
+        return 2;
+      }
+      if (a == "--cache-ttl") {
+        cache_options.ttl = *d;
+      } else if (a == "--cache-timeout") {
+        cache_options.connect_timeout = cache_options.command_timeout = *d;
+      } else {
+        cache_options.breaker.cooldown = *d;
+      }
+    } else if (a == "--cache-workers" || a == "--cache-breaker-errors") {
+      if (!value(&v)) return 2;
+      char* end = nullptr;
+      long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 1 || n > (a == "--cache-workers" ? 64 : 1000000)) {
+        std::fprintf(stderr, "surge serve: %s wants %s\n", a.c_str(),
+                     a == "--cache-workers" ? "1..64" : "an integer >= 1");
+        return 2;
+      }
+      (a == "--cache-workers" ? cache_options.workers : cache_options.breaker.failure_threshold) =
+          static_cast<int>(n);
     } else {
       std::fprintf(stderr, "surge serve: unknown option '%s'\n\n", a.c_str());
       usage(stderr);
@@ -122,6 +168,12 @@ int runServe(const std::vector<std::string>& args) {
     usage(stderr);
     return 2;
   }
+  if (!cache_url.empty()) {
+    if (Status s = serving::validateRedisCacheOptions(cache_options); !s.isOk()) {
+      std::fprintf(stderr, "surge serve: %s\n", s.message().c_str());
+      return 2;
+    }
+  }
   options.listen = listen;
   if (!metrics_port.empty()) {
     options.metrics_listen = listen.substr(0, listen.rfind(':')) + ":" + metrics_port;
@@ -138,8 +190,18 @@ int runServe(const std::vector<std::string>& args) {
     return 2;
   }
   metrics::Registry registry;
+  // Declared before the server: the cache must outlive it.
+  std::unique_ptr<serving::RedisCache> cache;
+  if (!cache_url.empty()) {
+    cache = std::make_unique<serving::RedisCache>(cache_options, registry, SteadyClock::instance());
+    SURGE_LOG(kInfo, "serve",
+              "prediction cache " + cache_options.url.toString() + ", ttl " +
+                  config::formatDuration(cache_options.ttl) + ", timeout " +
+                  config::formatDuration(cache_options.command_timeout));
+  }
   serving::ModelServer server(options, std::move(models).value(), backends, registry,
                               SteadyClock::instance());
+  if (cache) server.setCache(cache.get());
   if (Status s = server.start(); !s.isOk()) {
     std::fprintf(stderr, "surge serve: %s\n", s.message().c_str());
     return 1;

@@ -27,7 +27,7 @@ enum class BreakerState : uint8_t { kClosed = 0, kOpen = 1, kHalfOpen = 2 };
 std::string_view breakerStateName(BreakerState s);
 
 struct BreakerOptions {
-  int failure_threshold = 5;                  // consecutive failures that open the breaker (>= 1)
+  int failure_threshold = 5;                    // consecutive failures that open the breaker (>= 1)
   Duration cooldown = std::chrono::seconds(5);  // time open before a probe is let through
 };
 

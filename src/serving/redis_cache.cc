@@ -52,7 +52,8 @@ StatusOr<RedisUrl> parseRedisUrl(std::string_view url) {
     return bad("missing the redis:// scheme");
   }
   std::string_view rest = url.substr(kScheme.size());
-  if (rest.find_first_of("?#") != std::string_view::npos) return bad("query strings are not supported");
+  if (rest.find_first_of("?#") != std::string_view::npos)
+    return bad("query strings are not supported");
   if (rest.find('@') != std::string_view::npos) {
     return bad("credentials (user:password@) are not supported");
   }
@@ -91,7 +92,8 @@ StatusOr<RedisUrl> parseRedisUrl(std::string_view url) {
   }
   if (!port.empty()) {
     int64_t p = 0;
-    if (!parseInt(port, 1, 65535, &p)) return bad("port '" + std::string(port) + "' not in 1..65535");
+    if (!parseInt(port, 1, 65535, &p))
+      return bad("port '" + std::string(port) + "' not in 1..65535");
     out.port = static_cast<int>(p);
   }
   if (!path.empty()) {
@@ -404,8 +406,9 @@ RedisCache::RedisCache(RedisCacheOptions options, metrics::Registry& registry, C
   // hiredis writes with write(2): a Redis that dies must not kill the server with SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);
   Metrics& m = *metrics_;
-  m.hits = &registry.counter("nv_cache_num_hits_per_model_total",
-                             "Prediction cache lookups answered from the cache", {"model", "version"});
+  m.hits =
+      &registry.counter("nv_cache_num_hits_per_model_total",
+                        "Prediction cache lookups answered from the cache", {"model", "version"});
   m.misses = &registry.counter(
       "nv_cache_num_misses_per_model_total",
       "Prediction cache lookups not answered from the cache (absent, error, dropped, breaker open)",
@@ -413,8 +416,9 @@ RedisCache::RedisCache(RedisCacheOptions options, metrics::Registry& registry, C
   auto& errors = registry.counter("surge_serve_cache_errors_total",
                                   "Prediction cache operations that failed, by kind", {"kind"});
   for (int i = 0; i < 5; ++i) m.errors[i] = &errors.labels({kErrorKinds[i]});
-  m.stores = &registry.counter("surge_serve_cache_stores_total",
-                               "Predictions stored in the cache (SET acknowledged)")
+  m.stores = &registry
+                  .counter("surge_serve_cache_stores_total",
+                           "Predictions stored in the cache (SET acknowledged)")
                   .get();
   auto& dropped = registry.counter(
       "surge_serve_cache_dropped_total",
@@ -425,19 +429,20 @@ RedisCache::RedisCache(RedisCacheOptions options, metrics::Registry& registry, C
   m.drop_lookup_breaker = &dropped.labels({"lookup", "breaker_open"});
   m.drop_store_full = &dropped.labels({"store", "queue_full"});
   m.drop_store_breaker = &dropped.labels({"store", "breaker_open"});
-  m.breaker_state = &registry.gauge("surge_serve_cache_breaker_state",
-                                    "Prediction cache circuit breaker: 0 closed, 1 open, 2 half-open")
+  m.breaker_state = &registry
+                         .gauge("surge_serve_cache_breaker_state",
+                                "Prediction cache circuit breaker: 0 closed, 1 open, 2 half-open")
                          .get();
-  m.breaker_opens = &registry.counter("surge_serve_cache_breaker_opens_total",
-                                      "Times the prediction cache circuit breaker opened")
+  m.breaker_opens = &registry
+                         .counter("surge_serve_cache_breaker_opens_total",
+                                  "Times the prediction cache circuit breaker opened")
                          .get();
-  m.lookup_seconds = &registry.histogram(
-                               "surge_serve_cache_lookup_duration_seconds",
-                               "Prediction cache lookup time, from the request to its answer",
-                               {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                0.1},
-                               {})
-                          .get();
+  m.lookup_seconds =
+      &registry
+           .histogram("surge_serve_cache_lookup_duration_seconds",
+                      "Prediction cache lookup time, from the request to its answer",
+                      {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1}, {})
+           .get();
   workers_.reserve(static_cast<size_t>(options_.workers));
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this, i] { workerLoop(i); });
 }
@@ -548,7 +553,8 @@ void RedisCache::recordSuccess() {
   breaker_.onSuccess();
   if (before != BreakerState::kClosed && breaker_.state() == BreakerState::kClosed) {
     ++reconnect_epoch_;  // Redis is back: workers in backoff reconnect at once
-    SURGE_LOG(kInfo, "cache", "Redis " + options_.url.toString() + " reachable again: breaker closed");
+    SURGE_LOG(kInfo, "cache",
+              "Redis " + options_.url.toString() + " reachable again: breaker closed");
   }
   metrics_->breaker_state->set(static_cast<double>(breaker_.state()));
 }
@@ -637,7 +643,8 @@ void RedisCache::execute(Op& op, Conn& conn) {
                                                 toTimeval(options_.connect_timeout));
     int saved_errno = errno;
     if (ctx == nullptr || ctx->err != 0) {
-      std::string detail = ctx == nullptr ? "out of memory" : std::string("connect: ") + ctx->errstr;
+      std::string detail =
+          ctx == nullptr ? "out of memory" : std::string("connect: ") + ctx->errstr;
       bool timeout = ctx != nullptr && isTimeout(saved_errno, ctx->errstr);
       if (ctx != nullptr) redisFree(ctx);
       conn.backoff = conn.backoff == Duration(0)
@@ -673,9 +680,9 @@ void RedisCache::execute(Op& op, Conn& conn) {
   } else {
     long long ms = std::max<long long>(
         1, std::chrono::duration_cast<std::chrono::milliseconds>(options_.ttl).count());
-    reply = static_cast<redisReply*>(redisCommand(conn.ctx, "SET %b %b PX %lld", key.data(),
-                                                  key.size(), op.value.data(), op.value.size(),
-                                                  ms));
+    reply =
+        static_cast<redisReply*>(redisCommand(conn.ctx, "SET %b %b PX %lld", key.data(), key.size(),
+                                              op.value.data(), op.value.size(), ms));
   }
   int saved_errno = errno;
   if (reply == nullptr) {

@@ -108,7 +108,9 @@ class RedisCache final : public PredictionCache {
 
   BreakerState breakerState() const;
   // The Redis key of a prediction key.
-  std::string redisKey(const PredictionKey& key) const { return options_.key_prefix + key.toString(); }
+  std::string redisKey(const PredictionKey& key) const {
+    return options_.key_prefix + key.toString();
+  }
 
  private:
   struct Op;
@@ -132,7 +134,7 @@ class RedisCache final : public PredictionCache {
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Op>> lookups_;
   std::deque<std::unique_ptr<Op>> stores_;
-  CacheBreaker breaker_;   // guarded by mu_
+  CacheBreaker breaker_;          // guarded by mu_
   uint64_t reconnect_epoch_ = 0;  // guarded by mu_: bumped when the breaker closes again
   bool stopping_ = false;
   std::vector<std::thread> workers_;

@@ -23,7 +23,9 @@ using namespace std::chrono_literals;
 using runtime::DataType;
 using runtime::Tensor;
 
-PredictionKey testKey() { return PredictionKey{"m", 3, 0x0123456789abcdefULL, 0xfedcba9876543210ULL}; }
+PredictionKey testKey() {
+  return PredictionKey{"m", 3, 0x0123456789abcdefULL, 0xfedcba9876543210ULL};
+}
 
 Tensor filled(DataType dt, runtime::Shape shape) {
   Tensor t(dt, std::move(shape));
@@ -32,9 +34,9 @@ Tensor filled(DataType dt, runtime::Shape shape) {
 }
 
 TEST(CacheValue, RoundTripsEveryDatatype) {
-  const DataType all[] = {DataType::kBool,  DataType::kUint8, DataType::kUint16, DataType::kUint32,
-                          DataType::kUint64, DataType::kInt8, DataType::kInt16,  DataType::kInt32,
-                          DataType::kInt64, DataType::kFp16,  DataType::kFp32,   DataType::kFp64,
+  const DataType all[] = {DataType::kBool,   DataType::kUint8, DataType::kUint16, DataType::kUint32,
+                          DataType::kUint64, DataType::kInt8,  DataType::kInt16,  DataType::kInt32,
+                          DataType::kInt64,  DataType::kFp16,  DataType::kFp32,   DataType::kFp64,
                           DataType::kBytes};
   for (DataType dt : all) {
     SCOPED_TRACE(std::string(runtime::dataTypeName(dt)));
@@ -253,7 +255,8 @@ TEST(RedisCacheDriver, UnreachableRedisIsAMissAndOpensTheBreaker) {
   // errors and further lookups are refused inline.
   for (int i = 0; i < 10; ++i) {
     std::promise<bool> p;
-    cache.lookup(key, req, [&](std::optional<PredictionCache::Outputs> o) { p.set_value(o.has_value()); });
+    cache.lookup(key, req,
+                 [&](std::optional<PredictionCache::Outputs> o) { p.set_value(o.has_value()); });
     auto f = p.get_future();
     ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
     EXPECT_FALSE(f.get());
