@@ -67,8 +67,8 @@ Status connectTo(const HttpUrl& url, SteadyTime deadline, Fd& out, const std::st
   std::string last = "no address";
   bool timed_out = false;
   for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
-    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                      ai->ai_protocol);
+    int fd =
+        ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) {
       last = std::strerror(errno);
       continue;
@@ -164,11 +164,11 @@ StatusOr<HttpFetchResult> httpGet(std::string_view url_text, const HttpFetchOpti
   ASSIGN_OR_RETURN(HttpUrl url, parseHttpUrl(url_text));
   const std::string what = "GET " + std::string(url_text);
   Fd fd;
-  RETURN_IF_ERROR(connectTo(url, std::chrono::steady_clock::now() + options.connect_timeout, fd,
-                            what));
+  RETURN_IF_ERROR(
+      connectTo(url, std::chrono::steady_clock::now() + options.connect_timeout, fd, what));
 
-  std::string host_header = url.host.find(':') != std::string::npos ? "[" + url.host + "]"
-                                                                     : url.host;
+  std::string host_header =
+      url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
   if (url.port != 80) host_header += ":" + std::to_string(url.port);
   std::string request = "GET " + url.target + " HTTP/1.1\r\nHost: " + host_header +
                         "\r\nUser-Agent: surge-autoscaler\r\nAccept: */*\r\n"

@@ -29,9 +29,9 @@ struct HttpFetchResult {
 };
 
 struct HttpUrl {
-  std::string host;       // "127.0.0.1", "prometheus", "::1" (brackets removed)
+  std::string host;  // "127.0.0.1", "prometheus", "::1" (brackets removed)
   uint16_t port = 80;
-  std::string target;     // path and query, "/" when the URL has none
+  std::string target;  // path and query, "/" when the URL has none
 };
 
 // Parses "http://host[:port][/path][?query]" or "host:port[/path]" (scheme optional). Errors:

@@ -15,11 +15,35 @@ constexpr int64_t kMaxInt32 = std::numeric_limits<int32_t>::max();
 
 // KEDA trigger types surge knows by name but does not implement (a clear "not supported" rather
 // than a did-you-mean towards prometheus).
-constexpr std::string_view kOtherKedaTriggers[] = {
-    "cpu", "memory", "kafka", "rabbitmq", "redis", "redis-streams", "cron", "aws-sqs-queue",
-    "azure-queue", "azure-servicebus", "gcp-pubsub", "postgresql", "mysql", "mongodb", "nats-jetstream",
-    "metrics-api", "external", "external-push", "kubernetes-workload", "elasticsearch", "datadog",
-    "new-relic", "graphite", "influxdb", "loki", "stan", "activemq", "artemis-queue", "selenium-grid"};
+constexpr std::string_view kOtherKedaTriggers[] = {"cpu",
+                                                   "memory",
+                                                   "kafka",
+                                                   "rabbitmq",
+                                                   "redis",
+                                                   "redis-streams",
+                                                   "cron",
+                                                   "aws-sqs-queue",
+                                                   "azure-queue",
+                                                   "azure-servicebus",
+                                                   "gcp-pubsub",
+                                                   "postgresql",
+                                                   "mysql",
+                                                   "mongodb",
+                                                   "nats-jetstream",
+                                                   "metrics-api",
+                                                   "external",
+                                                   "external-push",
+                                                   "kubernetes-workload",
+                                                   "elasticsearch",
+                                                   "datadog",
+                                                   "new-relic",
+                                                   "graphite",
+                                                   "influxdb",
+                                                   "loki",
+                                                   "stan",
+                                                   "activemq",
+                                                   "artemis-queue",
+                                                   "selenium-grid"};
 
 Status unsupported(const config::Node& n, std::string_view what) {
   return n.error(std::string(what) + " is not supported by surge");
@@ -45,8 +69,8 @@ StatusOr<std::map<std::string, std::string>> parseQueryParameters(const config::
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t comma = text.find(',', pos);
-    std::string item = text.substr(pos, comma == std::string::npos ? std::string::npos
-                                                                    : comma - pos);
+    std::string item =
+        text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     pos = comma == std::string::npos ? text.size() + 1 : comma + 1;
     while (!item.empty() && item.front() == ' ') item.erase(item.begin());
     while (!item.empty() && item.back() == ' ') item.pop_back();
@@ -65,10 +89,10 @@ StatusOr<PrometheusTrigger> parsePrometheusMetadata(const config::Node& md, int 
   t.index = index;
   if (md.isNull()) return md.error("missing required field");
   if (!md.isMap()) return md.error("expected a map of trigger metadata");
-  RETURN_IF_ERROR(md.checkKeys({"serverAddress", "query", "threshold", "activationThreshold",
-                                "metricName", "ignoreNullValues", "queryParameters", "namespace",
-                                "timeout", "customHeaders", "unsafeSsl", "authModes", "awsRegion",
-                                "identityOwner", "cortexOrgID"}));
+  RETURN_IF_ERROR(
+      md.checkKeys({"serverAddress", "query", "threshold", "activationThreshold", "metricName",
+                    "ignoreNullValues", "queryParameters", "namespace", "timeout", "customHeaders",
+                    "unsafeSsl", "authModes", "awsRegion", "identityOwner", "cortexOrgID"}));
   for (std::string_view k :
        {"customHeaders", "unsafeSsl", "authModes", "awsRegion", "identityOwner", "cortexOrgID"}) {
     if (md.has(k)) return unsupported(md[k], "'" + std::string(k) + "'");
@@ -162,9 +186,9 @@ StatusOr<ScaledObjectSpec> parseSpec(const config::Node& n, std::string name) {
                    n.getDurationInRange("pollingInterval", seconds(30), seconds(1), hours(24)));
   ASSIGN_OR_RETURN(so.cooldown_period,
                    n.getDurationInRange("cooldownPeriod", seconds(300), seconds(0), hours(24)));
-  ASSIGN_OR_RETURN(so.initial_cooldown_period, n.getDurationInRange("initialCooldownPeriod",
-                                                                    seconds(0), seconds(0),
-                                                                    hours(24)));
+  ASSIGN_OR_RETURN(
+      so.initial_cooldown_period,
+      n.getDurationInRange("initialCooldownPeriod", seconds(0), seconds(0), hours(24)));
   ASSIGN_OR_RETURN(so.min_replica_count, int32In(n, "minReplicaCount", 0, 0));
   ASSIGN_OR_RETURN(so.max_replica_count, int32In(n, "maxReplicaCount", 100, 1));
   if (so.min_replica_count > so.max_replica_count) {
@@ -238,8 +262,8 @@ std::string PrometheusTrigger::externalMetricName() const {
 
 StatusOr<ScaledObjectSpec> parseScaledObject(const config::Node& node) {
   if (!node.isMap()) return node.error("expected a map (a ScaledObject or its spec)");
-  bool whole = node.has("spec") || node.has("apiVersion") || node.has("kind") ||
-               node.has("metadata");
+  bool whole =
+      node.has("spec") || node.has("apiVersion") || node.has("kind") || node.has("metadata");
   if (!whole) return parseSpec(node, "");
   RETURN_IF_ERROR(node.checkKeys({"apiVersion", "kind", "metadata", "spec", "status"}));
   if (node.has("apiVersion")) {

@@ -25,8 +25,8 @@
 namespace surge::autoscale {
 
 struct PrometheusTrigger {
-  int index = 0;            // position in spec.triggers
-  std::string name;         // the trigger's optional `name`
+  int index = 0;     // position in spec.triggers
+  std::string name;  // the trigger's optional `name`
   std::string server_address;
   std::string query;
   std::map<std::string, std::string> query_parameters;  // extra URL parameters

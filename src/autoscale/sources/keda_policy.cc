@@ -26,8 +26,7 @@ StatusOr<double> promValue(const PromResult& result, const PrometheusTrigger& tr
 }
 
 TriggerOutcome evaluateTrigger(const StatusOr<double>& value, const PrometheusTrigger& trigger,
-                               const std::optional<KedaFallback>& fallback,
-                               TriggerHealth& health) {
+                               const std::optional<KedaFallback>& fallback, TriggerHealth& health) {
   TriggerOutcome out;
   if (value.isOk()) {
     health.consecutive_failures = 0;
@@ -40,13 +39,13 @@ TriggerOutcome evaluateTrigger(const StatusOr<double>& value, const PrometheusTr
   if (fallback && fallback->failure_threshold >= 0 && fallback->replicas >= 0 &&
       health.consecutive_failures > fallback->failure_threshold) {
     double milli = trigger.threshold * 1000.0 * static_cast<double>(fallback->replicas);
-    out.value_milli = milli >= 9.2e18 ? std::numeric_limits<int64_t>::max()
-                                      : static_cast<int64_t>(milli);
+    out.value_milli =
+        milli >= 9.2e18 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(milli);
     out.active = true;
     out.fallback = true;
     out.reason = "fallback to " + std::to_string(fallback->replicas) + " replicas after " +
-                 std::to_string(health.consecutive_failures) + " consecutive failures: " +
-                 out.reason;
+                 std::to_string(health.consecutive_failures) +
+                 " consecutive failures: " + out.reason;
     return out;
   }
   out.error = true;

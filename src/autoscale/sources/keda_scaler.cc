@@ -28,9 +28,10 @@ StatusOr<double> queryPrometheusTrigger(const PrometheusTrigger& trigger,
 }
 
 KedaScaler::KedaScaler(ScaledObjectSpec spec, TimePoint created, std::optional<Behavior> behavior)
-    : KedaScaler(std::move(spec), created,
-                 [](const PrometheusTrigger& t) { return queryPrometheusTrigger(t); },
-                 std::move(behavior)) {}
+    : KedaScaler(
+          std::move(spec), created,
+          [](const PrometheusTrigger& t) { return queryPrometheusTrigger(t); },
+          std::move(behavior)) {}
 
 KedaScaler::KedaScaler(ScaledObjectSpec spec, TimePoint created, QueryFn query,
                        std::optional<Behavior> behavior)

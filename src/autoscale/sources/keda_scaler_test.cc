@@ -37,7 +37,8 @@ TEST(KedaScaler, QueriesEveryTriggerFromPrometheus) {
     std::string v = q.rfind("sum(", 0) == 0 ? "120" : "0.25";
     return net::HttpResponse::json(
         200, R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},)"
-             R"("value":[1700000000,")" + v + R"("]}]}})");
+             R"("value":[1700000000,")" +
+                 v + R"("]}]}})");
   });
   ManualClock clock;
   KedaScaler k(twoTriggers(prom.url("")), clock.now());

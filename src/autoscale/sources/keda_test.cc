@@ -149,23 +149,27 @@ TEST(Keda, ErrorsNameFileLineAndField) {
             "(supported: prometheus)");
   EXPECT_NE(errorOf(base + "promethues\n    metadata: {}\n").find("did you mean 'prometheus'"),
             std::string::npos);
-  std::string m = errorOf(base + "prometheus\n    metadata:\n      serverAddress: http://p:9090\n"
-                                 "      query: up\n");
+  std::string m = errorOf(base +
+                          "prometheus\n    metadata:\n      serverAddress: http://p:9090\n"
+                          "      query: up\n");
   EXPECT_EQ(m, "keda.yaml:5:7: triggers[0].metadata.threshold: missing required field");
-  m = errorOf(base + "prometheus\n    metadata:\n      serverAddress: http://p:9090\n"
-                     "      query: up\n      treshold: 5\n");
-  EXPECT_NE(m.find("unknown field 'treshold' (did you mean 'threshold'?)"), std::string::npos)
-      << m;
-  m = errorOf(base + "prometheus\n    metadata:\n      serverAddress: https://p:9090\n"
-                     "      query: up\n      threshold: 5\n");
+  m = errorOf(base +
+              "prometheus\n    metadata:\n      serverAddress: http://p:9090\n"
+              "      query: up\n      treshold: 5\n");
+  EXPECT_NE(m.find("unknown field 'treshold' (did you mean 'threshold'?)"), std::string::npos) << m;
+  m = errorOf(base +
+              "prometheus\n    metadata:\n      serverAddress: https://p:9090\n"
+              "      query: up\n      threshold: 5\n");
   EXPECT_NE(m.find("triggers[0].metadata.serverAddress: unsupported URL scheme 'https'"),
             std::string::npos)
       << m;
-  m = errorOf(base + "prometheus\n    metadata:\n      serverAddress: http://p:9090\n"
-                     "      query: up\n      threshold: 0\n");
+  m = errorOf(base +
+              "prometheus\n    metadata:\n      serverAddress: http://p:9090\n"
+              "      query: up\n      threshold: 0\n");
   EXPECT_NE(m.find("threshold: must be greater than 0"), std::string::npos) << m;
-  m = errorOf(base + "prometheus\n    metadata:\n      serverAddress: http://p:9090\n"
-                     "      query: up\n      threshold: fifty\n");
+  m = errorOf(base +
+              "prometheus\n    metadata:\n      serverAddress: http://p:9090\n"
+              "      query: up\n      threshold: fifty\n");
   EXPECT_NE(m.find("keda.yaml:7:18: triggers[0].metadata.threshold"), std::string::npos) << m;
   m = errorOf(base + "prometheus\n    authenticationRef: {name: x}\n    metadata: {}\n");
   EXPECT_NE(m.find("authenticationRef"), std::string::npos);

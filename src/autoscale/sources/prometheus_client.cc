@@ -110,8 +110,8 @@ StatusOr<PromResult> PrometheusClient::query(std::string_view promql) const {
   std::string url = queryUrl(promql);
   auto fetched = httpGet(url, http_);
   if (!fetched.isOk()) {
-    return Status(fetched.status().code(), "prometheus " + server_ + ": " +
-                                               fetched.status().message());
+    return Status(fetched.status().code(),
+                  "prometheus " + server_ + ": " + fetched.status().message());
   }
   return parsePrometheusResponse(fetched->body, fetched->status);
 }

@@ -56,8 +56,8 @@ TEST(ParsePrometheusResponse, Errors) {
   r = parsePrometheusResponse("<html>Bad Gateway</html>", 502);
   ASSERT_FALSE(r.isOk());
   EXPECT_NE(r.status().message().find("HTTP 502"), std::string::npos);
-  r = parsePrometheusResponse(
-      R"({"status":"success","data":{"resultType":"matrix","result":[]}})", 200);
+  r = parsePrometheusResponse(R"({"status":"success","data":{"resultType":"matrix","result":[]}})",
+                              200);
   ASSERT_FALSE(r.isOk());
   EXPECT_NE(r.status().message().find("'matrix' is not supported"), std::string::npos);
   r = parsePrometheusResponse(
@@ -79,9 +79,9 @@ TEST(PrometheusClient, QueriesEncodedOverHttp) {
       return net::HttpResponse::json(
           400, R"({"status":"error","errorType":"bad_data","error":"unexpected query"})");
     }
-    return net::HttpResponse::json(
-        200, R"({"status":"success","data":{"resultType":"vector","result":[)"
-             R"({"metric":{},"value":[1700000000,"42"]}]}})");
+    return net::HttpResponse::json(200,
+                                   R"({"status":"success","data":{"resultType":"vector","result":[)"
+                                   R"({"metric":{},"value":[1700000000,"42"]}]}})");
   });
   PrometheusClient c(prom.url("/"));
   auto r = c.query("sum(model_request_queue_length{deployment=\"model-server\"})");

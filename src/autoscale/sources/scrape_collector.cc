@@ -44,8 +44,8 @@ struct Tally {
 };
 
 bool endsWith(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(),
-                                                suffix.data(), suffix.size()) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix.data(), suffix.size()) == 0;
 }
 
 // The family type of series `name` ("counter", "gauge", ...; "" when the page has no TYPE line).
@@ -80,8 +80,8 @@ MetricsSnapshot ScrapeCollector::collect(const HpaSpec& spec, const std::vector<
           collectResource(m.name, live, now, out);
           used_rates.insert(m.name);
         } else {
-          out.failed[m.name] = "resource '" + m.name +
-                               "' is not measured by the scrape collector (cpu, memory)";
+          out.failed[m.name] =
+              "resource '" + m.name + "' is not measured by the scrape collector (cpu, memory)";
         }
         break;
       case MetricSourceType::kPods:
@@ -161,7 +161,8 @@ void ScrapeCollector::collectGatewayRate(const std::string& metric,
                                          const std::vector<const PodInfo*>& pods, TimePoint now,
                                          MetricsSnapshot& out) {
   if (options_.gateway_metrics_url.empty()) {
-    out.failed[metric] = "'" + metric + "' comes from the gateway: no gateway metrics URL "
+    out.failed[metric] = "'" + metric +
+                         "' comes from the gateway: no gateway metrics URL "
                          "configured";
     return;
   }
@@ -176,8 +177,8 @@ void ScrapeCollector::collectGatewayRate(const std::string& metric,
   }
   auto page = metrics::parseText(fetched->body);
   if (!page.isOk()) {
-    out.failed[metric] = "gateway metrics page " + options_.gateway_metrics_url + ": " +
-                         page.status().message();
+    out.failed[metric] =
+        "gateway metrics page " + options_.gateway_metrics_url + ": " + page.status().message();
     return;
   }
   auto& samples = out.pod_metrics[metric];
@@ -236,8 +237,8 @@ void ScrapeCollector::collectPodMetric(const MetricSpec& metric,
       } else {
         auto parsed = metrics::parseText(fetched->body);
         slot->page = parsed.isOk() ? std::move(parsed)
-                                   : StatusOr<metrics::ParsedPage>(invalidArgument(
-                                         url + ": " + parsed.status().message()));
+                                   : StatusOr<metrics::ParsedPage>(
+                                         invalidArgument(url + ": " + parsed.status().message()));
       }
     }
     if (!slot->page.isOk()) {

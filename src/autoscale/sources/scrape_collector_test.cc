@@ -133,8 +133,7 @@ TEST(ScrapeCollector, UnreachablePodMissingAllUnreachableFailed) {
 
   snap = c.collect(spec, {pod("dead", dead)}, clock.now());
   ASSERT_EQ(snap.failed.count("model_request_queue_length"), 1u);
-  EXPECT_NE(snap.failed["model_request_queue_length"].find("Connection refused"),
-            std::string::npos)
+  EXPECT_NE(snap.failed["model_request_queue_length"].find("Connection refused"), std::string::npos)
       << snap.failed["model_request_queue_length"];
 }
 
