@@ -273,3 +273,34 @@ TEST_F(AutoscaleIntegration, UpScalesOutAndInWithoutErrorsAndReplacesAKilledRepl
 
 }  // namespace
 }  // namespace surge::testing
+
+namespace surge::testing {
+namespace {
+
+// Bad autoscale.yaml → exit 2 with file:line:col and the field, before anything starts.
+TEST(AutoscaleCli, ConfigErrorsExitTwoNamingTheField) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("surge-autoscale-cli-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "autoscale.yaml";
+  std::ofstream(path) << "target: {kind: local}\nsync_perod: 5s\nhpa: {maxReplicas: 3}\n";
+  for (const std::string cmd : {"autoscale", "up"}) {
+    Process p;
+    std::string err;
+    const auto log = dir / (cmd + ".log");
+    ASSERT_TRUE(p.start({surgeBinary(), cmd, "--config", path.string()}, &err, log.string()))
+        << err;
+    auto code = p.wait(60s);
+    ASSERT_TRUE(code.has_value()) << cmd;
+    EXPECT_EQ(*code, 2) << cmd;
+    std::ifstream f(log);
+    std::string text(std::istreambuf_iterator<char>(f), {});
+    EXPECT_NE(text.find("autoscale.yaml:2:1"), std::string::npos) << cmd << ": " << text;
+    EXPECT_NE(text.find("did you mean 'sync_period'"), std::string::npos) << cmd << ": " << text;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+}  // namespace
+}  // namespace surge::testing
