@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "gateway/cluster.h"
 #include "gateway/gateway.h"
 #include "gateway/gateway_config.h"
+#include "k8s/endpoint_discovery.h"
 #include "metrics/registry.h"
 
 namespace surge::cli {
@@ -37,6 +39,28 @@ void usage(FILE* out) {
       "  --retries N            retries on another backend (default 2)\n"
       "  --hash-header NAME     consistent-hash key header (default X-Session-Id)\n"
       "  --log-level LEVEL      debug, info, warn, error (default info)\n");
+}
+
+// Applies one discovered host set to the cluster: add new hosts, drain terminating ones, remove
+// vanished ones (k8s/endpoint_set.h: diffHosts).
+void applyDiscovered(gateway::Cluster& cluster, const std::vector<k8s::DesiredHost>& desired) {
+  std::vector<k8s::CurrentHost> current;
+  for (const auto& h : cluster.hosts()) current.push_back({h->address(), h->draining()});
+  k8s::HostActions a = k8s::diffHosts(current, desired);
+  for (const auto& h : a.add) {
+    Status s = cluster.addHost(gateway::BackendSpec{h.address, 1, h.zone});
+    SURGE_LOG(kInfo, "discovery",
+              "add " + h.address + (h.zone.empty() ? "" : " (zone " + h.zone + ")") +
+                  (s.isOk() ? "" : ": " + s.message()));
+  }
+  for (const auto& addr : a.drain) {
+    Status s = cluster.removeHost(addr, /*drain=*/true);
+    SURGE_LOG(kInfo, "discovery", "drain " + addr + (s.isOk() ? "" : ": " + s.message()));
+  }
+  for (const auto& addr : a.remove) {
+    Status s = cluster.removeHost(addr, /*drain=*/false);
+    SURGE_LOG(kInfo, "discovery", "remove " + addr + (s.isOk() ? "" : ": " + s.message()));
+  }
 }
 
 bool parseIntFlag(const std::string& v, int lo, int hi, int* out) {
@@ -138,6 +162,7 @@ int runGateway(const std::vector<std::string>& args) {
       return 2;
     }
     config.backends = std::move(list).value();
+    config.backends_from.kind = gateway::BackendsFrom::Kind::kNone;  // the flag replaces discovery
   }
   if (Status s = gateway::validateGatewayConfig(config); !s.isOk()) {
     std::fprintf(stderr, "surge gateway: %s\n", s.message().c_str());
@@ -169,7 +194,33 @@ int runGateway(const std::vector<std::string>& args) {
     std::fprintf(stderr, "surge gateway: %s\n", s.message().c_str());
     return 1;
   }
+  // backends_from: discovery feeds the cluster from its own thread until the gateway stops.
+  std::unique_ptr<k8s::EndpointSliceWatcher> slice_watcher;
+  std::unique_ptr<k8s::DnsDiscovery> dns_discovery;
+  const gateway::BackendsFrom& from = config.backends_from;
+  auto apply = [&cluster](const std::vector<k8s::DesiredHost>& d) { applyDiscovered(cluster, d); };
+  if (from.kind == gateway::BackendsFrom::Kind::kKubernetes) {
+    auto api_config = k8s::resolveApiConfig(from.kubeconfig, from.in_cluster);
+    if (!api_config.isOk()) {
+      std::fprintf(stderr, "surge gateway: backends_from.kubernetes: %s\n",
+                   api_config.status().message().c_str());
+      return 2;
+    }
+    k8s::EndpointSliceWatchOptions o;
+    o.ns = from.ns;
+    o.service = from.service;
+    o.port = from.port;
+    slice_watcher = std::make_unique<k8s::EndpointSliceWatcher>(
+        std::make_shared<k8s::ApiClient>(std::move(api_config).value()), o, apply);
+    slice_watcher->start();
+  } else if (from.kind == gateway::BackendsFrom::Kind::kDns) {
+    dns_discovery = std::make_unique<k8s::DnsDiscovery>(
+        k8s::DnsDiscoveryOptions{from.dns_name, from.port, from.interval}, apply);
+    dns_discovery->start();
+  }
   gw.run();
+  if (slice_watcher) slice_watcher->stop();
+  if (dns_discovery) dns_discovery->stop();
   return 0;
 }
 

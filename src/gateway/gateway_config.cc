@@ -37,6 +37,46 @@ Status parseBackends(const config::Node& node, std::vector<BackendSpec>* out) {
   return Status::ok();
 }
 
+Status parseBackendsFrom(const config::Node& n, BackendsFrom* f) {
+  if (!n.isMap() || n.size() != 1) {
+    return n.error("must be {kubernetes: {namespace, service, port}} or {dns: {name, port, "
+                   "interval}}");
+  }
+  RETURN_IF_ERROR(n.checkKeys({"kubernetes", "dns"}));
+  int64_t port = 0;
+  if (n.has("kubernetes")) {
+    config::Node k = n["kubernetes"];
+    if (!k.isMap()) return k.error("must be a map {namespace, service, port, kubeconfig}");
+    RETURN_IF_ERROR(k.checkKeys({"namespace", "service", "port", "kubeconfig", "in_cluster"}));
+    RETURN_IF_ERROR(k.require("service"));
+    RETURN_IF_ERROR(k.require("port"));
+    f->kind = BackendsFrom::Kind::kKubernetes;
+    ASSIGN_OR_RETURN(f->ns, k.getString("namespace", f->ns));
+    ASSIGN_OR_RETURN(f->service, k.getString("service", ""));
+    if (f->ns.empty()) return k["namespace"].error("must not be empty");
+    if (f->service.empty()) return k["service"].error("must not be empty");
+    ASSIGN_OR_RETURN(port, k.getIntInRange("port", 0, 1, 65535));
+    ASSIGN_OR_RETURN(f->kubeconfig, k.getString("kubeconfig", ""));
+    ASSIGN_OR_RETURN(f->in_cluster, k.getOneOf("in_cluster", "auto", {"auto", "true", "false"}));
+  } else {
+    config::Node d = n["dns"];
+    if (!d.isMap()) return d.error("must be a map {name, port, interval}");
+    RETURN_IF_ERROR(d.checkKeys({"name", "port", "interval"}));
+    RETURN_IF_ERROR(d.require("name"));
+    RETURN_IF_ERROR(d.require("port"));
+    f->kind = BackendsFrom::Kind::kDns;
+    ASSIGN_OR_RETURN(f->dns_name, d.getString("name", ""));
+    if (f->dns_name.empty()) return d["name"].error("must not be empty");
+    ASSIGN_OR_RETURN(port, d.getIntInRange("port", 0, 1, 65535));
+    ASSIGN_OR_RETURN(f->interval, d.getDuration("interval", f->interval));
+    if (f->interval < std::chrono::milliseconds(100)) {
+      return d["interval"].error("must be >= 100ms");
+    }
+  }
+  f->port = static_cast<int>(port);
+  return Status::ok();
+}
+
 Status parseHealthCheck(const config::Node& n, health::ActiveHealthOptions* h) {
   RETURN_IF_ERROR(n.checkKeys(
       {"path", "interval", "timeout", "unhealthy_threshold", "healthy_threshold", "jitter"}));
@@ -145,6 +185,7 @@ StatusOr<GatewayConfig> parseGatewayConfig(const config::Node& root) {
                                   "ewma_tau",
                                   "default_rtt",
                                   "backends",
+                                  "backends_from",
                                   "health_check",
                                   "outlier_detection",
                                   "panic_threshold",
@@ -192,6 +233,14 @@ StatusOr<GatewayConfig> parseGatewayConfig(const config::Node& root) {
   }
   RETURN_IF_ERROR(parseHashKey(root["hash_key"], &c.hash_key));
   RETURN_IF_ERROR(parseBackends(root["backends"], &c.backends));
+  if (root.has("backends_from")) {
+    if (!c.backends.empty()) {
+      return root["backends_from"].error(
+          "'backends' and 'backends_from' are mutually exclusive: list backends statically or "
+          "discover them, not both");
+    }
+    RETURN_IF_ERROR(parseBackendsFrom(root["backends_from"], &c.backends_from));
+  }
 
   if (root.has("health_check")) {
     c.health_check_enabled = true;

@@ -26,6 +26,20 @@ struct HashKeySource {
   std::string name = "X-Session-Id";
 };
 
+// backends_from: backends discovered at run time instead of a static list (docs/gateway.md,
+// "Discovery"; the drivers live in k8s/endpoint_discovery.h).
+struct BackendsFrom {
+  enum class Kind { kNone, kKubernetes, kDns };
+  Kind kind = Kind::kNone;
+  std::string ns = "default";       // kubernetes: the Service's namespace
+  std::string service;              // kubernetes: the Service's name
+  std::string kubeconfig;           // kubernetes: "" → in-cluster, else KUBECONFIG/~/.kube/config
+  std::string in_cluster = "auto";  // kubernetes: auto, true, false
+  std::string dns_name;             // dns: the (headless Service) name to resolve
+  int port = 0;                     // the backends' port
+  Duration interval = std::chrono::seconds(5);  // dns: re-resolution period
+};
+
 struct GatewayConfig {
   std::string listen = "0.0.0.0:8080";
   AdminOptions admin;  // admin.listen "" disables the admin listener
@@ -33,6 +47,7 @@ struct GatewayConfig {
   lb::BalancerOptions balancer;  // algorithm + its options
   HashKeySource hash_key;
   std::vector<BackendSpec> backends;
+  BackendsFrom backends_from;  // exclusive with a non-empty `backends`
   bool health_check_enabled = false;  // true when health_check is present
   health::ActiveHealthOptions health_check;
   ClusterOptions cluster;  // outlier detection, panic, slow start, zones, drain
