@@ -137,20 +137,28 @@ StatusOr<AutoscalePolicy> parsePolicyImpl(const config::Node& root,
     const config::Node so_node = root["scaled_object"];
     auto so = parseScaledObject(so_node);
     if (errors.add(so.status())) {
+      // advanced.horizontalPodAutoscalerConfig.behavior, parsed by the HPA core's rules.
+      std::optional<Behavior> keda_behavior;
       if (!so->behavior.isMissing() && !so->behavior.isNull()) {
-        errors.add(so->behavior.error(
-            "not supported by surge autoscale yet: write the behavior in `hpa.spec.behavior` "
-            "(the hpa section) instead"));
+        auto b = parseHpaBehavior(so->behavior);
+        if (errors.add(b.status())) keda_behavior = *b;
       }
       p.scaled_object = std::move(so).value();
       p.scaled_object_node = so_node;
       p.has_scaled_object = true;
       if (p.has_hpa) {
         // Both: the HPA's bounds, behavior and metrics, plus one External metric per trigger.
+        if (keda_behavior && p.hpa.behavior) {
+          errors.add(so_node.error(
+              "advanced.horizontalPodAutoscalerConfig.behavior and hpa.spec.behavior both set: "
+              "keep one"));
+        } else if (keda_behavior) {
+          p.hpa.behavior = keda_behavior;
+        }
         HpaSpec keda = kedaHpaSpec(*p.scaled_object, p.hpa.behavior);
         for (auto& m : keda.metrics) p.hpa.metrics.push_back(std::move(m));
       } else if (errors.empty()) {
-        p.hpa = kedaHpaSpec(*p.scaled_object);
+        p.hpa = kedaHpaSpec(*p.scaled_object, keda_behavior);
       }
     }
   }
@@ -189,11 +197,6 @@ StatusOr<AutoscaleConfig> parseAutoscaleConfig(const config::Node& root) {
     } else {
       auto kind = t["kind"].asOneOf({"local", "kubernetes"});
       if (errors.add(kind.status())) {
-        if (*kind == "kubernetes") {
-          errors.add(t["kind"].error(
-              "kind 'kubernetes' is not supported yet (use kind: local; Kubernetes comes with the "
-              "Kubernetes actuator)"));
-        }
         c.target_kind = *kind == "local" ? TargetKind::kLocal : TargetKind::kKubernetes;
         c.target = t;
       }

@@ -111,10 +111,9 @@ TEST(AutoscaleConfigTest, TargetRequiredAndKindChecked) {
   ASSERT_FALSE(c.isOk());
   EXPECT_NE(c.status().message().find("target"), std::string::npos) << c.status().message();
 
-  c = parse(std::string("target: {kind: kubernetes}\n") + kHpa);
-  ASSERT_FALSE(c.isOk());
-  EXPECT_NE(c.status().message().find("not supported yet"), std::string::npos);
-  EXPECT_NE(c.status().message().find("autoscale.yaml:1:"), std::string::npos);
+  c = parse(std::string("target: {kind: kubernetes, deployment: m}\n") + kHpa);
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->target_kind, TargetKind::kKubernetes);
 
   c = parse(std::string("target: {kind: locl}\n") + kHpa);
   ASSERT_FALSE(c.isOk());

@@ -9,31 +9,42 @@ namespace surge::autoscale {
 
 StatusOr<std::unique_ptr<Autoscaler>> Autoscaler::create(const AutoscaleConfig& config,
                                                          AutoscalerRunOptions options) {
-  if (config.target_kind != TargetKind::kLocal) {
-    return invalidArgument("target.kind: only 'local' is supported yet");
-  }
-  ASSIGN_OR_RETURN(LocalTargetConfig local, parseLocalTarget(config.target));
   std::unique_ptr<Autoscaler> a(new Autoscaler());
   a->config_ = config;
   a->options_ = options;
-
-  ScrapeCollectorOptions scrape;
-  scrape.gateway_metrics_url = options.gateway_metrics_url.empty()
-                                   ? local.gateway_admin + "/metrics"
-                                   : options.gateway_metrics_url;
-  auto pods_source = std::make_shared<ScrapeCollector>(scrape);
   std::shared_ptr<MetricsCollector> keda;
   if (config.policy.scaled_object) {
     keda = std::make_shared<KedaScaler>(*config.policy.scaled_object,
                                         SteadyClock::instance().now(), config.policy.hpa.behavior);
   }
-  a->collector_ = std::make_shared<CompositeCollector>(pods_source, keda);
-
-  ASSIGN_OR_RETURN(a->actuator_, LocalActuator::create(std::move(local)));
   AutoscalerOptions copts;
   copts.dry_run = options.dry_run;
-  a->controller_ = std::make_unique<Controller>(config.policy, *a->actuator_, *a->collector_,
-                                                SteadyClock::instance(), copts);
+
+  if (config.target_kind == TargetKind::kKubernetes) {
+    // Resource metrics from metrics.k8s.io; Pods metrics scraped from the pods' /metrics (the
+    // gateway's per-backend rate when --gateway-metrics-url is given); External from KEDA.
+    ASSIGN_OR_RETURN(k8s::KubernetesTargetSpec spec, k8s::parseKubernetesTarget(config.target));
+    ScrapeCollectorOptions scrape;
+    scrape.gateway_metrics_url = options.gateway_metrics_url;
+    auto others = std::make_shared<CompositeCollector>(std::make_shared<ScrapeCollector>(scrape),
+                                                       keda);
+    ASSIGN_OR_RETURN(a->kubernetes_, k8s::makeKubernetesTarget(spec, SteadyClock::instance(),
+                                                               others, options.kubeconfig));
+    a->collector_ = a->kubernetes_.metrics;
+    a->controller_ = std::make_unique<Controller>(config.policy, *a->kubernetes_.target,
+                                                  *a->collector_, SteadyClock::instance(), copts);
+  } else {
+    ASSIGN_OR_RETURN(LocalTargetConfig local, parseLocalTarget(config.target));
+    ScrapeCollectorOptions scrape;
+    scrape.gateway_metrics_url = options.gateway_metrics_url.empty()
+                                     ? local.gateway_admin + "/metrics"
+                                     : options.gateway_metrics_url;
+    auto pods_source = std::make_shared<ScrapeCollector>(scrape);
+    a->collector_ = std::make_shared<CompositeCollector>(pods_source, keda);
+    ASSIGN_OR_RETURN(a->actuator_, LocalActuator::create(std::move(local)));
+    a->controller_ = std::make_unique<Controller>(config.policy, *a->actuator_, *a->collector_,
+                                                  SteadyClock::instance(), copts);
+  }
   if (!config.policy.admin_listen.empty()) {
     a->admin_ = std::make_unique<AdminServer>(*a->controller_);
   }
@@ -45,7 +56,7 @@ Autoscaler::~Autoscaler() { stop(); }
 Status Autoscaler::start() {
   RETURN_IF_ERROR(controller_->init());  // a malformed history file fails before any replica
   if (admin_) RETURN_IF_ERROR(admin_->start(config_.policy.admin_listen));
-  RETURN_IF_ERROR(actuator_->start());
+  if (actuator_) RETURN_IF_ERROR(actuator_->start());
   started_ = true;
   return controller_->start();
 }

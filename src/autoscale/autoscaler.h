@@ -18,6 +18,7 @@
 #include "autoscale/sources/collector.h"
 #include "common/clock.h"
 #include "common/status.h"
+#include "k8s/scale_target.h"
 
 namespace surge::autoscale {
 
@@ -26,11 +27,14 @@ struct AutoscalerRunOptions {
   // The gateway's metrics page for the requests_per_second metric; "" = <target.gateway.admin>
   // + "/metrics".
   std::string gateway_metrics_url;
+  // kind: kubernetes — a kubeconfig that wins over target.kubeconfig / in-cluster config.
+  std::string kubeconfig;
 };
 
 class Autoscaler {
  public:
-  // Validates the target (parseLocalTarget) and builds everything; starts nothing.
+  // Validates the target (parseLocalTarget, or parseKubernetesTarget for kind: kubernetes) and
+  // builds everything; starts nothing (no process, no API request).
   static StatusOr<std::unique_ptr<Autoscaler>> create(const AutoscaleConfig& config,
                                                       AutoscalerRunOptions options = {});
   ~Autoscaler();  // stop()
@@ -41,6 +45,8 @@ class Autoscaler {
   void stop();
 
   Controller& controller() { return *controller_; }
+  // kind: local only (null for kind: kubernetes).
+  LocalActuator* localActuator() { return actuator_.get(); }
   LocalActuator& actuator() { return *actuator_; }
   uint16_t adminPort() const { return admin_ ? admin_->port() : 0; }
   const AutoscaleConfig& config() const { return config_; }
@@ -50,7 +56,8 @@ class Autoscaler {
 
   AutoscaleConfig config_;
   AutoscalerRunOptions options_;
-  std::unique_ptr<LocalActuator> actuator_;
+  std::unique_ptr<LocalActuator> actuator_;  // kind: local
+  k8s::KubernetesTarget kubernetes_;          // kind: kubernetes
   std::shared_ptr<MetricsCollector> collector_;
   std::unique_ptr<Controller> controller_;
   std::unique_ptr<AdminServer> admin_;

@@ -28,6 +28,10 @@ void usage(FILE* out) {
       "panic stages. See docs/up.md for autoscale.yaml and docs/autoscaling.md for the rules.\n"
       "  --config FILE          autoscale.yaml (required)\n"
       "  --dry-run              decide and record events, never resize the target\n"
+      "  --kubeconfig FILE      target.kind kubernetes: use this kubeconfig (default: the\n"
+      "                         target's kubeconfig, in-cluster config, $KUBECONFIG)\n"
+      "  --gateway-metrics-url URL  the gateway's /metrics, for the requests_per_second\n"
+      "                         Pods metric (kind local: <target.gateway.admin>/metrics)\n"
       "  --admin HOST:PORT|off  admin endpoint (/status, /events, /metrics; default from the\n"
       "                         config, 127.0.0.1:9902)\n"
       "  --log-level LEVEL      debug, info, warn, error (default info)\n");
@@ -54,7 +58,7 @@ int runAutoscale(const std::vector<std::string>& args) {
   if (!args.empty() && args[0] == "explain") {
     return runAutoscaleExplain(std::vector<std::string>(args.begin() + 1, args.end()));
   }
-  std::string config_path, admin, log_level;
+  std::string config_path, admin, log_level, kubeconfig, gateway_metrics_url;
   bool dry_run = false, admin_set = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -73,6 +77,10 @@ int runAutoscale(const std::vector<std::string>& args) {
       if (!value(&config_path)) return 2;
     } else if (a == "--dry-run") {
       dry_run = true;
+    } else if (a == "--kubeconfig") {
+      if (!value(&kubeconfig)) return 2;
+    } else if (a == "--gateway-metrics-url") {
+      if (!value(&gateway_metrics_url)) return 2;
     } else if (a == "--admin") {
       if (!value(&admin)) return 2;
       admin_set = true;
@@ -109,6 +117,8 @@ int runAutoscale(const std::vector<std::string>& args) {
 
   autoscale::AutoscalerRunOptions options;
   options.dry_run = dry_run;
+  options.kubeconfig = kubeconfig;
+  options.gateway_metrics_url = gateway_metrics_url;
   auto scaler = autoscale::Autoscaler::create(*config, options);
   if (!scaler.isOk()) {
     std::fprintf(stderr, "surge autoscale: %s\n", scaler.status().message().c_str());

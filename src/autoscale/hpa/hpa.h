@@ -20,6 +20,8 @@ SyncResult runSync(const SyncInput& input);
 // A whole HorizontalPodAutoscaler object (apiVersion/kind/metadata/spec) or just its spec.
 // Errors name the field: "hpa.yaml:7:9: spec.metrics[0].resource.target.type: unknown value ...".
 StatusOr<HpaSpec> parseHpaSpec(const config::Node& node);
+// Just a `behavior` map (KEDA's advanced.horizontalPodAutoscalerConfig.behavior), same rules.
+StatusOr<Behavior> parseHpaBehavior(const config::Node& node);
 
 // Kubernetes quantity → milli-units, rounding up like Quantity.MilliValue(): "500m" → 500,
 // "1.5" → 1500, "1Gi" → 1073741824000, "2k" → 2000000, "1e3" → 1000000. A YAML/JSON number is

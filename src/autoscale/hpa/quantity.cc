@@ -48,6 +48,10 @@ StatusOr<Parsed> parse(std::string_view text) {
   p.scale = static_cast<int>(frac_digits);
   std::string_view suffix = text.substr(i);
   if (suffix.empty()) {
+  } else if (suffix == "n") {  // metrics-server reports CPU in nanocores ("123456789n")
+    p.power = -9;
+  } else if (suffix == "u") {
+    p.power = -6;
   } else if (suffix == "m") {
     p.power = -3;
   } else if (suffix == "k") {

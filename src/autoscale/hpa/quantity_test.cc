@@ -14,6 +14,9 @@ int64_t milli(const char* s) {
 
 TEST(QuantityTest, DecimalSuffixes) {
   EXPECT_EQ(milli("500m"), 500);
+  EXPECT_EQ(milli("123456789n"), 124);  // metrics-server's nanocores, rounded up
+  EXPECT_EQ(milli("250000000n"), 250);
+  EXPECT_EQ(milli("1500u"), 2);
   EXPECT_EQ(milli("12"), 12000);
   EXPECT_EQ(milli("1.5"), 1500);
   EXPECT_EQ(milli("2k"), 2000000);

@@ -332,4 +332,6 @@ StatusOr<HpaSpec> parseHpaSpec(const config::Node& node) {
   return parseSpecBody(node["spec"], std::move(name));
 }
 
+StatusOr<Behavior> parseHpaBehavior(const config::Node& node) { return parseBehavior(node); }
+
 }  // namespace surge::autoscale
