@@ -373,6 +373,9 @@ int runUp(const std::vector<std::string>& args) {
   gw_options.listen = listen;
   gw_options.admin.listen = admin;
   gw_options.drain_timeout = std::chrono::seconds(10);
+  // New replicas are warm (they join only once ready) but their caches and the OS are not: ramp
+  // their share from 10% to 100% over 10 s (Envoy's slow_start_window), demo-sized.
+  gw_options.cluster.host_set.slow_start = std::chrono::seconds(10);
   if (Status s = gateway::validateGatewayConfig(gw_options); !s.isOk()) {
     std::fprintf(stderr, "surge up: gateway: %s\n", s.message().c_str());
     return 2;
