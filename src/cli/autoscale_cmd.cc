@@ -37,20 +37,6 @@ void usage(FILE* out) {
       "  --log-level LEVEL      debug, info, warn, error (default info)\n");
 }
 
-bool setLevel(const std::string& v) {
-  if (v == "debug") {
-    setLogLevel(LogLevel::kDebug);
-  } else if (v == "info") {
-    setLogLevel(LogLevel::kInfo);
-  } else if (v == "warn") {
-    setLogLevel(LogLevel::kWarn);
-  } else if (v == "error") {
-    setLogLevel(LogLevel::kError);
-  } else {
-    return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -86,7 +72,7 @@ int runAutoscale(const std::vector<std::string>& args) {
       admin_set = true;
     } else if (a == "--log-level") {
       if (!value(&log_level)) return 2;
-      if (!setLevel(log_level)) {
+      if (!setLogLevelByName(log_level)) {
         std::fprintf(stderr, "surge autoscale: unknown --log-level '%s'\n", log_level.c_str());
         return 2;
       }

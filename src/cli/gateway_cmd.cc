@@ -122,19 +122,9 @@ int runGateway(const std::vector<std::string>& args) {
       return 2;
     }
   }
-  if (!log_level.empty()) {
-    if (log_level == "debug") {
-      setLogLevel(LogLevel::kDebug);
-    } else if (log_level == "info") {
-      setLogLevel(LogLevel::kInfo);
-    } else if (log_level == "warn") {
-      setLogLevel(LogLevel::kWarn);
-    } else if (log_level == "error") {
-      setLogLevel(LogLevel::kError);
-    } else {
-      std::fprintf(stderr, "surge gateway: unknown --log-level '%s'\n", log_level.c_str());
-      return 2;
-    }
+  if (!log_level.empty() && !setLogLevelByName(log_level)) {
+    std::fprintf(stderr, "surge gateway: unknown --log-level '%s'\n", log_level.c_str());
+    return 2;
   }
 
   gateway::GatewayConfig config;

@@ -73,20 +73,6 @@ void usage(FILE* out) {
       "  --log-level LEVEL          debug, info, warn, error (default: warn on a TTY, else info)\n");
 }
 
-bool setLevel(const std::string& v) {
-  if (v == "debug") {
-    setLogLevel(LogLevel::kDebug);
-  } else if (v == "info") {
-    setLogLevel(LogLevel::kInfo);
-  } else if (v == "warn") {
-    setLogLevel(LogLevel::kWarn);
-  } else if (v == "error") {
-    setLogLevel(LogLevel::kError);
-  } else {
-    return false;
-  }
-  return true;
-}
 
 std::string defaultStateDir() {
   if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) {
@@ -265,7 +251,7 @@ int runUp(const std::vector<std::string>& args) {
       if (!value(&state_dir)) return 2;
     } else if (a == "--log-level") {
       if (!value(&log_level)) return 2;
-      if (!setLevel(log_level)) {
+      if (!setLogLevelByName(log_level)) {
         std::fprintf(stderr, "surge up: unknown --log-level '%s'\n", log_level.c_str());
         return 2;
       }

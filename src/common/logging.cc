@@ -1,5 +1,7 @@
 #include "common/logging.h"
 
+#include <utility>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -25,6 +27,21 @@ const char* levelName(LogLevel l) {
 }  // namespace
 
 void setLogLevel(LogLevel level) { g_level.store(static_cast<int>(level)); }
+
+bool setLogLevelByName(std::string_view name) {
+  static constexpr std::pair<std::string_view, LogLevel> kLevels[] = {
+      {"debug", LogLevel::kDebug},
+      {"info", LogLevel::kInfo},
+      {"warn", LogLevel::kWarn},
+      {"error", LogLevel::kError}};
+  for (const auto& [n, level] : kLevels) {
+    if (n == name) {
+      setLogLevel(level);
+      return true;
+    }
+  }
+  return false;
+}
 LogLevel logLevel() { return static_cast<LogLevel>(g_level.load(std::memory_order_relaxed)); }
 
 void logLine(LogLevel level, std::string_view module, std::string_view message) {

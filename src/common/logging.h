@@ -9,6 +9,8 @@ namespace surge {
 enum class LogLevel { kDebug = 0, kInfo, kWarn, kError };
 
 void setLogLevel(LogLevel level);
+// "debug", "info", "warn", "error" → setLogLevel; false (level unchanged) for anything else.
+bool setLogLevelByName(std::string_view name);
 LogLevel logLevel();
 void logLine(LogLevel level, std::string_view module, std::string_view message);
 

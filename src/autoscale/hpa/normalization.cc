@@ -39,6 +39,14 @@ int32_t changeInPeriod(Duration period, const std::vector<ScaleEvent>& events, T
                                                   std::numeric_limits<int32_t>::max()));
 }
 
+// The replica count at the start of a policy period: current minus the scale-ups and plus the
+// scale-downs that happened inside it.
+int64_t periodStart(int32_t current, Duration period, const std::vector<ScaleEvent>& up_events,
+                    const std::vector<ScaleEvent>& down_events, TimePoint now) {
+  return static_cast<int64_t>(current) - changeInPeriod(period, up_events, now) +
+         changeInPeriod(period, down_events, now);
+}
+
 int32_t saturate(int64_t v) {
   return static_cast<int32_t>(std::clamp<int64_t>(v, std::numeric_limits<int32_t>::min(),
                                                   std::numeric_limits<int32_t>::max()));
@@ -115,9 +123,7 @@ int32_t scaleUpLimit(int32_t current, const std::vector<ScaleEvent>& up_events,
   int32_t result = take_min ? std::numeric_limits<int32_t>::max()
                             : std::numeric_limits<int32_t>::min();
   for (const ScalingPolicy& p : rules.policies) {
-    const int64_t start = static_cast<int64_t>(current) -
-                          changeInPeriod(p.period, up_events, now) +
-                          changeInPeriod(p.period, down_events, now);
+    const int64_t start = periodStart(current, p.period, up_events, down_events, now);
     int32_t proposed = 0;
     if (p.type == PolicyType::kPods) {
       proposed = saturate(start + p.value);
@@ -137,9 +143,7 @@ int32_t scaleDownLimit(int32_t current, const std::vector<ScaleEvent>& up_events
   int32_t result = take_min_change ? std::numeric_limits<int32_t>::min()
                                    : std::numeric_limits<int32_t>::max();
   for (const ScalingPolicy& p : rules.policies) {
-    const int64_t start = static_cast<int64_t>(current) -
-                          changeInPeriod(p.period, up_events, now) +
-                          changeInPeriod(p.period, down_events, now);
+    const int64_t start = periodStart(current, p.period, up_events, down_events, now);
     int32_t proposed = 0;
     if (p.type == PolicyType::kPods) {
       proposed = saturate(start - p.value);
