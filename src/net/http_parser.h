@@ -5,17 +5,24 @@
 // resumes the search for the end of the head where it stopped (O(total bytes) however the input is
 // split) and parses the head once, when it is complete. BodyDecoder walks Content-Length, chunked
 // (extensions, trailers) and read-until-close bodies step by step, so bodies are streamed, never
-// buffered whole. No allocation after construction; no sockets, no Asio.
-// Strictness (RFC 9112): malformed request or status line, whitespace before ':', obs-fold,
-// control characters, bad or conflicting Content-Length, Transfer-Encoding with Content-Length in
-// a request, and unknown final transfer codings in requests are errors (400); heads over the limit
-// or with too many fields → 431; bodies over the limit → 413; versions other than 1.0/1.1 → 505.
+// buffered whole; reframe() re-emits a request body in canonical framing for a proxy. No
+// allocation after construction; no sockets, no Asio. Every check is O(bytes), table-driven.
+// Strictness: the edge rules of docs/design/http-edge-rules.md (RFC 9112 / RFC 9110), one row per
+// rule, each naming its ParseError and status. In short, for requests: CRLF line endings only;
+// exactly one SP between method, target and version; target forms per RFC 9112 §3.2; exactly one
+// valid Host (a missing one only when ParseLimits::require_host); no whitespace before ':', no
+// obs-fold, no CTL in values; one Content-Length of at most 19 digits; Transfer-Encoding only as
+// a single final "chunked" (400, or 501 for a coding we do not implement), never with
+// Content-Length or in HTTP/1.0; strict chunked framing (no bare LF, 1..16 hex digits, extension
+// grammar, CRLF after data, valid trailer fields). Responses follow the same field rules, accept
+// bare LF line endings (RFC 9112 §2.2) and map every framing doubt to a parse error (502).
 // Thread-safety: none; one parser per connection.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace surge::net {
@@ -31,9 +38,16 @@ enum class ParseError : uint8_t {
   kHeadTooLarge,         // 431: head over the limit or too many header fields
   kBadChunk,             // 400: malformed chunk size line, missing CRLF, bad trailer
   kBodyTooLarge,         // 413
+  kBadHost,              // 400: HTTP/1.1 without Host, several Host fields, an invalid Host
+  kBadTarget,            // 400: request-target not in a form RFC 9112 §3.2 allows for the method
+  kUriTooLong,           // 414: the request line alone is over the head limit
+  kUnsupportedCoding,    // 501: Transfer-Encoding "x, chunked" with a coding we do not implement
+  kMethodNotImplemented, // 501: CONNECT (a gateway is not a tunnel)
+  kExpectationFailed,    // 417: Expect other than a single "100-continue"
 };
 
-// The HTTP status a server answers with for `e` (400, 413, 431, 505; 502 for a bad status line).
+// The HTTP status a server answers with for `e` (400, 413, 414, 417, 431, 501, 505; 502 for a
+// bad status line).
 int statusForError(ParseError e);
 // A short English description ("malformed request line").
 std::string_view describeError(ParseError e);
@@ -80,7 +94,23 @@ bool listContainsToken(std::string_view list, std::string_view token);
 struct ParseLimits {
   size_t max_head_bytes = 64 * 1024;
   uint64_t max_body_bytes = 64ull * 1024 * 1024;  // requests; responses are not limited
+  // An HTTP/1.1 request without Host is an error (RFC 9110 §7.2). The gateway sets it; the
+  // control-plane server leaves it off for bare probes. Duplicate or invalid Host is always an
+  // error.
+  bool require_host = false;
 };
+
+// The form of a request-target (RFC 9112 §3.2).
+enum class TargetForm : uint8_t {
+  kOrigin,     // "/path?query"
+  kAbsolute,   // "http://authority/path?query" (the authority replaces Host, §3.2.2)
+  kAuthority,  // "host:port" (CONNECT only; CONNECT itself is answered 501)
+  kAsterisk,   // "*" (OPTIONS only)
+};
+
+// RFC 3986 §3.2.2 host [":" port] with RFC 9110 §4.2.1 restrictions: no userinfo, a non-empty
+// host, a port of at most 5 digits (<= 65535). reg-name, IPv4 and IP-literal ("[v6]", IPvFuture).
+bool isValidAuthority(std::string_view authority);
 
 class HeadParser {
  public:
@@ -106,7 +136,14 @@ class HeadParser {
   // ---- request line
   // ------------------------------------------------------------------------------
   std::string_view method() const { return method_; }
-  std::string_view target() const { return target_; }
+  std::string_view target() const { return target_; }  // as received
+  TargetForm targetForm() const { return target_form_; }
+  // origin-form: the target; absolute-form: its path-abempty and query ("" or "?q" when the path
+  // is empty: a proxy writes "/" before it); asterisk-form: "*".
+  std::string_view pathAndQuery() const { return path_; }
+  // The request's authority: the target's in absolute-form (RFC 9112 §3.2.2), else the Host
+  // field's value; empty when there is none (HTTP/1.0 without Host).
+  std::string_view host() const { return host_; }
   bool isHead() const { return is_head_; }
   // ---- status line
   // -------------------------------------------------------------------------------
@@ -138,6 +175,8 @@ class HeadParser {
   bool parseRequestLine(std::string_view line);
   bool parseStatusLine(std::string_view line);
   bool parseHeaderLine(std::string_view line);
+  bool parseTarget();
+  Status requestHeadTooLarge(const char* data, size_t start, size_t len);
   Status finish();
 
   Kind kind_;
@@ -147,7 +186,8 @@ class HeadParser {
   size_t head_size_ = 0;
   ParseError error_ = ParseError::kNone;
 
-  std::string_view method_, target_, reason_;
+  std::string_view method_, target_, reason_, path_, host_;
+  TargetForm target_form_ = TargetForm::kOrigin;
   int status_ = 0;
   int version_minor_ = 1;
   bool is_head_ = false;
@@ -162,8 +202,9 @@ class HeadParser {
 
 // Walks a message body. Each step() consumes a prefix of the input: framing bytes (chunk size
 // lines, CRLFs, trailers) and at most one run of payload, returned as `data` (a view into the
-// input). A proxy forwards the consumed bytes verbatim (the framing passes through unchanged); a
-// server keeps only `data`.
+// input). A server keeps only `data`; a proxy forwarding a request re-frames it with reframe()
+// (never the client's framing bytes); a proxy forwarding a validated response may pass the
+// consumed bytes through (consumeAll).
 class BodyDecoder {
  public:
   struct Step {
@@ -177,6 +218,11 @@ class BodyDecoder {
   // Consumes as much of `in` as belongs to the body; returns the byte count (stops at done() or
   // an error). For pass-through forwarding.
   size_t consumeAll(std::string_view in);
+  // Like consumeAll, and appends the consumed body to *out in canonical framing: Content-Length
+  // and until-close payload verbatim; chunked as "<hex size>\r\n<data>\r\n" per run of payload
+  // and "0\r\n\r\n" once the body ends (chunk extensions and trailer fields are dropped).
+  // On an error, *out holds what was valid before it. Returns the bytes of `in` consumed.
+  size_t reframe(std::string_view in, std::string* out);
   // For kUntilClose: the connection closed, which ends the body.
   void onEof();
 
@@ -189,17 +235,31 @@ class BodyDecoder {
  private:
   enum class State : uint8_t {
     kData,         // content-length or until-close data, or chunk data
-    kChunkSize,    // hex digits
-    kChunkExt,     // after the size: extensions up to CRLF
-    kChunkSizeLf,  // saw CR after the size line
-    kChunkDataCr,  // CRLF after chunk data
+    kChunkSize,       // hex digits
+    kExtBws,          // BWS that must lead to ';'
+    kExtNameStart,    // after ';': BWS, then the extension name
+    kExtName,         // token
+    kExtAfterName,    // BWS, then '=' or ';'
+    kExtValueStart,   // after '=': BWS, then a token or a quoted-string
+    kExtValueToken,   // token
+    kExtQuoted,       // inside a quoted-string
+    kExtQuotedPair,   // after '\\' in a quoted-string
+    kExtAfterQuoted,  // after the closing quote
+    kChunkSizeLf,     // saw CR after the size line
+    kChunkDataCr,     // CRLF after chunk data
     kChunkDataLf,
     kTrailerLineStart,
-    kTrailerLine,
+    kTrailerName,
+    kTrailerValue,
+    kTrailerLf,
     kFinalLf,
     kDone,
     kError,
   };
+  // One byte of chunk extensions (RFC 9112 §7.1.1); false on a syntax error.
+  bool extensionByte(unsigned char c);
+  // One byte of the trailer section (RFC 9112 §7.1.2); false on a syntax error.
+  bool trailerByte(unsigned char c);
   Step fail(ParseError e, size_t consumed) {
     state_ = State::kError;
     error_ = e;
@@ -213,8 +273,9 @@ class BodyDecoder {
   uint64_t payload_ = 0;
   uint64_t max_body_ = 0;
   uint32_t size_digits_ = 0;
-  uint32_t line_bytes_ = 0;  // bytes of the current size/trailer line (limit against abuse)
+  uint32_t line_bytes_ = 0;  // bytes of the current extensions / all trailers (abuse limit)
   bool in_chunk_ = false;    // kData refers to chunk data
+  bool final_emitted_ = false;  // reframe() wrote the last chunk
 };
 
 }  // namespace surge::net

@@ -34,13 +34,17 @@ TEST(HeadParserTest, SimpleGet) {
   EXPECT_TRUE(p.keepAlive());
 }
 
-TEST(HeadParserTest, BareLfAndLeadingEmptyLines) {
+TEST(HeadParserTest, LeadingEmptyLinesAndBareLfInResponses) {
   HeadParser p(HeadParser::Kind::kRequest);
-  std::string req = "\r\nGET / HTTP/1.1\nHost: x\n\n";
+  std::string req = "\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
   ASSERT_EQ(parseAll(p, req), Status::kDone);
   EXPECT_EQ(p.headSize(), req.size());
   EXPECT_EQ(p.target(), "/");
   EXPECT_EQ(p.header(0).value, "x");
+  // Responses may end lines with a bare LF (RFC 9112 §2.2); requests may not (rule L1).
+  HeadParser r(HeadParser::Kind::kResponse);
+  ASSERT_EQ(parseAll(r, "HTTP/1.1 200 OK\nContent-Length: 1\n\n"), Status::kDone);
+  EXPECT_EQ(r.contentLength(), 1u);
 }
 
 TEST(HeadParserTest, IncompleteThenComplete) {
@@ -94,10 +98,10 @@ TEST(HeadParserTest, ContentLengthFraming) {
   EXPECT_EQ(p.framing(), BodyFraming::kContentLength);
   EXPECT_EQ(p.contentLength(), 12u);
 
-  HeadParser same(HeadParser::Kind::kRequest);
-  ASSERT_EQ(parseAll(same, "POST / HTTP/1.1\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\n"),
+  HeadParser leading_zeros(HeadParser::Kind::kRequest);
+  ASSERT_EQ(parseAll(leading_zeros, "POST / HTTP/1.1\r\nContent-Length: 0012\r\n\r\n"),
             Status::kDone);
-  EXPECT_EQ(same.contentLength(), 5u);
+  EXPECT_EQ(leading_zeros.contentLength(), 12u);
 
   HeadParser zero(HeadParser::Kind::kRequest);
   ASSERT_EQ(parseAll(zero, "POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n"), Status::kDone);
@@ -181,8 +185,10 @@ TEST(HeadParserTest, ResponseFraming) {
       {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", false, BodyFraming::kContentLength, true},
       {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", true, BodyFraming::kNone, true},
       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", false, BodyFraming::kChunked, true},
-      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n", false,
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", false,
        BodyFraming::kChunked, true},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", false,
+       BodyFraming::kUntilClose, false},
       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false, BodyFraming::kUntilClose,
        false},
       {"HTTP/1.1 200 OK\r\n\r\n", false, BodyFraming::kUntilClose, false},
@@ -300,14 +306,14 @@ TEST(BodyDecoderTest, ChunkedWithExtensionsAndTrailers) {
   EXPECT_EQ(consumed, wire.size() - 4);
 }
 
-TEST(BodyDecoderTest, ChunkedUppercaseHexAndBareLf) {
-  std::string wire = "A\nabcdefghij\n0\n\n";
+TEST(BodyDecoderTest, ChunkedUppercaseHex) {
+  std::string wire = "A\r\nabcdefghij\r\n0\r\n\r\n";
   EXPECT_EQ(decodeSplit(BodyFraming::kChunked, 0, wire, {}), "abcdefghij");
 }
 
 TEST(BodyDecoderTest, ChunkedErrors) {
   const char* bad[] = {"x\r\n",    "5\r\nhelloXX",       "\r\n",
-                       "5\rX",     "0\r\n: bad\r\n\r\n", "1234567890123456\r\n",
+                       "5\rX",     "0\r\n: bad\r\n\r\n", "12345678901234567\r\n",
                        "5\x01\r\n"};
   for (const char* w : bad) {
     EXPECT_EQ(decodeSplit(BodyFraming::kChunked, 0, w, {}), "ERR") << w;
@@ -438,5 +444,467 @@ TEST(HeadParserTest, RandomSplitsOfPipelinedRequests) {
   }
 }
 
+
+// ---- edge rules (docs/design/http-edge-rules.md): one test per rule, named by its id ----------
+
+ParseLimits gatewayLimits() {
+  ParseLimits l;
+  l.max_head_bytes = 4096;
+  l.max_body_bytes = 1 << 20;
+  l.require_host = true;
+  return l;
+}
+
+// Parses `req` as the gateway does; returns the error (kNone when the head parsed).
+ParseError requestError(std::string_view req, ParseLimits limits = gatewayLimits()) {
+  HeadParser p(HeadParser::Kind::kRequest, limits);
+  auto st = p.parse(req.data(), req.size());
+  if (st == Status::kIncomplete) return ParseError::kNone;
+  return st == Status::kDone ? ParseError::kNone : p.error();
+}
+
+int requestStatus(std::string_view req) {
+  return statusForError(requestError(req));
+}
+
+ParseError responseError(std::string_view resp) {
+  HeadParser p(HeadParser::Kind::kResponse);
+  auto st = p.parse(resp.data(), resp.size());
+  return st == Status::kError ? p.error() : ParseError::kNone;
+}
+
+TEST(EdgeRules, RL1_MethodIsAToken) {
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), 200);
+  EXPECT_EQ(requestStatus("M-SEARCH / HTTP/1.1\r\nHost: a\r\n\r\n"), 200);  // extension method
+  EXPECT_EQ(requestError("G@T / HTTP/1.1\r\nHost: a\r\n\r\n"), ParseError::kBadRequestLine);
+  EXPECT_EQ(requestError("GE\x7fT / HTTP/1.1\r\nHost: a\r\n\r\n"), ParseError::kBadRequestLine);
+  EXPECT_EQ(requestError(" GET / HTTP/1.1\r\nHost: a\r\n\r\n"), ParseError::kBadRequestLine);
+}
+
+TEST(EdgeRules, RL2_SingleSpaceSeparators) {
+  for (const char* r : {"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", "GET /  HTTP/1.1\r\nHost: a\r\n\r\n",
+                        "GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n", "GET /\tHTTP/1.1\r\nHost: a\r\n\r\n",
+                        "GET / HTTP/1.1 \r\nHost: a\r\n\r\n"}) {
+    EXPECT_EQ(requestError(r), ParseError::kBadRequestLine) << r;
+  }
+}
+
+TEST(EdgeRules, RL3_Http09IsRejected) {
+  EXPECT_EQ(requestError("GET /\r\n\r\n"), ParseError::kBadRequestLine);
+  EXPECT_EQ(requestError("GET / HTTP/0.9\r\nHost: a\r\n\r\n"), ParseError::kBadVersion);
+}
+
+TEST(EdgeRules, RL4_VersionSyntax) {
+  EXPECT_EQ(requestError("GET / http/1.1\r\nHost: a\r\n\r\n"), ParseError::kBadRequestLine);
+  EXPECT_EQ(requestError("GET / HTTP/1.10\r\nHost: a\r\n\r\n"), ParseError::kBadRequestLine);
+  EXPECT_EQ(requestError("GET / HTTP/1\r\nHost: a\r\n\r\n"), ParseError::kBadRequestLine);
+  EXPECT_EQ(requestStatus("GET / HTTP/2.0\r\nHost: a\r\n\r\n"), 505);
+  EXPECT_EQ(requestStatus("GET / HTTP/3.0\r\nHost: a\r\n\r\n"), 505);
+  HeadParser p(HeadParser::Kind::kRequest, gatewayLimits());
+  std::string_view r = "GET / HTTP/1.7\r\nHost: a\r\n\r\n";  // a later 1.x is served as 1.1
+  ASSERT_EQ(p.parse(r.data(), r.size()), Status::kDone);
+  EXPECT_EQ(p.versionMinor(), 1);
+}
+
+TEST(EdgeRules, RL5_CrlfOnlyInRequestHeads) {
+  EXPECT_EQ(requestError("GET / HTTP/1.1\nHost: a\r\n\r\n"), ParseError::kBadRequestLine);
+  EXPECT_EQ(requestError("GET / HTTP/1.1\r\nHost: a\n\r\n"), ParseError::kBadHeader);
+  EXPECT_EQ(requestError("GET / HTTP/1.1\r\nHost: a\r\n\n"), ParseError::kBadHeader);
+  EXPECT_EQ(requestError("GET / HTTP/1.1\r\nHost: a\r\nX: 1\rY: 2\r\n\r\n"),
+            ParseError::kBadHeader);                                       // bare CR
+  EXPECT_EQ(requestError("\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"), ParseError::kBadRequestLine);
+}
+
+TEST(EdgeRules, RL6_TargetCharacters) {
+  EXPECT_EQ(requestStatus("GET /a%20b?c=%2F HTTP/1.1\r\nHost: a\r\n\r\n"), 200);
+  EXPECT_EQ(requestError("GET /a#frag HTTP/1.1\r\nHost: a\r\n\r\n"), ParseError::kBadRequestLine);
+  EXPECT_EQ(requestError("GET /a%2 HTTP/1.1\r\nHost: a\r\n\r\n"), ParseError::kBadTarget);
+  EXPECT_EQ(requestError("GET /a%zz HTTP/1.1\r\nHost: a\r\n\r\n"), ParseError::kBadTarget);
+  EXPECT_EQ(requestError("GET /\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n"),
+            ParseError::kBadRequestLine);  // raw UTF-8
+  EXPECT_EQ(requestError(std::string_view("GET /\0 HTTP/1.1\r\nHost: a\r\n\r\n", 29)),
+            ParseError::kBadRequestLine);
+}
+
+TEST(EdgeRules, RL7_OriginForm) {
+  HeadParser p(HeadParser::Kind::kRequest, gatewayLimits());
+  std::string_view r = "GET /v2/models?x=1 HTTP/1.1\r\nHost: api.example:8080\r\n\r\n";
+  ASSERT_EQ(p.parse(r.data(), r.size()), Status::kDone);
+  EXPECT_EQ(p.targetForm(), TargetForm::kOrigin);
+  EXPECT_EQ(p.pathAndQuery(), "/v2/models?x=1");
+  EXPECT_EQ(p.host(), "api.example:8080");
+}
+
+TEST(EdgeRules, RL8_AbsoluteForm) {
+  HeadParser p(HeadParser::Kind::kRequest, gatewayLimits());
+  std::string_view r = "GET HTTP://Origin.example:81/p?q=1 HTTP/1.1\r\nHost: other\r\n\r\n";
+  ASSERT_EQ(p.parse(r.data(), r.size()), Status::kDone);
+  EXPECT_EQ(p.targetForm(), TargetForm::kAbsolute);
+  EXPECT_EQ(p.pathAndQuery(), "/p?q=1");
+  EXPECT_EQ(p.host(), "Origin.example:81");  // H4: the authority wins over Host
+  HeadParser q(HeadParser::Kind::kRequest, gatewayLimits());
+  r = "GET https://h?x HTTP/1.1\r\nHost: h\r\n\r\n";
+  ASSERT_EQ(q.parse(r.data(), r.size()), Status::kDone);
+  EXPECT_EQ(q.pathAndQuery(), "?x");
+  EXPECT_EQ(q.host(), "h");
+  for (const char* bad : {"GET ftp://h/ HTTP/1.1\r\nHost: h\r\n\r\n",
+                          "GET http:/h/ HTTP/1.1\r\nHost: h\r\n\r\n",
+                          "GET http:///p HTTP/1.1\r\nHost: h\r\n\r\n",
+                          "GET http://u@h/ HTTP/1.1\r\nHost: h\r\n\r\n",
+                          "GET h/p HTTP/1.1\r\nHost: h\r\n\r\n"}) {
+    EXPECT_EQ(requestError(bad), ParseError::kBadTarget) << bad;
+  }
+}
+
+TEST(EdgeRules, RL9_AsteriskFormOnlyWithOptions) {
+  HeadParser p(HeadParser::Kind::kRequest, gatewayLimits());
+  std::string_view r = "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n";
+  ASSERT_EQ(p.parse(r.data(), r.size()), Status::kDone);
+  EXPECT_EQ(p.targetForm(), TargetForm::kAsterisk);
+  EXPECT_EQ(requestError("GET * HTTP/1.1\r\nHost: a\r\n\r\n"), ParseError::kBadTarget);
+}
+
+TEST(EdgeRules, RL10_ConnectAndAuthorityForm) {
+  EXPECT_EQ(requestStatus("CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n"), 501);
+  EXPECT_EQ(requestError("GET a.example:443 HTTP/1.1\r\nHost: a\r\n\r\n"), ParseError::kBadTarget);
+}
+
+TEST(EdgeRules, RL11_LongRequestLineIs414) {
+  std::string r = "GET /" + std::string(5000, 'a');  // no end of line within the 4 KiB limit
+  EXPECT_EQ(requestStatus(r), 414);
+  // The same bytes without a method and a space are not a request line at all.
+  EXPECT_EQ(requestStatus(std::string(5000, 'a')), 400);
+  // A request line that fits, with fields over the limit, is 431 (F5).
+  std::string h = "GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(5000, 'b');
+  EXPECT_EQ(requestStatus(h), 431);
+}
+
+TEST(EdgeRules, F1_NoWhitespaceBeforeColon) {
+  EXPECT_EQ(requestError("GET / HTTP/1.1\r\nHost : a\r\n\r\n"), ParseError::kBadHeader);
+  EXPECT_EQ(requestError("GET / HTTP/1.1\r\nHost: a\r\nX\t: 1\r\n\r\n"), ParseError::kBadHeader);
+  EXPECT_EQ(responseError("HTTP/1.1 200 OK\r\nContent-Length : 1\r\n\r\n"),
+            ParseError::kBadHeader);
+}
+
+TEST(EdgeRules, F2_ObsFoldIsRejected) {
+  EXPECT_EQ(requestError("GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n 2\r\n\r\n"), ParseError::kBadHeader);
+  EXPECT_EQ(requestError("GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n\t2\r\n\r\n"),
+            ParseError::kBadHeader);
+  EXPECT_EQ(responseError("HTTP/1.1 200 OK\r\nX: 1\r\n 2\r\n\r\n"), ParseError::kBadHeader);
+}
+
+TEST(EdgeRules, F3_NoControlsInValues) {
+  EXPECT_EQ(requestError(std::string_view("GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n", 36)),
+            ParseError::kBadHeader);
+  EXPECT_EQ(requestError("GET / HTTP/1.1\r\nHost: a\r\nX: a\x0b b\r\n\r\n"), ParseError::kBadHeader);
+  EXPECT_EQ(requestError("GET / HTTP/1.1\r\nHost: a\r\nX: a\x7f\r\n\r\n"), ParseError::kBadHeader);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nHost: a\r\nX: a\tb \xff\r\n\r\n"), 200);  // obs-text
+}
+
+TEST(EdgeRules, F4_FieldNameSyntax) {
+  EXPECT_EQ(requestError("GET / HTTP/1.1\r\nHost: a\r\n: v\r\n\r\n"), ParseError::kBadHeader);
+  EXPECT_EQ(requestError("GET / HTTP/1.1\r\nHost: a\r\nNo-Colon\r\n\r\n"), ParseError::kBadHeader);
+  EXPECT_EQ(requestError("GET / HTTP/1.1\r\nHost: a\r\nX(y): 1\r\n\r\n"), ParseError::kBadHeader);
+}
+
+TEST(EdgeRules, F5_HeadLimits) {
+  std::string many = "GET / HTTP/1.1\r\nHost: a\r\n";
+  for (size_t i = 0; i < HeadParser::kMaxHeaders; ++i) many += "A: b\r\n";
+  many += "\r\n";
+  EXPECT_EQ(requestStatus(many), 431);
+  std::string big = "GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(4096, 'x') + "\r\n\r\n";
+  EXPECT_EQ(requestStatus(big), 431);
+}
+
+TEST(EdgeRules, F6_LeadingCrlfSkipped) {
+  EXPECT_EQ(requestStatus("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"), 200);
+}
+
+TEST(EdgeRules, H1_Http11NeedsHost) {
+  EXPECT_EQ(requestError("GET / HTTP/1.1\r\n\r\n"), ParseError::kBadHost);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\n\r\n"), 400);
+  // The control-plane server leaves require_host off.
+  EXPECT_EQ(requestError("GET / HTTP/1.1\r\n\r\n", ParseLimits{}), ParseError::kNone);
+}
+
+TEST(EdgeRules, H2_OneHostOnly) {
+  EXPECT_EQ(requestError("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n"), ParseError::kBadHost);
+  EXPECT_EQ(requestError("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"), ParseError::kBadHost);
+  EXPECT_EQ(requestError("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n"), ParseError::kBadHost);
+  EXPECT_EQ(requestError("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", ParseLimits{}),
+            ParseError::kBadHost);
+}
+
+TEST(EdgeRules, H3_HostSyntax) {
+  for (const char* ok : {"a", "a.example", "a.example:8080", "127.0.0.1:1", "[::1]:80",
+                         "[2001:db8::7]", "[v1.fe80::a+en1]", "a-b_c~d.%41", "a:", "xn--bcher-kva"}) {
+    EXPECT_TRUE(isValidAuthority(ok)) << ok;
+    std::string r = std::string("GET / HTTP/1.1\r\nHost: ") + ok + "\r\n\r\n";
+    EXPECT_EQ(requestStatus(r), 200) << ok;
+  }
+  for (const char* bad : {"", "a b", "u@a", "u:p@a", "a:port", "a:65536", "a:123456", "a/b",
+                          "[::1", "[zz::1]", "[1]", "a%4", "a\\b", "a\"", ":80", "a:80:81",
+                          "a?b", "a#b"}) {
+    EXPECT_FALSE(isValidAuthority(bad)) << bad;
+    std::string r = std::string("GET / HTTP/1.1\r\nHost: ") + bad + "\r\n\r\n";
+    EXPECT_EQ(requestError(r), ParseError::kBadHost)
+        << bad;
+  }
+}
+
+TEST(EdgeRules, H4_AbsoluteFormAuthorityWinsButHostIsStillChecked) {
+  HeadParser p(HeadParser::Kind::kRequest, gatewayLimits());
+  std::string_view r = "GET http://target/x HTTP/1.1\r\nHost: field\r\n\r\n";
+  ASSERT_EQ(p.parse(r.data(), r.size()), Status::kDone);
+  EXPECT_EQ(p.host(), "target");
+  EXPECT_EQ(requestError("GET http://target/x HTTP/1.1\r\n\r\n"), ParseError::kBadHost);
+  EXPECT_EQ(requestError("GET http://target/x HTTP/1.1\r\nHost: a b\r\n\r\n"),
+            ParseError::kBadHost);
+}
+
+TEST(EdgeRules, H5_Http10WithoutHost) {
+  HeadParser p(HeadParser::Kind::kRequest, gatewayLimits());
+  std::string_view r = "GET / HTTP/1.0\r\n\r\n";
+  ASSERT_EQ(p.parse(r.data(), r.size()), Status::kDone);
+  EXPECT_EQ(p.host(), "");
+}
+
+TEST(EdgeRules, C1_ContentLengthDigitsOnly) {
+  for (const char* v : {"1x", "-1", "+1", " ", "1 2", "0x10", "1.0", "99999999999999999999"}) {
+    std::string r = std::string("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ") + v + "\r\n\r\n";
+    EXPECT_EQ(requestError(r), ParseError::kBadContentLength) << v;
+  }
+  EXPECT_EQ(requestError("POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n"),
+            ParseError::kBadContentLength);
+}
+
+TEST(EdgeRules, C2_ContentLengthOnce) {
+  for (const char* r : {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n",
+                        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+                        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\n",
+                        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3,4\r\n\r\n"}) {
+    EXPECT_EQ(requestError(r), ParseError::kBadContentLength) << r;
+  }
+}
+
+TEST(EdgeRules, C3_ContentLengthOverTheBodyLimit) {
+  EXPECT_EQ(requestStatus("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1048577\r\n\r\n"), 413);
+  EXPECT_EQ(requestStatus("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9223372036854775807\r\n\r\n"),
+            413);
+}
+
+TEST(EdgeRules, T1_TransferEncodingWithContentLength) {
+  EXPECT_EQ(requestError("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+                         "Content-Length: 3\r\n\r\n"),
+            ParseError::kBadTransferEncoding);
+  EXPECT_EQ(requestError("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+                         "Transfer-Encoding: chunked\r\n\r\n"),
+            ParseError::kBadTransferEncoding);
+}
+
+TEST(EdgeRules, T2_TransferEncodingInHttp10) {
+  EXPECT_EQ(requestError("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            ParseError::kBadTransferEncoding);
+}
+
+TEST(EdgeRules, T3_FinalCodingMustBeChunked) {
+  for (const char* te : {"gzip", "chunked, gzip", "identity", "foo"}) {
+    std::string r = std::string("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ") + te + "\r\n\r\n";
+    EXPECT_EQ(requestStatus(r), 400) << te;
+  }
+}
+
+TEST(EdgeRules, T4_ChunkedOnlyOnce) {
+  EXPECT_EQ(requestError("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"),
+            ParseError::kBadTransferEncoding);
+  EXPECT_EQ(requestError("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+                         "Transfer-Encoding: chunked\r\n\r\n"),
+            ParseError::kBadTransferEncoding);
+}
+
+TEST(EdgeRules, T5_CodingListSyntax) {
+  for (const char* te : {"", ",chunked", "chunked,", "chunked;q=1", "\"chunked\"", "chun ked",
+                         "chunked\t,"}) {
+    std::string r = std::string("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ") + te + "\r\n\r\n";
+    EXPECT_EQ(requestError(r), ParseError::kBadTransferEncoding) << te;
+  }
+  HeadParser p(HeadParser::Kind::kRequest, gatewayLimits());
+  std::string_view r = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:  CHUNKED \r\n\r\n";
+  ASSERT_EQ(p.parse(r.data(), r.size()), Status::kDone);  // case-insensitive, OWS trimmed
+  EXPECT_EQ(p.framing(), BodyFraming::kChunked);
+}
+
+TEST(EdgeRules, T6_UnimplementedCodingIs501) {
+  for (const char* te : {"gzip, chunked", "x-custom, chunked", "deflate,chunked"}) {
+    std::string r = std::string("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ") + te + "\r\n\r\n";
+    EXPECT_EQ(requestError(r), ParseError::kUnsupportedCoding) << te;
+    EXPECT_EQ(requestStatus(r), 501) << te;
+  }
+}
+
+TEST(EdgeRules, E2_UnknownExpectationIs417) {
+  EXPECT_EQ(requestStatus("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+                          "Content-Length: 1\r\n\r\n"),
+            200);
+  for (const char* e : {"Expect: 200-ok", "Expect: 100-continue, foo",
+                        "Expect: 100-continue\r\nExpect: 100-continue"}) {
+    std::string r = std::string("POST / HTTP/1.1\r\nHost: a\r\n") + e + "\r\nContent-Length: 1\r\n\r\n";
+    EXPECT_EQ(requestStatus(r), 417) << e;
+  }
+}
+
+TEST(EdgeRules, E3_Http10IgnoresContinue) {
+  HeadParser p(HeadParser::Kind::kRequest, gatewayLimits());
+  std::string_view r = "POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n";
+  ASSERT_EQ(p.parse(r.data(), r.size()), Status::kDone);
+  EXPECT_FALSE(p.expectContinue());
+  HeadParser q(HeadParser::Kind::kRequest, gatewayLimits());
+  r = "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n";
+  ASSERT_EQ(q.parse(r.data(), r.size()), Status::kDone);
+  EXPECT_TRUE(q.expectContinue());
+}
+
+TEST(EdgeRules, S1_StatusLine) {
+  for (const char* r : {"HTTP/1.1 600 X\r\n\r\n", "HTTP/1.1 99 X\r\n\r\n", "HTTP/2.0 200 OK\r\n\r\n",
+                        "HTTP/1.1  200 OK\r\n\r\n", "HTTP/1.1 200OK\r\n\r\n", "ICY 200 OK\r\n\r\n"}) {
+    EXPECT_EQ(responseError(r), ParseError::kBadStatusLine) << r;
+  }
+}
+
+TEST(EdgeRules, S2_ResponseTransferEncodingWithContentLength) {
+  EXPECT_EQ(responseError("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n"),
+            ParseError::kBadTransferEncoding);
+}
+
+TEST(EdgeRules, S3_ResponseTransferEncodingInHttp10) {
+  EXPECT_EQ(responseError("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            ParseError::kBadTransferEncoding);
+  EXPECT_EQ(responseError("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"),
+            ParseError::kBadTransferEncoding);
+}
+
+TEST(EdgeRules, S4_ResponseContentLength) {
+  EXPECT_EQ(responseError("HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\n"),
+            ParseError::kBadContentLength);
+  EXPECT_EQ(responseError("HTTP/1.1 200 OK\r\nContent-Length: 4x\r\n\r\n"),
+            ParseError::kBadContentLength);
+}
+
+// ---- chunked framing rules ----------------------------------------------------------------------
+
+std::string decodeChunked(const std::string& wire, uint64_t max_body = 0) {
+  return decodeSplit(BodyFraming::kChunked, 0, wire, {}, nullptr, max_body);
+}
+
+TEST(EdgeRules, K1_ChunkSizeSyntax) {
+  for (const char* w : {"\r\n", " 5\r\nhello\r\n0\r\n\r\n", "+5\r\nhello\r\n0\r\n\r\n",
+                        "0x5\r\nhello\r\n0\r\n\r\n", "-5\r\n", "g\r\n",
+                        "00000000000000005\r\nhello\r\n0\r\n\r\n",  // 17 digits
+                        "fffffffffffffffff\r\n"}) {
+    EXPECT_EQ(decodeChunked(w), "ERR") << w;
+  }
+  EXPECT_EQ(decodeChunked("0000000000000005\r\nhello\r\n0\r\n\r\n"), "hello");  // 16 digits
+  // The largest 16-digit size does not overflow; the body limit applies to it.
+  EXPECT_EQ(decodeChunked("ffffffffffffffff\r\n", 1 << 20), "ERR");
+}
+
+TEST(EdgeRules, K2_SizeLineEndsWithCrlf) {
+  for (const char* w : {"5\nhello\r\n0\r\n\r\n", "5\rhello\r\n0\r\n\r\n", "5;a\nhello\r\n0\r\n\r\n",
+                        "5;a=\"b\"\nhello\r\n0\r\n\r\n", "5\r\nhello\r\n0\n\r\n"}) {
+    EXPECT_EQ(decodeChunked(w), "ERR") << w;
+  }
+}
+
+TEST(EdgeRules, K3_ChunkExtensionGrammar) {
+  for (const char* ok : {"5;a\r\nhello\r\n0\r\n\r\n", "5;a=b\r\nhello\r\n0\r\n\r\n",
+                         "5 ; a = b ;c\r\nhello\r\n0\r\n\r\n", "5;a=\"x y\\\"z\"\r\nhello\r\n0\r\n\r\n",
+                         "5\t;a\r\nhello\r\n0;last=1\r\n\r\n"}) {
+    EXPECT_EQ(decodeChunked(ok), "hello") << ok;
+  }
+  for (const char* bad : {"5;\r\nhello\r\n0\r\n\r\n", "5 \r\nhello\r\n0\r\n\r\n",
+                          "5;a \r\nhello\r\n0\r\n\r\n", "5;a=\r\nhello\r\n0\r\n\r\n",
+                          "5;=b\r\nhello\r\n0\r\n\r\n", "5;a=b c\r\nhello\r\n0\r\n\r\n",
+                          "5;a=\"b\r\nhello\r\n0\r\n\r\n", "5;a\x01\r\nhello\r\n0\r\n\r\n",
+                          "5;a=\"\x7f\"\r\nhello\r\n0\r\n\r\n", "5x\r\nhello\r\n0\r\n\r\n"}) {
+    EXPECT_EQ(decodeChunked(bad), "ERR") << bad;
+  }
+}
+
+TEST(EdgeRules, K4_CrlfAfterData) {
+  for (const char* w : {"5\r\nhello\n0\r\n\r\n", "5\r\nhelloX\r\n0\r\n\r\n", "5\r\nhello\r0\r\n\r\n",
+                        "5\r\nhello0\r\n\r\n"}) {
+    EXPECT_EQ(decodeChunked(w), "ERR") << w;
+  }
+}
+
+TEST(EdgeRules, K5_TrailerSection) {
+  EXPECT_EQ(decodeChunked("5\r\nhello\r\n0\r\nA: 1\r\nB-c: x y\r\n\r\n"), "hello");
+  for (const char* w : {"5\r\nhello\r\n0\r\nA: 1\n\r\n", "5\r\nhello\r\n0\r\nA : 1\r\n\r\n",
+                        "5\r\nhello\r\n0\r\nA: 1\r\n 2\r\n\r\n", "5\r\nhello\r\n0\r\nNoColon\r\n\r\n",
+                        "5\r\nhello\r\n0\r\n: v\r\n\r\n", "5\r\nhello\r\n0\r\nA: \x01\r\n\r\n",
+                        "5\r\nhello\r\n0\r\n\n", "5\r\nhello\r\n0\r\n\rX"}) {
+    EXPECT_EQ(decodeChunked(w), "ERR") << w;
+  }
+}
+
+TEST(EdgeRules, K6_FramingLimits) {
+  std::string long_ext = "5;a=" + std::string(5000, 'b') + "\r\nhello\r\n0\r\n\r\n";
+  EXPECT_EQ(decodeChunked(long_ext), "ERR");
+  std::string long_trailer = "5\r\nhello\r\n0\r\n";
+  for (int i = 0; i < 1000; ++i) long_trailer += "X-Trailer: " + std::string(60, 'v') + "\r\n";
+  long_trailer += "\r\n";
+  EXPECT_EQ(decodeChunked(long_trailer), "ERR");
+  BodyDecoder d;
+  d.reset(BodyFraming::kChunked, 0, 4);
+  d.consumeAll("5\r\nhello\r\n0\r\n\r\n");
+  EXPECT_EQ(statusForError(d.error()), 413);
+}
+
+// Re-framed output: canonical sizes, no extensions or trailers, CRLF only; it re-parses to the
+// same payload whatever the input split.
+TEST(EdgeRules, K7_ReframeIsCanonical) {
+  std::string wire = "5;ext=\"x\"\r\nhello\r\n0006 ; y\r\n world\r\n0;z\r\nT: 1\r\n\r\nNEXT";
+  BodyDecoder d;
+  d.reset(BodyFraming::kChunked, 0);
+  std::string out;
+  size_t n = d.reframe(wire, &out);
+  EXPECT_EQ(n, wire.size() - 4);
+  EXPECT_TRUE(d.done());
+  EXPECT_EQ(out, "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+  EXPECT_EQ(d.reframe("more", &out), 0u);  // the last chunk is written once
+  EXPECT_EQ(out, "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+
+  Random rng(11);
+  for (int trial = 0; trial < 100; ++trial) {
+    BodyDecoder s;
+    s.reset(BodyFraming::kChunked, 0);
+    std::string re;
+    size_t pos = 0;
+    while (pos < wire.size() - 4 && !s.failed()) {
+      size_t len = 1 + rng.uniform(8);
+      len = std::min(len, wire.size() - 4 - pos);
+      pos += s.reframe(std::string_view(wire).substr(pos, len), &re);
+    }
+    ASSERT_TRUE(s.done());
+    EXPECT_EQ(decodeChunked(re), "hello world") << re;
+    EXPECT_EQ(re.find(';'), std::string::npos);
+    EXPECT_EQ(re.find("T:"), std::string::npos);
+  }
+  // Content-Length bodies pass verbatim.
+  BodyDecoder cl;
+  cl.reset(BodyFraming::kContentLength, 3);
+  std::string o;
+  EXPECT_EQ(cl.reframe("abcdef", &o), 3u);
+  EXPECT_EQ(o, "abc");
+}
+
+TEST(EdgeRules, K8_ErrorKeepsTheValidPrefixOnly) {
+  BodyDecoder d;
+  d.reset(BodyFraming::kChunked, 0);
+  std::string out;
+  d.reframe("3\r\nabc\r\n3\nxyz\r\n0\r\n\r\n", &out);
+  EXPECT_TRUE(d.failed());
+  EXPECT_EQ(out, "3\r\nabc\r\n");  // never a last chunk after an error
+}
 }  // namespace
 }  // namespace surge::net
