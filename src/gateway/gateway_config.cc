@@ -1,6 +1,7 @@
 #include "gateway/gateway_config.h"
 
 #include "config/node.h"
+#include "config/units.h"
 
 namespace surge::gateway {
 namespace {
@@ -282,7 +283,8 @@ StatusOr<GatewayConfig> parseGatewayConfig(const config::Node& root) {
   ASSIGN_OR_RETURN(c.retry_max_body_bytes, root.getBytes("retry_max_body", c.retry_max_body_bytes));
   if (root.has("timeouts")) {
     config::Node t = root["timeouts"];
-    RETURN_IF_ERROR(t.checkKeys({"connect", "request", "idle", "header"}));
+    if (!t.isMap()) return t.error("must be a map {connect, request, idle, header, per_try}");
+    RETURN_IF_ERROR(t.checkKeys({"connect", "request", "idle", "header", "per_try"}));
     ASSIGN_OR_RETURN(c.connect_timeout, t.getDuration("connect", c.connect_timeout));
     ASSIGN_OR_RETURN(c.request_timeout, t.getDuration("request", c.request_timeout));
     ASSIGN_OR_RETURN(c.idle_timeout, t.getDuration("idle", c.idle_timeout));
@@ -290,6 +292,23 @@ StatusOr<GatewayConfig> parseGatewayConfig(const config::Node& root) {
     for (const char* k : {"connect", "request", "idle", "header"}) {
       auto d = t.getDuration(k, Duration(1));
       if (d.isOk() && *d <= Duration(0)) return t[k].error("must be > 0");
+    }
+    // per_try: 0 (or "off") disables it; otherwise at least 1 ms and at most the request timeout.
+    if (t.has("per_try")) {
+      auto off = t["per_try"].asString();
+      if (off.isOk() && (*off == "off" || *off == "none")) {
+        c.per_try_timeout = Duration::zero();
+      } else {
+        ASSIGN_OR_RETURN(c.per_try_timeout, t.getDuration("per_try", c.per_try_timeout));
+        if (c.per_try_timeout != Duration::zero() &&
+            c.per_try_timeout < std::chrono::milliseconds(1)) {
+          return t["per_try"].error("must be 0 (off) or at least 1ms");
+        }
+        if (c.per_try_timeout > c.request_timeout) {
+          return t["per_try"].error("must not exceed timeouts.request (" +
+                                    config::formatDuration(c.request_timeout) + ")");
+        }
+      }
     }
   }
   ASSIGN_OR_RETURN(c.max_body_bytes, root.getBytes("max_body_size", c.max_body_bytes));
@@ -310,6 +329,10 @@ StatusOr<GatewayConfig> loadGatewayConfig(const std::string& path) {
 Status validateGatewayConfig(const GatewayConfig& c) {
   RETURN_IF_ERROR(lb::validateBalancerOptions(c.balancer));
   if (c.workers < 1) return invalidArgument("workers must be >= 1");
+  if (c.per_try_timeout < Duration::zero()) return invalidArgument("per-try timeout must be >= 0");
+  if (c.per_try_timeout > c.request_timeout) {
+    return invalidArgument("the per-try timeout must not exceed the request timeout");
+  }
   return Status::ok();
 }
 

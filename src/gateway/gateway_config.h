@@ -61,6 +61,11 @@ struct GatewayConfig {
   Duration request_timeout = std::chrono::seconds(60);
   Duration idle_timeout = std::chrono::seconds(60);
   Duration header_timeout = std::chrono::seconds(10);
+  // timeouts.per_try (Envoy's per_try_timeout): a try with no response head within this is
+  // abandoned (its connection closed), counted as a host failure, and retried on another host
+  // within `retries` and the budget; 504 after the last try. 0 = off, the default: a fixed bound
+  // would cut legitimately long inferences (docs/design/gateway.md, "Per-try timeout").
+  Duration per_try_timeout = Duration::zero();
   uint64_t max_body_bytes = 64ull << 20;
   uint64_t max_header_bytes = 64 << 10;
   Duration drain_timeout = std::chrono::seconds(30);  // graceful shutdown

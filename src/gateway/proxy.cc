@@ -15,6 +15,7 @@
 
 #include "common/hash.h"
 #include "common/logging.h"
+#include "gateway/retry_policy.h"
 #include "net/http_message.h"
 #include "net/http_parser.h"
 #include "net/http_util.h"
@@ -178,10 +179,15 @@ class Session final : public IoTarget, public UpstreamOwner {
   void handleUpstreamEof(bool clean);
   void parseResponseHead();
   void forwardResponseBody(bool with_head);
-  // outcome nullopt: not reported to the cluster (a stale pooled connection).
+  // outcome nullopt: not reported to the cluster (a stale pooled connection); kTimeout: the
+  // per-try timeout. Whether to retry is retry_policy.h's decideRetry.
   void attemptFailed(std::optional<Outcome> outcome, std::string_view why);
   void releaseUpstream(bool reusable);
-  bool retryAllowed(bool budgeted);
+  // The deadlines of the try in progress (retry_policy.h) and the sweep deadline they imply.
+  TryDeadlines tryDeadlines() const;
+  void armTryDeadline();
+  // Starts the per-try clock once the whole request body is in (idempotent).
+  void startPerTryClock();
 
   void finishExchange();
   // Ends the request's accounting (in-flight, metrics, retry slot); idempotent.
@@ -237,6 +243,8 @@ class Session final : public IoTarget, public UpstreamOwner {
   TimePoint attempt_start_{};
   TimePoint sent_at_{};  // request head handed to the upstream connection (ttfb origin)
   TimePoint connect_deadline_{};
+  TimePoint try_deadline_ = TimePoint::max();  // timeouts.per_try; max() = off or not started
+  int fail_status_ = 502;  // the answer when a retry finds no other host (504 after timeouts)
   uint64_t resp_bytes_ = 0;  // response bytes received on this attempt
   TimePoint first_byte_{};
   bool reused_conn_ = false;  // this attempt runs on a pooled keep-alive connection
@@ -531,11 +539,15 @@ void Session::pickAndConnect() {
     h = nullptr;  // panic mode with no healthy host at all: fail fast rather than try dead ones
   }
   HostPool* pool = h ? w_.pool_.forHost(h) : nullptr;
+  if (tries_ == 0) fail_status_ = 502;
   if (pool == nullptr) {
     if (tries_ == 0) {
       respondLocal(503, "no healthy upstream", !req_body_received_);
     } else {
-      respondLocal(502, "upstream unavailable", !req_body_received_);
+      respondLocal(fail_status_,
+                   fail_status_ == 504 ? "upstream per-try timeout, no other upstream to retry on"
+                                       : "upstream unavailable",
+                   !req_body_received_);
     }
     return;
   }
@@ -546,6 +558,9 @@ void Session::pickAndConnect() {
   ++tries_;
   if (excluded_n_ < excluded_.size()) excluded_[excluded_n_++] = h;
   attempt_start_ = now;
+  try_deadline_ = TimePoint::max();
+  startPerTryClock();
+  armTryDeadline();
   resp_bytes_ = 0;
   up_reusable_ = true;
   resp_parser_.reset();
@@ -573,7 +588,25 @@ void Session::pickAndConnect() {
     return;
   }
   connect_deadline_ = now + w_.options_.connect_timeout;
-  deadline_ = std::min(req_deadline_, connect_deadline_);
+  armTryDeadline();
+}
+
+TryDeadlines Session::tryDeadlines() const {
+  TryDeadlines d;
+  d.request = req_deadline_;
+  if (up_ != nullptr && up_->connecting) d.connect = connect_deadline_;
+  d.per_try = try_deadline_;
+  return d;
+}
+
+void Session::armTryDeadline() { deadline_ = nextDeadline(tryDeadlines()); }
+
+void Session::startPerTryClock() {
+  if (state_ != State::kUpstream || !req_body_received_ || try_deadline_ != TimePoint::max()) {
+    return;
+  }
+  try_deadline_ = perTryDeadline(w_.now(), w_.options_.per_try_timeout);
+  armTryDeadline();
 }
 
 void Session::onUpstreamIo(UpstreamConn* c, uint32_t events) {
@@ -599,7 +632,7 @@ void Session::onConnect(UpstreamConn* c, int err) {
     return;
   }
   (void)c;
-  deadline_ = req_deadline_;
+  armTryDeadline();
   sendRequest();
 }
 
@@ -643,6 +676,7 @@ void Session::writeUpstream() {
 }
 
 void Session::onUpstreamWritten() {
+  startPerTryClock();
   if (!retryable_) {
     out_up_.clear();
     up_sent_ = 0;
@@ -672,6 +706,7 @@ void Session::pumpRequestBody() {
   out_up_.append(in_.get() + in_start_, n);
   in_start_ += n;
   req_body_received_ = req_body_.done();
+  startPerTryClock();
   writeUpstream();
   if (!closed_) readClient();
 }
@@ -978,31 +1013,40 @@ void Session::releaseUpstream(bool reusable) {
   up_writing_ = false;
 }
 
-bool Session::retryAllowed(bool budgeted) {
-  if (tries_ > w_.options_.retries || !retryable_ || resp_bytes_ != 0) return false;
-  // Retries of attempts the backend never saw (connect failure, a pooled keep-alive connection
-  // it had closed) are free; the budget guards against retry storms on overloaded backends.
-  if (!budgeted || retry_counted_) return true;  // (a request holds at most one budget slot)
-  auto& in_flight = *w_.shared_.retries_in_flight;
-  double budget =
-      w_.options_.retry_budget_percent / 100.0 * static_cast<double>(w_.cluster_.inFlight() + 1);
-  int64_t limit = std::max<int64_t>(w_.options_.retry_budget_min, static_cast<int64_t>(budget));
-  if (in_flight.load(std::memory_order_relaxed) >= limit) return false;
-  in_flight.fetch_add(1, std::memory_order_relaxed);
-  retry_counted_ = true;
-  return true;
-}
-
 void Session::attemptFailed(std::optional<Outcome> outcome, std::string_view why) {
   TimePoint now = w_.now();
+  TryFailure failure = !outcome                             ? TryFailure::kStaleConnection
+                       : *outcome == Outcome::kConnectFailed ? TryFailure::kConnectFailed
+                       : *outcome == Outcome::kTimeout       ? TryFailure::kPerTryTimeout
+                                                            : TryFailure::kReset;
   if (host_ != nullptr && outcome) {
     host_->recordFailure();
-    w_.cluster_.onResult(*host_, *outcome, std::nullopt, now);
+    w_.cluster_.onResult(*host_, *outcome, std::nullopt, now);  // feeds outlier detection
   }
-  bool budgeted = !(outcome == Outcome::kConnectFailed || !outcome.has_value());
-  bool retry = state_ == State::kUpstream && retryAllowed(budgeted);
+  RetryDecision d;
+  if (state_ == State::kUpstream) {
+    auto& retries_in_flight = *w_.shared_.retries_in_flight;
+    TryState ts;
+    ts.tries = tries_;
+    ts.max_retries = w_.options_.retries;
+    ts.body_replayable = retryable_;
+    ts.response_from_upstream = resp_bytes_ != 0;
+    ts.holds_budget_slot = retry_counted_;
+    RetryBudget budget;
+    budget.retries_in_flight = retries_in_flight.load(std::memory_order_relaxed);
+    budget.active_requests = w_.cluster_.inFlight();
+    budget.percent = w_.options_.retry_budget_percent;
+    budget.min_concurrent = w_.options_.retry_budget_min;
+    d = decideRetry(failure, ts, budget);
+    if (d.take_budget_slot) {
+      retries_in_flight.fetch_add(1, std::memory_order_relaxed);
+      retry_counted_ = true;
+    }
+    fail_status_ = d.status;
+  }
+  // Abandoned tries close their connection: a late answer must never meet the next request.
   releaseUpstream(false);
-  if (retry) {
+  if (d.retry) {
     if (w_.metrics_.retries) w_.metrics_.retries->inc();
     up_sent_ = 0;
     deadline_ = req_deadline_;
@@ -1010,7 +1054,7 @@ void Session::attemptFailed(std::optional<Outcome> outcome, std::string_view why
     return;
   }
   if (state_ == State::kUpstream) {
-    respondLocal(502, why, !req_body_received_);
+    respondLocal(d.status, why, !req_body_received_);
   } else {
     close();
   }
@@ -1101,9 +1145,18 @@ void Session::onTimeout(TimePoint now) {
       respondLocal(408, "timed out reading the request head", true);
       return;
     case State::kUpstream:
-      if (up_ != nullptr && up_->connecting && now < req_deadline_) {
-        attemptFailed(Outcome::kConnectFailed, "connect to upstream timed out");
-        return;
+      switch (expiredDeadline(tryDeadlines(), now)) {
+        case Expired::kNone:
+          armTryDeadline();
+          return;
+        case Expired::kConnect:
+          attemptFailed(Outcome::kConnectFailed, "connect to upstream timed out");
+          return;
+        case Expired::kPerTry:
+          attemptFailed(Outcome::kTimeout, "upstream per-try timeout");
+          return;
+        case Expired::kRequest:
+          break;
       }
       if (host_ != nullptr) {
         host_->recordFailure();
@@ -1144,6 +1197,9 @@ Worker::Worker(int index, const GatewayOptions& options, Cluster& cluster, Gatew
   epoll_desc_.assign(epfd_);
   Duration shortest = std::min({options.connect_timeout, options.request_timeout,
                                 options.idle_timeout, options.header_timeout});
+  if (options.per_try_timeout > Duration::zero()) {
+    shortest = std::min(shortest, options.per_try_timeout);
+  }
   sweep_interval_ = std::clamp<Duration>(shortest / 8, std::chrono::milliseconds(5),
                                          std::chrono::milliseconds(100));
   auto b = lb::makeBalancer(options.balancer, &random_);
