@@ -2,15 +2,17 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <regex>
 
 #include "common/logging.h"
@@ -23,18 +25,76 @@ namespace {
 constexpr const char* kLog = "autoscale.local";
 constexpr std::chrono::milliseconds kMaxTick(100);
 
+// The bytes of `path` from `offset` to its end (at most `max`), read through a close-on-exec
+// descriptor (std::ifstream's is not: a replica spawned meanwhile by another thread would inherit
+// it, were it not for the close_range in the child). `offset` < 0: the last `max` bytes.
+std::string readFrom(const std::string& path, off_t offset, size_t max) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  if (offset < 0) {
+    off_t size = ::lseek(fd, 0, SEEK_END);
+    offset = std::max<off_t>(0, size - static_cast<off_t>(max));
+  }
+  std::string out;
+  char buf[8192];
+  while (out.size() < max) {
+    ssize_t n = ::pread(fd, buf, std::min(sizeof buf, max - out.size()), offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    offset += n;
+  }
+  ::close(fd);
+  return out;
+}
+
 // The last non-empty line of a replica's log, for crash messages.
 std::string lastLogLine(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "";
-  in.seekg(0, std::ios::end);
-  std::streamoff size = in.tellg();
-  std::streamoff from = std::max<std::streamoff>(0, size - 4096);
-  in.seekg(from);
-  std::string tail((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string tail = readFrom(path, -1, 4096);
   while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r')) tail.pop_back();
   size_t nl = tail.rfind('\n');
   return nl == std::string::npos ? tail : tail.substr(nl + 1);
+}
+
+// Closes every descriptor >= `from` except `keep`, in a forked child (async-signal-safe):
+// close_range(2) (Linux 5.9), else a loop up to the descriptor limit.
+void closeDescriptorsFrom(int from, int keep) {
+#ifdef SYS_close_range
+  bool ok = true;
+  if (keep >= from) {
+    if (keep > from) ok = ::syscall(SYS_close_range, from, keep - 1, 0) == 0;
+    ok = ok && ::syscall(SYS_close_range, keep + 1, ~0U, 0) == 0;
+  } else {
+    ok = ::syscall(SYS_close_range, from, ~0U, 0) == 0;
+  }
+  if (ok) return;
+#endif
+  rlimit lim{};
+  int max = 65536;
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+    max = static_cast<int>(std::min<rlim_t>(lim.rlim_cur, 1 << 20));
+  }
+  for (int fd = from; fd < max; ++fd) {
+    if (fd != keep) ::close(fd);
+  }
+}
+
+// `command` as execve() wants it: unchanged when it has a '/', else the first executable of
+// that name on PATH ("" when none).
+std::string resolveExecutable(const std::string& command) {
+  if (command.find('/') != std::string::npos) return command;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string dir = dirs.substr(start, end - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + command;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return "";
 }
 
 std::string describeExit(int status) {
@@ -146,10 +206,7 @@ void LocalActuator::reap(Replica& r) {
 }
 
 void LocalActuator::discoverPort(Replica& r) {
-  std::ifstream in(r.log_path, std::ios::binary);
-  if (!in) return;
-  in.seekg(static_cast<std::streamoff>(r.log_offset));
-  std::string chunk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string chunk = readFrom(r.log_path, static_cast<off_t>(r.log_offset), 1 << 20);
   size_t last_nl = chunk.rfind('\n');
   if (last_nl == std::string::npos) return;  // no complete line yet
   std::string lines = chunk.substr(0, last_nl + 1);
@@ -304,32 +361,73 @@ Status LocalActuator::spawn(TimePoint now) {
   for (auto& e : env) cenv.push_back(e.data());
   cenv.push_back(nullptr);
 
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, r.log_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  std::string exe = resolveExecutable(config_.command);
+  if (exe.empty()) {
+    return unavailable("cannot start " + config_.command + ": " + std::strerror(ENOENT));
+  }
+  // fork + exec rather than posix_spawn: the child must also ask to die with us
+  // (PR_SET_PDEATHSIG) and close every inherited descriptor, which posix_spawn cannot express.
+  // Between fork and exec the child runs only async-signal-safe calls on memory prepared here.
   // Own process group (Ctrl-C to the parent does not reach it; we drain it first), default
   // signal dispositions and an empty mask whatever the spawning thread had.
-  sigset_t empty, defaults;
+  sigset_t empty;
   sigemptyset(&empty);
-  sigemptyset(&defaults);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT, SIGCHLD}) sigaddset(&defaults, sig);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, config_.command.c_str(), &actions, &attr, cargv.data(),
-                          cenv.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    return unavailable("cannot start " + config_.command + ": " + std::strerror(rc));
+  const int kDefaultSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT, SIGCHLD};
+  int err_pipe[2];  // the child reports a failed exec (errno) here; EOF = exec succeeded
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    return unavailable(std::string("cannot start ") + config_.command + ": pipe: " +
+                       std::strerror(errno));
+  }
+  const pid_t parent = ::getpid();
+  const char* log_path = r.log_path.c_str();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    auto fail = [&](int err) {
+      ssize_t ignored = ::write(err_pipe[1], &err, sizeof err);
+      (void)ignored;
+      ::_exit(127);
+    };
+    ::setpgid(0, 0);
+    // Die with surge up, even by SIGKILL; and if it died already, before the prctl, go now.
+    // (The signal follows the spawning thread: the supervisor, which outlives its replicas.)
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(0);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig : kDefaultSignals) ::sigaction(sig, &dfl, nullptr);
+    ::sigprocmask(SIG_SETMASK, &empty, nullptr);
+    int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int out = ::open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (in < 0 || out < 0) fail(errno);
+    if (::dup2(in, STDIN_FILENO) < 0 || ::dup2(out, STDOUT_FILENO) < 0 ||
+        ::dup2(out, STDERR_FILENO) < 0) {
+      fail(errno);
+    }
+    // Nothing of ours reaches the replica: not the gateway's listening or session sockets, not
+    // the autoscaler's (even one opened by a library without O_CLOEXEC).
+    closeDescriptorsFrom(3, err_pipe[1]);
+    ::execve(exe.c_str(), cargv.data(), cenv.data());
+    fail(errno);
+  }
+  ::close(err_pipe[1]);
+  int spawn_err = 0;
+  if (pid < 0) {
+    spawn_err = errno;
+  } else {
+    int child_err = 0;
+    ssize_t n;
+    do {
+      n = ::read(err_pipe[0], &child_err, sizeof child_err);
+    } while (n < 0 && errno == EINTR);
+    if (n == static_cast<ssize_t>(sizeof child_err)) {
+      spawn_err = child_err;
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+    }
+  }
+  ::close(err_pipe[0]);
+  if (spawn_err != 0) {
+    return unavailable("cannot start " + config_.command + ": " + std::strerror(spawn_err));
   }
   r.pid = pid;
   std::string cmdline;

@@ -2,7 +2,8 @@
 // and puts them behind the gateway through its admin API (issue 3, target.kind: local).
 //
 // Lifecycle of a replica (docs/design/local-actuator.md):
-//   spawn (posix_spawn, own process group, stdout+stderr → <run_dir>/<name>.log)
+//   spawn (fork + execve: own process group, stdout+stderr → <run_dir>/<name>.log, no other
+//   descriptor inherited, PR_SET_PDEATHSIG: dies with its parent)
 //   → read "listening on HOST:PORT" from its log → probe GET <probe.path> every probe.period
 //   → first 200: Ready (warm-up happens before ready) → POST /backends (slow start)
 //   → scale-in victim: DELETE /backends/{addr}?drain=true, wait until the gateway dropped it

@@ -113,7 +113,7 @@ int runAutoscale(const std::vector<std::string>& args) {
   if (Status s = (*scaler)->start(); !s.isOk()) {
     std::fprintf(stderr, "surge autoscale: %s\n", s.message().c_str());
     (*scaler)->stop();
-    return 1;
+    return s.code() == StatusCode::kAlreadyExists ? 2 : 1;  // address in use: a config error
   }
   if ((*scaler)->adminPort() != 0) {
     const std::string& listen = config->policy.admin_listen;

@@ -38,6 +38,8 @@ void usage(FILE* out) {
       "  --workers N            event-loop threads (default 2)\n"
       "  --retries N            retries on another backend (default 2)\n"
       "  --hash-header NAME     consistent-hash key header (default X-Session-Id)\n"
+      "  --reuse-port           share --listen with another process (hot restart); without it\n"
+      "                         a port in use is an error (exit 2)\n"
       "  --log-level LEVEL      debug, info, warn, error (default info)\n");
 }
 
@@ -75,6 +77,7 @@ bool parseIntFlag(const std::string& v, int lo, int hi, int* out) {
 
 int runGateway(const std::vector<std::string>& args) {
   std::string config_path, listen, admin, upstreams, algorithm, hash_header, log_level;
+  bool reuse_port = false;
   int workers = -1, retries = -1;
   bool admin_set = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -106,6 +109,8 @@ int runGateway(const std::vector<std::string>& args) {
       if (!value(&hash_header)) return 2;
     } else if (a == "--log-level") {
       if (!value(&log_level)) return 2;
+    } else if (a == "--reuse-port") {
+      reuse_port = true;
     } else if (a == "--workers") {
       if (!value(&v) || !parseIntFlag(v, 1, 256, &workers)) {
         std::fprintf(stderr, "surge gateway: --workers wants 1..256\n");
@@ -179,10 +184,11 @@ int runGateway(const std::vector<std::string>& args) {
   static_cast<gateway::GatewayConfig&>(options) = config;
   options.install_signal_handlers = true;
   options.print_ready_line = true;
+  options.reuse_port = reuse_port;
   gateway::Gateway gw(options, cluster, registry);
   if (Status s = gw.start(); !s.isOk()) {
     std::fprintf(stderr, "surge gateway: %s\n", s.message().c_str());
-    return 1;
+    return s.code() == StatusCode::kAlreadyExists ? 2 : 1;  // address in use: a config error
   }
   // backends_from: discovery feeds the cluster from its own thread until the gateway stops.
   std::unique_ptr<k8s::EndpointSliceWatcher> slice_watcher;

@@ -39,6 +39,8 @@ void usage(FILE* out) {
       "  --model-repository DIR  the model repository (required)\n"
       "  --listen HOST:PORT      HTTP listener (default 0.0.0.0:8000; port 0 = any)\n"
       "  --workers N             HTTP event-loop threads (default 2)\n"
+      "  --reuse-port            share --listen with another process (hot restart); without it\n"
+      "                          a port in use is an error (exit 2)\n"
       "  --metrics-port PORT     also serve /metrics on this port (same host as --listen)\n"
       "  --max-request-size SIZE larger request bodies get 413 (default 64MiB)\n"
       "  --shutdown-delay DUR    after SIGTERM: not ready but still serving for DUR before the\n"
@@ -84,6 +86,8 @@ int runServe(const std::vector<std::string>& args) {
       if (!value(&metrics_port)) return 2;
     } else if (a == "--log-level") {
       if (!value(&log_level)) return 2;
+    } else if (a == "--reuse-port") {
+      options.reuse_port = true;
     } else if (a == "--workers") {
       if (!value(&v)) return 2;
       char* end = nullptr;
@@ -194,7 +198,7 @@ int runServe(const std::vector<std::string>& args) {
   if (cache) server.setCache(cache.get());
   if (Status s = server.start(); !s.isOk()) {
     std::fprintf(stderr, "surge serve: %s\n", s.message().c_str());
-    return 1;
+    return s.code() == StatusCode::kAlreadyExists ? 2 : 1;  // address in use: a config error
   }
   return server.run();
 }

@@ -371,7 +371,7 @@ int runUp(const std::vector<std::string>& args) {
   gateway::Gateway gw(gw_options, cluster, registry);
   if (Status s = gw.start(); !s.isOk()) {
     std::fprintf(stderr, "surge up: gateway: %s\n", s.message().c_str());
-    return 1;
+    return s.code() == StatusCode::kAlreadyExists ? 2 : 1;  // address in use: a config error
   }
   std::thread gw_thread([&gw] { gw.run(); });
   auto stopGateway = [&] {
@@ -420,7 +420,7 @@ int runUp(const std::vector<std::string>& args) {
     std::fprintf(stderr, "surge up: autoscaler: %s\n", s.message().c_str());
     (*scaler)->stop();
     stopGateway();
-    return 1;
+    return s.code() == StatusCode::kAlreadyExists ? 2 : 1;
   }
 
   const std::string model = firstModel(repo);

@@ -68,4 +68,38 @@ void logLine(LogLevel level, std::string_view module, std::string_view message) 
   std::fwrite(line.data(), 1, line.size(), stderr);  // one write per line: no interleaving
 }
 
+bool RateLimitedLog::allow(uint64_t* suppressed) {
+  TimePoint now = clock_.now();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (any_ && now - last_ < period_) {
+    ++suppressed_;
+    ++suppressed_total_;
+    return false;
+  }
+  any_ = true;
+  last_ = now;
+  *suppressed = suppressed_;
+  suppressed_ = 0;
+  return true;
+}
+
+bool RateLimitedLog::log(LogLevel level, std::string_view module, std::string_view message) {
+  if (level < logLevel()) return false;
+  uint64_t dropped = 0;
+  if (!allow(&dropped)) return false;
+  if (dropped == 0) {
+    logLine(level, module, message);
+  } else {
+    std::string m(message);
+    m += " (" + std::to_string(dropped) + " similar suppressed)";
+    logLine(level, module, m);
+  }
+  return true;
+}
+
+uint64_t RateLimitedLog::suppressedTotal() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return suppressed_total_;
+}
+
 }  // namespace surge

@@ -73,6 +73,21 @@ Status Gateway::start() {
   SharedState shared{&retries_in_flight_};
 
   uint64_t seed = options_.seed != 0 ? options_.seed : Random::osSeed();
+  // The workers bind the port with SO_REUSEPORT, which would also let a second surge process
+  // join it and take half the connections. A reservation without SO_REUSEPORT, held until every
+  // worker listens, fails if anything else listens on the address (net/asio.h).
+  net::PortReservation reservation;
+  if (!options_.reuse_port) {
+    auto r = net::PortReservation::reserve(ep);
+    if (!r.isOk()) {
+      if (r.status().code() == StatusCode::kAlreadyExists) {
+        return net::addressInUse(ep, "--reuse-port shares it on purpose, for a hot restart");
+      }
+      return r.status();
+    }
+    reservation = std::move(r).value();
+    ep.port(reservation.port());
+  }
   for (int i = 0; i < options_.workers; ++i) {
     auto w =
         std::make_unique<Worker>(i, options_, cluster_, m, shared, seed + static_cast<uint64_t>(i));
@@ -82,6 +97,7 @@ Status Gateway::start() {
     if (i == 0) port_ = w->port();
     workers_.push_back(std::move(w));
   }
+  reservation.release();
   registry_.gaugeCallback("surge_gateway_in_flight", "Requests in flight in the gateway", {},
                           [this](std::vector<metrics::Sample>& out) {
                             double total = 0;

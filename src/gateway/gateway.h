@@ -1,5 +1,5 @@
 // Gateway: the top-level server of `surge gateway`. Owns the worker threads (one io_context, one
-// SO_REUSEPORT listener, one Balancer, one upstream pool per worker: shared-nothing, as HAProxy's
+// SO_REUSEPORT listener (exclusive to this process unless reuse_port), one Balancer, one upstream pool per worker: shared-nothing, as HAProxy's
 // and Envoy's workers), the control loop (admin API, cluster.tick() every 100 ms, active health
 // checks, signals) and graceful shutdown (stop accepting, finish in-flight requests up to
 // drain_timeout). The data path itself is in proxy.h.
@@ -33,6 +33,10 @@ struct GatewayOptions : GatewayConfig {
   Duration upstream_idle_timeout = std::chrono::seconds(60);
   // Seed of the per-worker Random (worker i uses seed + i); 0 = from the OS.
   uint64_t seed = 0;
+  // Share the client port with other processes (SO_REUSEPORT), for a hot restart (--reuse-port).
+  // Off: the port is exclusive — start() fails with "address already in use" if another process
+  // listens on it — although this process's workers share it among themselves.
+  bool reuse_port = false;
 };
 
 class Worker;

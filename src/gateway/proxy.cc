@@ -1,5 +1,6 @@
 #include "gateway/proxy.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -197,6 +198,7 @@ class Session final : public IoTarget, public UpstreamOwner {
 
   Worker& w_;
   int fd_;
+  uint64_t handle_ = EpollSet::kNoHandle;  // registration of fd_ in the worker's epoll set
   std::string client_ip_;
   State state_ = State::kIdle;
   bool closed_ = false;
@@ -274,10 +276,8 @@ void Session::start() {
   out_up_.reserve(2048);
   out_client_.reserve(1024);
   deadline_ = w_.now() + w_.options_.idle_timeout;
-  epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-  ev.data.ptr = static_cast<IoTarget*>(this);
-  if (::epoll_ctl(w_.epfd_, EPOLL_CTL_ADD, fd_, &ev) != 0) {
+  handle_ = w_.epoll_.add(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
+  if (handle_ == EpollSet::kNoHandle) {
     SURGE_LOG(kWarn, "gateway", std::string("epoll_ctl: ") + std::strerror(errno));
     close();
     return;
@@ -1129,7 +1129,11 @@ void Session::close() {
   }
   closed_ = true;
   client_writing_ = false;
-  ::close(fd_);  // also leaves the epoll set
+  // Leave the epoll set explicitly before close(): a copy of the socket elsewhere (a forked child,
+  // a dup) would keep the registration, and its events, alive (epoll_set.h).
+  w_.epoll_.remove(fd_, handle_);
+  handle_ = EpollSet::kNoHandle;
+  ::close(fd_);
   fd_ = -1;
   w_.unlink(this);
   w_.dead_sessions_.push_back(this);
@@ -1189,11 +1193,13 @@ Worker::Worker(int index, const GatewayOptions& options, Cluster& cluster, Gatew
       io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
       epfd_(::epoll_create1(EPOLL_CLOEXEC)),
       epoll_desc_(io_),
+      epoll_(epfd_),
       acceptor_(io_),
       sweep_timer_(io_),
       random_(seed),
-      pool_(epfd_, UpstreamPoolOptions{options.upstream_idle_timeout, 16 * 1024}) {
+      pool_(epoll_, UpstreamPoolOptions{options.upstream_idle_timeout, 16 * 1024}) {
   SURGE_CHECK(epfd_ >= 0);
+  listen_target_.w = this;
   epoll_desc_.assign(epfd_);
   Duration shortest = std::min({options.connect_timeout, options.request_timeout,
                                 options.idle_timeout, options.header_timeout});
@@ -1217,8 +1223,7 @@ Worker::Worker(int index, const GatewayOptions& options, Cluster& cluster, Gatew
 Worker::~Worker() {
   // The worker thread has finished (or never ran): close what is left and free it here.
   while (sessions_ != nullptr) sessions_->forceClose();  // unlinks
-  error_code ec;
-  acceptor_.close(ec);
+  closeListener();
   sweep_timer_.cancel();
   pool_.closeIdle();
   reap();
@@ -1228,12 +1233,16 @@ Worker::~Worker() {
 Status Worker::listen(const net::tcp::endpoint& endpoint) {
   RETURN_IF_ERROR(net::openListener(acceptor_, endpoint, /*reuse_port=*/true, 4096));
   port_ = acceptor_.local_endpoint().port();
+  // Level-triggered: acceptReady() takes a bounded batch and is called again while more wait.
+  listen_handle_ = epoll_.add(acceptor_.native_handle(), EPOLLIN, &listen_target_);
+  if (listen_handle_ == EpollSet::kNoHandle) {
+    return unavailable(std::string("epoll_ctl(listener): ") + std::strerror(errno));
+  }
   return Status::ok();
 }
 
 void Worker::run() {
   refreshSnapshot();
-  accept();
   armEpoll();
   armSweep();
   io_.run();
@@ -1254,7 +1263,9 @@ void Worker::pollEvents() {
     int n = ::epoll_wait(epfd_, events, kMaxEvents, 0);
     now_ = steadyNow();
     for (int i = 0; i < n; ++i) {
-      static_cast<IoTarget*>(events[i].data.ptr)->onIo(events[i].events);
+      // A stale handle (target closed earlier in this batch, or a registration that outlived its
+      // descriptor) finds no target and is dropped.
+      if (IoTarget* t = epoll_.target(events[i].data.u64)) t->onIo(events[i].events);
     }
     reap();
     if (n < kMaxEvents) break;
@@ -1267,32 +1278,64 @@ void Worker::reap() {
   pool_.reap();
 }
 
-void Worker::accept() {
-  acceptor_.async_accept([this](error_code ec, net::tcp::socket s) {
-    if (shutting_down_) return;
-    if (!ec) {
-      now_ = steadyNow();
-      error_code e2;
-      auto ep = s.remote_endpoint(e2);
-      s.non_blocking(true, e2);
-      int fd = s.release(e2);
-      if (!e2) {
-        setNoDelay(fd);
-        auto* session = new Session(*this, fd, ep.address().to_string());
-        link(session);
-        session->start();
-        reap();
-      }
-    } else if (ec == asio::error::operation_aborted) {
-      return;
-    } else {
-      // Out of descriptors or memory: back off until the next sweep instead of spinning.
-      SURGE_LOG(kWarn, "gateway", "accept: " + ec.message() + " (pausing accepts)");
-      accept_paused_ = true;
+void Worker::acceptReady() {
+  if (shutting_down_ || accept_paused_ || !acceptor_.is_open()) return;
+  const int lfd = acceptor_.native_handle();
+  for (int i = 0; i < 64; ++i) {  // bounded: other events of the batch wait for us otherwise
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    int fd = ::accept4(lfd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
+      if (err == EAGAIN || err == EWOULDBLOCK) return;
+      pauseAccepting(err);
       return;
     }
-    accept();
-  });
+    setNoDelay(fd);
+    char ip[INET6_ADDRSTRLEN] = "";
+    if (peer.ss_family == AF_INET) {
+      ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&peer)->sin_addr, ip, sizeof ip);
+    } else if (peer.ss_family == AF_INET6) {
+      ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&peer)->sin6_addr, ip, sizeof ip);
+    }
+    auto* session = new Session(*this, fd, ip);
+    link(session);
+    session->start();
+  }
+}
+
+namespace {
+// One warning per period for every worker together: under a connection flood at the descriptor
+// limit each accept fails, and one line per failure was 20 lines a second.
+RateLimitedLog& acceptErrorLog() {
+  static RateLimitedLog log(std::chrono::seconds(10));
+  return log;
+}
+constexpr Duration kAcceptPause = std::chrono::milliseconds(100);
+}  // namespace
+
+void Worker::pauseAccepting(int err) {
+  acceptErrorLog().log(LogLevel::kWarn, "gateway",
+                       std::string("accept: ") + std::strerror(err) +
+                           " (pausing accepts for 100 ms; raise `ulimit -n`?)");
+  accept_paused_ = true;
+  accept_resume_at_ = steadyNow() + kAcceptPause;
+  epoll_.modify(acceptor_.native_handle(), listen_handle_, 0);
+}
+
+void Worker::resumeAccepting() {
+  accept_paused_ = false;
+  if (shutting_down_ || !acceptor_.is_open()) return;
+  epoll_.modify(acceptor_.native_handle(), listen_handle_, EPOLLIN);
+}
+
+void Worker::closeListener() {
+  if (!acceptor_.is_open()) return;
+  epoll_.remove(acceptor_.native_handle(), listen_handle_);
+  listen_handle_ = EpollSet::kNoHandle;
+  error_code ec;
+  acceptor_.close(ec);
 }
 
 void Worker::link(Session* s) {
@@ -1349,10 +1392,7 @@ void Worker::armSweep() {
 void Worker::sweep() {
   TimePoint now = now_ = steadyNow();
   refreshSnapshot();
-  if (accept_paused_ && !shutting_down_) {
-    accept_paused_ = false;
-    accept();
-  }
+  if (accept_paused_ && now >= accept_resume_at_) resumeAccepting();
   if (shutting_down_ && now >= drain_deadline_) {
     while (sessions_ != nullptr) sessions_->forceClose();
   }
@@ -1383,8 +1423,7 @@ void Worker::shutdownOnLoop(TimePoint deadline) {
   shutting_down_ = true;
   drain_deadline_ = deadline;
   now_ = steadyNow();
-  error_code ec;
-  acceptor_.close(ec);
+  closeListener();
   Session* s = sessions_;
   while (s != nullptr) {
     Session* next = s->next;

@@ -14,7 +14,10 @@
 // runs the listener, timers and cross-thread posts). Asio's own socket operations would cost, per
 // read, either a speculative recv that returns EAGAIN or an epoll_ctl re-arm, plus an operation
 // object and a completion dispatch: about a fifth of the CPU of a proxied request.
-// Objects closed during an event batch are freed after it (no pointer in the batch dangles).
+// Objects closed during an event batch are freed after it (no pointer in the batch dangles), and
+// the epoll data word is a generation-checked handle, not a pointer (epoll_set.h): a stale event
+// for a closed session or connection is dropped. Every descriptor is close-on-exec (the listener
+// accepts with accept4(SOCK_CLOEXEC)). docs/design/gateway.md, "Descriptor and session lifetime".
 // Threading: a Worker and its sessions run on the worker's thread only; beginShutdown() and
 // inFlight() may be called from any thread.
 #pragma once
@@ -60,7 +63,8 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Binds the listener (SO_REUSEPORT, so every worker can bind the same port). Before run().
+  // Binds the listener (SO_REUSEPORT, so every worker can bind the same port; the Gateway makes
+  // the port exclusive against other processes unless reuse_port). Before run().
   Status listen(const net::tcp::endpoint& endpoint);
   uint16_t port() const { return port_; }
   // The worker's event loop; returns once shutdown has completed.
@@ -77,7 +81,13 @@ class Worker {
  private:
   friend class Session;
 
-  void accept();
+  // The listener is readable: accept what is queued (accept4, close-on-exec, non-blocking).
+  void acceptReady();
+  // Out of descriptors or memory: stop polling the listener until the next sweep after
+  // kAcceptPause (a level-triggered listener would otherwise spin), with a rate-limited warning.
+  void pauseAccepting(int err);
+  void resumeAccepting();
+  void closeListener();
   void armEpoll();
   void pollEvents();
   // Frees sessions and connections closed since the last call.
@@ -102,7 +112,13 @@ class Worker {
   net::asio::io_context io_;
   int epfd_ = -1;
   net::asio::posix::stream_descriptor epoll_desc_;  // owns epfd_
-  net::tcp::acceptor acceptor_;
+  EpollSet epoll_;                                  // registrations in epfd_ (not owning)
+  net::tcp::acceptor acceptor_;                     // owns the listening socket
+  struct ListenTarget final : IoTarget {
+    Worker* w = nullptr;
+    void onIo(uint32_t) override { w->acceptReady(); }
+  } listen_target_;
+  uint64_t listen_handle_ = EpollSet::kNoHandle;
   net::asio::steady_timer sweep_timer_;
   Duration sweep_interval_;
   Random random_;
@@ -118,6 +134,7 @@ class Worker {
   bool shutting_down_ = false;
   bool stopped_ = false;
   bool accept_paused_ = false;
+  TimePoint accept_resume_at_{};
   TimePoint drain_deadline_{};
   TimePoint last_pool_sweep_{};
   TimePoint now_{};

@@ -96,10 +96,8 @@ UpstreamConn* UpstreamPool::connect(HostPool* p, UpstreamOwner* owner, int* err)
   c->owner = owner;
   c->cap = options_.buffer_bytes;
   c->buf.reset(new char[c->cap]);
-  epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-  ev.data.ptr = static_cast<IoTarget*>(c);
-  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+  c->handle = epoll_.add(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, c);
+  if (c->handle == EpollSet::kNoHandle) {
     *err = errno;
     ::close(fd);
     delete c;
@@ -145,7 +143,11 @@ void UpstreamPool::destroy(UpstreamConn* c) {
   if (c->owner == nullptr) removeIdle(c);
   c->dead = true;
   c->owner = nullptr;
-  ::close(c->fd);  // also leaves the epoll set
+  // Leave the epoll set explicitly: close() alone would not if another process or descriptor
+  // still refers to the socket, and its events would keep coming (epoll_set.h).
+  epoll_.remove(c->fd, c->handle);
+  c->handle = EpollSet::kNoHandle;
+  ::close(c->fd);
   c->fd = -1;
   HostPool* p = c->pool;
   --p->open;

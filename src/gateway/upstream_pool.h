@@ -6,8 +6,10 @@
 // it is idle). Entries for hosts that left the cluster are retired once no request and no
 // connection uses them, so a Host outlives every pointer the worker holds to it.
 // Connections are raw non-blocking sockets registered once (edge-triggered) in the worker's
-// epoll set (proxy.h explains why the data path does not go through Asio's reactor). Closed
-// connections are freed by reap(), after the event batch, never while a pointer may be in use.
+// epoll set (proxy.h explains why the data path does not go through Asio's reactor) under a
+// generation-checked handle (epoll_set.h); destroy() deletes the registration before close().
+// Closed connections are freed by reap(), after the event batch, never while a pointer may be in
+// use.
 // Complexity: take/put O(1); forHost O(1) (hash map); sweep O(idle connections).
 // Thread-safety: none — one pool per worker, used only on that worker's thread.
 #pragma once
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "gateway/epoll_set.h"
 #include "lb/host.h"
 #include "lb/host_set.h"
 #include "net/asio.h"
@@ -33,15 +36,6 @@ namespace surge::gateway {
 
 struct HostPool;
 struct UpstreamConn;
-
-// Something registered in a worker's epoll set; data.ptr points at it.
-class IoTarget {
- public:
-  virtual void onIo(uint32_t events) = 0;
-
- protected:
-  ~IoTarget() = default;
-};
 
 // The user of a busy connection (a proxy session).
 class UpstreamOwner {
@@ -60,6 +54,7 @@ struct UpstreamConn final : IoTarget {
   void onIo(uint32_t events) override;
 
   int fd = -1;
+  uint64_t handle = EpollSet::kNoHandle;  // registration in the worker's epoll set
   UpstreamPool* pool_owner = nullptr;
   HostPool* pool = nullptr;
   UpstreamOwner* owner = nullptr;
@@ -94,8 +89,8 @@ struct UpstreamPoolOptions {
 
 class UpstreamPool {
  public:
-  // `epoll_fd`: the worker's epoll set, where connections are registered.
-  UpstreamPool(int epoll_fd, UpstreamPoolOptions options) : epfd_(epoll_fd), options_(options) {}
+  // `epoll`: the worker's epoll set, where connections are registered.
+  UpstreamPool(EpollSet& epoll, UpstreamPoolOptions options) : epoll_(epoll), options_(options) {}
   ~UpstreamPool();
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
@@ -142,7 +137,7 @@ class UpstreamPool {
   void maybeRetire(HostPool* p);
   void removeIdle(UpstreamConn* c);
 
-  int epfd_;
+  EpollSet& epoll_;
   UpstreamPoolOptions options_;
   std::unordered_map<const lb::Host*, std::unique_ptr<HostPool>> pools_;
   std::vector<UpstreamConn*> dead_;

@@ -46,8 +46,7 @@ class Owner : public UpstreamOwner {
 
 class UpstreamPoolTest : public ::testing::Test {
  protected:
-  UpstreamPoolTest() : epfd_(::epoll_create1(EPOLL_CLOEXEC)) {}
-  ~UpstreamPoolTest() override { ::close(epfd_); }
+  UpstreamPoolTest() : epoll_(::epoll_create1(EPOLL_CLOEXEC), /*owns=*/true) {}
 
   lb::HostSet setOf(std::vector<lb::HostPtr> hosts) {
     lb::HostSet s;
@@ -58,18 +57,20 @@ class UpstreamPoolTest : public ::testing::Test {
   // Delivers pending epoll events to their targets.
   void poll() {
     epoll_event ev[16];
-    int n = ::epoll_wait(epfd_, ev, 16, 0);
-    for (int i = 0; i < n; ++i) static_cast<IoTarget*>(ev[i].data.ptr)->onIo(ev[i].events);
+    int n = ::epoll_wait(epoll_.fd(), ev, 16, 0);
+    for (int i = 0; i < n; ++i) {
+      if (IoTarget* t = epoll_.target(ev[i].data.u64)) t->onIo(ev[i].events);
+    }
   }
 
-  int epfd_;
+  EpollSet epoll_;
   Listener listener_;
   Owner owner_;
   TimePoint t0_ = TimePoint(std::chrono::hours(1));
 };
 
 TEST_F(UpstreamPoolTest, ReusesTheWarmestIdleConnectionFirst) {
-  UpstreamPool pool(epfd_, UpstreamPoolOptions{60s, 4096});
+  UpstreamPool pool(epoll_, UpstreamPoolOptions{60s, 4096});
   auto host = std::make_shared<lb::Host>(listener_.address(), 1, "");
   pool.onSnapshot(setOf({host}));
   HostPool* p = pool.forHost(host.get());
@@ -94,7 +95,7 @@ TEST_F(UpstreamPoolTest, ReusesTheWarmestIdleConnectionFirst) {
 }
 
 TEST_F(UpstreamPoolTest, IdleTimeoutClosesTheOldestOnly) {
-  UpstreamPool pool(epfd_, UpstreamPoolOptions{10s, 4096});
+  UpstreamPool pool(epoll_, UpstreamPoolOptions{10s, 4096});
   auto host = std::make_shared<lb::Host>(listener_.address(), 1, "");
   pool.onSnapshot(setOf({host}));
   HostPool* p = pool.forHost(host.get());
@@ -112,7 +113,7 @@ TEST_F(UpstreamPoolTest, IdleTimeoutClosesTheOldestOnly) {
 }
 
 TEST_F(UpstreamPoolTest, BackendClosingAnIdleConnectionRemovesIt) {
-  UpstreamPool pool(epfd_, UpstreamPoolOptions{60s, 4096});
+  UpstreamPool pool(epoll_, UpstreamPoolOptions{60s, 4096});
   auto host = std::make_shared<lb::Host>(listener_.address(), 1, "");
   pool.onSnapshot(setOf({host}));
   HostPool* p = pool.forHost(host.get());
@@ -136,7 +137,7 @@ TEST_F(UpstreamPoolTest, BackendClosingAnIdleConnectionRemovesIt) {
 }
 
 TEST_F(UpstreamPoolTest, HostsLeavingTheSnapshotAreRetiredOnceUnused) {
-  UpstreamPool pool(epfd_, UpstreamPoolOptions{60s, 4096});
+  UpstreamPool pool(epoll_, UpstreamPoolOptions{60s, 4096});
   auto h1 = std::make_shared<lb::Host>(listener_.address(), 1, "");
   auto h2 = std::make_shared<lb::Host>("127.0.0.1:1", 1, "");
   pool.onSnapshot(setOf({h1, h2}));
@@ -157,6 +158,80 @@ TEST_F(UpstreamPoolTest, HostsLeavingTheSnapshotAreRetiredOnceUnused) {
   pool.reap();
   EXPECT_TRUE(weak.expired());  // entry retired, Host released
   EXPECT_NE(pool.forHost(h2.get()), nullptr);
+}
+
+TEST_F(UpstreamPoolTest, DestroyedConnectionsLeaveTheEpollSet) {
+  UpstreamPool pool(epoll_, UpstreamPoolOptions{60s, 4096});
+  auto host = std::make_shared<lb::Host>(listener_.address(), 1, "");
+  pool.onSnapshot(setOf({host}));
+  int err = 0;
+  UpstreamConn* c = pool.connect(pool.forHost(host.get()), &owner_, &err);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(epoll_.size(), 1u);
+  int copy = ::dup(c->fd);  // another reference to the socket (as a forked child would hold)
+  pool.destroy(c);
+  pool.reap();
+  EXPECT_EQ(epoll_.size(), 0u);
+  int server_side = listener_.acceptOne();
+  ASSERT_GE(server_side, 0);
+  ::close(server_side);  // the socket (still open through `copy`) becomes readable
+  std::this_thread::sleep_for(5ms);
+  epoll_event ev[4];
+  EXPECT_EQ(::epoll_wait(epoll_.fd(), ev, 4, 0), 0);  // deregistered: no event at all
+  ::close(copy);
+}
+
+// ---- EpollSet ----------------------------------------------------------------------------------
+
+struct CountingTarget : IoTarget {
+  void onIo(uint32_t) override { ++calls; }
+  int calls = 0;
+};
+
+TEST(EpollSetTest, HandlesOfRemovedTargetsAreStaleEvenWhenTheSlotIsReused) {
+  EpollSet set(::epoll_create1(EPOLL_CLOEXEC), true);
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  CountingTarget a, b;
+  uint64_t ha = set.add(sv[0], EPOLLIN, &a);
+  ASSERT_NE(ha, EpollSet::kNoHandle);
+  EXPECT_EQ(set.target(ha), &a);
+  set.remove(sv[0], ha);
+  EXPECT_EQ(set.target(ha), nullptr);
+  uint64_t hb = set.add(sv[0], EPOLLIN, &b);  // same slot, next generation
+  EXPECT_EQ(static_cast<uint32_t>(hb), static_cast<uint32_t>(ha));
+  EXPECT_NE(hb, ha);
+  EXPECT_EQ(set.target(ha), nullptr);
+  EXPECT_EQ(set.target(hb), &b);
+  set.remove(sv[0], hb);
+  set.remove(sv[0], hb);  // idempotent: does not free the slot twice
+  EXPECT_EQ(set.size(), 0u);
+  EXPECT_EQ(set.target(12345), nullptr);  // never issued
+  ::close(sv[0]);
+  ::close(sv[1]);
+}
+
+// The kernel behaviour the handles guard against: close() does not remove a registration while
+// another descriptor refers to the same socket, and its events keep arriving.
+TEST(EpollSetTest, AStaleKernelEventIsDroppedNotDispatched) {
+  EpollSet set(::epoll_create1(EPOLL_CLOEXEC), true);
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  CountingTarget a;
+  uint64_t h = set.add(sv[0], EPOLLIN | EPOLLET, &a);
+  int copy = ::dup(sv[0]);
+  // Forget the target without EPOLL_CTL_DEL (fd -1), then close: the registration survives.
+  set.remove(-1, h);
+  ::close(sv[0]);
+  ASSERT_EQ(::write(sv[1], "x", 1), 1);
+  epoll_event ev[4];
+  int n = ::epoll_wait(set.fd(), ev, 4, 100);
+  ASSERT_EQ(n, 1);  // the stale event does arrive...
+  EXPECT_EQ(ev[0].data.u64, h);
+  EXPECT_EQ(set.target(ev[0].data.u64), nullptr);  // ...and is not dispatched
+  EXPECT_EQ(a.calls, 0);
+  ::close(copy);
+  ::close(sv[1]);
 }
 
 }  // namespace

@@ -36,8 +36,41 @@ StatusOr<tcp::endpoint> resolveEndpoint(std::string_view host_port);
 // "127.0.0.1:8080" / "[::1]:8080".
 std::string endpointToString(const tcp::endpoint& ep);
 
-// Opens, configures (SO_REUSEADDR; SO_REUSEPORT when reuse_port) binds and listens.
+// Opens a close-on-exec socket, configures it (SO_REUSEADDR, so a restart binds while old
+// connections sit in TIME_WAIT; SO_REUSEPORT when reuse_port), binds, listens (non-blocking).
+// An address another socket listens on fails at once with AlreadyExists "address already in use:
+// HOST:PORT ..." — unless both sockets set reuse_port (same user): then they share the port.
 Status openListener(tcp::acceptor& acceptor, const tcp::endpoint& ep, bool reuse_port,
                     int backlog = 1024);
+
+// Makes a group of SO_REUSEPORT listeners of this process exclusive against other processes:
+// a bound, not listening, close-on-exec socket without SO_REUSEPORT. reserve() fails with
+// AlreadyExists when anything listens on the address (with or without SO_REUSEPORT); while the
+// reservation is held, this process's SO_REUSEPORT sockets can still bind the port (SO_REUSEADDR
+// lets them past a holder that is not listening). Hold it until every listener of the group is
+// listening, then drop it. Port 0 reserves an ephemeral port (see port()).
+class PortReservation {
+ public:
+  PortReservation() = default;
+  ~PortReservation();
+  PortReservation(PortReservation&& o) noexcept : fd_(o.fd_), port_(o.port_) { o.fd_ = -1; }
+  PortReservation& operator=(PortReservation&& o) noexcept;
+
+  static StatusOr<PortReservation> reserve(const tcp::endpoint& ep);
+  uint16_t port() const { return port_; }
+  void release();
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+// "address already in use: HOST:PORT (another process is listening there; ...)". `hint` names
+// the flag that shares the port on purpose, if the listener has one.
+Status addressInUse(const tcp::endpoint& ep, std::string_view hint = "");
+
+// Opens `socket` for `protocol` with a close-on-exec descriptor (Asio's open() does not set
+// O_CLOEXEC in Boost 1.74). For client sockets that are then connected with async_connect.
+Status openCloexec(tcp::socket& socket, const tcp& protocol);
 
 }  // namespace surge::net

@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <charconv>
@@ -61,23 +62,104 @@ std::string endpointToString(const tcp::endpoint& ep) {
   return a.to_string() + ":" + std::to_string(ep.port());
 }
 
+namespace {
+
+// A close-on-exec TCP socket for `ep`'s family, or -1 with errno.
+int cloexecSocket(const tcp::endpoint& ep) {
+  return ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+}
+
+}  // namespace
+
+Status addressInUse(const tcp::endpoint& ep, std::string_view hint) {
+  std::string m = "address already in use: " + endpointToString(ep) +
+                  " (another process is listening there";
+  if (!hint.empty()) {
+    m += "; ";
+    m += hint;
+  }
+  m += ")";
+  return alreadyExists(std::move(m));
+}
+
 Status openListener(tcp::acceptor& acceptor, const tcp::endpoint& ep, bool reuse_port,
                     int backlog) {
   boost::system::error_code ec;
-  acceptor.open(ep.protocol(), ec);
-  if (ec) return unavailable("socket: " + ec.message());
+  int fd = cloexecSocket(ep);
+  if (fd < 0) return unavailable(std::string("socket: ") + std::strerror(errno));
+  acceptor.assign(ep.protocol(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    return unavailable("socket: " + ec.message());
+  }
   acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (reuse_port) {
     int one = 1;
-    if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
-      return unavailable(std::string("SO_REUSEPORT: ") + std::strerror(errno));
+    if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+      int err = errno;
+      acceptor.close(ec);
+      return unavailable(std::string("SO_REUSEPORT: ") + std::strerror(err));
     }
   }
   acceptor.bind(ep, ec);
-  if (ec) return unavailable("bind " + endpointToString(ep) + ": " + ec.message());
-  acceptor.listen(backlog, ec);
-  if (ec) return unavailable("listen " + endpointToString(ep) + ": " + ec.message());
+  if (!ec) acceptor.listen(backlog, ec);
+  if (ec) {
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    if (ec == asio::error::address_in_use) return addressInUse(ep);
+    return unavailable("cannot listen on " + endpointToString(ep) + ": " + ec.message());
+  }
   acceptor.non_blocking(true, ec);
+  return Status::ok();
+}
+
+PortReservation::~PortReservation() { release(); }
+
+PortReservation& PortReservation::operator=(PortReservation&& o) noexcept {
+  if (this != &o) {
+    release();
+    fd_ = o.fd_;
+    port_ = o.port_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+void PortReservation::release() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+StatusOr<PortReservation> PortReservation::reserve(const tcp::endpoint& ep) {
+  PortReservation r;
+  r.fd_ = cloexecSocket(ep);
+  if (r.fd_ < 0) return unavailable(std::string("socket: ") + std::strerror(errno));
+  int one = 1;
+  ::setsockopt(r.fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(r.fd_, ep.data(), static_cast<socklen_t>(ep.size())) != 0) {
+    int err = errno;
+    if (err == EADDRINUSE) return addressInUse(ep);
+    return unavailable("cannot bind " + endpointToString(ep) + ": " + std::strerror(err));
+  }
+  tcp::endpoint bound;
+  socklen_t len = static_cast<socklen_t>(bound.capacity());
+  if (::getsockname(r.fd_, bound.data(), &len) != 0) {
+    return unavailable(std::string("getsockname: ") + std::strerror(errno));
+  }
+  bound.resize(len);
+  r.port_ = bound.port();
+  return r;
+}
+
+Status openCloexec(tcp::socket& socket, const tcp& protocol) {
+  int fd = ::socket(protocol.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) return unavailable(std::string("socket: ") + std::strerror(errno));
+  boost::system::error_code ec;
+  socket.assign(protocol, fd, ec);
+  if (ec) {
+    ::close(fd);
+    return unavailable("socket: " + ec.message());
+  }
   return Status::ok();
 }
 
@@ -105,9 +187,11 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
         sync_(std::move(sync)),
         async_(std::move(async)),
         options_(options),
-        acceptor_(io) {}
+        acceptor_(io),
+        pause_timer_(io) {}
 
   void accept();
+  void pauseAccepting(int err);
   void stopOnLoop();
   void closeAll();
   void remove(Conn* c) {
@@ -120,6 +204,7 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
   AsyncHandler async_;
   HttpServerOptions options_;
   tcp::acceptor acceptor_;
+  asio::steady_timer pause_timer_;
   uint16_t port_ = 0;
   bool stopped_ = false;
   std::unordered_map<Conn*, std::shared_ptr<Conn>> conns_;
@@ -566,17 +651,48 @@ void Conn::dispatch() {
 }  // namespace
 
 void HttpServer::Impl::accept() {
-  acceptor_.async_accept([self = shared_from_this()](boost::system::error_code ec, tcp::socket s) {
-    if (self->stopped_) return;
-    if (!ec) {
+  // Wait for readiness, then accept4() ourselves: Asio's accept() (Boost 1.74) returns
+  // descriptors without O_CLOEXEC, which a concurrent fork+exec elsewhere in the process (surge up
+  // spawning replicas) would leak into the child.
+  acceptor_.async_wait(tcp::acceptor::wait_read, [self = shared_from_this()](
+                                                     boost::system::error_code ec) {
+    if (self->stopped_ || ec == asio::error::operation_aborted || !self->acceptor_.is_open()) {
+      return;
+    }
+    for (int i = 0; i < 64; ++i) {
+      int fd = ::accept4(self->acceptor_.native_handle(), nullptr, nullptr,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        int err = errno;
+        if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
+        if (err == EAGAIN || err == EWOULDBLOCK) break;
+        self->pauseAccepting(err);
+        return;
+      }
+      tcp::socket s(self->io_);
+      s.assign(self->acceptor_.local_endpoint(ec).protocol(), fd, ec);
+      if (ec) {
+        ::close(fd);
+        continue;
+      }
       auto c = std::make_shared<Conn>(self, std::move(s));
       self->conns_.emplace(c.get(), c);
       self->count_.store(self->conns_.size(), std::memory_order_relaxed);
       c->start();
-    } else if (ec == asio::error::operation_aborted) {
-      return;
     }
     self->accept();
+  });
+}
+
+void HttpServer::Impl::pauseAccepting(int err) {
+  // Out of descriptors (EMFILE/ENFILE) or memory: retrying at once would spin on the same error
+  // while the backlog stays full; pause briefly and say so once in a while, not per attempt.
+  static RateLimitedLog log(std::chrono::seconds(10));
+  log.log(LogLevel::kWarn, "http",
+          std::string("accept: ") + std::strerror(err) + " (pausing accepts for 100 ms)");
+  pause_timer_.expires_after(std::chrono::milliseconds(100));
+  pause_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec && !self->stopped_) self->accept();
   });
 }
 
@@ -585,6 +701,7 @@ void HttpServer::Impl::stopOnLoop() {
   stopped_ = true;
   boost::system::error_code ec;
   acceptor_.close(ec);
+  pause_timer_.cancel();
   std::vector<std::shared_ptr<Conn>> all;
   for (auto& [p, c] : conns_) all.push_back(c);
   for (auto& c : all) c->onServerStop();
@@ -594,6 +711,7 @@ void HttpServer::Impl::closeAll() {
   stopped_ = true;
   boost::system::error_code ec;
   acceptor_.close(ec);
+  pause_timer_.cancel();
   std::vector<std::shared_ptr<Conn>> all;
   for (auto& [p, c] : conns_) all.push_back(c);
   for (auto& c : all) c->close();

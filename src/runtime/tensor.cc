@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include "common/status.h"
 
@@ -73,8 +74,13 @@ size_t dataTypeSize(DataType t) {
 }
 
 int64_t elementCount(const Shape& shape) {
+  for (int64_t d : shape) {
+    if (d <= 0) return 0;
+  }
   int64_t n = 1;
-  for (int64_t d : shape) n *= std::max<int64_t>(d, 0);
+  for (int64_t d : shape) {
+    if (__builtin_mul_overflow(n, d, &n)) return std::numeric_limits<int64_t>::max();
+  }
   return n;
 }
 
@@ -142,6 +148,13 @@ float halfToFloat(uint16_t h) {
 Tensor::Tensor(DataType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   for (int64_t d : shape_) SURGE_CHECK(d >= 0);
   count_ = runtime::elementCount(shape_);
+  // Callers check sizes against what backs them first (serving/infer_json.h, model_config.h);
+  // a size that cannot even be expressed is an allocation failure, caught at the request boundary.
+  size_t elem = dtype_ == DataType::kBytes ? sizeof(std::string) : dataTypeSize(dtype_);
+  if (count_ == std::numeric_limits<int64_t>::max() ||
+      (elem > 0 && static_cast<uint64_t>(count_) > std::numeric_limits<size_t>::max() / elem)) {
+    throw std::length_error("tensor of " + shapeToString(shape_) + " is too large");
+  }
   if (dtype_ == DataType::kBytes) {
     strings_.resize(static_cast<size_t>(count_));
   } else {

@@ -45,7 +45,8 @@ size_t dataTypeSize(DataType t);
 
 using Shape = std::vector<int64_t>;
 
-// Product of the dimensions (1 for a scalar, []). Negative dimensions count as 0.
+// Product of the dimensions (1 for a scalar, []). Negative dimensions count as 0; a product above
+// INT64_MAX saturates at INT64_MAX (overflow-safe for shapes from the wire).
 int64_t elementCount(const Shape& shape);
 // "[2, 3]".
 std::string shapeToString(const Shape& shape);
@@ -57,7 +58,8 @@ float halfToFloat(uint16_t h);
 class Tensor {
  public:
   Tensor() = default;
-  // Zero-filled (empty strings for BYTES). Negative dimensions are a programming error.
+  // Zero-filled (empty strings for BYTES). Negative dimensions are a programming error; a shape
+  // whose byte size overflows throws std::length_error (check sizes before: infer_json.h).
   Tensor(DataType dtype, Shape shape);
 
   DataType dtype() const { return dtype_; }

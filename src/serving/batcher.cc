@@ -1,6 +1,8 @@
 #include "serving/batcher.h"
 
 #include <algorithm>
+#include <new>
+#include <stdexcept>
 
 #include "common/logging.h"
 
@@ -132,7 +134,12 @@ Status Batcher::warmUp(runtime::ModelInstance& instance) {
       req.inputs.emplace_back(in.dtype, std::move(shape));
     }
     req.outputs_wanted.assign(spec_.outputs.size(), true);
-    auto r = instance.execute(req);
+    StatusOr<std::vector<runtime::Tensor>> r = internalError("not executed");
+    try {
+      r = instance.execute(req);
+    } catch (const std::exception& e) {
+      r = internalError(std::string("threw ") + e.what());
+    }
     if (!r.isOk()) {
       return Status(r.status().code(),
                     "warm-up with batch size " + std::to_string(b) + ": " + r.status().message());
@@ -143,7 +150,12 @@ Status Batcher::warmUp(runtime::ModelInstance& instance) {
 }
 
 void Batcher::runInstance(const runtime::InstanceSpec& is) {
-  auto created = factory_(is);
+  StatusOr<std::unique_ptr<runtime::ModelInstance>> created = internalError("not created");
+  try {
+    created = factory_(is);
+  } catch (const std::exception& e) {
+    created = internalError(std::string("loading threw ") + e.what());
+  }
   if (!created.isOk()) {
     failLoad(
         Status(created.status().code(), "instance " + is.name + ": " + created.status().message()));
@@ -151,7 +163,13 @@ void Batcher::runInstance(const runtime::InstanceSpec& is) {
     return;
   }
   std::unique_ptr<runtime::ModelInstance> instance = std::move(created).value();
-  if (Status w = warmUp(*instance); !w.isOk()) {
+  Status w = Status::ok();
+  try {
+    w = warmUp(*instance);  // sizes are bounded by the config's limits (model_config.h)
+  } catch (const std::exception& e) {
+    w = Status(StatusCode::kResourceExhausted, std::string("warm-up threw ") + e.what());
+  }
+  if (!w.isOk()) {
     failLoad(Status(w.code(), "instance " + is.name + ": " + w.message()));
     alive_.fetch_sub(1);
     return;
@@ -242,18 +260,29 @@ void Batcher::executeBatch(runtime::ModelInstance& instance, int index, std::vec
       if (p.work->outputs_wanted[k]) req.outputs_wanted[k] = true;
     }
   }
-  if (batch.size() == 1) {
-    req.inputs = std::move(batch[0].work->inputs);
-  } else {
-    std::vector<const runtime::Tensor*> parts(batch.size());
-    for (size_t i = 0; i < spec_.inputs.size(); ++i) {
-      for (size_t j = 0; j < batch.size(); ++j) parts[j] = &batch[j].work->inputs[i];
-      req.inputs.push_back(runtime::Tensor::stackRows(parts));
-    }
-  }
-
+  // Stacking copies inputs the requests already hold (bounded by their bodies); stacking, the
+  // backend and slicing may still run out of memory: that fails this batch, not the process.
   TimePoint start = clock_.now();
-  auto result = instance.execute(req);
+  StatusOr<std::vector<runtime::Tensor>> result = internalError("not executed");
+  try {
+    if (batch.size() == 1) {
+      req.inputs = std::move(batch[0].work->inputs);
+    } else {
+      std::vector<const runtime::Tensor*> parts(batch.size());
+      for (size_t i = 0; i < spec_.inputs.size(); ++i) {
+        for (size_t j = 0; j < batch.size(); ++j) parts[j] = &batch[j].work->inputs[i];
+        req.inputs.push_back(runtime::Tensor::stackRows(parts));
+      }
+    }
+    start = clock_.now();
+    result = instance.execute(req);
+  } catch (const std::bad_alloc&) {
+    result = Status(StatusCode::kResourceExhausted, "out of memory executing the batch");
+  } catch (const std::length_error&) {
+    result = Status(StatusCode::kResourceExhausted, "out of memory executing the batch");
+  } catch (const std::exception& e) {
+    result = internalError(std::string("backend threw: ") + e.what());
+  }
   Duration compute = clock_.now() - start;
 
   Status st = result.status();
@@ -283,6 +312,10 @@ void Batcher::executeBatch(runtime::ModelInstance& instance, int index, std::vec
                                            std::to_string(index) + ": " + st.message());
   }
 
+  // Statistics first: a client that has its answer sees the batch counted.
+  if (options_.on_batch) {
+    options_.on_batch(BatchStats{rows, batch.size(), compute, index, st.isOk()});
+  }
   int64_t offset = 0;
   for (size_t j = 0; j < batch.size(); ++j) {
     Pending& p = batch[j];
@@ -293,11 +326,16 @@ void Batcher::executeBatch(runtime::ModelInstance& instance, int index, std::vec
     r.status = st;
     if (st.isOk()) {
       auto& outs = *result;
-      r.outputs.resize(spec_.outputs.size());
-      for (size_t k = 0; k < outs.size(); ++k) {
-        if (!p.work->outputs_wanted[k]) continue;
-        r.outputs[k] =
-            batch.size() == 1 ? std::move(outs[k]) : outs[k].sliceRows(offset, p.work->rows);
+      try {
+        r.outputs.resize(spec_.outputs.size());
+        for (size_t k = 0; k < outs.size(); ++k) {
+          if (!p.work->outputs_wanted[k]) continue;
+          r.outputs[k] =
+              batch.size() == 1 ? std::move(outs[k]) : outs[k].sliceRows(offset, p.work->rows);
+        }
+      } catch (const std::exception&) {
+        r.outputs.clear();
+        r.status = Status(StatusCode::kResourceExhausted, "out of memory slicing the outputs");
       }
     }
     offset += p.work->rows;
@@ -306,9 +344,6 @@ void Batcher::executeBatch(runtime::ModelInstance& instance, int index, std::vec
     done(std::move(r));
   }
   executing_.fetch_sub(batch.size(), std::memory_order_relaxed);
-  if (options_.on_batch) {
-    options_.on_batch(BatchStats{rows, batch.size(), compute, index, st.isOk()});
-  }
 }
 
 void Batcher::flush() {

@@ -159,6 +159,18 @@ HttpResponse HttpApi::repositoryIndex() const {
 
 void HttpApi::handle(const net::HttpRequest& req, std::shared_ptr<net::Responder> responder,
                      const Post& post) {
+  // The last resort at the request boundary: an exception (an allocation failure, most likely)
+  // fails this request with a JSON error; it never unwinds into the event loop and the process.
+  // (A responder that already answered ignores the second send.)
+  Status st = guarded([&] {
+    route(req, responder, post);
+    return Status::ok();
+  });
+  if (!st.isOk()) responder->send(error(httpStatusFor(st), st.message()));
+}
+
+void HttpApi::route(const net::HttpRequest& req, const std::shared_ptr<net::Responder>& responder,
+                    const Post& post) {
   const std::string& path = req.path;
   auto send = [&responder](HttpResponse r) { responder->send(std::move(r)); };
 

@@ -12,7 +12,8 @@
 //   POST /v2/repository/index                    [{"name","version","state"}]
 //   GET  /metrics                                Prometheus text
 // Unknown model or version 404; a known path with the wrong verb 405 (with Allow); anything else
-// 404. Every error body is {"error": "..."}.
+// 404. Every error body is {"error": "..."}, valid UTF-8 JSON whatever the URL held (invalid
+// UTF-8 becomes U+FFFD); an exception inside a request answers 503/500 for that request alone.
 // Thread-safety: handle() may run on several event-loop threads at once.
 #pragma once
 
@@ -45,6 +46,8 @@ class HttpApi {
               const Post& post);
 
  private:
+  void route(const net::HttpRequest& request, const std::shared_ptr<net::Responder>& responder,
+             const Post& post);
   net::HttpResponse metadata(const ServedModel& m) const;
   net::HttpResponse statistics(const std::vector<ServedModel*>& models) const;
   net::HttpResponse repositoryIndex() const;

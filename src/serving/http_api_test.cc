@@ -309,6 +309,39 @@ TEST_F(HttpApiTest, UnknownModelVersionAndRoutes) {
   EXPECT_TRUE(r.j.contains("error"));
 }
 
+TEST_F(HttpApiTest, ErrorBodiesAreValidUtf8JsonWhateverTheUrlHolds) {
+  model("simple", kSimple);
+  start();
+  for (const char* target : {"/v2/models/%ff%fe%0a/infer", "/v2/models/%ff%fe%0a",
+                             "/v2/models/%c3%28%00x/ready", "/v2/%ed%a0%80/nothing"}) {
+    Reply r = call(std::string(target).ends_with("infer") ? "POST" : "GET", target,
+                   inferBody("", {{1, 2, 3}}));
+    EXPECT_EQ(r.status, 404) << target;
+    // nlohmann's parser rejects invalid UTF-8 and raw control characters.
+    ASSERT_FALSE(r.j.is_discarded()) << target << ": " << r.body;
+    EXPECT_NE(r.j["error"].get<std::string>().find("\xEF\xBF\xBD"), std::string::npos) << r.body;
+  }
+}
+
+TEST_F(HttpApiTest, HostileShapesAre400AndTheServerStaysUp) {
+  model("var", R"(
+backend: "synthetic"
+input [ { name: "x" data_type: TYPE_FP32 dims: [ -1 ] } ]
+output [ { name: "y" data_type: TYPE_FP32 dims: [ 1 ] } ]
+)");
+  start();
+  for (const char* shape : {"1000000000000", "500000000", "9223372036854775807"}) {
+    Reply r = call("POST", "/v2/models/var/infer",
+                   std::string(R"({"inputs":[{"name":"x","shape":[)") + shape +
+                       R"(],"datatype":"FP32","data":[1]}]})");
+    EXPECT_EQ(r.status, 400) << shape;
+    EXPECT_NE(r.j.value("error", "").find("data has 1"), std::string::npos) << r.body;
+  }
+  Reply ok = call("POST", "/v2/models/var/infer",
+                  R"({"inputs":[{"name":"x","shape":[2],"datatype":"FP32","data":[1,2]}]})");
+  EXPECT_EQ(ok.status, 200) << ok.body;
+}
+
 TEST_F(HttpApiTest, BodyTooLargeIs413) {
   model("simple", kSimple);
   ModelServerOptions o;

@@ -1,9 +1,5 @@
 #include "serving/infer_json.h"
 
-#include "net/http_util.h"
-
-#include <simdjson.h>
-
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -11,19 +7,17 @@
 #include <type_traits>
 
 #include "common/hash.h"
+#include "net/http_util.h"
 
 namespace surge::serving {
 namespace {
 
-namespace dom = simdjson::dom;
 using runtime::DataType;
 using runtime::Shape;
 using runtime::Tensor;
 
-dom::parser& threadParser() {
-  thread_local dom::parser parser;
-  return parser;
-}
+// Nesting depth a request may use (objects and arrays, e.g. a rank-60 nested "data" array).
+constexpr int kMaxDepth = 64;
 
 std::string names(const std::vector<runtime::TensorSpec>& specs) {
   std::string s;
@@ -34,63 +28,448 @@ std::string names(const std::vector<runtime::TensorSpec>& specs) {
   return s;
 }
 
-// Flattens (possibly nested) `data` into the tensor's elements with `store(element, index)`.
-// Counts every leaf, storing only the first `count`.
-template <class Store>
-bool walk(dom::element e, int64_t& index, int64_t count, Store& store, int64_t* bad_index) {
-  dom::array arr;
-  if (e.get_array().get(arr) == simdjson::SUCCESS) {
-    for (dom::element x : arr) {
-      if (!walk(x, index, count, store, bad_index)) return false;
+// A forward-only JSON reader (RFC 8259) over the request body: no document tree, nothing
+// allocated but the strings that need unescaping, so a request costs its body plus the tensors
+// it fills (simdjson's DOM took ~13 bytes per body byte for an array of small numbers). Strings
+// must be valid UTF-8; numbers follow the JSON grammar exactly. Values are read in place; a
+// position may be remembered (pos) and read again later by a reader made with at(), which is how
+// "data" is counted before its tensor is allocated and filled.
+class JsonReader {
+ public:
+  explicit JsonReader(std::string_view s)
+      : begin_(s.data()), p_(s.data()), end_(s.data() + s.size()) {}
+
+  const char* pos() const { return p_; }
+  // A fresh reader over the same body, at `p` (a pos() of this one).
+  JsonReader at(const char* p) const {
+    JsonReader r(std::string_view(begin_, static_cast<size_t>(end_ - begin_)));
+    r.p_ = p;
+    return r;
+  }
+  bool failed() const { return !error_.empty(); }
+  Status status() const { return invalidArgument("malformed JSON: " + error_); }
+
+  bool fail(const char* what) {
+    if (error_.empty()) {
+      error_ = std::string(what) + " at byte " + std::to_string(p_ - begin_);
+    }
+    return false;
+  }
+
+  void ws() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+  // The next value's kind after whitespace: '{', '[', '"', '0' (number), 't', 'f', 'n' (null),
+  // or 0 at the end / before anything that starts no value.
+  char peek() {
+    ws();
+    if (p_ == end_) return 0;
+    char c = *p_;
+    if (c == '-' || (c >= '0' && c <= '9')) return '0';
+    if (c == '{' || c == '[' || c == '"' || c == 't' || c == 'f' || c == 'n') return c;
+    return 0;
+  }
+  bool atEnd() {
+    ws();
+    return p_ == end_;
+  }
+
+  // A string value; `*out` views the body when the string has no escapes, else `*scratch`.
+  bool string(std::string_view* out, std::string* scratch) {
+    ws();
+    if (p_ == end_ || *p_ != '"') return fail("expected a string");
+    ++p_;
+    const char* start = p_;
+    while (p_ < end_) {
+      auto c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        *out = std::string_view(start, static_cast<size_t>(p_ - start));
+        ++p_;
+        return true;
+      }
+      if (c == '\\') break;
+      if (c < 0x20) return fail("control character in a string");
+      if (c < 0x80) {
+        ++p_;
+        continue;
+      }
+      size_t n = net::utf8SequenceLength(rest());
+      if (n == 0) return fail("invalid UTF-8 in a string");
+      p_ += n;
+    }
+    if (p_ == end_) return fail("unterminated string");
+    scratch->assign(start, p_);
+    while (p_ < end_) {
+      auto c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        ++p_;
+        *out = *scratch;
+        return true;
+      }
+      if (c == '\\') {
+        if (!escape(scratch)) return false;
+        continue;
+      }
+      if (c < 0x20) return fail("control character in a string");
+      size_t n = c < 0x80 ? 1 : net::utf8SequenceLength(rest());
+      if (n == 0) return fail("invalid UTF-8 in a string");
+      scratch->append(p_, n);
+      p_ += n;
+    }
+    return fail("unterminated string");
+  }
+
+  // A number token (the JSON grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?).
+  bool number(std::string_view* token, bool* integer) {
+    ws();
+    const char* start = p_;
+    *integer = true;
+    if (p_ < end_ && *p_ == '-') ++p_;
+    if (p_ < end_ && *p_ == '0') {
+      ++p_;
+    } else if (p_ < end_ && *p_ >= '1' && *p_ <= '9') {
+      skipDigits();
+    } else {
+      return fail("invalid number");
+    }
+    if (p_ < end_ && *p_ == '.') {
+      *integer = false;
+      ++p_;
+      if (!digit()) return fail("invalid number");
+      skipDigits();
+    }
+    if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+      *integer = false;
+      ++p_;
+      if (p_ < end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      if (!digit()) return fail("invalid number");
+      skipDigits();
+    }
+    *token = std::string_view(start, static_cast<size_t>(p_ - start));
+    return true;
+  }
+
+  bool boolean(bool* v) {
+    ws();
+    if (literal("true")) {
+      *v = true;
+      return true;
+    }
+    if (literal("false")) {
+      *v = false;
+      return true;
+    }
+    return fail("expected true or false");
+  }
+
+  // Skips one value of any kind (depth-limited).
+  bool skip(int depth = 0) {
+    switch (peek()) {
+      case '{':
+      case '[': {
+        if (depth >= kMaxDepth) return fail("nesting too deep");
+        bool obj = *p_ == '{';
+        ++p_;
+        return members(obj, [this, obj, depth] {
+          if (obj) {
+            std::string_view key;
+            if (!string(&key, &skip_scratch_) || !colon()) return false;
+          }
+          return skip(depth + 1);
+        });
+      }
+      case '"': {
+        std::string_view v;
+        return string(&v, &skip_scratch_);
+      }
+      case '0': {
+        std::string_view t;
+        bool i;
+        return number(&t, &i);
+      }
+      case 't':
+      case 'f': {
+        bool b;
+        return boolean(&b);
+      }
+      case 'n':
+        return literal("null") || fail("invalid literal");
+      default:
+        return fail("expected a value");
+    }
+  }
+
+  // Counts the leaves of a value: an array's leaves are its elements' leaves (any nesting); any
+  // other value is one leaf. Validates the syntax on the way.
+  bool countLeaves(int64_t* n, int depth = 0) {
+    if (peek() != '[') {
+      if (!skip(depth)) return false;
+      ++*n;
+      return true;
+    }
+    if (depth >= kMaxDepth) return fail("nesting too deep");
+    ++p_;
+    return members(false, [this, n, depth] { return countLeaves(n, depth + 1); });
+  }
+
+  // Calls leaf(index) at every leaf, in order (after countLeaves validated the same bytes).
+  // leaf consumes its value and returns false when the value has the wrong type.
+  template <class Leaf>
+  bool forEachLeaf(Leaf& leaf, int64_t& index, int depth = 0) {
+    if (peek() != '[') {
+      if (!leaf(index)) return false;
+      ++index;
+      return true;
+    }
+    if (depth >= kMaxDepth) return fail("nesting too deep");
+    ++p_;
+    return members(false, [this, &leaf, &index, depth] { return forEachLeaf(leaf, index, depth + 1); });
+  }
+
+  // Object iteration with semantic errors: fn(key) reads the member's value and returns a
+  // Status. Syntax errors come back as "malformed JSON: ...".
+  template <class Fn>
+  Status object(Fn&& fn) {
+    if (peek() != '{') return invalidArgument("");  // callers check the kind first
+    ++p_;
+    Status st = Status::ok();
+    std::string scratch;
+    bool ok = members(true, [&] {
+      std::string_view key;
+      if (!string(&key, &scratch) || !colon()) return false;
+      st = fn(key);
+      return st.isOk() && !failed();
+    });
+    if (!st.isOk()) return st;
+    if (!ok) return status();
+    return Status::ok();
+  }
+  template <class Fn>
+  Status array(Fn&& fn) {
+    if (peek() != '[') return invalidArgument("");
+    ++p_;
+    Status st = Status::ok();
+    bool ok = members(false, [&] {
+      st = fn();
+      return st.isOk() && !failed();
+    });
+    if (!st.isOk()) return st;
+    if (!ok) return status();
+    return Status::ok();
+  }
+
+ private:
+  std::string_view rest() const { return std::string_view(p_, static_cast<size_t>(end_ - p_)); }
+  bool digit() const { return p_ < end_ && *p_ >= '0' && *p_ <= '9'; }
+  void skipDigits() {
+    while (digit()) ++p_;
+  }
+  bool literal(std::string_view lit) {
+    if (static_cast<size_t>(end_ - p_) < lit.size() || std::memcmp(p_, lit.data(), lit.size()) != 0) {
+      return false;
+    }
+    p_ += lit.size();
+    return true;
+  }
+  bool colon() {
+    ws();
+    if (p_ == end_ || *p_ != ':') return fail("expected ':'");
+    ++p_;
+    return true;
+  }
+  // After the opening bracket: calls one() per member, handling ',' and the closing bracket.
+  template <class One>
+  bool members(bool object, One&& one) {
+    char close = object ? '}' : ']';
+    ws();
+    if (p_ < end_ && *p_ == close) {
+      ++p_;
+      return true;
+    }
+    while (true) {
+      if (!one()) return false;
+      ws();
+      if (p_ < end_ && *p_ == ',') {
+        ++p_;
+        continue;
+      }
+      if (p_ < end_ && *p_ == close) {
+        ++p_;
+        return true;
+      }
+      return fail(object ? "expected ',' or '}'" : "expected ',' or ']'");
+    }
+  }
+  bool hex4(uint32_t* v) {
+    if (end_ - p_ < 4) return false;
+    *v = 0;
+    for (int i = 0; i < 4; ++i) {
+      char c = *p_++;
+      int d = c >= '0' && c <= '9'   ? c - '0'
+              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                     : -1;
+      if (d < 0) return false;
+      *v = *v * 16 + static_cast<uint32_t>(d);
     }
     return true;
   }
-  if (index < count && !store(e, index)) {
-    *bad_index = index;
-    return false;
+  bool escape(std::string* out) {
+    ++p_;  // the backslash
+    if (p_ == end_) return fail("unterminated string");
+    char e = *p_++;
+    switch (e) {
+      case '"':
+      case '\\':
+      case '/':
+        out->push_back(e);
+        return true;
+      case 'b':
+        out->push_back('\b');
+        return true;
+      case 'f':
+        out->push_back('\f');
+        return true;
+      case 'n':
+        out->push_back('\n');
+        return true;
+      case 'r':
+        out->push_back('\r');
+        return true;
+      case 't':
+        out->push_back('\t');
+        return true;
+      case 'u': {
+        uint32_t cp = 0;
+        if (!hex4(&cp)) return fail("invalid \\u escape");
+        if (cp >= 0xDC00 && cp <= 0xDFFF) return fail("unpaired UTF-16 surrogate");
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          uint32_t lo = 0;
+          if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') {
+            return fail("unpaired UTF-16 surrogate");
+          }
+          p_ += 2;
+          if (!hex4(&lo) || lo < 0xDC00 || lo > 0xDFFF) return fail("unpaired UTF-16 surrogate");
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+        }
+        appendUtf8(out, cp);
+        return true;
+      }
+      default:
+        return fail("invalid escape in a string");
+    }
   }
-  ++index;
+  static void appendUtf8(std::string* out, uint32_t cp) {
+    if (cp < 0x80) {
+      out->push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+
+  const char* begin_;
+  const char* p_;
+  const char* end_;
+  std::string error_;
+  std::string skip_scratch_;
+};
+
+// Number leaves. Integers must be written as integers (no fraction or exponent) and fit T.
+template <class T>
+bool readInteger(JsonReader& r, T* dst) {
+  if (r.peek() != '0') return false;
+  std::string_view tok;
+  bool integer = false;
+  if (!r.number(&tok, &integer) || !integer) return false;
+  T v{};
+  auto [p, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), v);
+  if (ec != std::errc() || p != tok.data() + tok.size()) return false;
+  *dst = v;
   return true;
 }
 
-template <class T>
-bool storeInteger(dom::element e, T* dst) {
-  if constexpr (std::is_same_v<T, uint64_t>) {
-    return e.get_uint64().get(*dst) == simdjson::SUCCESS;
-  } else {
-    int64_t v;
-    if (e.get_int64().get(v) != simdjson::SUCCESS) return false;
-    if (v < static_cast<int64_t>(std::numeric_limits<T>::lowest()) ||
-        v > static_cast<int64_t>(std::numeric_limits<T>::max())) {
-      return false;
-    }
-    *dst = static_cast<T>(v);
-    return true;
+bool readDouble(JsonReader& r, double* dst) {
+  if (r.peek() != '0') return false;
+  std::string_view tok;
+  bool integer = false;
+  if (!r.number(&tok, &integer)) return false;
+  double v = 0;
+  auto [p, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), v);
+  if (ec == std::errc::result_out_of_range) {
+    // Underflow reads as zero; overflow (1e400) is no finite double: not a valid value.
+    size_t e = tok.find_first_of("eE");
+    if (e == std::string_view::npos || e + 1 >= tok.size() || tok[e + 1] != '-') return false;
+    v = tok[0] == '-' ? -0.0 : 0.0;
+  } else if (ec != std::errc() || p != tok.data() + tok.size()) {
+    return false;
   }
+  *dst = v;
+  return true;
 }
 
-Status fillTensor(dom::element data, Tensor& t, const std::string& input) {
-  int64_t count = t.elementCount();
+bool readBool(JsonReader& r, bool* dst) {
+  char k = r.peek();
+  if (k != 't' && k != 'f') return false;
+  return r.boolean(dst);
+}
+
+// Product of non-negative dims; false when it exceeds INT64_MAX (a 0 dim makes it 0).
+bool checkedCount(const Shape& shape, int64_t* out) {
+  for (int64_t d : shape) {
+    if (d == 0) {
+      *out = 0;
+      return true;
+    }
+  }
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || n > std::numeric_limits<int64_t>::max() / d) return false;
+    n *= d;
+  }
+  *out = n;
+  return true;
+}
+
+// Fills `t` (its element count already equal to the leaf count at `data`) from JSON.
+Status fillTensor(const JsonReader& body, const char* data, Tensor& t, const std::string& input) {
+  JsonReader r = body.at(data);
   int64_t index = 0;
   int64_t bad = -1;
   bool ok = true;
-  auto run = [&](auto store) { ok = walk(data, index, count, store, &bad); };
+  auto run = [&](auto store) {
+    auto leaf = [&](int64_t i) {
+      if (store(i)) return true;
+      bad = i;
+      return false;
+    };
+    ok = r.forEachLeaf(leaf, index);
+  };
   switch (t.dtype()) {
     case DataType::kBool: {
       auto* p = t.dataAs<uint8_t>();
-      run([p](dom::element e, int64_t i) {
+      run([&r, p](int64_t i) {
         bool v;
-        if (e.get_bool().get(v) != simdjson::SUCCESS) return false;
+        if (!readBool(r, &v)) return false;
         p[i] = v ? 1 : 0;
         return true;
       });
       break;
     }
-#define SURGE_INT_CASE(KIND, T)                                                \
-  case DataType::KIND: {                                                       \
-    auto* p = t.dataAs<T>();                                                   \
-    run([p](dom::element e, int64_t i) { return storeInteger<T>(e, p + i); }); \
-    break;                                                                     \
+#define SURGE_INT_CASE(KIND, T)                                           \
+  case DataType::KIND: {                                                  \
+    auto* p = t.dataAs<T>();                                              \
+    run([&r, p](int64_t i) { return readInteger<T>(r, p + i); });         \
+    break;                                                                \
   }
       SURGE_INT_CASE(kUint8, uint8_t)
       SURGE_INT_CASE(kUint16, uint16_t)
@@ -103,9 +482,9 @@ Status fillTensor(dom::element data, Tensor& t, const std::string& input) {
 #undef SURGE_INT_CASE
     case DataType::kFp16: {
       auto* p = t.dataAs<uint16_t>();
-      run([p](dom::element e, int64_t i) {
+      run([&r, p](int64_t i) {
         double v;
-        if (e.get_double().get(v) != simdjson::SUCCESS) return false;
+        if (!readDouble(r, &v)) return false;
         p[i] = runtime::floatToHalf(static_cast<float>(v));
         return true;
       });
@@ -113,9 +492,9 @@ Status fillTensor(dom::element data, Tensor& t, const std::string& input) {
     }
     case DataType::kFp32: {
       auto* p = t.dataAs<float>();
-      run([p](dom::element e, int64_t i) {
+      run([&r, p](int64_t i) {
         double v;
-        if (e.get_double().get(v) != simdjson::SUCCESS) return false;
+        if (!readDouble(r, &v)) return false;
         p[i] = static_cast<float>(v);
         return true;
       });
@@ -123,14 +502,16 @@ Status fillTensor(dom::element data, Tensor& t, const std::string& input) {
     }
     case DataType::kFp64: {
       auto* p = t.dataAs<double>();
-      run([p](dom::element e, int64_t i) { return e.get_double().get(p[i]) == simdjson::SUCCESS; });
+      run([&r, p](int64_t i) { return readDouble(r, p + i); });
       break;
     }
     case DataType::kBytes: {
       auto* s = &t.strings();
-      run([s](dom::element e, int64_t i) {
+      std::string scratch;
+      run([&r, s, &scratch](int64_t i) {
+        if (r.peek() != '"') return false;
         std::string_view v;
-        if (e.get_string().get(v) != simdjson::SUCCESS) return false;
+        if (!r.string(&v, &scratch)) return false;
         (*s)[static_cast<size_t>(i)].assign(v);
         return true;
       });
@@ -139,6 +520,7 @@ Status fillTensor(dom::element data, Tensor& t, const std::string& input) {
     case DataType::kInvalid:
       return invalidArgument("input '" + input + "': invalid datatype");
   }
+  if (r.failed()) return r.status();
   if (!ok) {
     const char* want = t.dtype() == DataType::kBool    ? "true or false"
                        : t.dtype() == DataType::kBytes ? "a string"
@@ -149,11 +531,6 @@ Status fillTensor(dom::element data, Tensor& t, const std::string& input) {
     return invalidArgument("input '" + input + "': data element " + std::to_string(bad) +
                            " is not a valid " + std::string(runtime::dataTypeName(t.dtype())) +
                            " value (want " + want + ")");
-  }
-  if (index != count) {
-    return invalidArgument("input '" + input + "': shape " + runtime::shapeToString(t.shape()) +
-                           " needs " + std::to_string(count) + " elements, data has " +
-                           std::to_string(index));
   }
   return Status::ok();
 }
@@ -177,7 +554,7 @@ bool resolveShape(const Shape& pattern, int64_t elements, bool batched, int64_t 
     if (pattern[i] < 0) {
       wildcard = static_cast<int>(i);
     } else {
-      fixed *= pattern[i];
+      fixed *= pattern[i];  // config dims: their product is range-checked at load
     }
   }
   for (size_t i = 0; i < pattern.size(); ++i) {
@@ -188,50 +565,72 @@ bool resolveShape(const Shape& pattern, int64_t elements, bool batched, int64_t 
       out->push_back(pattern[i]);
     }
   }
-  return runtime::elementCount(*out) == elements;
+  int64_t n = 0;
+  return checkedCount(*out, &n) && n == elements;
 }
 
-Status parseOutputs(dom::element outputs, const runtime::ModelSpec& spec, InferRequest* out) {
-  dom::array arr;
-  if (outputs.get_array().get(arr) != simdjson::SUCCESS) {
+Status parseOutputs(JsonReader& r, const runtime::ModelSpec& spec, InferRequest* out) {
+  if (r.peek() != '[') {
+    if (!r.skip()) return r.status();
     return invalidArgument("'outputs' must be an array");
   }
-  for (dom::element o : arr) {
-    dom::object obj;
-    if (o.get_object().get(obj) != simdjson::SUCCESS) {
+  return r.array([&]() -> Status {
+    if (r.peek() != '{') {
+      if (!r.skip()) return r.status();
       return invalidArgument("each entry of 'outputs' must be an object");
     }
-    std::string_view name;
-    if (obj["name"].get_string().get(name) != simdjson::SUCCESS) {
-      return invalidArgument("each entry of 'outputs' needs a string 'name'");
-    }
+    std::string name;
+    bool has_name = false;
+    const char* params = nullptr;
+    RETURN_IF_ERROR(r.object([&](std::string_view key) -> Status {
+      if (key == "name" && r.peek() == '"') {
+        std::string scratch;
+        std::string_view v;
+        if (!r.string(&v, &scratch)) return r.status();
+        name.assign(v);
+        has_name = true;
+        return Status::ok();
+      }
+      if (key == "name") has_name = false;
+      if (key == "parameters") params = r.pos();
+      if (!r.skip()) return r.status();
+      return Status::ok();
+    }));
+    if (!has_name) return invalidArgument("each entry of 'outputs' needs a string 'name'");
     int k = spec.outputIndex(name);
     if (k < 0) {
-      return invalidArgument("unknown output '" + std::string(name) + "' for model '" + spec.name +
+      return invalidArgument("unknown output '" + name + "' for model '" + spec.name +
                              "' (outputs: " + names(spec.outputs) + ")");
     }
-    dom::object params;
-    if (obj["parameters"].get_object().get(params) == simdjson::SUCCESS) {
-      dom::element b;
-      if (params["binary_data"].get(b) == simdjson::SUCCESS) {
-        bool binary = false;
-        if (b.get_bool().get(binary) != simdjson::SUCCESS) {
-          return invalidArgument("output '" + std::string(name) +
-                                 "': parameter 'binary_data' must be true or false");
-        }
-        out->binary_outputs[static_cast<size_t>(k)] = binary;
-      }
-      if (params["classification"].error() == simdjson::SUCCESS) {
-        return invalidArgument("output '" + std::string(name) +
-                               "': the classification extension is not supported");
+    if (params != nullptr) {
+      JsonReader p = r.at(params);
+      if (p.peek() == '{') {
+        RETURN_IF_ERROR(p.object([&](std::string_view key) -> Status {
+          if (key == "binary_data") {
+            bool binary = false;
+            if (!readBool(p, &binary)) {
+              return invalidArgument("output '" + name +
+                                     "': parameter 'binary_data' must be true or false");
+            }
+            out->binary_outputs[static_cast<size_t>(k)] = binary;
+            out->binary_set[static_cast<size_t>(k)] = true;
+            return Status::ok();
+          }
+          if (key == "classification") {
+            return invalidArgument("output '" + name +
+                                   "': the classification extension is not supported");
+          }
+          if (!p.skip()) return p.status();
+          return Status::ok();
+        }));
       }
     }
     if (!out->outputs_wanted[static_cast<size_t>(k)]) {
       out->outputs_wanted[static_cast<size_t>(k)] = true;
       out->outputs.push_back(k);
     }
-  }
-  return Status::ok();
+    return Status::ok();
+  });
 }
 
 template <class T>
@@ -395,12 +794,12 @@ Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, 
   }
   size_t binary_pos = 0;
   bool binary_default = false;
-  dom::element doc;
-  if (auto err = threadParser().parse(body.data(), body.size()).get(doc)) {
-    return invalidArgument(std::string("malformed JSON: ") + simdjson::error_message(err));
-  }
-  dom::object root;
-  if (doc.get_object().get(root) != simdjson::SUCCESS) {
+  JsonReader r(body);
+  if (r.peek() != '{') {
+    if (!r.skip() || !r.atEnd()) {
+      if (!r.failed()) r.fail("unexpected content after the JSON value");
+      return r.status();
+    }
     return invalidArgument("the request body must be a JSON object");
   }
   *out = InferRequest();
@@ -408,185 +807,249 @@ Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, 
   out->inputs.resize(n_in);
   out->outputs_wanted.assign(spec.outputs.size(), false);
   out->binary_outputs.assign(spec.outputs.size(), false);
+  out->binary_set.assign(spec.outputs.size(), false);
   std::vector<bool> seen(n_in, false);
   bool batched = spec.max_batch_size > 0;
   int64_t rows = -1;
   std::string rows_from;
   std::vector<int64_t> key_dims;
   bool have_inputs = false;
-  dom::element outputs_el;
-  bool have_outputs = false;
+  const char* outputs_at = nullptr;
+  std::string scratch;
 
-  for (auto [key, value] : root) {
-    if (key == "id") {
-      std::string_view id;
-      if (value.get_string().get(id) != simdjson::SUCCESS) {
-        return invalidArgument("'id' must be a string");
+  // One entry of "inputs": every member is located first, then checked in a fixed order, and the
+  // tensor is allocated only once its element count is known to equal the data the body holds.
+  auto parseInput = [&]() -> Status {
+    if (r.peek() != '{') {
+      if (!r.skip()) return r.status();
+      return invalidArgument("each entry of 'inputs' must be an object");
+    }
+    std::string iname, datatype;
+    const char* shape_at = nullptr;
+    const char* data_at = nullptr;
+    const char* params_at = nullptr;
+    bool has_name = false, has_dt = false;
+    RETURN_IF_ERROR(r.object([&](std::string_view k) -> Status {
+      if (k == "name" || k == "datatype") {
+        std::string_view v;
+        if (r.peek() != '"') {
+          if (!r.skip()) return r.status();
+          return invalidArgument(k == "name" ? "input 'name' must be a string"
+                                             : "input 'datatype' must be a string");
+        }
+        if (!r.string(&v, &scratch)) return r.status();
+        (k == "name" ? iname : datatype).assign(v);
+        (k == "name" ? has_name : has_dt) = true;
+        return Status::ok();
       }
-      out->id.assign(id);
-      out->has_id = true;
-    } else if (key == "parameters") {
-      dom::object params;
-      if (value.get_object().get(params) != simdjson::SUCCESS) {
-        return invalidArgument("'parameters' must be an object");
-      }
-      for (auto [pk, pv] : params) {
-        if (pk == "timeout") {
-          uint64_t us;
-          if (pv.get_uint64().get(us) != simdjson::SUCCESS || us > 3600ull * 1000 * 1000) {
-            return invalidArgument("parameter 'timeout' must be microseconds (0..3600000000)");
-          }
-          out->timeout = std::chrono::microseconds(us);
-        } else if (pk == "binary_data_output") {
-          if (pv.get_bool().get(binary_default) != simdjson::SUCCESS) {
-            return invalidArgument("parameter 'binary_data_output' must be true or false");
-          }
-        }
-      }
-    } else if (key == "outputs") {
-      outputs_el = value;
-      have_outputs = true;
-    } else if (key == "inputs") {
-      dom::array inputs;
-      if (value.get_array().get(inputs) != simdjson::SUCCESS) {
-        return invalidArgument("'inputs' must be an array");
-      }
-      have_inputs = true;
-      for (dom::element in : inputs) {
-        dom::object obj;
-        if (in.get_object().get(obj) != simdjson::SUCCESS) {
-          return invalidArgument("each entry of 'inputs' must be an object");
-        }
-        std::string_view name, datatype;
-        dom::element shape_el, data_el, params_el;
-        bool has_shape = false, has_data = false, has_params = false, has_name = false,
-             has_dt = false;
-        for (auto [k, v] : obj) {
-          if (k == "name") {
-            if (v.get_string().get(name) != simdjson::SUCCESS) {
-              return invalidArgument("input 'name' must be a string");
-            }
-            has_name = true;
-          } else if (k == "datatype") {
-            if (v.get_string().get(datatype) != simdjson::SUCCESS) {
-              return invalidArgument("input 'datatype' must be a string");
-            }
-            has_dt = true;
-          } else if (k == "shape") {
-            shape_el = v;
-            has_shape = true;
-          } else if (k == "data") {
-            data_el = v;
-            has_data = true;
-          } else if (k == "parameters") {
-            params_el = v;
-            has_params = true;
-          }
-        }
-        if (!has_name) return invalidArgument("an input has no 'name'");
-        std::string iname(name);
-        int idx = spec.inputIndex(name);
-        if (idx < 0) {
-          return invalidArgument("unknown input '" + iname + "' for model '" + spec.name +
-                                 "' (inputs: " + names(spec.inputs) + ")");
-        }
-        const runtime::TensorSpec& ts = spec.inputs[static_cast<size_t>(idx)];
-        if (seen[static_cast<size_t>(idx)]) {
-          return invalidArgument("input '" + iname + "' is given twice");
-        }
-        seen[static_cast<size_t>(idx)] = true;
-        bool binary_input = false;
-        uint64_t binary_size = 0;
-        if (has_params) {
-          dom::object p;
-          if (params_el.get_object().get(p) == simdjson::SUCCESS &&
-              p["binary_data_size"].error() == simdjson::SUCCESS) {
-            if (p["binary_data_size"].get_uint64().get(binary_size) != simdjson::SUCCESS) {
+      if (k == "shape") shape_at = r.pos();
+      if (k == "data") data_at = r.pos();
+      if (k == "parameters") params_at = r.pos();
+      if (!r.skip()) return r.status();
+      return Status::ok();
+    }));
+    if (!has_name) return invalidArgument("an input has no 'name'");
+    int idx = spec.inputIndex(iname);
+    if (idx < 0) {
+      return invalidArgument("unknown input '" + iname + "' for model '" + spec.name +
+                             "' (inputs: " + names(spec.inputs) + ")");
+    }
+    const runtime::TensorSpec& ts = spec.inputs[static_cast<size_t>(idx)];
+    if (seen[static_cast<size_t>(idx)]) {
+      return invalidArgument("input '" + iname + "' is given twice");
+    }
+    seen[static_cast<size_t>(idx)] = true;
+    bool binary_input = false;
+    uint64_t binary_size = 0;
+    if (params_at != nullptr) {
+      JsonReader p = r.at(params_at);
+      if (p.peek() == '{') {
+        RETURN_IF_ERROR(p.object([&](std::string_view k) -> Status {
+          if (k == "binary_data_size") {
+            if (!readInteger<uint64_t>(p, &binary_size)) {
               return invalidArgument("input '" + iname +
                                      "': binary_data_size must be a non-negative integer");
             }
             binary_input = true;
+            return Status::ok();
           }
-        }
-        if (!has_dt) return invalidArgument("input '" + iname + "' has no 'datatype'");
-        auto dt = runtime::dataTypeFromName(datatype);
-        if (!dt) {
-          return invalidArgument("input '" + iname + "': unknown datatype '" +
-                                 std::string(datatype) + "'");
-        }
-        if (*dt != ts.dtype) {
-          return invalidArgument("input '" + iname + "': datatype " + std::string(datatype) +
-                                 " does not match the model's " +
-                                 std::string(runtime::dataTypeName(ts.dtype)));
-        }
-        if (!has_shape) return invalidArgument("input '" + iname + "' has no 'shape'");
-        dom::array shape_arr;
-        if (shape_el.get_array().get(shape_arr) != simdjson::SUCCESS) {
-          return invalidArgument("input '" + iname + "': 'shape' must be an array of integers");
-        }
-        Shape shape;
-        for (dom::element d : shape_arr) {
-          int64_t v;
-          if (d.get_int64().get(v) != simdjson::SUCCESS || v < 0) {
-            return invalidArgument("input '" + iname +
-                                   "': 'shape' must be an array of non-negative integers");
-          }
-          shape.push_back(v);
-        }
-        Shape want = ts.dims;
-        if (batched) want.insert(want.begin(), -1);
-        if (!dimsMatch(ts.dims, shape, batched ? 1 : 0)) {
-          return invalidArgument("input '" + iname + "': shape " + runtime::shapeToString(shape) +
-                                 " does not match the model's " + runtime::shapeToString(want) +
-                                 (batched ? " (batch dimension first)" : ""));
-        }
-        if (batched) {
-          if (shape[0] < 1 || shape[0] > spec.max_batch_size) {
-            return invalidArgument("input '" + iname + "': batch size " + std::to_string(shape[0]) +
-                                   " is outside [1, max_batch_size " +
-                                   std::to_string(spec.max_batch_size) + "]");
-          }
-          if (rows >= 0 && shape[0] != rows) {
-            return invalidArgument("inputs '" + rows_from + "' and '" + iname +
-                                   "' have different batch sizes (" + std::to_string(rows) +
-                                   " and " + std::to_string(shape[0]) + ")");
-          }
-          rows = shape[0];
-          rows_from = iname;
-        }
-        Tensor t(ts.dtype, shape);
-        if (binary_input) {
-          if (has_data) {
-            return invalidArgument("input '" + iname + "' has both 'data' and binary_data_size");
-          }
-          if (json_length == std::string_view::npos) {
-            return invalidArgument("input '" + iname +
-                                   "': binary_data_size needs the Inference-Header-Content-Length "
-                                   "header");
-          }
-          if (binary_size > binary.size() - binary_pos) {
-            return invalidArgument("input '" + iname + "': binary_data_size " +
-                                   std::to_string(binary_size) + " goes past the end of the body");
-          }
-          RETURN_IF_ERROR(fillTensorBinary(binary.substr(binary_pos, binary_size), t, iname));
-          binary_pos += binary_size;
-        } else {
-          if (!has_data) return invalidArgument("input '" + iname + "' has no 'data'");
-          RETURN_IF_ERROR(fillTensor(data_el, t, iname));
-        }
-        if (ts.has_reshape) {
-          Shape backend;
-          if (!resolveShape(ts.reshape, t.elementCount(), batched, batched ? rows : 1, &backend) ||
-              !t.reshape(backend)) {
-            return invalidArgument("input '" + iname + "': shape " + runtime::shapeToString(shape) +
-                                   " cannot be reshaped to " + runtime::shapeToString(ts.reshape));
-          }
-        }
-        key_dims.push_back(static_cast<int64_t>(idx));
-        key_dims.insert(key_dims.end(), shape.begin() + (batched ? 1 : 0), shape.end());
-        out->inputs[static_cast<size_t>(idx)] = std::move(t);
+          if (!p.skip()) return p.status();
+          return Status::ok();
+        }));
       }
     }
+    if (!has_dt) return invalidArgument("input '" + iname + "' has no 'datatype'");
+    auto dt = runtime::dataTypeFromName(datatype);
+    if (!dt) {
+      return invalidArgument("input '" + iname + "': unknown datatype '" + datatype + "'");
+    }
+    if (*dt != ts.dtype) {
+      return invalidArgument("input '" + iname + "': datatype " + datatype +
+                             " does not match the model's " +
+                             std::string(runtime::dataTypeName(ts.dtype)));
+    }
+    if (shape_at == nullptr) return invalidArgument("input '" + iname + "' has no 'shape'");
+    Shape shape;
+    {
+      JsonReader s = r.at(shape_at);
+      Status bad = invalidArgument("input '" + iname +
+                                   "': 'shape' must be an array of non-negative integers");
+      if (s.peek() != '[') return bad;
+      Status st = s.array([&]() -> Status {
+        int64_t v = 0;
+        if (!readInteger<int64_t>(s, &v) || v < 0) return bad;
+        shape.push_back(v);
+        return Status::ok();
+      });
+      if (!st.isOk()) return st;
+    }
+    Shape want = ts.dims;
+    if (batched) want.insert(want.begin(), -1);
+    if (!dimsMatch(ts.dims, shape, batched ? 1 : 0)) {
+      return invalidArgument("input '" + iname + "': shape " + runtime::shapeToString(shape) +
+                             " does not match the model's " + runtime::shapeToString(want) +
+                             (batched ? " (batch dimension first)" : ""));
+    }
+    if (batched) {
+      if (shape[0] < 1 || shape[0] > spec.max_batch_size) {
+        return invalidArgument("input '" + iname + "': batch size " + std::to_string(shape[0]) +
+                               " is outside [1, max_batch_size " +
+                               std::to_string(spec.max_batch_size) + "]");
+      }
+      if (rows >= 0 && shape[0] != rows) {
+        return invalidArgument("inputs '" + rows_from + "' and '" + iname +
+                               "' have different batch sizes (" + std::to_string(rows) + " and " +
+                               std::to_string(shape[0]) + ")");
+      }
+      rows = shape[0];
+      rows_from = iname;
+    }
+    // The element count the shape claims, checked against what the body really carries before
+    // anything is allocated for it.
+    int64_t count = 0;
+    if (!checkedCount(shape, &count)) {
+      return invalidArgument("input '" + iname + "': shape " + runtime::shapeToString(shape) +
+                             " has more elements than fit in 64 bits");
+    }
+    Tensor t;
+    if (binary_input) {
+      if (data_at != nullptr) {
+        return invalidArgument("input '" + iname + "' has both 'data' and binary_data_size");
+      }
+      if (json_length == std::string_view::npos) {
+        return invalidArgument("input '" + iname +
+                               "': binary_data_size needs the Inference-Header-Content-Length "
+                               "header");
+      }
+      if (binary_size > binary.size() - binary_pos) {
+        return invalidArgument("input '" + iname + "': binary_data_size " +
+                               std::to_string(binary_size) + " goes past the end of the body");
+      }
+      uint64_t size = runtime::dataTypeSize(ts.dtype);
+      if (ts.dtype != DataType::kBytes) {
+        if (static_cast<uint64_t>(count) > binary_size / size ||
+            static_cast<uint64_t>(count) * size != binary_size) {
+          return invalidArgument(
+              "input '" + iname + "': shape " + runtime::shapeToString(shape) + " needs " +
+              (static_cast<uint64_t>(count) > std::numeric_limits<uint64_t>::max() / size
+                   ? std::string("more than 2^64")
+                   : std::to_string(static_cast<uint64_t>(count) * size)) +
+              " bytes of binary data, got " + std::to_string(binary_size));
+        }
+      } else if (static_cast<uint64_t>(count) > binary_size / 4) {
+        // Every BYTES element takes at least its 4-byte length.
+        return invalidArgument("input '" + iname + "': shape " + runtime::shapeToString(shape) +
+                               " needs at least " + std::to_string(count) +
+                               " BYTES elements of 4 bytes or more, binary_data_size is " +
+                               std::to_string(binary_size));
+      }
+      t = Tensor(ts.dtype, shape);
+      RETURN_IF_ERROR(fillTensorBinary(binary.substr(binary_pos, binary_size), t, iname));
+      binary_pos += binary_size;
+      out->binary_accepted = true;
+    } else {
+      if (data_at == nullptr) return invalidArgument("input '" + iname + "' has no 'data'");
+      JsonReader d = r.at(data_at);
+      int64_t leaves = 0;
+      if (!d.countLeaves(&leaves)) return d.status();
+      if (leaves != count) {
+        return invalidArgument("input '" + iname + "': shape " + runtime::shapeToString(shape) +
+                               " needs " + std::to_string(count) + " elements, data has " +
+                               std::to_string(leaves));
+      }
+      t = Tensor(ts.dtype, shape);  // count == leaves: bounded by the body
+      RETURN_IF_ERROR(fillTensor(r, data_at, t, iname));
+    }
+    if (ts.has_reshape) {
+      Shape backend;
+      if (!resolveShape(ts.reshape, t.elementCount(), batched, batched ? rows : 1, &backend) ||
+          !t.reshape(backend)) {
+        return invalidArgument("input '" + iname + "': shape " + runtime::shapeToString(shape) +
+                               " cannot be reshaped to " + runtime::shapeToString(ts.reshape));
+      }
+    }
+    key_dims.push_back(static_cast<int64_t>(idx));
+    key_dims.insert(key_dims.end(), shape.begin() + (batched ? 1 : 0), shape.end());
+    out->inputs[static_cast<size_t>(idx)] = std::move(t);
+    return Status::ok();
+  };
+
+  RETURN_IF_ERROR(r.object([&](std::string_view key) -> Status {
+    if (key == "id") {
+      std::string_view id;
+      if (r.peek() != '"') {
+        if (!r.skip()) return r.status();
+        return invalidArgument("'id' must be a string");
+      }
+      if (!r.string(&id, &scratch)) return r.status();
+      out->id.assign(id);
+      out->has_id = true;
+      return Status::ok();
+    }
+    if (key == "parameters") {
+      if (r.peek() != '{') {
+        if (!r.skip()) return r.status();
+        return invalidArgument("'parameters' must be an object");
+      }
+      return r.object([&](std::string_view pk) -> Status {
+        if (pk == "timeout") {
+          uint64_t us = 0;
+          if (!readInteger<uint64_t>(r, &us) || us > 3600ull * 1000 * 1000) {
+            return invalidArgument("parameter 'timeout' must be microseconds (0..3600000000)");
+          }
+          out->timeout = std::chrono::microseconds(us);
+          return Status::ok();
+        }
+        if (pk == "binary_data_output") {
+          if (!readBool(r, &binary_default)) {
+            return invalidArgument("parameter 'binary_data_output' must be true or false");
+          }
+          out->binary_default_set = true;
+          return Status::ok();
+        }
+        if (!r.skip()) return r.status();
+        return Status::ok();
+      });
+    }
+    if (key == "outputs") {
+      outputs_at = r.pos();
+      if (!r.skip()) return r.status();
+      return Status::ok();
+    }
+    if (key == "inputs") {
+      if (r.peek() != '[') {
+        if (!r.skip()) return r.status();
+        return invalidArgument("'inputs' must be an array");
+      }
+      have_inputs = true;
+      return r.array(parseInput);
+    }
+    if (!r.skip()) return r.status();
+    return Status::ok();
+  }));
+  if (!r.atEnd()) {
+    r.fail("unexpected content after the JSON value");
+    return r.status();
   }
   if (!have_inputs) return invalidArgument("the request has no 'inputs' array");
   if (binary_pos != binary.size()) {
@@ -599,8 +1062,17 @@ Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, 
   out->rows = batched ? rows : 1;
   out->shape_key = hash64(std::string_view(reinterpret_cast<const char*>(key_dims.data()),
                                            key_dims.size() * sizeof(int64_t)));
-  if (binary_default) out->binary_outputs.assign(spec.outputs.size(), true);
-  if (have_outputs) RETURN_IF_ERROR(parseOutputs(outputs_el, spec, out));
+  if (binary_default) {
+    out->binary_outputs.assign(spec.outputs.size(), true);
+    out->binary_accepted = true;
+  }
+  if (outputs_at != nullptr) {
+    JsonReader o = r.at(outputs_at);
+    RETURN_IF_ERROR(parseOutputs(o, spec, out));
+  }
+  for (size_t k = 0; k < spec.outputs.size(); ++k) {
+    if (out->binary_set[k] && out->binary_outputs[k]) out->binary_accepted = true;
+  }
   if (out->outputs.empty()) {
     for (size_t k = 0; k < spec.outputs.size(); ++k) {
       out->outputs_wanted[k] = true;
@@ -610,13 +1082,43 @@ Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, 
   return Status::ok();
 }
 
-size_t appendInferResponse(std::string& out, const runtime::ModelSpec& spec,
-                           const InferRequest& request, const std::vector<Tensor>& outputs) {
+StatusOr<size_t> appendInferResponse(std::string& out, const runtime::ModelSpec& spec,
+                                     const InferRequest& request,
+                                     const std::vector<Tensor>& outputs) {
   size_t start = out.size();
   bool any_binary = false;
   size_t estimate = 128;
+  // Which outputs go out as binary tensor data: those asked for, plus BYTES outputs that are not
+  // valid UTF-8 (a JSON string cannot carry them) when the client speaks the binary extension.
+  std::vector<bool> binary(spec.outputs.size(), false);
   for (int k : request.outputs) {
-    estimate += 64 + static_cast<size_t>(outputs[static_cast<size_t>(k)].elementCount()) * 12;
+    auto ku = static_cast<size_t>(k);
+    if (ku >= outputs.size() || ku >= spec.outputs.size()) {
+      return internalError("output " + std::to_string(k) + " is missing from the model's result");
+    }
+    const Tensor& t = outputs[ku];
+    binary[ku] = ku < request.binary_outputs.size() && request.binary_outputs[ku];
+    if (!binary[ku] && t.dtype() == DataType::kBytes) {
+      int64_t bad = -1;
+      for (size_t i = 0; i < t.strings().size(); ++i) {
+        if (!net::isValidUtf8(t.strings()[i])) {
+          bad = static_cast<int64_t>(i);
+          break;
+        }
+      }
+      if (bad >= 0) {
+        bool refused = ku < request.binary_set.size() && request.binary_set[ku];
+        if (!request.binary_accepted || refused) {
+          return invalidArgument(
+              "output '" + spec.outputs[ku].name + "': BYTES element " + std::to_string(bad) +
+              " is not valid UTF-8 and cannot be sent as a JSON string; ask for it as binary "
+              "data (output parameter \"binary_data\": true, or request parameter "
+              "\"binary_data_output\": true)");
+        }
+        binary[ku] = true;
+      }
+    }
+    estimate += 64 + (binary[ku] ? 0 : static_cast<size_t>(t.elementCount()) * 12);
   }
   out.reserve(out.size() + estimate);
   out += "{\"model_name\":";
@@ -652,9 +1154,7 @@ size_t appendInferResponse(std::string& out, const runtime::ModelSpec& spec,
       if (i > 0) out += ',';
       appendInt(out, shape[i]);
     }
-    bool binary = static_cast<size_t>(k) < request.binary_outputs.size() &&
-                  request.binary_outputs[static_cast<size_t>(k)];
-    if (binary) {
+    if (binary[static_cast<size_t>(k)]) {
       any_binary = true;
       out += "],\"parameters\":{\"binary_data_size\":";
       appendInt(out, binarySize(t));
@@ -669,7 +1169,7 @@ size_t appendInferResponse(std::string& out, const runtime::ModelSpec& spec,
   if (!any_binary) return 0;
   size_t json_length = out.size() - start;
   for (int k : request.outputs) {
-    if (request.binary_outputs[static_cast<size_t>(k)]) {
+    if (binary[static_cast<size_t>(k)]) {
       appendBinary(out, outputs[static_cast<size_t>(k)]);
     }
   }

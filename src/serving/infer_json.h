@@ -8,8 +8,11 @@
 //   config dims (-1 = any) with, when max_batch_size > 0, a leading batch dim in [1, max] that all
 //   inputs share. Request parameters: "timeout" (µs, the request's queue timeout, honoured when
 //   the model allows timeout overrides), "binary_data_output" (every output as binary data).
-//   Parsed with simdjson's DOM parser (one parser per thread, reused: no per-request allocation
-//   beyond the tensors).
+//   Parsed by a forward-only reader over the body (no document tree): a request costs its body
+//   plus its tensors. Before a tensor is allocated its element count (the overflow-checked product
+//   of its shape) must equal the data given — the number of JSON leaves in "data", or
+//   binary_data_size / element size (BYTES: at most binary_data_size / 4 elements) — so no
+//   allocation is larger than a constant times the body. Nesting deeper than 64 is rejected.
 // Binary tensor data: with the Inference-Header-Content-Length header the body is that many bytes
 //   of JSON followed by raw tensors; an input with parameters.binary_data_size (and no "data")
 //   takes the next that many bytes, in the order of the "inputs" array — little-endian elements,
@@ -19,8 +22,12 @@
 // Response: {"model_name", "model_version", "id"?, "outputs": [{"name", "datatype", "shape",
 //   "data"}]}, outputs in the order requested (config order by default); floats written with
 //   std::to_chars (shortest round-trip form); non-finite floats as null (JSON has no NaN).
+//   The JSON is always valid UTF-8: a BYTES output holding bytes that are not UTF-8 goes out as
+//   binary tensor data when the client uses the binary extension (binary inputs,
+//   binary_data_output, or binary_data on some output) and did not refuse it for that output
+//   (binary_data: false); otherwise the response is an InvalidArgument error naming the output.
 // Errors: InvalidArgument with the message a client sees in {"error": "..."} (HTTP 400).
-// Thread-safety: functions are reentrant (thread-local parser).
+// Thread-safety: functions are reentrant.
 #pragma once
 
 #include <string>
@@ -41,6 +48,9 @@ struct InferRequest {
   std::vector<int> outputs;             // requested outputs (indices into spec.outputs), in order
   std::vector<bool> outputs_wanted;     // one per model output
   std::vector<bool> binary_outputs;     // one per model output: answer as binary tensor data
+  std::vector<bool> binary_set;         // one per model output: binary_data given explicitly
+  bool binary_accepted = false;         // the client uses the binary tensor data extension
+  bool binary_default_set = false;      // "binary_data_output" given (either value)
   int64_t rows = 1;                     // batch rows (1 when the model does not batch)
   uint64_t shape_key = 0;               // hash of the non-batch dims of every input
   Duration timeout{0};                  // "timeout" parameter; 0 = none
@@ -54,10 +64,11 @@ Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, 
 // Appends the response. `outputs` holds one tensor per model output (config order, backend
 // shapes, as the batcher returns them); only the requested ones are written, in config dims.
 // Returns the length of the JSON part when binary tensor data follows it (the response's
-// Inference-Header-Content-Length), 0 when the response is JSON only.
-size_t appendInferResponse(std::string& out, const runtime::ModelSpec& spec,
-                           const InferRequest& request,
-                           const std::vector<runtime::Tensor>& outputs);
+// Inference-Header-Content-Length), 0 when the response is JSON only. Errors (nothing usable
+// appended): InvalidArgument for a non-UTF-8 BYTES output the client cannot take as binary.
+StatusOr<size_t> appendInferResponse(std::string& out, const runtime::ModelSpec& spec,
+                                     const InferRequest& request,
+                                     const std::vector<runtime::Tensor>& outputs);
 
 // Appends `s` as a JSON string literal (quotes included).
 void appendJsonString(std::string& out, std::string_view s);

@@ -255,7 +255,7 @@ TEST(InferJson, BinaryTensorDataOut) {
   outs.push_back(y);
   outs.push_back(std::move(bo));
   std::string body;
-  size_t json_length = appendInferResponse(body, spec(), r, outs);
+  size_t json_length = appendInferResponse(body, spec(), r, outs).value();
   ASSERT_GT(json_length, 0u);
   json j = json::parse(body.substr(0, json_length));
   EXPECT_EQ(j["outputs"][0]["parameters"]["binary_data_size"], 16);
@@ -276,7 +276,7 @@ TEST(InferJson, BinaryTensorDataOut) {
   bytes.strings() = {"ab", "c"};
   outs[1] = bytes;
   body.clear();
-  json_length = appendInferResponse(body, s, all, outs);
+  json_length = appendInferResponse(body, s, all, outs).value();
   EXPECT_EQ(body.size() - json_length, 16u + 4 + 2 + 4 + 1);
   EXPECT_EQ(body.substr(json_length + 16), std::string("\x02\x00\x00\x00"
                                                        "ab"
@@ -289,7 +289,7 @@ TEST(InferJson, BinaryTensorDataOut) {
   ASSERT_TRUE(parse(request(), &plain).isOk());
   body.clear();
   outs[1] = Tensor(DataType::kBool, {2, 1});
-  EXPECT_EQ(appendInferResponse(body, spec(), plain, outs), 0u);
+  EXPECT_EQ(appendInferResponse(body, spec(), plain, outs).value(), 0u);
 }
 
 TEST(InferJson, VariableDimsChangeTheShapeKey) {
@@ -322,7 +322,7 @@ TEST(InferJson, ReshapeGoesToTheBackendShapeAndBack) {
   std::vector<Tensor> outs;
   outs.emplace_back(DataType::kFp32, runtime::Shape{1, 6});
   std::string body;
-  appendInferResponse(body, s, r, outs);
+  ASSERT_TRUE(appendInferResponse(body, s, r, outs).isOk());
   json j = json::parse(body);
   EXPECT_EQ(j["outputs"][0]["shape"], json::array({1, 2, 3}));
 }
@@ -345,7 +345,7 @@ TEST(InferJson, ResponseJson) {
   outs.push_back(std::move(y));
   outs.push_back(std::move(b));
   std::string body;
-  appendInferResponse(body, s, r, outs);
+  ASSERT_TRUE(appendInferResponse(body, s, r, outs).isOk());
   EXPECT_NE(body.find("[0.1,-3e+38,0.33333334,null]"), std::string::npos) << body;
   json j = json::parse(body);
   EXPECT_EQ(j["model_name"], "m");
@@ -379,8 +379,208 @@ TEST(PredictionKey, DependsOnInputsAndOutputs) {
   EXPECT_EQ(ka, predictionKey(s, b));  // parameters are not part of the prediction
   EXPECT_NE(ka, predictionKey(s, c));
   EXPECT_NE(ka, predictionKey(s, d));
-  EXPECT_EQ(ka.toString().size(), std::string("m/3/").size() + 32);
+  EXPECT_EQ(ka.toString().size(), std::string("m/3/").size() + 64);  // SHA-256 hex
   EXPECT_EQ(ka.toString().rfind("m/3/", 0), 0u);
+}
+
+// --- Hostile input (issue 10): sizes are checked before anything is allocated. -----------------
+
+runtime::ModelSpec variableSpec(DataType t = DataType::kFp32) {
+  runtime::ModelSpec s;
+  s.name = "v";
+  s.max_batch_size = 0;
+  s.inputs = {{"x", t, {-1}, {}, false}};
+  s.outputs = {{"y", DataType::kFp32, {1}, {}, false}};
+  return s;
+}
+
+std::string variableError(const std::string& body, size_t json_length = std::string::npos,
+                          DataType t = DataType::kFp32) {
+  InferRequest r;
+  Status s = parseInferRequest(body, variableSpec(t), &r, json_length);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << body;
+  return s.message();
+}
+
+TEST(InferJsonHostile, HugeShapeWithOneElementIsRejectedBeforeAllocation) {
+  // The issue's 90-byte request: a tensor of 10^12 FP32 would be 4 TB.
+  std::string e = variableError(
+      R"({"inputs":[{"name":"x","shape":[1000000000000],"datatype":"FP32","data":[1]}]})");
+  EXPECT_NE(e.find("needs 1000000000000 elements, data has 1"), std::string::npos) << e;
+  e = variableError(R"({"inputs":[{"name":"x","shape":[500000000],"datatype":"FP32","data":[1]}]})");
+  EXPECT_NE(e.find("needs 500000000 elements, data has 1"), std::string::npos) << e;
+}
+
+TEST(InferJsonHostile, ShapeProductOverflowingInt64IsRejected) {
+  runtime::ModelSpec s = variableSpec();
+  s.inputs[0].dims = {-1, -1, -1};
+  InferRequest r;
+  Status st = parseInferRequest(
+      R"({"inputs":[{"name":"x","shape":[4294967296,4294967296,4],"datatype":"FP32","data":[1]}]})",
+      s, &r);
+  ASSERT_FALSE(st.isOk());
+  EXPECT_NE(st.message().find("more elements than fit in 64 bits"), std::string::npos)
+      << st.message();
+  // A dim beyond int64 is not an integer we accept at all.
+  std::string e = variableError(
+      R"({"inputs":[{"name":"x","shape":[99999999999999999999],"datatype":"FP32","data":[1]}]})");
+  EXPECT_NE(e.find("non-negative integers"), std::string::npos) << e;
+  // A zero dim makes the product 0 however large the others are.
+  st = parseInferRequest(
+      R"({"inputs":[{"name":"x","shape":[0,9223372036854775807,9223372036854775807],)"
+      R"("datatype":"FP32","data":[]}]})",
+      s, &r);
+  EXPECT_TRUE(st.isOk()) << st.message();
+}
+
+TEST(InferJsonHostile, MismatchedCountsAreRejected) {
+  EXPECT_NE(variableError(R"({"inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[[1],[2]]}]})")
+                .find("needs 3 elements, data has 2"),
+            std::string::npos);
+  EXPECT_NE(variableError(R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1,2]}]})")
+                .find("needs 1 elements, data has 2"),
+            std::string::npos);
+  // Nesting is bounded.
+  std::string deep(100, '[');
+  deep += "1" + std::string(100, ']');
+  EXPECT_NE(variableError(R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":)" + deep +
+                          "}]}")
+                .find("nesting too deep"),
+            std::string::npos);
+}
+
+TEST(InferJsonHostile, BinarySizesMustMatchTheShape) {
+  std::string json =
+      R"({"inputs":[{"name":"x","shape":[1000000000000],"datatype":"FP32","parameters":{"binary_data_size":4}}]})";
+  std::string e = variableError(json + std::string(4, '\0'), json.size());
+  EXPECT_NE(e.find("bytes of binary data, got 4"), std::string::npos) << e;
+  // Overflow of count * element size.
+  json =
+      R"({"inputs":[{"name":"x","shape":[4611686018427387905],"datatype":"FP32","parameters":{"binary_data_size":4}}]})";
+  e = variableError(json + std::string(4, '\0'), json.size());
+  EXPECT_NE(e.find("more than 2^64 bytes"), std::string::npos) << e;
+  // binary_data_size past the body.
+  json =
+      R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP32","parameters":{"binary_data_size":18446744073709551615}}]})";
+  e = variableError(json + std::string(4, '\0'), json.size());
+  EXPECT_NE(e.find("goes past the end of the body"), std::string::npos) << e;
+  // BYTES: every element needs at least its 4-byte length.
+  json =
+      R"({"inputs":[{"name":"x","shape":[1000000000],"datatype":"BYTES","parameters":{"binary_data_size":8}}]})";
+  e = variableError(json + std::string(8, '\0'), json.size(), DataType::kBytes);
+  EXPECT_NE(e.find("needs at least 1000000000 BYTES elements"), std::string::npos) << e;
+  // A BYTES element length past its data.
+  json =
+      R"({"inputs":[{"name":"x","shape":[1],"datatype":"BYTES","parameters":{"binary_data_size":4}}]})";
+  e = variableError(json + std::string("\xff\xff\xff\xff", 4), json.size(), DataType::kBytes);
+  EXPECT_NE(e.find("ends inside an element"), std::string::npos) << e;
+}
+
+TEST(InferJsonHostile, MalformedJsonAndInvalidUtf8AreRejected) {
+  for (std::string bad : {std::string(R"({"inputs":[]} x)"), std::string(R"({"x":01})"),
+                          std::string(R"({"inputs":[1.]})"), std::string("{\"id\":\"\xff\"}"),
+                          std::string("{\"id\":\"\xed\xa0\x80\"}"),
+                          std::string(R"({"id":"\ud800"})"), std::string("{\"id\":\"a\nb\"}"),
+                          std::string(R"({"id":"\q"})"), std::string(R"({"a":tru})"),
+                          std::string(""), std::string("{"), std::string(R"({"a" 1})")}) {
+    InferRequest r;
+    Status s = parseInferRequest(bad, variableSpec(), &r);
+    EXPECT_NE(s.message().find("malformed JSON"), std::string::npos) << bad << ": " << s.message();
+  }
+  // Escapes decode, surrogate pairs included.
+  InferRequest r;
+  Status s = parseInferRequest(
+      R"({"id":"a\u00e9\ud83d\ude00\n","inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1e-400]}]})",
+      variableSpec(), &r);
+  ASSERT_TRUE(s.isOk()) << s.message();
+  EXPECT_EQ(r.id, "a\xc3\xa9\xf0\x9f\x98\x80\n");
+  EXPECT_EQ(r.inputs[0].dataAs<float>()[0], 0.0f);
+  EXPECT_NE(variableError(R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1e400]}]})")
+                .find("not a valid FP32"),
+            std::string::npos);
+}
+
+TEST(InferJsonHostile, DataBeforeShapeStillWorks) {
+  InferRequest r;
+  Status s = parseInferRequest(
+      R"({"inputs":[{"data":[[1,2]],"datatype":"FP32","shape":[2],"name":"x"}]})", variableSpec(),
+      &r);
+  ASSERT_TRUE(s.isOk()) << s.message();
+  EXPECT_EQ(r.inputs[0].dataAs<float>()[1], 2.0f);
+}
+
+TEST(InferJsonHostile, JsonStringsAreAlwaysValidUtf8) {
+  std::string out;
+  appendJsonString(out, std::string("a\xff\xfe\n\x01\xc3\xa9\xed\xa0\x80", 10));
+  EXPECT_EQ(out, "\"a\xEF\xBF\xBD\xEF\xBF\xBD\\n\\u0001\xc3\xa9\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
+  json j = json::parse(out);  // nlohmann rejects invalid UTF-8
+  EXPECT_EQ(j.get<std::string>().substr(0, 1), "a");
+}
+
+struct BytesOutputCase {
+  runtime::ModelSpec spec;
+  std::vector<Tensor> outs;
+  BytesOutputCase() {
+    spec = variableSpec();
+    spec.outputs = {{"t", DataType::kBytes, {2}, {}, false}, {"y", DataType::kFp32, {1}, {}, false}};
+    Tensor t(DataType::kBytes, {2});
+    t.strings() = {"ok", std::string("\xff\x00z", 3)};
+    outs.push_back(std::move(t));
+    Tensor y(DataType::kFp32, {1});
+    outs.push_back(std::move(y));
+  }
+  StatusOr<size_t> render(const std::string& extra, std::string* body,
+                          const std::string& outputs = "") {
+    InferRequest r;
+    std::string req = R"({)" + extra +
+                      R"("inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}])" +
+                      outputs + "}";
+    Status s = parseInferRequest(req, spec, &r);
+    EXPECT_TRUE(s.isOk()) << s.message();
+    return appendInferResponse(*body, spec, r, outs);
+  }
+};
+
+TEST(InferJsonHostile, NonUtf8BytesOutputWithoutBinaryIsAnErrorNamingTheOutput) {
+  BytesOutputCase c;
+  std::string body;
+  auto n = c.render("", &body);
+  ASSERT_FALSE(n.isOk());
+  EXPECT_EQ(n.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(n.status().message().find("output 't': BYTES element 1 is not valid UTF-8"),
+            std::string::npos)
+      << n.status().message();
+  // Refused explicitly for that output, even though the client speaks the extension elsewhere.
+  body.clear();
+  n = c.render("", &body,
+               R"(,"outputs":[{"name":"t","parameters":{"binary_data":false}},)"
+               R"({"name":"y","parameters":{"binary_data":true}}])");
+  EXPECT_FALSE(n.isOk());
+}
+
+TEST(InferJsonHostile, NonUtf8BytesOutputGoesBinaryWhenTheClientAcceptsIt) {
+  BytesOutputCase c;
+  std::string body;
+  // The client asked for another output as binary: it speaks the extension.
+  auto n = c.render("", &body, R"(,"outputs":[{"name":"t"},{"name":"y","parameters":{"binary_data":true}}])");
+  ASSERT_TRUE(n.isOk()) << n.status().message();
+  ASSERT_GT(*n, 0u);
+  json j = json::parse(body.substr(0, *n));
+  EXPECT_EQ(j["outputs"][0]["name"], "t");
+  EXPECT_EQ(j["outputs"][0]["parameters"]["binary_data_size"], 4 + 2 + 4 + 3);
+  EXPECT_FALSE(j["outputs"][0].contains("data"));
+  EXPECT_EQ(body.substr(*n, 13), std::string("\x02\x00\x00\x00ok\x03\x00\x00\x00\xff\x00z", 13));
+  // binary_data_output: true.
+  body.clear();
+  n = c.render(R"("parameters":{"binary_data_output":true},)", &body);
+  ASSERT_TRUE(n.isOk()) << n.status().message();
+  // Valid UTF-8 BYTES stay JSON strings.
+  c.outs[0].strings()[1] = "w\xc3\xb6rld";
+  body.clear();
+  n = c.render("", &body);
+  ASSERT_TRUE(n.isOk());
+  EXPECT_EQ(*n, 0u);
+  EXPECT_EQ(json::parse(body)["outputs"][0]["data"][1], "w\xc3\xb6rld");
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "serving/inference_service.h"
 
 #include <chrono>
+#include <new>
+#include <stdexcept>
 
 namespace surge::serving {
 
@@ -9,6 +11,19 @@ std::string jsonErrorBody(std::string_view message) {
   appendJsonString(out, message);
   out += '}';
   return out;
+}
+
+Status guarded(const std::function<Status()>& fn) {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    return Status(StatusCode::kResourceExhausted, "out of memory while handling this request");
+  } catch (const std::length_error&) {
+    return Status(StatusCode::kResourceExhausted,
+                  "out of memory while handling this request (length error)");
+  } catch (const std::exception& e) {
+    return internalError(std::string("internal error while handling this request: ") + e.what());
+  }
 }
 
 int httpStatusFor(const Status& status) {
@@ -63,10 +78,13 @@ void InferenceService::infer(std::string_view model, std::string_view version,
   auto call = std::make_shared<Call>();
   call->model = m;
   call->start = clock_.now();
-  if (Status s = parseInferRequest(body, m->spec(), &call->request, json_length); !s.isOk()) {
+  Status parsed = guarded(
+      [&] { return parseInferRequest(body, m->spec(), &call->request, json_length); });
+  if (!parsed.isOk()) {
     m->metrics().fail_other->inc();
     m->stats().fail_count.fetch_add(1, std::memory_order_relaxed);
-    reply({400, jsonErrorBody(s.message())});
+    call->request = InferRequest();  // frees whatever the failed parse allocated
+    reply({httpStatusFor(parsed), jsonErrorBody(parsed.message())});
     return;
   }
   call->post = post;
@@ -111,12 +129,37 @@ void InferenceService::enqueue(std::shared_ptr<Call> call) {
 }
 
 void InferenceService::finish(Call& call, WorkResult&& r, bool from_cache) {
+  try {
+    finishUnguarded(call, std::move(r), from_cache);
+  } catch (const std::exception& e) {
+    // Out of memory while answering (on the event loop): fail this request, keep the process.
+    if (!call.reply) return;  // the reply itself threw: nothing more can be sent
+    auto reply_fn = std::move(call.reply);
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    reply_fn({503, "{\"error\":\"out of memory while answering this request\"}"});
+  }
+}
+
+void InferenceService::finishUnguarded(Call& call, WorkResult&& r, bool from_cache) {
   ServedModel& m = *call.model;
   Duration total = clock_.now() - call.start;
   auto ns = [](Duration d) { return static_cast<uint64_t>(std::max<int64_t>(0, d.count())); };
   InferReply reply;
   if (r.status.isOk()) {
-    reply.json_length = appendInferResponse(reply.body, m.spec(), call.request, r.outputs);
+    // Rendering can fail (a BYTES output that is not UTF-8 and may not go out as binary, or
+    // memory): the request then fails alone, never the process.
+    Status rendered = guarded([&] {
+      auto n = appendInferResponse(reply.body, m.spec(), call.request, r.outputs);
+      if (n.isOk()) reply.json_length = *n;
+      return n.status();
+    });
+    if (!rendered.isOk()) {
+      reply.body.clear();
+      reply.body.shrink_to_fit();
+      r.status = rendered;
+    }
+  }
+  if (r.status.isOk()) {
     if (cache_ != nullptr && call.cached_key && !from_cache) {
       cache_->store(call.key, call.request, r.outputs);
     }

@@ -51,6 +51,7 @@ class InferenceService {
   struct Call;
   void enqueue(std::shared_ptr<Call> call);
   void finish(Call& call, WorkResult&& result, bool from_cache);
+  void finishUnguarded(Call& call, WorkResult&& result, bool from_cache);
 
   ModelManager& models_;
   Clock& clock_;
@@ -60,6 +61,9 @@ class InferenceService {
 
 // {"error": message}.
 std::string jsonErrorBody(std::string_view message);
+// Runs fn; an exception escaping it (std::bad_alloc, std::length_error: ResourceExhausted, 503;
+// anything else: Internal, 500) becomes the error of this one request, never of the process.
+Status guarded(const std::function<Status()>& fn);
 // HTTP status for a Status code (InvalidArgument 400, NotFound 404, Unavailable 503, else 500).
 int httpStatusFor(const Status& status);
 

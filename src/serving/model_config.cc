@@ -19,6 +19,20 @@ using Tree = gp::TextFormat::ParseInfoTree;
 // Delays and timeouts beyond this are certainly typos (and would overflow nanoseconds).
 constexpr uint64_t kMaxMicros = 3600ull * 1000 * 1000;  // one hour
 constexpr int kMaxInstances = 256;
+// Size limits checked at load (documented in docs/design/serving.md, "Input limits"): warm-up runs
+// a batch of max_batch_size rows through every input and output, so one tensor at the largest
+// batch (-1 dims counted as 1, BYTES elements as 32 bytes, their in-memory size) must fit the
+// cap, and every product must fit int64.
+constexpr int64_t kMaxBatchSize = int64_t{1} << 20;
+constexpr int64_t kMaxTensorBytes = int64_t{1} << 30;  // 1 GiB
+constexpr int64_t kBytesElementSize = 32;
+
+// a * b when it fits in [0, limit], else -1 (both non-negative).
+int64_t mulWithin(int64_t a, int64_t b, int64_t limit) {
+  if (a < 0 || b < 0) return -1;
+  if (b != 0 && a > limit / b) return -1;
+  return a * b;
+}
 
 class Collector final : public gp::io::ErrorCollector {
  public:
@@ -131,9 +145,35 @@ class Validator {
   const std::vector<std::string>& errors() const { return errors_; }
   const Where& where() const { return where_; }
 
+  // Bytes of one tensor with `dims` at `rows` rows (-1 dims as 1); -1 when above the cap.
+  static int64_t tensorBytes(const runtime::Shape& dims, int64_t rows, runtime::DataType dtype) {
+    int64_t elem = dtype == runtime::DataType::kBytes
+                       ? kBytesElementSize
+                       : std::max<int64_t>(1, static_cast<int64_t>(runtime::dataTypeSize(dtype)));
+    int64_t n = mulWithin(std::max<int64_t>(rows, 1), elem, kMaxTensorBytes);
+    for (int64_t d : dims) {
+      if (n < 0) break;
+      n = mulWithin(n, d < 0 ? 1 : d, kMaxTensorBytes);
+    }
+    return n;
+  }
+
+  void tensorSize(const std::string& what, const std::string& here, const runtime::Shape& dims,
+                  const char* which, runtime::DataType dtype, int64_t max_batch_size) {
+    std::string size = "at most 1 GiB per tensor";
+    error(here, what + ": " + which + " " + runtime::shapeToString(dims) +
+                    (max_batch_size > 0 ? " x max_batch_size " + std::to_string(max_batch_size)
+                                        : std::string()) +
+                    " x " +
+                    (dtype == runtime::DataType::kBytes
+                         ? std::string("32 bytes per BYTES element")
+                         : std::to_string(runtime::dataTypeSize(dtype)) + " bytes") +
+                    " is too large (" + size + ")");
+  }
+
   template <class T>
   void tensor(const char* kind, const char* field, int i, const T& t, runtime::TensorSpec* out,
-              std::set<std::string>* names) {
+              std::set<std::string>* names, int64_t max_batch_size) {
     const Tree* tree = where_.nested(tree_, m_, field, i);
     std::string here = where_.at(tree_, m_, field, i);
     std::string what = std::string(kind) + " " + std::to_string(i);
@@ -163,6 +203,12 @@ class Validator {
       }
       out->dims.push_back(v);
     }
+    // The size cap before anything multiplies dims (the reshape check below, warm-up).
+    if (out->dtype != runtime::DataType::kInvalid &&
+        tensorBytes(out->dims, max_batch_size, out->dtype) < 0) {
+      tensorSize(what, where_.at(tree, t, "dims"), out->dims, "dims", out->dtype, max_batch_size);
+      return;
+    }
     if (t.has_reshape()) {
       out->has_reshape = true;
       const Tree* rtree = where_.nested(tree, t, "reshape");
@@ -177,6 +223,13 @@ class Validator {
         out->reshape.push_back(v);
       }
       std::string rhere = where_.at(tree, t, "reshape");
+      bool reshape_ok = true;
+      for (int64_t v : out->reshape) reshape_ok = reshape_ok && (v > 0 || v == -1);
+      if (reshape_ok && out->dtype != runtime::DataType::kInvalid &&
+          tensorBytes(out->reshape, max_batch_size, out->dtype) < 0) {
+        tensorSize(what, rhere, out->reshape, "reshape", out->dtype, max_batch_size);
+        return;
+      }
       if (rvariable > 1) {
         error(rhere, what + ": reshape may have at most one -1");
       } else if (variable == 0 && rvariable == 0 &&
@@ -281,17 +334,19 @@ StatusOr<ModelConfig> loadModelConfig(std::string_view text, const std::string& 
   }
   int gpu_count = backend != nullptr ? backend->gpuCount() : 0;
 
-  if (m.max_batch_size() < 0) {
+  if (m.max_batch_size() < 0 || m.max_batch_size() > kMaxBatchSize) {
     v.error(w.at(&tree, m, "max_batch_size"),
-            "max_batch_size must be >= 0, got " + std::to_string(m.max_batch_size()));
+            "max_batch_size must be in [0, " + std::to_string(kMaxBatchSize) + "], got " +
+                std::to_string(m.max_batch_size()));
   }
-  s.max_batch_size = std::max(0, m.max_batch_size());
+  s.max_batch_size =
+      static_cast<int>(std::clamp<int64_t>(m.max_batch_size(), 0, kMaxBatchSize));
 
   std::set<std::string> input_names, output_names;
   if (m.input_size() == 0) v.error(path, "at least one input is required");
   for (int i = 0; i < m.input_size(); ++i) {
     runtime::TensorSpec t;
-    v.tensor("input", "input", i, m.input(i), &t, &input_names);
+    v.tensor("input", "input", i, m.input(i), &t, &input_names, s.max_batch_size);
     if (m.input(i).optional()) {
       v.error(w.at(w.nested(&tree, m, "input", i), m.input(i), "optional"),
               "input '" + t.name + "': optional inputs are not supported");
@@ -301,7 +356,7 @@ StatusOr<ModelConfig> loadModelConfig(std::string_view text, const std::string& 
   if (m.output_size() == 0) v.error(path, "at least one output is required");
   for (int i = 0; i < m.output_size(); ++i) {
     runtime::TensorSpec t;
-    v.tensor("output", "output", i, m.output(i), &t, &output_names);
+    v.tensor("output", "output", i, m.output(i), &t, &output_names, s.max_batch_size);
     s.outputs.push_back(std::move(t));
   }
 
@@ -347,7 +402,7 @@ StatusOr<ModelConfig> loadModelConfig(std::string_view text, const std::string& 
     c.dynamic_batching = std::move(d);
   }
 
-  int total_instances = 0;
+  int64_t total_instances = 0;  // saturates just above the cap: count x gpus cannot overflow
   for (int i = 0; i < m.instance_group_size(); ++i) {
     const auto& g = m.instance_group(i);
     const Tree* gtree = w.nested(&tree, m, "instance_group", i);
@@ -396,8 +451,11 @@ StatusOr<ModelConfig> loadModelConfig(std::string_view text, const std::string& 
         }
         break;
     }
-    total_instances +=
-        out.count * (out.kind == InstanceKind::kGpu ? static_cast<int>(out.gpus.size()) : 1);
+    total_instances = std::min<int64_t>(
+        kMaxInstances + 1,
+        total_instances + static_cast<int64_t>(out.count) *
+                              (out.kind == InstanceKind::kGpu ? static_cast<int64_t>(out.gpus.size())
+                                                              : 1));
     c.instance_groups.push_back(std::move(out));
   }
   if (c.instance_groups.empty()) {
@@ -407,7 +465,9 @@ StatusOr<ModelConfig> loadModelConfig(std::string_view text, const std::string& 
   if (total_instances > kMaxInstances) {
     v.error(
         w.at(&tree, m, "instance_group"),
-        std::to_string(total_instances) + " instances: at most " + std::to_string(kMaxInstances));
+        (total_instances > kMaxInstances ? "more than " + std::to_string(kMaxInstances)
+                                         : std::to_string(total_instances)) +
+            " instances: at most " + std::to_string(kMaxInstances));
   }
 
   if (m.has_version_policy()) {

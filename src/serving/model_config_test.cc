@@ -210,6 +210,59 @@ instance_group { count: -1 kind: KIND_CPU gpus: [ 0 ] }
   for (const char* w : want) EXPECT_NE(e.find(w), std::string::npos) << w << "\n---\n" << e;
 }
 
+TEST_F(ModelConfigTest, SizeLimitsAreCheckedAtLoadWithPositions) {
+  // The issue's configs: max_batch_size at INT32_MAX (aborted warm-up), huge output dims (hung
+  // warm-up), dims whose product overflows int64 (loaded and reported ready).
+  std::string e = errorOf(R"(backend: "synthetic"
+max_batch_size: 2147483647
+input [ { name: "x" data_type: TYPE_FP32 dims: [ 4 ] } ]
+output [ { name: "y" data_type: TYPE_FP32 dims: [ 2 ] } ]
+)");
+  EXPECT_NE(e.find("m/config.pbtxt:2:1: max_batch_size must be in [0, 1048576], got 2147483647"),
+            std::string::npos)
+      << e;
+  e = errorOf(R"(backend: "synthetic"
+max_batch_size: 8
+input [ { name: "x" data_type: TYPE_FP32 dims: [ 4 ] } ]
+output [ { name: "y" data_type: TYPE_FP32 dims: [ 100000, 100000 ] } ]
+)");
+  EXPECT_NE(e.find("m/config.pbtxt:4:43: output 'y': dims [100000, 100000] x max_batch_size 8 x "
+                   "4 bytes is too large (at most 1 GiB per tensor)"),
+            std::string::npos)
+      << e;
+  e = errorOf(R"(backend: "synthetic"
+input [ { name: "x" data_type: TYPE_STRING dims: [ 4294967296, 4294967296, 4294967296 ] } ]
+output [ { name: "y" data_type: TYPE_FP32 dims: [ 2 ] } ]
+)");
+  EXPECT_NE(e.find("m/config.pbtxt:2:44: input 'x': dims [4294967296, 4294967296, 4294967296] x "
+                   "32 bytes per BYTES element is too large"),
+            std::string::npos)
+      << e;
+  e = errorOf(R"(backend: "synthetic"
+max_batch_size: 4
+input [ { name: "x" data_type: TYPE_FP32 dims: [ -1 ] reshape { shape: [ 9223372036854775807 ] } } ]
+output [ { name: "y" data_type: TYPE_FP32 dims: [ 2 ] } ]
+)");
+  EXPECT_NE(e.find("input 'x': reshape [9223372036854775807] x max_batch_size 4"),
+            std::string::npos)
+      << e;
+  // At the limits: loads.
+  EXPECT_TRUE(load(R"(backend: "synthetic"
+max_batch_size: 1048576
+input [ { name: "x" data_type: TYPE_FP32 dims: [ 256 ] } ]
+output [ { name: "y" data_type: TYPE_FP32 dims: [ -1 ] } ]
+)")
+                  .status()
+                  .message()
+                  .find("too large") == std::string::npos);
+  EXPECT_TRUE(load(R"(backend: "synthetic"
+max_batch_size: 1048576
+input [ { name: "x" data_type: TYPE_FP32 dims: [ 256 ] } ]
+output [ { name: "y" data_type: TYPE_FP32 dims: [ 2 ] } ]
+)")
+                  .isOk());
+}
+
 TEST_F(ModelConfigTest, DynamicBatchingNeedsABatchingModel) {
   std::string e = errorOf(R"(backend: "synthetic"
 input { name: "x" data_type: TYPE_FP32 dims: [1] }

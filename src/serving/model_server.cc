@@ -82,8 +82,15 @@ Status ModelServer::start() {
   std::signal(SIGPIPE, SIG_IGN);
   net::HttpServerOptions http;
   http.limits.max_body_bytes = options_.max_request_bytes;
-  http.reuse_port = options_.workers > 1;
+  http.reuse_port = options_.workers > 1 || options_.reuse_port;
   std::string host = hostOf(options_.listen);
+  // The workers share the port through SO_REUSEPORT; a reservation without it keeps the port
+  // exclusive against other processes (net/asio.h) unless --reuse-port asked to share.
+  net::PortReservation reservation;
+  if (http.reuse_port && !options_.reuse_port) {
+    ASSIGN_OR_RETURN(net::tcp::endpoint ep, net::resolveEndpoint(options_.listen));
+    ASSIGN_OR_RETURN(reservation, net::PortReservation::reserve(ep));
+  }
   for (int i = 0; i < options_.workers; ++i) {
     auto w = std::make_unique<Worker>();
     asio::io_context* io = &w->io;
@@ -97,11 +104,13 @@ Status ModelServer::start() {
             }),
         http);
     std::string address = i == 0 ? options_.listen : host + ":" + std::to_string(port_);
+    if (i == 0 && reservation.port() != 0) address = host + ":" + std::to_string(reservation.port());
     RETURN_IF_ERROR(w->server->listen(address));
     if (i == 0) port_ = w->server->port();
     w->guard.emplace(w->io.get_executor());
     im.workers.push_back(std::move(w));
   }
+  reservation.release();
   if (!options_.metrics_listen.empty()) {
     metrics::Registry* reg = &registry_;
     im.metrics_server = std::make_unique<net::HttpServer>(

@@ -39,6 +39,10 @@ struct ModelServerOptions {
   bool install_signal_handlers = false;
   bool print_ready_line = false;
   std::string server_version = "0.0.0";
+  // Share the listen port with other processes (SO_REUSEPORT), for a hot restart. Off: the port
+  // is exclusive ("address already in use" if another process listens on it), even though the
+  // workers of this process share it among themselves.
+  bool reuse_port = false;
 };
 
 class ModelServer {

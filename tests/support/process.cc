@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +16,23 @@
 #include <thread>
 
 namespace surge::testing {
+namespace {
+
+// In the forked child (async-signal-safe): close every descriptor >= 3, so the process under test
+// inherits nothing of the test (listeners, other processes' pipes).
+void closeDescriptorsFrom3() {
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, 3, ~0U, 0) == 0) return;
+#endif
+  rlimit lim{};
+  int max = 65536;
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < (1u << 20)) {
+    max = static_cast<int>(lim.rlim_cur);
+  }
+  for (int fd = 3; fd < max; ++fd) close(fd);
+}
+
+}  // namespace
 
 Process::Process(Process&& o) noexcept { *this = std::move(o); }
 
@@ -42,6 +62,7 @@ bool Process::start(const std::vector<std::string>& argv, std::string* error,
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     *error = std::string("fork: ") + std::strerror(errno);
@@ -49,13 +70,17 @@ bool Process::start(const std::vector<std::string>& argv, std::string* error,
   }
   if (pid == 0) {
     setpgid(0, 0);
+    // A test killed (or crashing) does not leave its processes behind.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
     dup2(pipefd[1], STDOUT_FILENO);
     if (!stderr_path.empty()) {
-      int fd = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int fd = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       if (fd >= 0) dup2(fd, STDERR_FILENO);
     }
-    int devnull = open("/dev/null", O_RDONLY);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+    closeDescriptorsFrom3();
     execvp(args[0], args.data());
     std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
     _exit(127);

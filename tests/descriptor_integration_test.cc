@@ -1,0 +1,228 @@
+// Processes don't leak into each other (issue 10, point 0), checked from /proc on real processes:
+// - every descriptor of `surge gateway` and `surge up` (beyond 0, 1, 2) is close-on-exec
+//   (O_CLOEXEC, octal 02000000 in /proc/PID/fdinfo/FD "flags"), sessions included;
+// - no replica spawned by `surge up` holds any socket of its parent (socket inodes compared);
+// - replicas die with `surge up`, even when it is killed with SIGKILL, and its ports then refuse.
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/http_client.h"
+#include "support/process.h"
+
+namespace surge::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::vector<int> fdsOf(int pid) {
+  std::vector<int> fds;
+  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return fds;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    fds.push_back(std::atoi(e->d_name));
+  }
+  ::closedir(d);
+  return fds;
+}
+
+std::string linkOf(int pid, int fd) {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink(
+      "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd), ec);
+  return ec ? "" : p.string();
+}
+
+// "socket:[12345]" inodes of a process.
+std::set<std::string> socketsOf(int pid) {
+  std::set<std::string> s;
+  for (int fd : fdsOf(pid)) {
+    std::string l = linkOf(pid, fd);
+    if (l.rfind("socket:", 0) == 0) s.insert(l);
+  }
+  return s;
+}
+
+// Descriptors >= 3 without O_CLOEXEC, as "fd -> target" (empty: all close-on-exec). A descriptor
+// closed while we look is skipped.
+std::vector<std::string> inheritableFds(int pid) {
+  std::vector<std::string> bad;
+  for (int fd : fdsOf(pid)) {
+    if (fd <= 2) continue;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/fdinfo/" + std::to_string(fd));
+    std::string key, value;
+    while (in >> key >> value) {
+      if (key != "flags:") continue;
+      unsigned long flags = std::stoul(value, nullptr, 8);
+      if ((flags & 02000000) == 0) bad.push_back(std::to_string(fd) + " -> " + linkOf(pid, fd));
+      break;
+    }
+  }
+  return bad;
+}
+
+std::vector<int> childrenOf(int pid) {
+  std::vector<int> kids;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  int k;
+  while (in >> k) kids.push_back(k);
+  // Threads other than the main one spawn too (the actuator's supervisor).
+  DIR* d = ::opendir(("/proc/" + std::to_string(pid) + "/task").c_str());
+  if (d != nullptr) {
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_name[0] == '.' || std::atoi(e->d_name) == pid) continue;
+      std::ifstream t("/proc/" + std::to_string(pid) + "/task/" + e->d_name + "/children");
+      while (t >> k) kids.push_back(k);
+    }
+    ::closedir(d);
+  }
+  return kids;
+}
+
+bool alive(int pid) {
+  if (::kill(pid, 0) != 0) return false;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string s;
+  std::getline(in, s);
+  size_t close = s.rfind(')');
+  return close != std::string::npos && close + 2 < s.size() && s[close + 2] != 'Z';
+}
+
+class DescriptorIntegration : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("surge-fd-it-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    procs_.clear();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  std::string log(const std::string& name) {
+    std::ifstream in(dir_ / (name + ".log"));
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  Process& start(const std::string& name, const std::vector<std::string>& argv) {
+    procs_.push_back(std::make_unique<Process>());
+    std::string err;
+    EXPECT_TRUE(procs_.back()->start(argv, &err, (dir_ / (name + ".log")).string())) << err;
+    return *procs_.back();
+  }
+
+  // Starts `surge up --synthetic` on port 0 and waits until its two first replicas are running
+  // (children that listen). Returns the up process, or nullptr.
+  Process* startUp(int* gateway_port, std::vector<int>* replicas) {
+    Process& up = start("up", {surgeBinary(), "up", "--synthetic", "--listen", "127.0.0.1:0",
+                               "--admin", "127.0.0.1:0", "--autoscaler-admin", "127.0.0.1:0",
+                               "--sync-period", "1s", "--state-dir", (dir_ / "state").string(),
+                               "--log-level", "info"});
+    auto line = up.waitForLine("surge up listening on", 20s);
+    EXPECT_TRUE(line.has_value()) << log("up");
+    if (!line) return nullptr;
+    *gateway_port = portFromLine(*line, "listening on");
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::vector<int> kids = childrenOf(up.pid());
+      int listening = 0;
+      for (int k : kids) listening += socketsOf(k).empty() ? 0 : 1;
+      if (kids.size() >= 2 && listening >= 2) {
+        *replicas = kids;
+        return &up;
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    ADD_FAILURE() << "replicas did not start; log:\n" << log("up");
+    return nullptr;
+  }
+
+  std::filesystem::path dir_;
+  std::vector<std::unique_ptr<Process>> procs_;
+};
+
+TEST_F(DescriptorIntegration, EveryGatewayDescriptorIsCloseOnExecSessionsIncluded) {
+  Process& up = start("upstream", {surgeBinary(), "upstream", "--listen", "127.0.0.1:0"});
+  auto up_line = up.waitForLine("listening on", 5s);
+  ASSERT_TRUE(up_line.has_value()) << log("upstream");
+  Process& gw = start("gateway", {surgeBinary(), "gateway", "--listen", "127.0.0.1:0", "--admin",
+                                  "127.0.0.1:0", "--upstreams",
+                                  "127.0.0.1:" + std::to_string(portFromLine(*up_line))});
+  auto line = gw.waitForLine("listening on", 10s);
+  ASSERT_TRUE(line.has_value()) << log("gateway");
+  int port = portFromLine(*line, "listening on");
+  int admin = portFromLine(*line, "admin");
+  // Open sessions (client, admin) and upstream connections, then look.
+  std::vector<int> open;
+  for (int i = 0; i < 8; ++i) {
+    int fd = connectTo(i % 2 ? port : admin);
+    ASSERT_GE(fd, 0);
+    open.push_back(fd);
+  }
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(httpGet(port, "/").status, 200);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_GE(socketsOf(gw.pid()).size(), 8u + 2u);
+  std::vector<std::string> bad = inheritableFds(gw.pid());
+  EXPECT_TRUE(bad.empty()) << "not close-on-exec: " << ::testing::PrintToString(bad);
+  for (int fd : open) ::close(fd);
+}
+
+TEST_F(DescriptorIntegration, ReplicasHoldNoDescriptorOfSurgeUpAndDieWithIt) {
+  int port = 0;
+  std::vector<int> replicas;
+  Process* up = startUp(&port, &replicas);
+  ASSERT_NE(up, nullptr);
+  ASSERT_GT(port, 0);
+  // Traffic through the gateway: sessions and upstream connections exist while we look.
+  for (int i = 0; i < 20; ++i) httpGet(port, "/v2/health/ready");
+
+  std::set<std::string> parent = socketsOf(up->pid());
+  ASSERT_FALSE(parent.empty());
+  for (int r : replicas) {
+    for (const std::string& s : socketsOf(r)) {
+      EXPECT_EQ(parent.count(s), 0u) << "replica " << r << " holds " << s << " of surge up";
+    }
+    // Nothing but stdin/stdout/stderr and its own descriptors: no inherited fd above 2 that is
+    // not close-on-exec in the replica's own process either.
+    EXPECT_TRUE(inheritableFds(r).empty()) << ::testing::PrintToString(inheritableFds(r));
+  }
+  std::vector<std::string> bad;
+  for (int i = 0; i < 5 && bad.empty(); ++i) {  // a few looks, while it works
+    bad = inheritableFds(up->pid());
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_TRUE(bad.empty()) << "not close-on-exec in surge up: " << ::testing::PrintToString(bad);
+
+  // SIGKILL: no drain, no cleanup code runs; the replicas must go anyway (PR_SET_PDEATHSIG).
+  up->signal(SIGKILL);
+  ASSERT_TRUE(up->wait(5s).has_value());
+  auto deadline = std::chrono::steady_clock::now() + 2s;
+  bool any = true;
+  while (any && std::chrono::steady_clock::now() < deadline) {
+    any = false;
+    for (int r : replicas) any = any || alive(r);
+    if (any) std::this_thread::sleep_for(20ms);
+  }
+  for (int r : replicas) EXPECT_FALSE(alive(r)) << "replica " << r << " outlived surge up";
+  // Nobody holds the gateway port any more: connections are refused, not left hanging.
+  EXPECT_LT(connectTo(port), 0);
+}
+
+}  // namespace
+}  // namespace surge::testing

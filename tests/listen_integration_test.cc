@@ -1,0 +1,205 @@
+// Listening is exclusive (issue 10, point 7): a surge listener started on an address another
+// process listens on exits at once, non-zero (2), saying "address already in use: HOST:PORT" —
+// for the gateway's client port (whose workers share it with SO_REUSEPORT among themselves), the
+// gateway admin API, `surge serve` and its metrics port, the autoscaler admin API and `surge up`.
+// `--reuse-port` (gateway, serve) shares a port on purpose, for a hot restart.
+// Real processes on 127.0.0.1; every process is stopped by the test.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/http_client.h"
+#include "support/process.h"
+
+namespace surge::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A listening socket held by the test, with SO_REUSEPORT set: it stands for "another process
+// listening there", the hardest case (a plain listener would refuse the bind in any case).
+class HeldListener {
+ public:
+  HeldListener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_, 16);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~HeldListener() { ::close(fd_); }
+  int port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+class ListenIntegration : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("surge-listen-it-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_ / "repo" / "m" / "1");
+    std::ofstream(dir_ / "repo" / "m" / "config.pbtxt")
+        << "backend: \"synthetic\"\nmax_batch_size: 4\n"
+           "input [ { name: \"x\" data_type: TYPE_FP32 dims: [ 4 ] } ]\n"
+           "output [ { name: \"y\" data_type: TYPE_FP32 dims: [ 2 ] } ]\n";
+  }
+  void TearDown() override {
+    procs_.clear();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  std::string logPath(const std::string& name) { return (dir_ / (name + ".log")).string(); }
+  std::string logText(const std::string& name) {
+    std::ifstream in(logPath(name));
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+  // Starts a long-running process and waits for its "listening on" line; returns the line.
+  std::string startServer(const std::string& name, const std::vector<std::string>& argv) {
+    auto p = std::make_unique<Process>();
+    std::string err;
+    EXPECT_TRUE(p->start(argv, &err, logPath(name))) << err;
+    auto line = p->waitForLine("listening on", 15s);
+    EXPECT_TRUE(line.has_value()) << name << " did not start; log:\n" << logText(name);
+    procs_.push_back(std::move(p));
+    return line.value_or("");
+  }
+
+  // Runs a process expected to fail at once; returns its exit code (its stderr in logText(name)).
+  int runToExit(const std::string& name, const std::vector<std::string>& argv) {
+    Process p;
+    std::string err;
+    EXPECT_TRUE(p.start(argv, &err, logPath(name))) << err;
+    auto rc = p.wait(10s);
+    EXPECT_TRUE(rc.has_value()) << name << " is still running; log:\n" << logText(name);
+    return rc.value_or(-1);
+  }
+
+  std::vector<std::string> gateway(const std::string& listen, const std::string& admin,
+                                   std::vector<std::string> extra = {}) {
+    std::vector<std::string> a = {surgeBinary(), "gateway",   "--listen",  listen,  "--admin",
+                                  admin,         "--workers", "2",         "--upstreams",
+                                  "127.0.0.1:1"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  std::vector<std::string> serve(const std::string& listen, std::vector<std::string> extra = {}) {
+    std::vector<std::string> a = {surgeBinary(),  "serve",  "--model-repository",
+                                  (dir_ / "repo").string(), "--listen", listen,
+                                  "--workers",    "2"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+
+  void expectInUse(const std::string& name, int rc, const std::string& address) {
+    EXPECT_EQ(rc, 2) << logText(name);
+    EXPECT_NE(logText(name).find("address already in use: " + address), std::string::npos)
+        << logText(name);
+  }
+
+  std::filesystem::path dir_;
+  std::vector<std::unique_ptr<Process>> procs_;
+};
+
+TEST_F(ListenIntegration, SecondGatewayOnTheSamePortExitsWithAddressInUse) {
+  std::string line = startServer("gw1", gateway("127.0.0.1:0", "127.0.0.1:0"));
+  int port = portFromLine(line, "listening on");
+  int admin = portFromLine(line, "admin");
+  ASSERT_GT(port, 0);
+  std::string addr = "127.0.0.1:" + std::to_string(port);
+  auto t0 = std::chrono::steady_clock::now();
+  expectInUse("gw2", runToExit("gw2", gateway(addr, "off")), addr);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);  // at once, not after a timeout
+  // The admin listener too.
+  std::string admin_addr = "127.0.0.1:" + std::to_string(admin);
+  expectInUse("gw3", runToExit("gw3", gateway("127.0.0.1:0", admin_addr)), admin_addr);
+  // The first gateway is untouched.
+  EXPECT_EQ(httpGet(admin, "/backends").status, 200);
+}
+
+TEST_F(ListenIntegration, GatewayRefusesAPortHeldWithReusePortByAnotherProcess) {
+  HeldListener held;
+  expectInUse("gw", runToExit("gw", gateway(held.address(), "off")), held.address());
+}
+
+TEST_F(ListenIntegration, ReusePortLetsTwoGatewaysShareThePort) {
+  std::string line =
+      startServer("gw1", gateway("127.0.0.1:0", "127.0.0.1:0", {"--reuse-port"}));
+  int port = portFromLine(line, "listening on");
+  ASSERT_GT(port, 0);
+  std::string line2 = startServer(
+      "gw2", gateway("127.0.0.1:" + std::to_string(port), "off", {"--reuse-port"}));
+  EXPECT_EQ(portFromLine(line2, "listening on"), port);
+  ASSERT_EQ(procs_.size(), 2u);
+  EXPECT_TRUE(procs_[0]->running());
+  EXPECT_TRUE(procs_[1]->running());
+}
+
+TEST_F(ListenIntegration, SecondServeOnTheSamePortExitsWithAddressInUse) {
+  std::string line = startServer("s1", serve("127.0.0.1:0"));
+  int port = portFromLine(line, "listening on");
+  ASSERT_GT(port, 0);
+  std::string addr = "127.0.0.1:" + std::to_string(port);
+  expectInUse("s2", runToExit("s2", serve(addr)), addr);
+  // --workers 1 (no SO_REUSEPORT at all) as well.
+  expectInUse("s3", runToExit("s3", serve(addr, {"--workers", "1"})), addr);
+}
+
+TEST_F(ListenIntegration, ServeMetricsPortInUseExits) {
+  HeldListener held;
+  expectInUse("s", runToExit("s", serve("127.0.0.1:0", {"--metrics-port",
+                                                          std::to_string(held.port())})),
+              held.address());
+}
+
+TEST_F(ListenIntegration, ReusePortLetsTwoServesShareThePort) {
+  std::string line = startServer("s1", serve("127.0.0.1:0", {"--reuse-port"}));
+  int port = portFromLine(line, "listening on");
+  ASSERT_GT(port, 0);
+  std::string line2 =
+      startServer("s2", serve("127.0.0.1:" + std::to_string(port), {"--reuse-port"}));
+  EXPECT_EQ(portFromLine(line2, "listening on"), port);
+}
+
+TEST_F(ListenIntegration, SurgeUpExitsWhenAnyOfItsPortsIsInUse) {
+  HeldListener held;
+  std::string state = (dir_ / "state").string();
+  auto up = [&](const std::string& listen, const std::string& admin, const std::string& scaler) {
+    return std::vector<std::string>{surgeBinary(), "up",          "--synthetic",
+                                    "--listen",    listen,        "--admin",
+                                    admin,         "--autoscaler-admin", scaler,
+                                    "--state-dir", state};
+  };
+  expectInUse("up1", runToExit("up1", up(held.address(), "127.0.0.1:0", "127.0.0.1:0")),
+              held.address());
+  expectInUse("up2", runToExit("up2", up("127.0.0.1:0", held.address(), "127.0.0.1:0")),
+              held.address());
+  expectInUse("up3", runToExit("up3", up("127.0.0.1:0", "127.0.0.1:0", held.address())),
+              held.address());
+}
+
+}  // namespace
+}  // namespace surge::testing

@@ -1,0 +1,146 @@
+// The gateway's event loop must never dispatch to a freed session, even when the kernel reports
+// events for a socket the gateway has closed. That happens whenever another descriptor still
+// refers to the socket (a forked child that inherited it, a dup): the epoll registration belongs
+// to the open file description and outlives close(). This test creates exactly that situation in
+// process: it duplicates every socket of the process (the gateway's session sockets included)
+// while the gateway closes idle sessions under load, then makes the closed sockets readable.
+// Before the fix (no EPOLL_CTL_DEL, epoll data.ptr = the Session) the worker called onIo() on
+// freed sessions: a crash (SIGSEGV) in a normal build, heap-use-after-free under ASan.
+// In-process: an in-process upstream (net::HttpServer) and Gateway on 127.0.0.1 port 0.
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/logging.h"
+#include "gateway/cluster.h"
+#include "gateway/gateway.h"
+#include "metrics/registry.h"
+#include "net/asio.h"
+#include "net/http_server.h"
+#include "net/test_client.h"
+
+namespace surge::gateway {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace surge::net::testing;
+
+// dup()s every socket descriptor of this process; returns the copies.
+std::vector<int> dupAllSockets() {
+  std::vector<int> fds;
+  DIR* d = ::opendir("/proc/self/fd");
+  if (d == nullptr) return fds;
+  int dir_fd = ::dirfd(d);
+  while (dirent* e = ::readdir(d)) {
+    int fd = std::atoi(e->d_name);
+    if (e->d_name[0] == '.' || fd == dir_fd) continue;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) fds.push_back(fd);
+  }
+  ::closedir(d);
+  std::vector<int> copies;
+  for (int fd : fds) {
+    int c = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (c >= 0) copies.push_back(c);
+  }
+  return copies;
+}
+
+std::string request() { return "GET / HTTP/1.1\r\nHost: t\r\n\r\n"; }
+
+TEST(SessionLifetime, StaleEventsForClosedSessionsAreNeverDispatched) {
+  setLogLevel(LogLevel::kError);
+  net::asio::io_context up_io{1};
+  auto up = std::make_unique<net::HttpServer>(up_io, [](const net::HttpRequest&) {
+    return net::HttpResponse::json(200, "{\"ok\":true}");
+  });
+  ASSERT_TRUE(up->listen("127.0.0.1:0").isOk());
+  std::thread up_thread([&] {
+    auto guard = net::asio::make_work_guard(up_io);
+    up_io.run();
+  });
+
+  Cluster cluster(ClusterOptions{}, SteadyClock::instance());
+  ASSERT_TRUE(cluster.addHost(BackendSpec{"127.0.0.1:" + std::to_string(up->port()), 1, ""}).isOk());
+  GatewayOptions options;
+  options.listen = "127.0.0.1:0";
+  options.admin.listen = "";
+  options.workers = 1;
+  options.balancer.algorithm = "round_robin";
+  options.seed = 1;
+  options.idle_timeout = 150ms;  // the gateway closes idle sessions itself, under our feet
+  metrics::Registry registry;
+  Gateway gw(options, cluster, registry);
+  ASSERT_TRUE(gw.start().isOk());
+  std::thread gw_thread([&] { gw.run(); });
+  const uint16_t port = gw.port();
+
+  // Background load: new connections all the time, so freed session memory is reused.
+  std::atomic<bool> stop{false};
+  std::atomic<int> load_ok{0};
+  std::thread load([&] {
+    while (!stop.load()) {
+      int fd = connectLoopback(port);
+      if (fd < 0) continue;
+      if (sendAll(fd, request()) && readFor(fd, 1s, "ok").find("200 OK") != std::string::npos) {
+        ++load_ok;
+      }
+      ::close(fd);
+    }
+  });
+
+  constexpr int kRounds = 6;
+  constexpr int kClients = 40;
+  for (int round = 0; round < kRounds; ++round) {
+    // Sessions that answered one request and now sit idle in the gateway.
+    std::vector<int> clients;
+    for (int i = 0; i < kClients; ++i) {
+      int fd = connectLoopback(port);
+      ASSERT_GE(fd, 0);
+      ASSERT_TRUE(sendAll(fd, request()));
+      ASSERT_NE(readFor(fd, 2s, "ok").find("200 OK"), std::string::npos);
+      clients.push_back(fd);
+    }
+    // Keep every socket of the process alive elsewhere (as a forked replica did).
+    std::vector<int> copies = dupAllSockets();
+    // The gateway closes the idle sessions (its descriptors; the sockets live on in `copies`).
+    std::this_thread::sleep_for(400ms);
+    // Make every one of those sockets readable, and hang up on half of them: each is an event
+    // for a session the gateway has freed.
+    for (size_t i = 0; i < clients.size(); ++i) {
+      sendAll(clients[i], request());
+      if (i % 2 == 0) ::shutdown(clients[i], SHUT_WR);
+    }
+    std::this_thread::sleep_for(50ms);
+    for (int fd : clients) ::close(fd);
+    std::this_thread::sleep_for(50ms);
+    for (int fd : copies) ::close(fd);
+  }
+
+  stop = true;
+  load.join();
+  // Still alive and serving.
+  int fd = connectLoopback(port);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(sendAll(fd, request()));
+  EXPECT_NE(readFor(fd, 2s, "ok").find("200 OK"), std::string::npos);
+  ::close(fd);
+  EXPECT_GT(load_ok.load(), 0);
+
+  gw.requestShutdown();
+  gw_thread.join();
+  up_io.stop();
+  up_thread.join();
+  up.reset();
+}
+
+}  // namespace
+}  // namespace surge::gateway
