@@ -262,10 +262,10 @@ StatusOr<PredictionCache::Outputs> decodeCacheValue(std::string_view value,
     size_t min_elem = dtype == DataType::kBytes ? 4 : runtime::dataTypeSize(dtype);
     uint64_t elements = 1;
     for (int64_t d : shape) {
-      if (d == 0) {
-        elements = 0;
-        break;
-      }
+      if (d == 0) elements = 0;  // a zero dim anywhere: no elements, whatever the others say
+    }
+    for (int64_t d : shape) {
+      if (elements == 0) break;
       if (elements > len / static_cast<uint64_t>(d)) {
         return corrupt(at + "shape larger than its payload");
       }
