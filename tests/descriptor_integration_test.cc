@@ -2,7 +2,8 @@
 // - every descriptor of `surge gateway` and `surge up` (beyond 0, 1, 2) is close-on-exec
 //   (O_CLOEXEC, octal 02000000 in /proc/PID/fdinfo/FD "flags"), sessions included;
 // - no replica spawned by `surge up` holds any socket of its parent (socket inodes compared);
-// - replicas die with `surge up`, even when it is killed with SIGKILL, and its ports then refuse.
+// - replicas die with `surge up`, even when it is killed with SIGKILL, and its ports then refuse;
+// - at the descriptor limit (EMFILE) the gateway neither spins nor floods its log, and recovers.
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -222,6 +223,68 @@ TEST_F(DescriptorIntegration, ReplicasHoldNoDescriptorOfSurgeUpAndDieWithIt) {
   for (int r : replicas) EXPECT_FALSE(alive(r)) << "replica " << r << " outlived surge up";
   // Nobody holds the gateway port any more: connections are refused, not left hanging.
   EXPECT_LT(connectTo(port), 0);
+}
+
+// utime + stime of a process, in seconds.
+double cpuSeconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string s;
+  std::getline(in, s);
+  std::istringstream rest(s.substr(s.rfind(')') + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+int countLines(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
+  return n;
+}
+
+TEST_F(DescriptorIntegration, OutOfDescriptorsNeitherSpinsNorFloodsTheLog) {
+  Process& up = start("upstream", {surgeBinary(), "upstream", "--listen", "127.0.0.1:0"});
+  auto up_line = up.waitForLine("listening on", 5s);
+  ASSERT_TRUE(up_line.has_value()) << log("upstream");
+  // A hard limit of 64 descriptors (the gateway raises its soft limit only up to the hard one).
+  Process& gw = start(
+      "gateway", {"/bin/sh", "-c",
+                  "ulimit -n 64 && exec " + surgeBinary() +
+                      " gateway --listen 127.0.0.1:0 --admin 127.0.0.1:0 --upstreams 127.0.0.1:" +
+                      std::to_string(portFromLine(*up_line))});
+  auto line = gw.waitForLine("listening on", 10s);
+  ASSERT_TRUE(line.has_value()) << log("gateway");
+  int port = portFromLine(*line, "listening on");
+  int admin = portFromLine(*line, "admin");
+  ASSERT_EQ(httpGet(port, "/").status, 200);
+  // More connections than descriptors left, to the proxy port and to the admin port: the rest
+  // wait in the backlogs while accept() fails with EMFILE.
+  std::vector<int> held;
+  for (int i = 0; i < 120; ++i) {
+    int fd = connectTo(i % 3 == 0 ? admin : port);
+    if (fd >= 0) held.push_back(fd);
+  }
+  std::this_thread::sleep_for(500ms);
+  double cpu0 = cpuSeconds(gw.pid());
+  std::this_thread::sleep_for(3s);
+  double cpu = cpuSeconds(gw.pid()) - cpu0;
+  std::string text = log("gateway");
+  int warnings = countLines(text, "Too many open files");
+  EXPECT_GE(warnings, 1) << "never hit the limit?\n" << text;
+  EXPECT_LE(warnings, 4) << text;  // one per 10 s per listener kind, not 20 a second
+  EXPECT_LT(cpu, 0.5) << "accept loop spinning at EMFILE: " << cpu << " s of CPU in 3 s";
+  for (int fd : held) ::close(fd);
+  // Recovered: it accepts again once descriptors are free.
+  bool ok = false;
+  for (int i = 0; i < 50 && !ok; ++i) {
+    ok = httpGet(port, "/").status == 200 && httpGet(admin, "/backends").status == 200;
+    if (!ok) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(ok) << log("gateway");
 }
 
 }  // namespace
