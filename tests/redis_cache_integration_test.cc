@@ -3,6 +3,11 @@
 // different inputs miss; values expire with --cache-ttl; a corrupt value is a miss; Redis killed in
 // the middle of a concurrent load fails no request and opens the breaker, and hits resume once it
 // is back; an unreachable Redis at startup does not stop serve from answering; bad flags exit 2.
+// Integrity and AUTH: a value stored under another request's key (same bytes, other digest) is a
+// miss counted as key_mismatch; a Redis started with --requirepass is used with the password of
+// the URL (percent-encoded, default user or an ACL user, SELECT after AUTH, again after Redis
+// restarts), a wrong or missing password is a clear auth error and a miss, and the password never
+// shows in the log, in error messages or on /metrics.
 // Every process is stopped by the fixture; every wait is bounded.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -105,14 +110,16 @@ class RedisCacheIntegration : public ::testing::Test {
 
   // Starts redis-server on `port` (0 = a free one, retried on a port race); returns false when it
   // does not come up.
-  bool startRedis(int port = 0) {
+  bool startRedis(int port = 0, const std::vector<std::string>& extra = {}) {
     for (int attempt = 0; attempt < 10; ++attempt) {
       int p = port != 0 ? port : freePort();
       redis_ = std::make_unique<Process>();
       std::string err;
-      if (!redis_->start({kRedisServer, "--port", std::to_string(p), "--bind", "127.0.0.1",
-                          "--save", "", "--appendonly", "no", "--dir", dir_.string()},
-                         &err, (dir_ / "redis.log").string())) {
+      std::vector<std::string> argv = {kRedisServer, "--port", std::to_string(p), "--bind",
+                                       "127.0.0.1",  "--save", "",   "--appendonly",
+                                       "no",         "--dir",  dir_.string()};
+      argv.insert(argv.end(), extra.begin(), extra.end());
+      if (!redis_->start(argv, &err, (dir_ / "redis.log").string())) {
         ADD_FAILURE() << err;
         return false;
       }
@@ -172,8 +179,11 @@ class RedisCacheIntegration : public ::testing::Test {
 
   // Runs redis-cli against our Redis; returns its stdout.
   std::string redisCli(const std::string& args) {
+    std::string auth = redis_password_.empty()
+                           ? std::string()
+                           : " --no-auth-warning -a '" + redis_password_ + "'";
     std::string cmd = std::string(kRedisCli) + " -h 127.0.0.1 -p " + std::to_string(redis_port_) +
-                      " " + args + " 2>&1";
+                      auth + " " + args + " 2>&1";
     std::string out;
     if (FILE* f = popen(cmd.c_str(), "r")) {
       char buf[4096];
@@ -195,6 +205,7 @@ class RedisCacheIntegration : public ::testing::Test {
   std::unique_ptr<Process> server_;
   int redis_port_ = 0;
   int port_ = 0;
+  std::string redis_password_;  // for redisCli
 };
 
 json outputsOf(const HttpResult& r) { return json::parse(r.body).at("outputs"); }
@@ -349,6 +360,132 @@ TEST_F(RedisCacheIntegration, RedisKilledUnderLoadFailsNothingAndRecovers) {
   EXPECT_EQ(metric("surge_serve_cache_breaker_state"), 0);
 }
 
+// Keys of the entries stored so far, in the order redis-cli lists them.
+std::vector<std::string> splitLines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) {
+    if (!l.empty()) out.push_back(l);
+  }
+  return out;
+}
+
+TEST_F(RedisCacheIntegration, ValueOfAnotherKeyIsAMismatchAndAMiss) {
+  ASSERT_TRUE(startRedis());
+  startServe({"--cache", cacheUrl(), "--cache-timeout", "250ms"});
+  auto seven = infer(7);
+  ASSERT_EQ(seven.status, 200);
+  ASSERT_TRUE(waitMetric(kStores, 1, 5s)) << metricsPage();
+  auto keys7 = splitLines(redisCli("--scan --pattern 'surge:pc:m/1/*'"));
+  ASSERT_EQ(keys7.size(), 1u);
+  // SHA-256 hex after model/version.
+  EXPECT_EQ(keys7[0].size(), std::string("surge:pc:m/1/").size() + 64) << keys7[0];
+  auto eight = infer(8);
+  ASSERT_EQ(eight.status, 200);
+  ASSERT_TRUE(waitMetric(kStores, 2, 5s)) << metricsPage();
+  std::string key8;
+  for (const auto& k : splitLines(redisCli("--scan --pattern 'surge:pc:m/1/*'"))) {
+    if (k != keys7[0]) key8 = k;
+  }
+  ASSERT_FALSE(key8.empty());
+  ASSERT_TRUE(waitMetric(kExec, 2, 5s));
+  // A well-formed surge value, but computed for request 7, now under request 8's key.
+  EXPECT_NE(redisCli("COPY " + keys7[0] + " " + key8 + " REPLACE").find("1"), std::string::npos);
+  double hits = metric(kHits), exec = metric(kExec);
+  auto again = infer(8);
+  ASSERT_EQ(again.status, 200);
+  EXPECT_EQ(outputsOf(again), outputsOf(eight));  // never request 7's answer
+  EXPECT_EQ(outputsOf(again)[0]["data"], json({14.0, 15.0}));
+  EXPECT_TRUE(waitMetric(kExec, exec + 1, 5s));
+  std::string page = metricsPage();
+  EXPECT_EQ(metricSum(page, kHits), hits);
+  EXPECT_EQ(metricSum(page, kErrors + "{kind=\"key_mismatch\""), 1) << page;
+  EXPECT_EQ(metricSum(page, kErrors + "{kind=\"corrupt\""), 0) << page;
+}
+
+TEST_F(RedisCacheIntegration, RequirePassUsesTheUrlPasswordAndNeverShowsIt) {
+  // A password with characters that must be percent-encoded in a URL.
+  const std::string password = "Pa55@w:rd/x";
+  const std::string encoded = "Pa55%40w%3Ard%2Fx";
+  ASSERT_TRUE(startRedis(0, {"--requirepass", password}));
+  redis_password_ = password;
+  const std::string base = "127.0.0.1:" + std::to_string(redis_port_);
+  // Default user, database 3 (SELECT after AUTH).
+  startServe({"--cache", "redis://:" + encoded + "@" + base + "/3", "--cache-timeout", "250ms"});
+  auto first = infer(5);
+  ASSERT_EQ(first.status, 200) << first.body;
+  ASSERT_TRUE(waitMetric(kStores, 1, 5s)) << metricsPage() << logText();
+  ASSERT_TRUE(waitMetric(kExec, 1, 5s));
+  auto second = infer(5);
+  ASSERT_EQ(second.status, 200);
+  EXPECT_EQ(second.body, first.body);
+  EXPECT_EQ(metric(kHits), 1);
+  EXPECT_EQ(splitLines(redisCli("-n 3 --scan --pattern 'surge:pc:*'")).size(), 1u);
+  EXPECT_EQ(splitLines(redisCli("-n 0 --scan --pattern 'surge:pc:*'")).size(), 0u);
+
+  // Redis restarts on the same port: the workers reconnect, AUTH and SELECT again, hits resume.
+  redis_->stop(2000ms);
+  ASSERT_TRUE(startRedis(redis_port_, {"--requirepass", password}));
+  double stores = metric(kStores);
+  bool stored = false;
+  for (int i = 0; i < 200 && !stored; ++i) {  // the breaker may be open for a while: retry
+    ASSERT_EQ(infer(6).status, 200);
+    stored = waitMetric(kStores, stores + 1, 50ms);
+  }
+  ASSERT_TRUE(stored) << metricsPage() << logText();
+  double hits = metric(kHits);
+  ASSERT_EQ(infer(6).status, 200);
+  EXPECT_EQ(metric(kHits), hits + 1) << metricsPage();
+
+  std::string page = metricsPage();
+  std::string log = logText();
+  EXPECT_NE(log.find("redis://:***@" + base + "/3"), std::string::npos) << log;
+  for (const std::string& secret : {password, encoded, std::string("Pa55")}) {
+    EXPECT_EQ(log.find(secret), std::string::npos) << log;
+    EXPECT_EQ(page.find(secret), std::string::npos);
+  }
+
+  // An ACL user: redis://USER:PASSWORD@.
+  redisCli("ACL SETUSER alice on '>al1ce-pw' '~*' '+@all'");
+  server_.reset();
+  startServe({"--cache", "redis://alice:al1ce-pw@" + base, "--cache-timeout", "250ms"});
+  ASSERT_EQ(infer(9).status, 200);
+  ASSERT_TRUE(waitMetric(kStores, 1, 5s)) << metricsPage() << logText();
+  ASSERT_TRUE(waitMetric(kExec, 1, 5s));
+  ASSERT_EQ(infer(9).status, 200);
+  EXPECT_EQ(metric(kHits), 1);
+  EXPECT_EQ(logText().find("al1ce-pw"), std::string::npos);
+}
+
+TEST_F(RedisCacheIntegration, WrongOrMissingPasswordIsAnAuthErrorAndAMiss) {
+  ASSERT_TRUE(startRedis(0, {"--requirepass", "R1ght-pw"}));
+  redis_password_ = "R1ght-pw";
+  const std::string base = "127.0.0.1:" + std::to_string(redis_port_);
+  for (const std::string& url : {"redis://:Wr0ng-pw@" + base, "redis://" + base}) {
+    server_.reset();
+    startServe({"--cache", url, "--cache-timeout", "250ms", "--cache-breaker-errors", "2",
+                "--log-level", "debug"});
+    for (int i = 0; i < 5; ++i) {
+      auto r = infer(1);
+      ASSERT_EQ(r.status, 200) << r.body;  // the cache never fails a request
+    }
+    std::string page = metricsPage();
+    EXPECT_EQ(metricSum(page, kHits), 0) << url;
+    EXPECT_EQ(metricSum(page, kMisses), 5) << url;
+    EXPECT_GE(metricSum(page, kErrors + "{kind=\"auth\""), 1) << url << "\n" << page;
+    EXPECT_EQ(metricSum(page, kStores), 0);
+    EXPECT_GE(metricSum(page, "surge_serve_cache_breaker_opens_total"), 1) << page;
+    std::string log = logText();
+    // A clear reason, without the password.
+    EXPECT_NE(log.find(url.find('@') != std::string::npos ? "WRONGPASS" : "NOAUTH"),
+              std::string::npos)
+        << log;
+    EXPECT_EQ(log.find("Wr0ng-pw"), std::string::npos) << log;
+    EXPECT_EQ(page.find("Wr0ng-pw"), std::string::npos);
+  }
+  EXPECT_EQ(splitLines(redisCli("--scan --pattern 'surge:pc:*'")).size(), 0u);
+}
+
 TEST_F(RedisCacheIntegration, UnreachableRedisAtStartupStillServes) {
   redis_port_ = freePort();  // nothing listens there
   startServe({"--cache", cacheUrl()});
@@ -374,6 +511,8 @@ TEST_F(RedisCacheIntegration, BadFlagsExitTwo) {
       {{"--cache", "redis://127.0.0.1:6379", "--cache-ttl", "0s"}, "--cache-ttl must be at least"},
       {{"--cache", "redis://127.0.0.1:6379", "--cache-ttl", "5 minutes"}, "--cache-ttl"},
       {{"--cache", "redis://127.0.0.1:6379", "--cache-timeout", "0ms"}, "--cache-timeout"},
+      {{"--cache", "redis://:S3cr3t-pw@127.0.0.1:99999"}, "redis://:***@127.0.0.1:99999"},
+      {{"--cache", "redis://S3cr3t-pw@127.0.0.1"}, "credentials must be"},
   };
   for (const Case& c : cases) {
     Process p;
@@ -388,6 +527,7 @@ TEST_F(RedisCacheIntegration, BadFlagsExitTwo) {
     EXPECT_EQ(*rc, 2) << c.flags.back();
     std::string text = logText();
     EXPECT_NE(text.find(c.message), std::string::npos) << c.flags.back() << ": " << text;
+    EXPECT_EQ(text.find("S3cr3t"), std::string::npos) << text;
   }
 }
 

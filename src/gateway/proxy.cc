@@ -209,6 +209,7 @@ class Session final : public IoTarget, public UpstreamOwner {
   size_t in_cap_ = 0, in_start_ = 0, in_len_ = 0;
   bool client_readable_ = true;  // edge-triggered readiness not consumed yet
   bool client_eof_ = false;
+  bool client_rdhup_ = false;  // EPOLLRDHUP seen: the FIN follows the data, read until EOF
   bool in_client_loop_ = false;
   bool in_up_loop_ = false;
   HeadParser req_parser_;
@@ -265,7 +266,9 @@ Session::Session(Worker& w, int fd, std::string client_ip)
       fd_(fd),
       client_ip_(std::move(client_ip)),
       req_parser_(HeadParser::Kind::kRequest,
-                  net::ParseLimits{w.options_.max_header_bytes, w.options_.max_body_bytes}),
+                  net::ParseLimits{.max_head_bytes = w.options_.max_header_bytes,
+                                   .max_body_bytes = w.options_.max_body_bytes,
+                                   .require_host = true}),
       resp_parser_(HeadParser::Kind::kResponse, net::ParseLimits{w.options_.max_header_bytes, 0}) {}
 
 Session::~Session() = default;
@@ -288,6 +291,7 @@ void Session::start() {
 void Session::onIo(uint32_t events) {
   if (closed_) return;
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) client_readable_ = true;
+  if (events & (EPOLLRDHUP | EPOLLHUP)) client_rdhup_ = true;
   if ((events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) && client_writing_) continueClientWrite();
   if (!closed_ && client_readable_) readClient();
 }
@@ -319,8 +323,10 @@ void Session::readClient() {
     size_t space = in_cap_ - in_len_;
     ssize_t n = ::recv(fd_, in_.get() + in_len_, space, 0);
     if (n > 0) {
-      // A short read drained the socket: edge-triggered epoll reports the next byte.
-      if (static_cast<size_t>(n) < space) client_readable_ = false;
+      // A short read drained the socket: edge-triggered epoll reports the next byte. Not after
+      // EPOLLRDHUP: the FIN came with this edge and no other will come, so read on to the EOF
+      // (a half-close after a complete request closes once answered, not at the idle timeout).
+      if (static_cast<size_t>(n) < space && !client_rdhup_) client_readable_ = false;
       handleClientData(static_cast<size_t>(n));
     } else if (n == 0) {
       client_readable_ = false;
@@ -419,9 +425,23 @@ void Session::buildUpstreamHead() {
   up_sent_ = 0;
   o.append(p.method());
   o.push_back(' ');
-  o.append(p.target());
+  // absolute-form goes on in origin-form, its authority as Host (RFC 9112 §3.2.2;
+  // docs/design/http-edge-rules.md).
+  const bool absolute = p.targetForm() == net::TargetForm::kAbsolute;
+  if (absolute) {
+    std::string_view pq = p.pathAndQuery();
+    if (pq.empty() || pq.front() == '?') o.push_back('/');
+    o.append(pq);
+  } else {
+    o.append(p.target());
+  }
   o.append(" HTTP/1.1\r\n");
   bool have_xff = false, have_id = false;
+  if (absolute) {
+    o.append("Host: ");
+    o.append(p.host());
+    o.append("\r\n");
+  }
   for (size_t i = 0; i < p.headerCount(); ++i) {
     const net::HeaderField& f = p.header(i);
     if (f.hop_by_hop) continue;
@@ -429,6 +449,9 @@ void Session::buildUpstreamHead() {
       case HeaderId::kContentLength:
       case HeaderId::kExpect:  // answered here (100 Continue), not forwarded
         continue;
+      case HeaderId::kHost:
+        if (absolute) continue;  // written above from the target
+        break;
       case HeaderId::kXForwardedFor:
         if (have_xff) continue;
         have_xff = true;
@@ -472,8 +495,8 @@ void Session::buildUpstreamHead() {
       appendInt(o, p.contentLength());
       o.append("\r\n");
       break;
-    case BodyFraming::kChunked:
-      appendTransferEncoding(o, p);
+    case BodyFraming::kChunked:  // the only coding a request may have; re-framed (reframe())
+      o.append("Transfer-Encoding: chunked\r\n");
       break;
     default:
       break;
@@ -495,13 +518,15 @@ void Session::beginRequest() {
   retryable_ = true;
   req_body_received_ = req_body_.done();
   if (!req_body_received_ && in_start_ < in_len_) {
-    size_t n = req_body_.consumeAll(std::string_view(in_.get() + in_start_, in_len_ - in_start_));
+    // Re-framed, never copied: a chunked body goes on as "<size>CRLF<data>CRLF" runs and a last
+    // chunk, without the client's extensions, trailers or line endings.
+    size_t n = req_body_.reframe(std::string_view(in_.get() + in_start_, in_len_ - in_start_),
+                                 &out_up_);
     if (req_body_.failed()) {
       respondLocal(net::statusForError(req_body_.error()), net::describeError(req_body_.error()),
                    true);
       return;
     }
-    out_up_.append(in_.get() + in_start_, n);
     in_start_ += n;
     req_body_received_ = req_body_.done();
   }
@@ -687,7 +712,8 @@ void Session::onUpstreamWritten() {
 void Session::pumpRequestBody() {
   if (up_writing_ || req_body_received_ || up_ == nullptr || up_->connecting || closed_) return;
   if (in_start_ == in_len_) return;
-  size_t n = req_body_.consumeAll(std::string_view(in_.get() + in_start_, in_len_ - in_start_));
+  size_t n = req_body_.reframe(std::string_view(in_.get() + in_start_, in_len_ - in_start_),
+                               &out_up_);
   if (req_body_.failed()) {
     if (state_ == State::kUpstream) {
       releaseUpstream(false);
@@ -698,12 +724,11 @@ void Session::pumpRequestBody() {
     }
     return;
   }
-  if (retryable_ && out_up_.size() + n > w_.options_.retry_max_body_bytes + 65536) {
+  if (retryable_ && out_up_.size() > w_.options_.retry_max_body_bytes + 65536) {
     retryable_ = false;
     out_up_.erase(0, up_sent_);
     up_sent_ = 0;
   }
-  out_up_.append(in_.get() + in_start_, n);
   in_start_ += n;
   req_body_received_ = req_body_.done();
   startPerTryClock();

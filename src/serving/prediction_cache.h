@@ -3,14 +3,18 @@
 // checked, before it is queued: a hit answers without inference; a miss goes to the batcher and
 // the successful outputs are stored afterwards. Implementations (Redis) live elsewhere; this file
 // only fixes the contract and the key.
-// Key: model name, version and a 128-bit hash of the requested outputs and of every input's
-// datatype, shape and bytes (predictionKey) — identical requests map to the same key on every
-// replica and every run.
+// Key: a SHA-256 digest (OpenSSL 3 libcrypto, EVP) of everything that decides the answer — model
+// name and version; every input's name, datatype, shape and bytes; the requested outputs (name,
+// index, binary_data) — each field length-prefixed and tagged, so no two different requests
+// serialize to the same byte stream (predictionKey). Identical requests map to the same key on
+// every replica and every run; a different request collides only if SHA-256 does. Parameters that
+// cannot change the outputs (timeout, request id) are left out. docs/design/serving.md, "Cache key".
 // Contract: the cache must never fail a request — errors and timeouts are misses. lookup() calls
 // `done` exactly once, inline or from another thread; store() must not block the caller.
 // Thread-safety: implementations must allow concurrent calls from any thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -23,16 +27,21 @@
 namespace surge::serving {
 
 struct PredictionKey {
+  static constexpr size_t kDigestSize = 32;  // SHA-256
+  using Digest = std::array<uint8_t, kDigestSize>;
+
   std::string model;
   int64_t version = 0;
-  uint64_t hi = 0, lo = 0;  // 128-bit content hash
+  Digest digest{};  // SHA-256 over the request (see above)
 
-  // "model/version/0123...ef" (hex of hi then lo), usable as a Redis key.
+  // "model/version/<64 hex digits of the digest>", usable as a Redis key.
   std::string toString() const;
+  std::string digestHex() const;
   bool operator==(const PredictionKey&) const = default;
 };
 
-// The key of a parsed request (before its inputs are moved to the batcher).
+// The key of a parsed request (before its inputs are moved to the batcher). `spec` names the
+// inputs and outputs (request tensors are in config order).
 PredictionKey predictionKey(const runtime::ModelSpec& spec, const InferRequest& request);
 
 class PredictionCache {

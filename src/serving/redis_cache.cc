@@ -23,8 +23,33 @@ using runtime::Tensor;
 
 std::string RedisUrl::toString() const {
   bool v6 = host.find(':') != std::string::npos;
-  return "redis://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/" +
+  std::string creds;
+  if (hasAuth()) creds = user + ":***@";
+  return "redis://" + creds + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/" +
          std::to_string(db);
+}
+
+std::string redactRedisUrl(std::string_view url) {
+  // The same rule as parseRedisUrl: credentials run from the scheme to the last '@'.
+  size_t scheme = url.find("://");
+  size_t from = scheme == std::string_view::npos ? 0 : scheme + 3;
+  size_t at = url.rfind('@');
+  if (at == std::string_view::npos || at < from) return std::string(url);
+  std::string_view userinfo = url.substr(from, at - from);
+  size_t colon = userinfo.find(':');
+  std::string masked = colon == std::string_view::npos
+                           ? std::string("***")
+                           : std::string(userinfo.substr(0, colon)) + ":***";
+  return std::string(url.substr(0, from)) + masked + std::string(url.substr(at));
+}
+
+std::string scrubSecret(std::string text, std::string_view secret) {
+  if (secret.empty()) return text;
+  for (size_t pos = text.find(secret); pos != std::string::npos;
+       pos = text.find(secret, pos + 3)) {
+    text.replace(pos, secret.size(), "***");
+  }
+  return text;
 }
 
 namespace {
@@ -38,12 +63,36 @@ bool parseInt(std::string_view s, int64_t lo, int64_t hi, int64_t* out) {
   return true;
 }
 
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// RFC 3986 §2.1 percent-decoding of a userinfo part; false on a bad escape.
+bool percentDecode(std::string_view in, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      *out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    int hi = hexValue(in[i + 1]), lo = hexValue(in[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    *out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return true;
+}
+
 }  // namespace
 
 StatusOr<RedisUrl> parseRedisUrl(std::string_view url) {
   auto bad = [&](const std::string& why) {
-    return invalidArgument("invalid Redis URL '" + std::string(url) + "': " + why +
-                           " (want redis://HOST:PORT[/DB])");
+    return invalidArgument("invalid Redis URL '" + redactRedisUrl(url) + "': " + why +
+                           " (want redis://[[USER]:PASSWORD@]HOST:PORT[/DB])");
   };
   constexpr std::string_view kScheme = "redis://";
   if (url.substr(0, 9) == "rediss://") return bad("TLS (rediss://) is not supported");
@@ -52,12 +101,25 @@ StatusOr<RedisUrl> parseRedisUrl(std::string_view url) {
     return bad("missing the redis:// scheme");
   }
   std::string_view rest = url.substr(kScheme.size());
-  if (rest.find_first_of("?#") != std::string_view::npos)
+  if (size_t q = rest.find_first_of("?#"); q != std::string_view::npos &&
+                                            rest.find('@', q) == std::string_view::npos) {
     return bad("query strings are not supported");
-  if (rest.find('@') != std::string_view::npos) {
-    return bad("credentials (user:password@) are not supported");
   }
   RedisUrl out;
+  // Credentials end at the last '@' (a raw '@' in a password is tolerated; '%40' is the norm).
+  if (size_t at = rest.rfind('@'); at != std::string_view::npos) {
+    std::string_view userinfo = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    size_t colon = userinfo.find(':');
+    if (colon == std::string_view::npos) {
+      return bad("credentials must be USER:PASSWORD@ or :PASSWORD@");
+    }
+    if (!percentDecode(userinfo.substr(0, colon), &out.user) ||
+        !percentDecode(userinfo.substr(colon + 1), &out.password)) {
+      return bad("bad percent-escape in the credentials");
+    }
+    if (out.password.empty()) return bad("empty password");
+  }
   std::string_view authority = rest, path;
   if (size_t slash = rest.find('/'); slash != std::string_view::npos) {
     authority = rest.substr(0, slash);
@@ -112,7 +174,8 @@ StatusOr<RedisUrl> parseRedisUrl(std::string_view url) {
 namespace {
 
 constexpr char kMagic[3] = {'S', 'P', 'C'};
-constexpr uint8_t kFormatVersion = 1;
+constexpr uint8_t kFormatVersion = 2;  // 2: the full SHA-256 key digest (1: a 128-bit hash)
+constexpr std::string_view kKeyMismatch = "stored for another key (digest mismatch)";
 constexpr size_t kMaxOutputs = 4096;
 constexpr size_t kMaxRank = 32;
 constexpr uint64_t kChecksumSeed = 0x5350430100000001ULL;
@@ -156,6 +219,10 @@ class Reader {
 
 uint64_t cacheValueChecksum(std::string_view body) { return hash64(body, kChecksumSeed); }
 
+bool isCacheKeyMismatch(const Status& status) {
+  return !status.isOk() && status.message() == "cache value: " + std::string(kKeyMismatch);
+}
+
 std::string encodeCacheValue(const PredictionKey& key, const PredictionCache::Outputs& outputs) {
   size_t estimate = 40 + key.model.size();
   for (const Tensor& t : outputs) estimate += 16 + t.shape().size() * 8 + t.byteSize();
@@ -163,8 +230,7 @@ std::string encodeCacheValue(const PredictionKey& key, const PredictionCache::Ou
   out.reserve(estimate);
   out.append(kMagic, sizeof kMagic);
   put<uint8_t>(out, kFormatVersion);
-  put<uint64_t>(out, key.hi);
-  put<uint64_t>(out, key.lo);
+  out.append(reinterpret_cast<const char*>(key.digest.data()), key.digest.size());
   size_t name_len = std::min<size_t>(key.model.size(), 0xffff);
   put<uint16_t>(out, static_cast<uint16_t>(name_len));
   out.append(key.model, 0, name_len);
@@ -217,17 +283,19 @@ StatusOr<PredictionCache::Outputs> decodeCacheValue(std::string_view value,
     return corrupt("format version " + std::to_string(version) + ", expected " +
                    std::to_string(kFormatVersion));
   }
-  uint64_t hi = 0, lo = 0;
+  std::string_view digest;
   uint16_t name_len = 0;
   std::string_view name;
   int64_t model_version = 0;
   uint32_t count = 0;
-  if (!r.get(&hi) || !r.get(&lo) || !r.get(&name_len) || !r.bytes(name_len, &name) ||
+  if (!r.bytes(PredictionKey::kDigestSize, &digest) || !r.get(&name_len) ||
+      !r.bytes(name_len, &name) ||
       !r.get(&model_version) || !r.get(&count)) {
     return corrupt("truncated header");
   }
-  if (hi != key.hi || lo != key.lo || name != key.model || model_version != key.version) {
-    return corrupt("stored for another key");
+  if (std::memcmp(digest.data(), key.digest.data(), key.digest.size()) != 0 ||
+      name != key.model || model_version != key.version) {
+    return corrupt(std::string(kKeyMismatch));
   }
   if (count > kMaxOutputs) return corrupt("too many outputs (" + std::to_string(count) + ")");
   PredictionCache::Outputs outputs;
@@ -362,7 +430,7 @@ struct RedisCache::Conn {
 struct RedisCache::Metrics {
   metrics::Family<metrics::Counter>* hits = nullptr;
   metrics::Family<metrics::Counter>* misses = nullptr;
-  metrics::Counter* errors[5] = {};
+  metrics::Counter* errors[7] = {};
   metrics::Counter* stores = nullptr;
   metrics::Counter* drop_lookup_full = nullptr;
   metrics::Counter* drop_lookup_expired = nullptr;
@@ -376,7 +444,8 @@ struct RedisCache::Metrics {
 
 namespace {
 
-const char* const kErrorKinds[5] = {"timeout", "connection", "server", "protocol", "corrupt"};
+const char* const kErrorKinds[7] = {"timeout",  "connection", "server",      "protocol",
+                                    "corrupt", "auth",       "key_mismatch"};
 
 timeval toTimeval(Duration d) {
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
@@ -415,7 +484,7 @@ RedisCache::RedisCache(RedisCacheOptions options, metrics::Registry& registry, C
       {"model", "version"});
   auto& errors = registry.counter("surge_serve_cache_errors_total",
                                   "Prediction cache operations that failed, by kind", {"kind"});
-  for (int i = 0; i < 5; ++i) m.errors[i] = &errors.labels({kErrorKinds[i]});
+  for (int i = 0; i < 7; ++i) m.errors[i] = &errors.labels({kErrorKinds[i]});
   m.stores = &registry
                   .counter("surge_serve_cache_stores_total",
                            "Predictions stored in the cache (SET acknowledged)")
@@ -656,6 +725,41 @@ void RedisCache::execute(Op& op, Conn& conn) {
     }
     conn.ctx = ctx;
     redisSetTimeout(ctx, toTimeval(options_.command_timeout));
+    if (options_.url.hasAuth()) {
+      // Every (re)connection authenticates first. The password goes out as a binary-safe argument
+      // and is scrubbed from whatever the server answers (it never reaches a log line).
+      const RedisUrl& u = options_.url;
+      auto* reply = static_cast<redisReply*>(
+          u.user.empty()
+              ? redisCommand(ctx, "AUTH %b", u.password.data(), u.password.size())
+              : redisCommand(ctx, "AUTH %b %b", u.user.data(), u.user.size(), u.password.data(),
+                             u.password.size()));
+      int saved = errno;
+      bool ok = reply != nullptr && reply->type == REDIS_REPLY_STATUS;
+      ErrorKind kind = ErrorKind::kAuth;
+      std::string detail;
+      if (reply == nullptr) {
+        kind = isTimeout(saved, ctx->errstr) ? ErrorKind::kTimeout : ErrorKind::kConnection;
+        detail = std::string("AUTH: ") + ctx->errstr;
+      } else if (reply->type == REDIS_REPLY_ERROR) {
+        detail = "AUTH as " + (u.user.empty() ? std::string("the default user") : u.user) +
+                 " refused: " + std::string(reply->str, reply->len);
+      } else if (!ok) {
+        detail = "AUTH: unexpected reply";
+      }
+      if (reply != nullptr) freeReplyObject(reply);
+      if (!ok) {
+        conn.close();
+        conn.next_connect = clock_.now() + options_.backoff_max;
+        detail = scrubSecret(detail, u.password);
+        if (kind == ErrorKind::kAuth && !auth_warned_.exchange(true)) {
+          SURGE_LOG(kWarn, "cache", "Redis " + u.toString() + ": " + detail);
+        }
+        fail(kind, detail);
+        return;
+      }
+      auth_warned_.store(false, std::memory_order_relaxed);
+    }
     if (options_.url.db != 0) {
       auto* reply = static_cast<redisReply*>(redisCommand(ctx, "SELECT %d", options_.url.db));
       bool ok = reply != nullptr && reply->type == REDIS_REPLY_STATUS;
@@ -701,7 +805,17 @@ void RedisCache::execute(Op& op, Conn& conn) {
     ~Free() { freeReplyObject(r); }
   } free_reply{reply};
   if (reply->type == REDIS_REPLY_ERROR) {
-    fail(ErrorKind::kServer, std::string(reply->str, reply->len));
+    std::string text(reply->str, reply->len);
+    // NOAUTH / WRONGPASS: the server wants (other) credentials than the URL gave.
+    bool auth = text.rfind("NOAUTH", 0) == 0 || text.rfind("WRONGPASS", 0) == 0;
+    text = scrubSecret(std::move(text), options_.url.password);
+    if (auth && !auth_warned_.exchange(true)) {
+      std::string hint =
+          options_.url.hasAuth() ? "" : " (give the password: --cache redis://:PASSWORD@HOST)";
+      SURGE_LOG(kWarn, "cache",
+                "Redis " + options_.url.toString() + " refused the command: " + text + hint);
+    }
+    fail(auth ? ErrorKind::kAuth : ErrorKind::kServer, text);
     return;
   }
   if (!op.is_lookup) {
@@ -726,7 +840,9 @@ void RedisCache::execute(Op& op, Conn& conn) {
   recordSuccess();
   auto decoded = decodeCacheValue(std::string_view(reply->str, reply->len), op.key);
   if (!decoded.isOk() || !outputsFit(*decoded, op.requested, op.output_count)) {
-    metrics_->errors[static_cast<int>(ErrorKind::kCorrupt)]->inc();
+    bool mismatch = !decoded.isOk() && isCacheKeyMismatch(decoded.status());
+    metrics_->errors[static_cast<int>(mismatch ? ErrorKind::kKeyMismatch : ErrorKind::kCorrupt)]
+        ->inc();
     SURGE_LOG(kDebug, "cache",
               "ignoring cached value for " + key + ": " +
                   (decoded.isOk() ? std::string("outputs do not fit the request")

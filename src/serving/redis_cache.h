@@ -1,7 +1,12 @@
-// RedisCache: the shared prediction cache of `surge serve --cache redis://HOST:PORT[/DB]` (issue 6,
+// RedisCache: the shared prediction cache of
+// `surge serve --cache redis://[USER:PASSWORD@]HOST:PORT[/DB]` (issue 6,
 // the seed's stateless model server with an external Redis) — a PredictionCache over hiredis.
-//   lookup: GET <prefix><model>/<version>/<128-bit hash>; a value that decodes and fits the request
-//           is a hit, anything else (absent, error, timeout, corrupt or foreign value) a miss.
+//   lookup: GET <prefix><model>/<version>/<SHA-256 hex>; a value that decodes, carries the same
+//           digest and fits the request is a hit, anything else (absent, error, timeout, corrupt,
+//           foreign value, digest mismatch) a miss.
+//   connect: AUTH [user] password (when the URL has credentials), then SELECT db, on every
+//           connection and reconnection. The password never appears in logs, errors or metrics
+//           (RedisUrl::toString and redactRedisUrl print "***").
 //   store:  SET <key> <value> PX <ttl> (fire and forget).
 // Redis slow or down never fails and never noticeably delays a request:
 //   - operations run on a small pool of worker threads, each with its own blocking connection and
@@ -18,7 +23,7 @@
 //   nv_cache_num_hits_per_model_total{model,version}     lookups answered from Redis
 //   nv_cache_num_misses_per_model_total{model,version}   every other lookup
 //   surge_serve_cache_errors_total{kind}                 timeout, connection, server, protocol,
-//                                                        corrupt
+//                                                        corrupt, auth, key_mismatch
 //   surge_serve_cache_stores_total                       SETs acknowledged by Redis
 //   surge_serve_cache_dropped_total{op,reason}           op lookup|store; reason queue_full,
 //                                                        expired, breaker_open
@@ -29,6 +34,7 @@
 // caller's thread when the lookup is refused at once).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -46,30 +52,44 @@
 
 namespace surge::serving {
 
-// redis://HOST[:PORT][/DB]; PORT defaults to 6379, DB to 0. HOST may be a name, an IPv4 address
-// or a bracketed IPv6 address ([::1]).
+// redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]; PORT defaults to 6379, DB to 0. HOST may be a
+// name, an IPv4 address or a bracketed IPv6 address ([::1]). USER and PASSWORD are
+// percent-decoded (%40 is '@'); no USER means Redis' default user (`AUTH password`).
 struct RedisUrl {
   std::string host;
   int port = 6379;
   int db = 0;
-  std::string toString() const;  // "redis://host:port/db"
+  std::string user;      // ACL user; "" = the default user
+  std::string password;  // "" = no AUTH
+  bool hasAuth() const { return !password.empty(); }
+  // "redis://host:port/db", with "user:***@" (or ":***@") when the URL has credentials: safe to
+  // log; never contains the password.
+  std::string toString() const;
 };
 
-// Errors are InvalidArgument naming the problem ("--cache: ...").
+// Errors are InvalidArgument naming the problem; they quote the URL with its password masked.
 StatusOr<RedisUrl> parseRedisUrl(std::string_view url);
+// Masks the credentials of a URL-like string as given on a command line, even a malformed one:
+// everything between "://" and the last '@' of the authority becomes "user:***" or "***".
+std::string redactRedisUrl(std::string_view url);
+// Replaces every occurrence of `secret` in `text` by "***" (server error texts, for safety).
+std::string scrubSecret(std::string text, std::string_view secret);
 
-// The value format, version 1 (all integers little-endian):
-//   "SPC" 0x01 | u64 hash hi | u64 hash lo | u16 model length | model | i64 version |
+// The value format, version 2 (all integers little-endian):
+//   "SPC" 0x02 | 32-byte SHA-256 key digest | u16 model length | model | i64 version |
 //   u32 output count | per output: u8 datatype (0 = not computed, nothing follows) |
 //   u8 rank | i64 dims[rank] | u64 payload length | payload
 //   | u64 checksum (common/hash.h hash64 of everything before it)
 // Payload: fixed-size datatypes their raw element bytes (exactly elements × size); BYTES a u32
 // length then the bytes, per element. Trailing bytes are an error.
 std::string encodeCacheValue(const PredictionKey& key, const PredictionCache::Outputs& outputs);
-// Decodes a value and checks it belongs to `key`. Errors (InvalidArgument) describe the first
-// problem; never reads out of bounds, and allocates in proportion to the value, whatever the input.
+// Decodes a value and checks it belongs to `key` (same digest, model and version; otherwise the
+// error isCacheKeyMismatch recognizes). Errors (InvalidArgument) describe the first problem; never
+// reads out of bounds, and allocates in proportion to the value, whatever the input.
 StatusOr<PredictionCache::Outputs> decodeCacheValue(std::string_view value,
                                                     const PredictionKey& key);
+// True for decodeCacheValue's error on a well-formed value stored for another key.
+bool isCacheKeyMismatch(const Status& status);
 // The trailing checksum of a value whose other bytes are `body`.
 uint64_t cacheValueChecksum(std::string_view body);
 // Can `outputs` answer `request`: one tensor per model output and every requested one present?
@@ -115,7 +135,7 @@ class RedisCache final : public PredictionCache {
  private:
   struct Op;
   struct Conn;
-  enum class ErrorKind { kTimeout, kConnection, kServer, kProtocol, kCorrupt };
+  enum class ErrorKind { kTimeout, kConnection, kServer, kProtocol, kCorrupt, kAuth, kKeyMismatch };
   struct Metrics;
 
   void workerLoop(int index);
@@ -137,6 +157,9 @@ class RedisCache final : public PredictionCache {
   CacheBreaker breaker_;          // guarded by mu_
   uint64_t reconnect_epoch_ = 0;  // guarded by mu_: bumped when the breaker closes again
   bool stopping_ = false;
+  // An authentication failure is logged once (a warning naming the reason, never the password),
+  // then again only after an AUTH succeeded: a wrong password must not flood the log.
+  std::atomic<bool> auth_warned_{false};
   std::vector<std::thread> workers_;
 };
 
