@@ -1,5 +1,7 @@
 #include "serving/model_server.h"
 
+#include <malloc.h>
+
 #include <csignal>
 #include <cstdio>
 #include <optional>
@@ -24,6 +26,9 @@ struct Worker {
 
 std::string hostOf(const std::string& listen) { return listen.substr(0, listen.rfind(':')); }
 
+// Requests at least this large trigger a malloc_trim (docs/design/serving.md, "Input limits").
+constexpr size_t kTrimAfterBytes = 4u << 20;
+
 }  // namespace
 
 class ModelServer::Impl {
@@ -38,6 +43,11 @@ class ModelServer::Impl {
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<net::HttpServer> metrics_server;
   std::atomic<bool> shutdown_requested{false};
+  // Set by a worker after a large request (steady-clock ns); the control loop then gives freed
+  // memory back to the kernel (malloc_trim) once a second for the next 3 s, off the event loops
+  // (buffers of a large request are freed when its connection closes, a little later).
+  std::atomic<int64_t> last_large_request_ns{0};
+  std::chrono::steady_clock::time_point last_trim{};
   std::atomic<bool> force{false};
   Phase phase = Phase::kServing;
   std::chrono::steady_clock::time_point phase_deadline;
@@ -101,6 +111,11 @@ Status ModelServer::start() {
         net::AsyncHandler(
             [this, wp](const net::HttpRequest& req, std::shared_ptr<net::Responder> responder) {
               api_.handle(req, std::move(responder), wp->post);
+              if (req.body.size() >= kTrimAfterBytes) {
+                impl_->last_large_request_ns.store(
+                    std::chrono::steady_clock::now().time_since_epoch().count(),
+                    std::memory_order_relaxed);
+              }
             }),
         http);
     std::string address = i == 0 ? options_.listen : host + ":" + std::to_string(port_);
@@ -176,6 +191,13 @@ int ModelServer::run() {
   std::function<void()> arm;
   auto step = [this, &im, &arm] {
     auto now = std::chrono::steady_clock::now();
+    auto large = std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(
+        im.last_large_request_ns.load(std::memory_order_relaxed)));
+    if (large.time_since_epoch().count() != 0 && now - large < std::chrono::seconds(3) &&
+        now - im.last_trim >= std::chrono::seconds(1)) {
+      im.last_trim = now;
+      malloc_trim(0);
+    }
     if (im.phase == Impl::Phase::kServing) {
       Status load = models_.loadStatus();
       if (!load.isOk()) {

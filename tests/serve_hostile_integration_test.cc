@@ -1,0 +1,210 @@
+// `surge serve` under hostile input (issue 10), the real binary on 127.0.0.1:0: a 90-byte request
+// claiming a 4 TB tensor gets 400 and the server stays up; URLs holding invalid UTF-8 get JSON
+// errors that are valid UTF-8; configs whose sizes would abort or hang warm-up exit 2 naming
+// file:line:col; four concurrent 60 MB bad bodies keep the peak RSS under 1 GiB and the RSS
+// returns near its baseline. Every process is stopped by the fixture; every wait is bounded.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "support/http_client.h"
+#include "support/process.h"
+
+namespace surge::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+constexpr const char* kVariable = R"(backend: "synthetic"
+input [ { name: "x" data_type: TYPE_FP32 dims: [ -1 ] } ]
+output [ { name: "y" data_type: TYPE_FP32 dims: [ 1 ] } ]
+)";
+
+// VmHWM / VmRSS of a process in KiB (from /proc/<pid>/status), -1 when absent.
+long statusKiB(int pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  }
+  return -1;
+}
+
+class ServeHostile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("surge-serve-hostile-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_ / "repo");
+  }
+  void TearDown() override {
+    server_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  void model(const std::string& name, const std::string& config) {
+    auto d = dir_ / "repo" / name;
+    std::filesystem::create_directories(d / "1");
+    std::ofstream(d / "config.pbtxt") << config;
+  }
+
+  void startServe() {
+    server_ = std::make_unique<Process>();
+    std::string err;
+    ASSERT_TRUE(server_->start({surgeBinary(), "serve", "--model-repository",
+                                (dir_ / "repo").string(), "--listen", "127.0.0.1:0", "--workers",
+                                "2"},
+                               &err, log()))
+        << err;
+    auto line = server_->waitForLine("surge serve listening on", 10s);
+    ASSERT_TRUE(line.has_value()) << logText();
+    port_ = portFromLine(*line, "listening on");
+    ASSERT_GT(port_, 0);
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (httpGet(port_, "/v2/health/ready").status != 200) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << logText();
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+
+  int runToExit() {
+    Process p;
+    std::string err;
+    EXPECT_TRUE(p.start({surgeBinary(), "serve", "--model-repository", (dir_ / "repo").string(),
+                         "--listen", "127.0.0.1:0"},
+                        &err, log()))
+        << err;
+    auto rc = p.wait(10s);
+    EXPECT_TRUE(rc.has_value()) << "surge serve did not exit";
+    return rc.value_or(-1);
+  }
+
+  HttpResult infer(const std::string& target, const std::string& body) {
+    return httpRequest(port_, "POST", target, {{"Content-Type", "application/json"}}, body,
+                       30000ms);
+  }
+
+  std::string log() const { return (dir_ / "serve.log").string(); }
+  std::string logText() const {
+    std::ifstream in(log());
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Process> server_;
+  int port_ = 0;
+};
+
+TEST_F(ServeHostile, NinetyByteRequestIs400AndTheServerStaysUp) {
+  model("var", kVariable);
+  startServe();
+  const std::string body =
+      R"({"inputs":[{"name":"x","shape":[1000000000000],"datatype":"FP32","data":[1]}]})";
+  ASSERT_LE(body.size(), 90u);
+  for (int i = 0; i < 3; ++i) {
+    auto r = infer("/v2/models/var/infer", body);
+    ASSERT_EQ(r.status, 400) << r.body << "\n" << logText();
+    json j = json::parse(r.body);
+    EXPECT_NE(j["error"].get<std::string>().find("needs 1000000000000 elements, data has 1"),
+              std::string::npos)
+        << r.body;
+  }
+  auto half = infer("/v2/models/var/infer",
+                    R"({"inputs":[{"name":"x","shape":[500000000],"datatype":"FP32","data":[1]}]})");
+  EXPECT_EQ(half.status, 400);
+  EXPECT_TRUE(server_->running());
+  // It allocated nothing for those claims.
+  EXPECT_LT(statusKiB(server_->pid(), "VmHWM"), 512 * 1024);
+  auto ok = infer("/v2/models/var/infer",
+                  R"({"inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[1,2,3]}]})");
+  EXPECT_EQ(ok.status, 200) << ok.body;
+}
+
+TEST_F(ServeHostile, InvalidUtf8InTheUrlComesBackAsValidJson) {
+  model("var", kVariable);
+  startServe();
+  auto r = infer("/v2/models/%ff%fe%0a/infer", R"({"inputs":[]})");
+  EXPECT_EQ(r.status, 404);
+  // nlohmann::json rejects invalid UTF-8 and raw control characters.
+  json j = json::parse(r.body, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.body;
+  EXPECT_NE(j["error"].get<std::string>().find("\xEF\xBF\xBD\xEF\xBF\xBD\n"), std::string::npos)
+      << r.body;
+}
+
+TEST_F(ServeHostile, ConfigSizeLimitsExit2NamingTheField) {
+  struct Case {
+    const char* config;
+    const char* want;
+  } cases[] = {
+      {"backend: \"synthetic\"\nmax_batch_size: 2147483647\n"
+       "input [ { name: \"x\" data_type: TYPE_FP32 dims: [ 4 ] } ]\n"
+       "output [ { name: \"y\" data_type: TYPE_FP32 dims: [ 2 ] } ]\n",
+       "config.pbtxt:2:1: max_batch_size must be in [0, 1048576]"},
+      {"backend: \"synthetic\"\nmax_batch_size: 8\n"
+       "input [ { name: \"x\" data_type: TYPE_FP32 dims: [ 4 ] } ]\n"
+       "output [ { name: \"y\" data_type: TYPE_FP32 dims: [ 1000000, 1000000 ] } ]\n",
+       "config.pbtxt:4:"},
+      {"backend: \"synthetic\"\n"
+       "input [ { name: \"x\" data_type: TYPE_FP32 dims: [ 4294967296, 4294967296 ] } ]\n"
+       "output [ { name: \"y\" data_type: TYPE_FP32 dims: [ 2 ] } ]\n",
+       "config.pbtxt:2:"},
+  };
+  for (const auto& c : cases) {
+    std::filesystem::remove_all(dir_ / "repo" / "m");
+    model("m", c.config);
+    EXPECT_EQ(runToExit(), 2) << logText();
+    std::string text = logText();
+    EXPECT_NE(text.find(c.want), std::string::npos) << text;
+    if (std::string(c.want).find("max_batch_size") == std::string::npos) {
+      EXPECT_NE(text.find("is too large (at most 1 GiB per tensor)"), std::string::npos) << text;
+    }
+  }
+}
+
+// Four concurrent 60 MB bodies of numbers whose shape does not match their data: the server
+// reads them, counts, answers 400, and its memory stays bounded (the DOM parser of old took
+// ~13 bytes per body byte and kept its largest capacity per thread: 1.9 GB).
+TEST_F(ServeHostile, FourConcurrent60MBBadBodiesKeepRssBounded) {
+  model("var", kVariable);
+  startServe();
+  std::this_thread::sleep_for(200ms);
+  long baseline = statusKiB(server_->pid(), "VmRSS");
+  ASSERT_GT(baseline, 0);
+  std::string body = R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[)";
+  const size_t target = 60u << 20;
+  body.reserve(target + 64);
+  while (body.size() < target) body += "1,";
+  body += "1]}]}";
+  std::vector<std::thread> clients;
+  std::vector<int> statuses(4, 0);
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 4; ++i) {
+    clients.emplace_back([&, i] { statuses[i] = infer("/v2/models/var/infer", body).status; });
+  }
+  for (auto& t : clients) t.join();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (int s : statuses) EXPECT_EQ(s, 400);
+  long hwm = statusKiB(server_->pid(), "VmHWM");
+  std::this_thread::sleep_for(1500ms);  // the control loop's malloc_trim
+  long after = statusKiB(server_->pid(), "VmRSS");
+  std::printf("baseline %ld KiB, peak %ld KiB, after %ld KiB, %.2f s\n", baseline, hwm, after,
+              seconds);
+  EXPECT_LT(hwm, 1024 * 1024) << "peak RSS above 1 GiB";
+  EXPECT_LT(after, baseline + 64 * 1024) << "RSS did not return near its baseline";
+  EXPECT_TRUE(server_->running());
+  EXPECT_EQ(httpGet(port_, "/v2/health/live").status, 200);
+}
+
+}  // namespace
+}  // namespace surge::testing
