@@ -293,10 +293,22 @@ TEST(Node, MergeKeys) {
   EXPECT_EQ(loadError("a:\n  <<: 3\n"), "bad.yaml:2:3: '<<' must merge a map or a list of maps");
 }
 
+// yaml-cpp 0.7's LoadAll loops forever on a ',' outside a flow collection (found by fuzzing):
+// these must be errors, at once.
+TEST(Node, StrayCommaIsAnErrorNotAHang) {
+  EXPECT_EQ(loadError(","),
+            "bad.yaml:1:1: unexpected ',' (a ',' belongs inside [...] or {...}; quote the value)");
+  EXPECT_EQ(loadError(" ,- -x"),
+            "bad.yaml:1:2: unexpected ',' (a ',' belongs inside [...] or {...}; quote the value)");
+  EXPECT_EQ(loadError("- a\n,-\n"),
+            "bad.yaml:2:1: unexpected ',' (a ',' belongs inside [...] or {...}; quote the value)");
+  EXPECT_EQ(loadError("a: 1\n,d: 2\n").substr(0, 14), "bad.yaml:2:1: ");
+}
+
 TEST(Node, LoadRejectsBadDocuments) {
   EXPECT_EQ(loadError("a: 1\nb: 2\na: 3\n"), "bad.yaml:3:1: duplicate key 'a' (first at line 1)");
   EXPECT_EQ(loadError("a: 1\n---\nb: 2\n"),
-            "bad.yaml:3:1: expected one YAML document, found several ('---')");
+            "bad.yaml:2:1: expected one YAML document, found several ('---')");
   EXPECT_EQ(loadError("? [1, 2]\n: x\n"), "bad.yaml:1:3: map keys must be plain strings");
   std::string cyclic = loadError("a: &x\n  - *x\n");
   EXPECT_NE(cyclic.find("nesting deeper than 64 levels"), std::string::npos) << cyclic;

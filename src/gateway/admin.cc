@@ -13,6 +13,11 @@ using net::HttpRequest;
 using net::HttpResponse;
 using nlohmann::json;
 
+// Addresses and names come from URLs and bodies: invalid UTF-8 becomes U+FFFD, never an exception.
+std::string dumpJson(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 std::string healthState(const lb::Host& h, TimePoint now) {
   if (h.draining()) return "draining";
   if (!h.healthy()) return "unhealthy";
@@ -119,7 +124,7 @@ HttpResponse addBackend(Cluster& cluster, const HttpRequest& req, TimePoint now)
   }
   if (Status s = cluster.addHost(spec); !s.isOk()) return statusToResponse(s);
   auto host = cluster.find(spec.address);
-  return HttpResponse::json(201, backendJson(*host, cluster, now).dump());
+  return HttpResponse::json(201, dumpJson(backendJson(*host, cluster, now)));
 }
 
 }  // namespace
@@ -155,7 +160,7 @@ net::Handler makeAdminHandler(Cluster& cluster, metrics::Registry& registry, Adm
         auto snap = cluster.snapshot();
         body["eligible"] = snap->size();
         body["panic"] = snap->panic;
-        return HttpResponse::json(200, body.dump());
+        return HttpResponse::json(200, dumpJson(body));
       }
       if (req.method == "POST") return addBackend(cluster, req, now);
       return methodNotAllowed("GET, POST");
@@ -165,7 +170,7 @@ net::Handler makeAdminHandler(Cluster& cluster, metrics::Registry& registry, Adm
       if (req.method == "GET") {
         auto host = cluster.find(address);
         if (!host) return HttpResponse::jsonError(404, "no backend " + address);
-        return HttpResponse::json(200, backendJson(*host, cluster, now).dump());
+        return HttpResponse::json(200, dumpJson(backendJson(*host, cluster, now)));
       }
       if (req.method == "DELETE") {
         auto drain_param = req.queryParam("drain");
@@ -181,9 +186,9 @@ net::Handler makeAdminHandler(Cluster& cluster, metrics::Registry& registry, Adm
         auto host = cluster.find(address);
         if (host) {  // still there: draining
           json j = backendJson(*host, cluster, now);
-          return HttpResponse::json(202, j.dump());
+          return HttpResponse::json(202, dumpJson(j));
         }
-        return HttpResponse::json(200, json{{"address", address}, {"removed", true}}.dump());
+        return HttpResponse::json(200, dumpJson(json{{"address", address}, {"removed", true}}));
       }
       if (req.method == "PATCH") {
         auto parsed = parseJsonObject(req.body);
@@ -199,7 +204,7 @@ net::Handler makeAdminHandler(Cluster& cluster, metrics::Registry& registry, Adm
         auto w = weightField(*parsed);
         if (!w.isOk()) return statusToResponse(w.status());
         if (Status s = cluster.setWeight(address, *w); !s.isOk()) return statusToResponse(s);
-        return HttpResponse::json(200, backendJson(*cluster.find(address), cluster, now).dump());
+        return HttpResponse::json(200, dumpJson(backendJson(*cluster.find(address), cluster, now)));
       }
       return methodNotAllowed("GET, DELETE, PATCH");
     }

@@ -166,7 +166,7 @@ std::string summaryJson(const std::vector<SimSummary>& runs, uint64_t seed) {
     arr.push_back(std::move(o));
   }
   j["runs"] = std::move(arr);
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string seriesCsv(const std::vector<IntervalRow>& series) {

@@ -428,7 +428,7 @@ std::string explainOutputJson(const SyncResult& r) {
   history["scaleUpEvents"] = eventsJson(r.history.scale_up_events);
   history["scaleDownEvents"] = eventsJson(r.history.scale_down_events);
   out["history"] = std::move(history);
-  return out.dump(2);
+  return out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 StatusOr<std::string> explain(std::string_view input_json, std::string source_name) {
