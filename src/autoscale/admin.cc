@@ -125,13 +125,13 @@ std::string statusToJson(const AutoscalerStatus& s) {
     j["lastDecision"] = nullptr;
   }
   j["forecaster"] = s.forecaster;
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::string eventsToJson(const std::vector<AutoscaleEvent>& events) {
   json arr = json::array();
   for (const auto& e : events) arr.push_back(eventJson(e));
-  return json{{"events", arr}}.dump(2) + "\n";
+  return json{{"events", arr}}.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 void registerAutoscalerMetrics(const Controller& controller, metrics::Registry& registry) {
