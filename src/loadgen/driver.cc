@@ -1,8 +1,12 @@
 #include "loadgen/driver.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <deque>
+#include <utility>
 
 #include "net/asio.h"
 #include "net/http_parser.h"
@@ -25,6 +29,8 @@ struct Conn {
   tcp::socket sock;
   steady_timer timer;
   bool connected = false;
+  uint32_t served = 0;   // responses received on the current TCP connection
+  bool retried = false;  // the request in progress is already a stale-connection retry
   uint64_t gen = 0;
   const std::string* raw = nullptr;
   SteadyTime intended;
@@ -48,16 +54,44 @@ struct Engine {
   // status 0 = transport error or timeout; latency from the intended send time.
   std::function<void(Conn&, int, double)> on_done;
   std::string last_error;
+  uint64_t stale_closed = 0;   // idle connections found closed by the server before reuse
+  uint64_t stale_retries = 0;  // requests resent after a reused connection closed under them
 
   Conn& addConn() {
     conns.push_back(std::make_unique<Conn>(io));
     return *conns.back();
   }
 
-  void send(Conn& c, const std::string* raw, SteadyTime intended) {
+  // A kept-alive connection the server has closed (its idle timeout) or written to while idle
+  // (a 408 before closing): reusing it would turn into a transport error for a request the
+  // server never saw. One non-blocking peek tells.
+  static bool staleWhileIdle(Conn& c) {
+    char b;
+    ssize_t n = ::recv(c.sock.native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n >= 0) return true;  // EOF, or bytes nobody asked for
+    return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+  }
+
+  // The server closed a reused keep-alive connection before any byte of the answer (it timed
+  // the connection out as we sent): the request never reached it, so resend it once on a fresh
+  // connection (RFC 9112 §9.3.1), keeping its intended time. Returns false when it does not apply.
+  bool retryStale(Conn& c) {
+    if (c.served == 0 || c.retried || c.head_done || !c.rbuf.empty()) return false;
+    closeConn(c);
+    ++stale_retries;
+    send(c, c.raw, c.intended, /*is_retry=*/true);
+    return true;
+  }
+
+  void send(Conn& c, const std::string* raw, SteadyTime intended, bool is_retry = false) {
     uint64_t g = ++c.gen;
     c.raw = raw;
     c.intended = intended;
+    c.retried = is_retry;
+    if (c.connected && staleWhileIdle(c)) {
+      closeConn(c);
+      ++stale_closed;
+    }
     c.rbuf.clear();
     c.head.reset();
     c.head_done = false;
@@ -89,6 +123,7 @@ struct Engine {
                            [this, &c, g](const boost::system::error_code& ec, size_t) {
                              if (c.gen != g) return;
                              if (ec) {
+                               if (retryStale(c)) return;
                                fail(c, "write: " + ec.message());
                                return;
                              }
@@ -108,6 +143,7 @@ struct Engine {
               finish(c);
               return;
             }
+            if (retryStale(c)) return;
             fail(c, "read: " + ec.message());
             return;
           }
@@ -150,6 +186,7 @@ struct Engine {
 
   void finish(Conn& c) {
     ++c.gen;
+    ++c.served;
     c.timer.cancel();
     if (!c.keep_alive) closeConn(c);
     on_done(c, c.status, secondsSince(c.intended, std::chrono::steady_clock::now()));
@@ -167,6 +204,7 @@ struct Engine {
     boost::system::error_code ignored;
     c.sock.close(ignored);
     c.connected = false;
+    c.served = 0;
   }
 
   void stopAll() {
@@ -312,6 +350,8 @@ std::vector<WindowStats> LoadDriver::runClosed(
       SteadyTime now = std::chrono::steady_clock::now();
       cur.seconds = secondsSince(window_start, now);
       cur.connections = concurrency;
+      cur.stale_closed = std::exchange(e.stale_closed, 0);
+      cur.stale_retries = std::exchange(e.stale_retries, 0);
       out.push_back(std::move(cur));
       cur = WindowStats{};
       if (!more(out)) {
@@ -364,6 +404,8 @@ WindowStats LoadDriver::runOpen(const RateProfile& profile, int max_connections,
     st.seconds = std::max(std::chrono::duration<double>(length).count(),
                           secondsSince(start, last_done));
     st.connections = static_cast<int>(e.conns.size());
+    st.stale_closed = e.stale_closed;
+    st.stale_retries = e.stale_retries;
     send_timer.cancel();
     drain_timer.cancel();
     progress_timer.cancel();

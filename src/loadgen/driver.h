@@ -6,6 +6,11 @@
 // is charged for the queueing it causes (no coordinated omission).
 // Responses are parsed with net::HeadParser/BodyDecoder (Content-Length, chunked, until-close).
 // A request that has no answer within `timeout` closes its connection and counts as status 0.
+// Keep-alive hygiene: an idle connection the server closed (its idle timeout) is noticed before
+// reuse (a non-blocking peek) and replaced; a request whose reused connection is closed under it
+// before any answer byte is resent once on a fresh connection (RFC 9112 §9.3.1) — otherwise a
+// long run reports the server's idle timeouts as errors (docs/design/gateway.md, "Soak
+// connection errors").
 // Memory: bounded by the connection cap, the latency reservoir and the open-loop backlog cap.
 // Thread-safety: a driver is used by one thread at a time.
 #pragma once
@@ -46,6 +51,10 @@ struct WindowStats {
   uint64_t dropped = 0;
   int connections = 0;
   double max_lateness_s = 0;
+  // Kept-alive connections the server had closed while they were idle: found before reuse (and
+  // replaced), or found by a request that was then resent once on a fresh connection.
+  uint64_t stale_closed = 0;
+  uint64_t stale_retries = 0;
 
   uint64_t requests() const { return latency.count(); }
 };
