@@ -160,7 +160,8 @@ TEST_F(HungReplica, PerTryTimeoutRetriesAndEjectsTheHungHost) {
       s.latency_s = std::chrono::duration<double>(Clock::now() - due).count();
       s.status = r.status;
       s.error = r.error;
-      if (auto j = json::parse(r.body, nullptr, false); !j.is_discarded() && j.contains("upstream")) {
+      auto j = json::parse(r.body, nullptr, false);
+      if (!j.is_discarded() && j.contains("upstream")) {
         s.upstream = j["upstream"].get<std::string>();
       }
     });

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "cli/commands.h"
 #include "common/clock.h"
 #include "common/logging.h"
+#include "config/units.h"
 #include "gateway/cluster.h"
 #include "gateway/gateway.h"
 #include "gateway/gateway_config.h"
@@ -37,6 +39,8 @@ void usage(FILE* out) {
       "                         least_latency, consistent_hash\n"
       "  --workers N            event-loop threads (default 2)\n"
       "  --retries N            retries on another backend (default 2)\n"
+      "  --per-try-timeout DUR  abandon a try with no response head within DUR and retry it\n"
+      "                         elsewhere (timeouts.per_try; default 0 = off)\n"
       "  --hash-header NAME     consistent-hash key header (default X-Session-Id)\n"
       "  --reuse-port           share --listen with another process (hot restart); without it\n"
       "                         a port in use is an error (exit 2)\n"
@@ -79,6 +83,7 @@ int runGateway(const std::vector<std::string>& args) {
   std::string config_path, listen, admin, upstreams, algorithm, hash_header, log_level;
   bool reuse_port = false;
   int workers = -1, retries = -1;
+  std::optional<Duration> per_try_timeout;
   bool admin_set = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -116,6 +121,14 @@ int runGateway(const std::vector<std::string>& args) {
         std::fprintf(stderr, "surge gateway: --workers wants 1..256\n");
         return 2;
       }
+    } else if (a == "--per-try-timeout") {
+      auto d = value(&v) ? config::parseDuration(v) : StatusOr<Duration>(invalidArgument(""));
+      if (!d.isOk() || (*d != Duration::zero() && *d < std::chrono::milliseconds(1))) {
+        std::fprintf(stderr,
+                     "surge gateway: --per-try-timeout wants 0 (off) or a duration >= 1ms\n");
+        return 2;
+      }
+      per_try_timeout = *d;
     } else if (a == "--retries") {
       if (!value(&v) || !parseIntFlag(v, 0, 7, &retries)) {
         std::fprintf(stderr, "surge gateway: --retries wants 0..7\n");
@@ -150,6 +163,7 @@ int runGateway(const std::vector<std::string>& args) {
   }
   if (workers > 0) config.workers = workers;
   if (retries >= 0) config.retries = retries;
+  if (per_try_timeout) config.per_try_timeout = *per_try_timeout;
   if (!upstreams.empty()) {
     auto list = gateway::parseBackendList(upstreams);
     if (!list.isOk()) {

@@ -68,6 +68,9 @@ void usage(FILE* out) {
       "  --admin HOST:PORT          gateway admin API (default 127.0.0.1:9901)\n"
       "  --autoscaler-admin H:P|off autoscaler /status, /events, /metrics (default 127.0.0.1:9902)\n"
       "  --sync-period DUR          autoscaler sync period (default 5s; overrides --config's)\n"
+      "  --per-try-timeout DUR      a replica that sends no response head within DUR is\n"
+      "                             abandoned, counted as failed and the request retried on\n"
+      "                             another (default 2s; 0 = off, for inferences that are long)\n"
       "  --max-replicas N           replicas at most (default 8; with --config: the HPA's)\n"
       "  --state-dir DIR            demo model and history (default $XDG_STATE_HOME/surge/up)\n"
       "  --log-level LEVEL          debug, info, warn, error (default: warn on a TTY, else info)\n");
@@ -218,6 +221,9 @@ int runUp(const std::vector<std::string>& args) {
   std::string config_path, repo, listen = "0.0.0.0:8080", admin = "127.0.0.1:9901",
                                  scaler_admin = "127.0.0.1:9902", state_dir, log_level;
   std::optional<Duration> sync_period;
+  // The gateway's per-try timeout (docs/design/gateway.md, "Per-try timeout"): 2 s is far above
+  // what the demo model takes even queued, and bounds what a hung replica costs a request.
+  Duration per_try_timeout = std::chrono::seconds(2);
   int max_replicas = 8;
   bool synthetic = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -264,6 +270,18 @@ int runUp(const std::vector<std::string>& args) {
         return 2;
       }
       sync_period = *d;
+    } else if (a == "--per-try-timeout") {
+      if (!value(&v)) return 2;
+      auto d = config::parseDuration(v);
+      if (!d.isOk() || (*d != Duration::zero() && *d < std::chrono::milliseconds(1)) ||
+          *d > std::chrono::seconds(60)) {
+        std::fprintf(stderr,
+                     "surge up: --per-try-timeout wants 0 (off) or a duration in 1ms..60s, found "
+                     "'%s'\n",
+                     v.c_str());
+        return 2;
+      }
+      per_try_timeout = *d;
     } else if (a == "--max-replicas") {
       if (!value(&v)) return 2;
       char* end = nullptr;
@@ -359,6 +377,7 @@ int runUp(const std::vector<std::string>& args) {
   gw_options.listen = listen;
   gw_options.admin.listen = admin;
   gw_options.drain_timeout = std::chrono::seconds(10);
+  gw_options.per_try_timeout = per_try_timeout;
   // New replicas are warm (they join only once ready) but their caches and the OS are not: ramp
   // their share from 10% to 100% over 10 s (Envoy's slow_start_window), demo-sized.
   gw_options.cluster.host_set.slow_start = std::chrono::seconds(10);

@@ -30,7 +30,8 @@ class RawServer {
     kNeverAnswer,     // closes every connection as its first request arrives
   };
 
-  RawServer(Mode mode, int idle_ms, int delay_ms) : mode_(mode), idle_ms_(idle_ms), delay_ms_(delay_ms) {
+  RawServer(Mode mode, int idle_ms, int delay_ms)
+      : mode_(mode), idle_ms_(idle_ms), delay_ms_(delay_ms) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -137,7 +138,8 @@ TEST(LoadDriverKeepAlive, AReusedConnectionClosedUnderARequestIsRetriedOnce) {
   RawServer server(RawServer::Mode::kCloseOnSecond, 1000, 0);
   LoadDriver d(target(server.port()), 5s);
   ASSERT_TRUE(d.init().isOk());
-  auto windows = d.runClosed(2, 300ms, [](const std::vector<WindowStats>& w) { return w.size() < 2; });
+  auto windows =
+      d.runClosed(2, 300ms, [](const std::vector<WindowStats>& w) { return w.size() < 2; });
   uint64_t requests = 0, ok = 0, retries = 0;
   for (const auto& w : windows) {
     requests += w.requests();

@@ -8,7 +8,8 @@
 // index, binary_data) — each field length-prefixed and tagged, so no two different requests
 // serialize to the same byte stream (predictionKey). Identical requests map to the same key on
 // every replica and every run; a different request collides only if SHA-256 does. Parameters that
-// cannot change the outputs (timeout, request id) are left out. docs/design/serving.md, "Cache key".
+// cannot change the outputs (timeout, request id) are left out (docs/serving.md, "Prediction
+// cache").
 // Contract: the cache must never fail a request — errors and timeouts are misses. lookup() calls
 // `done` exactly once, inline or from another thread; store() must not block the caller.
 // Thread-safety: implementations must allow concurrent calls from any thread.
