@@ -205,6 +205,7 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
   HttpServerOptions options_;
   tcp::acceptor acceptor_;
   asio::steady_timer pause_timer_;
+  tcp protocol_ = tcp::v4();  // of the listener (accepted sockets are assigned it)
   uint16_t port_ = 0;
   bool stopped_ = false;
   std::unordered_map<Conn*, std::shared_ptr<Conn>> conns_;
@@ -670,7 +671,7 @@ void HttpServer::Impl::accept() {
         return;
       }
       tcp::socket s(self->io_);
-      s.assign(self->acceptor_.local_endpoint(ec).protocol(), fd, ec);
+      s.assign(self->protocol_, fd, ec);
       if (ec) {
         ::close(fd);
         continue;
@@ -728,6 +729,7 @@ HttpServer::~HttpServer() { impl_->closeAll(); }
 Status HttpServer::listen(const std::string& address) {
   ASSIGN_OR_RETURN(tcp::endpoint ep, resolveEndpoint(address));
   RETURN_IF_ERROR(openListener(impl_->acceptor_, ep, impl_->options_.reuse_port));
+  impl_->protocol_ = ep.protocol();
   impl_->port_ = impl_->acceptor_.local_endpoint().port();
   impl_->accept();
   return Status::ok();
