@@ -1,7 +1,8 @@
 // Listening is exclusive (issue 10, point 7): a surge listener started on an address another
 // process listens on exits at once, non-zero (2), saying "address already in use: HOST:PORT" —
 // for the gateway's client port (whose workers share it with SO_REUSEPORT among themselves), the
-// gateway admin API, `surge serve` and its metrics port, the autoscaler admin API and `surge up`.
+// gateway admin API, `surge serve` and its metrics port, the autoscaler admin API (`surge
+// autoscale`, `surge up`) and `surge up`'s own listeners.
 // `--reuse-port` (gateway, serve) shares a port on purpose, for a hot restart.
 // Real processes on 127.0.0.1; every process is stopped by the test.
 #include <arpa/inet.h>
@@ -198,6 +199,21 @@ TEST_F(ListenIntegration, SurgeUpExitsWhenAnyOfItsPortsIsInUse) {
   expectInUse("up2", runToExit("up2", up("127.0.0.1:0", held.address(), "127.0.0.1:0")),
               held.address());
   expectInUse("up3", runToExit("up3", up("127.0.0.1:0", "127.0.0.1:0", held.address())),
+              held.address());
+}
+
+TEST_F(ListenIntegration, AutoscalerAdminPortInUseExits) {
+  HeldListener held;
+  std::string config = (dir_ / "autoscale.yaml").string();
+  std::ofstream(config) << "target:\n  kind: local\n  model_repository: " << (dir_ / "repo").string()
+                        << "\n  gateway: {admin: \"http://127.0.0.1:1\"}\n"
+                           "hpa:\n  apiVersion: autoscaling/v2\n  kind: HorizontalPodAutoscaler\n"
+                           "  metadata: {name: x}\n  spec:\n    minReplicas: 1\n    maxReplicas: 2\n"
+                           "    metrics:\n      - type: Pods\n        pods:\n"
+                           "          metric: {name: requests_per_second}\n"
+                           "          target: {type: AverageValue, averageValue: \"50\"}\n";
+  expectInUse("as", runToExit("as", {surgeBinary(), "autoscale", "--config", config, "--admin",
+                                     held.address()}),
               held.address());
 }
 
