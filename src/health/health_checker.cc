@@ -1,5 +1,7 @@
 #include "health/health_checker.h"
 
+#include <fcntl.h>
+
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
 // clang-format off
 #include <utility>
@@ -216,6 +218,9 @@ class HealthChecker::Prober : public std::enable_shared_from_this<Prober> {
                                    asio::redirect_error(asio::use_awaitable, ec));
     }
     if (ec) co_return Outcome{ProbeResult::kConnectError, describeConnectError(ec)};
+    // Asio (Boost 1.74) opens sockets without close-on-exec; a replica spawned meanwhile must not
+    // inherit the probe's socket.
+    ::fcntl(socket_.native_handle(), F_SETFD, FD_CLOEXEC);
     co_await asio::async_write(socket_, asio::buffer(request_),
                                asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return Outcome{ProbeResult::kIoError, "write: " + ec.message()};

@@ -1,5 +1,7 @@
 #include "k8s/api_client.h"
 
+#include <fcntl.h>
+
 #include <curl/curl.h>
 
 #include <cctype>
@@ -78,6 +80,13 @@ class Easy {
   Easy(const Easy&) = delete;
   Easy& operator=(const Easy&) = delete;
 
+  // libcurl 7.88 opens its sockets without close-on-exec; replicas spawned by surge up must not
+  // inherit them.
+  static int setCloseOnExec(void*, curl_socket_t fd, curlsocktype) {
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return CURL_SOCKOPT_OK;
+  }
+
   Status setup(const std::string& method, const std::string& path, const std::string* body,
                const std::string& content_type, bool streaming) {
     if (!h_) return internalError("curl_easy_init failed");
@@ -86,6 +95,7 @@ class Easy {
     url_ += path;
     curl_easy_setopt(h_, CURLOPT_URL, url_.c_str());
     curl_easy_setopt(h_, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h_, CURLOPT_SOCKOPTFUNCTION, &setCloseOnExec);
     curl_easy_setopt(h_, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(c_.connect_timeout.count() / 1000000));
     if (!streaming) {

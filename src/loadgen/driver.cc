@@ -1,5 +1,7 @@
 #include "loadgen/driver.h"
 
+#include <fcntl.h>
+
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -111,6 +113,7 @@ struct Engine {
         fail(c, "connect: " + ec.message());
         return;
       }
+      ::fcntl(c.sock.native_handle(), F_SETFD, FD_CLOEXEC);  // Asio 1.74 does not set it
       c.connected = true;
       boost::system::error_code ignored;
       c.sock.set_option(tcp::no_delay(true), ignored);
