@@ -5,7 +5,8 @@
 // every model instance has loaded and warmed up. SIGTERM/SIGINT: not ready at once, requests
 // already received finish, exit 0. Exit 2 on usage or configuration errors, 1 when a model fails
 // to load or the address cannot be bound.
-// --cache redis://HOST:PORT[/DB]: the shared prediction cache (serving/redis_cache.h).
+// --cache redis://[[USER]:PASSWORD@]HOST:PORT[/DB]: the shared prediction cache
+// (serving/redis_cache.h).
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -48,8 +49,9 @@ void usage(FILE* out) {
       "  --drain-timeout DUR     longest wait for requests in flight at shutdown (default 30s)\n"
       "  --log-level LEVEL       debug, info, warn, error (default info)\n"
       "Prediction cache (shared by every replica; Redis slow or down never fails a request):\n"
-      "  --cache URL             redis://HOST:PORT[/DB]; identical requests are answered from\n"
-      "                          Redis without inference (default: no cache)\n"
+      "  --cache URL             redis://[[USER]:PASSWORD@]HOST:PORT[/DB]; identical requests\n"
+      "                          are answered from Redis without inference (default: no cache;\n"
+      "                          the password is never printed)\n"
       "  --cache-ttl DUR         how long a prediction stays cached (default 300s)\n"
       "  --cache-timeout DUR     Redis connect and command timeout (default 5ms)\n"
       "  --cache-workers N       threads (and connections) talking to Redis (default 4)\n"
