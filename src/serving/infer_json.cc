@@ -149,6 +149,136 @@ class JsonReader {
     return true;
   }
 
+  // A number as a double, in one pass: the grammar of number() and Clinger's fast path (as
+  // simdjson and fast_float take it): up to 15 significant digits and a power of ten within
+  // 10^±22 are exact doubles, so one multiplication or division rounds correctly; anything else
+  // goes to std::from_chars. False with failed() on a syntax error; false alone when the value is
+  // no finite double (1e400); underflow reads as zero.
+  bool numberDouble(double* out) {
+    static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                        1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                        1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    ws();
+    const char* p = p_;
+    const char* const e = end_;
+    if (p == e || (*p != '-' && (*p < '0' || *p > '9'))) return false;  // not a number
+    const char* start = p;
+    bool neg = *p == '-';
+    if (neg) ++p;
+    auto isDigit = [&p, e] { return p < e && static_cast<unsigned>(*p - '0') < 10; };
+    uint64_t mantissa = 0;  // wraps past 19 digits: then unused (digits > 15)
+    int64_t digits = 0, exp10 = 0;
+    if (p < e && *p == '0') {
+      ++p;
+    } else if (isDigit()) {
+      const char* d0 = p;
+      while (isDigit()) mantissa = mantissa * 10 + static_cast<uint64_t>(*p++ - '0');
+      digits = p - d0;
+    } else {
+      p_ = p;
+      return fail("invalid number");
+    }
+    if (p < e && *p == '.') {
+      const char* f0 = ++p;
+      if (digits == 0) {
+        while (p < e && *p == '0') ++p;  // 0.000x: leading zeros are not significant
+      }
+      const char* d0 = p;
+      while (isDigit()) mantissa = mantissa * 10 + static_cast<uint64_t>(*p++ - '0');
+      if (p == f0) {
+        p_ = p;
+        return fail("invalid number");
+      }
+      digits += p - d0;
+      exp10 -= p - f0;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+      ++p;
+      bool eneg = false;
+      if (p < e && (*p == '+' || *p == '-')) eneg = *p++ == '-';
+      if (!isDigit()) {
+        p_ = p;
+        return fail("invalid number");
+      }
+      int64_t x = 0;
+      while (isDigit()) {
+        if (x < 100000) x = x * 10 + (*p - '0');
+        ++p;
+      }
+      exp10 += eneg ? -x : x;
+    }
+    p_ = p;
+    if (digits <= 15 && exp10 >= -22 && exp10 <= 22) {
+      double v = static_cast<double>(mantissa);
+      v = exp10 < 0 ? v / kPow10[-exp10] : v * kPow10[exp10];
+      *out = neg ? -v : v;
+      return true;
+    }
+    double v = 0;
+    auto [end, ec] = std::from_chars(start, p, v);
+    if (ec == std::errc::result_out_of_range) {
+      if (exp10 > 0) return false;  // overflow: no finite double
+      v = neg ? -0.0 : 0.0;         // underflow
+    } else if (ec != std::errc() || end != p) {
+      return false;
+    }
+    *out = v;
+    return true;
+  }
+
+  // Counts the leaves of `data` (see countLeaves) in one light pass that does not validate: exact
+  // for valid JSON, never more than the bytes scanned. Sizes the tensor; the filling pass then
+  // validates every byte and checks the count again.
+  // Leaves the reader after the value (a scalar is skipped with validation).
+  int64_t quickCountLeaves() {
+    ws();
+    if (p_ == end_ || *p_ != '[') return skip() ? 1 : 0;
+    int64_t n = 0;
+    int depth = 0;
+    bool expect = true;
+    while (p_ < end_) {
+      char c = *p_++;
+      switch (c) {
+        case ' ':
+        case '\n':
+        case '\r':
+        case '\t':
+          break;
+        case '[':
+          ++depth;
+          expect = true;
+          break;
+        case ']':
+          if (--depth <= 0) return n;
+          expect = false;
+          break;
+        case ',':
+          expect = true;
+          break;
+        case '"':
+          n += expect ? 1 : 0;
+          expect = false;
+          skipStringBytes();
+          break;
+        case '{': {
+          n += expect ? 1 : 0;
+          expect = false;
+          int d = 1;
+          while (p_ < end_ && d > 0) {
+            char x = *p_++;
+            if (x == '"') skipStringBytes();
+            d += x == '{' ? 1 : x == '}' ? -1 : 0;
+          }
+          break;
+        }
+        default:
+          n += expect ? 1 : 0;
+          expect = false;
+      }
+    }
+    return n;
+  }
+
   bool boolean(bool* v) {
     ws();
     if (literal("true")) {
@@ -260,6 +390,16 @@ class JsonReader {
 
  private:
   std::string_view rest() const { return std::string_view(p_, static_cast<size_t>(end_ - p_)); }
+  void skipStringBytes() {  // after the opening quote, to after the closing one (no checks)
+    while (p_ < end_) {
+      char x = *p_++;
+      if (x == '\\') {
+        if (p_ < end_) ++p_;
+      } else if (x == '"') {
+        return;
+      }
+    }
+  }
   bool digit() const { return p_ < end_ && *p_ >= '0' && *p_ <= '9'; }
   void skipDigits() {
     while (digit()) ++p_;
@@ -398,24 +538,7 @@ bool readInteger(JsonReader& r, T* dst) {
   return true;
 }
 
-bool readDouble(JsonReader& r, double* dst) {
-  if (r.peek() != '0') return false;
-  std::string_view tok;
-  bool integer = false;
-  if (!r.number(&tok, &integer)) return false;
-  double v = 0;
-  auto [p, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), v);
-  if (ec == std::errc::result_out_of_range) {
-    // Underflow reads as zero; overflow (1e400) is no finite double: not a valid value.
-    size_t e = tok.find_first_of("eE");
-    if (e == std::string_view::npos || e + 1 >= tok.size() || tok[e + 1] != '-') return false;
-    v = tok[0] == '-' ? -0.0 : 0.0;
-  } else if (ec != std::errc() || p != tok.data() + tok.size()) {
-    return false;
-  }
-  *dst = v;
-  return true;
-}
+bool readDouble(JsonReader& r, double* dst) { return r.numberDouble(dst); }
 
 bool readBool(JsonReader& r, bool* dst) {
   char k = r.peek();
@@ -441,13 +564,18 @@ bool checkedCount(const Shape& shape, int64_t* out) {
 }
 
 // Fills `t` (its element count already equal to the leaf count at `data`) from JSON.
-Status fillTensor(const JsonReader& body, const char* data, Tensor& t, const std::string& input) {
+// Fills `t` from the JSON at `data`, validating every byte; leaves beyond the tensor are read
+// and counted (never stored) so that the error says how many the data has.
+Status fillTensor(const JsonReader& body, const char* data, const char* data_end, Tensor& t,
+                  const std::string& input) {
   JsonReader r = body.at(data);
+  const int64_t count = t.elementCount();
   int64_t index = 0;
   int64_t bad = -1;
   bool ok = true;
   auto run = [&](auto store) {
     auto leaf = [&](int64_t i) {
+      if (i >= count) return r.skip();
       if (store(i)) return true;
       bad = i;
       return false;
@@ -531,6 +659,15 @@ Status fillTensor(const JsonReader& body, const char* data, Tensor& t, const std
     return invalidArgument("input '" + input + "': data element " + std::to_string(bad) +
                            " is not a valid " + std::string(runtime::dataTypeName(t.dtype())) +
                            " value (want " + want + ")");
+  }
+  if (r.pos() != data_end) {  // the light pass ended elsewhere: the value was not valid JSON
+    r.fail("malformed 'data' value");
+    return r.status();
+  }
+  if (index != count) {
+    return invalidArgument("input '" + input + "': shape " + runtime::shapeToString(t.shape()) +
+                           " needs " + std::to_string(count) + " elements, data has " +
+                           std::to_string(index));
   }
   return Status::ok();
 }
@@ -827,6 +964,8 @@ Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, 
     std::string iname, datatype;
     const char* shape_at = nullptr;
     const char* data_at = nullptr;
+    const char* data_end = nullptr;
+    int64_t data_leaves = 0;
     const char* params_at = nullptr;
     bool has_name = false, has_dt = false;
     RETURN_IF_ERROR(r.object([&](std::string_view k) -> Status {
@@ -842,8 +981,16 @@ Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, 
         (k == "name" ? has_name : has_dt) = true;
         return Status::ok();
       }
+      if (k == "data") {
+        // Located and counted in one light pass; validated when the tensor is filled.
+        r.ws();
+        data_at = r.pos();
+        data_leaves = r.quickCountLeaves();
+        if (r.failed()) return r.status();
+        data_end = r.pos();
+        return Status::ok();
+      }
       if (k == "shape") shape_at = r.pos();
-      if (k == "data") data_at = r.pos();
       if (k == "parameters") params_at = r.pos();
       if (!r.skip()) return r.status();
       return Status::ok();
@@ -969,16 +1116,21 @@ Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, 
       out->binary_accepted = true;
     } else {
       if (data_at == nullptr) return invalidArgument("input '" + iname + "' has no 'data'");
-      JsonReader d = r.at(data_at);
-      int64_t leaves = 0;
-      if (!d.countLeaves(&leaves)) return d.status();
+      // The light count sizes the tensor (never more elements than bytes); when it disagrees
+      // with the shape, the validating count decides what to say.
+      int64_t leaves = data_leaves;
+      if (leaves != count) {
+        JsonReader d = r.at(data_at);
+        leaves = 0;
+        if (!d.countLeaves(&leaves)) return d.status();
+      }
       if (leaves != count) {
         return invalidArgument("input '" + iname + "': shape " + runtime::shapeToString(shape) +
                                " needs " + std::to_string(count) + " elements, data has " +
                                std::to_string(leaves));
       }
-      t = Tensor(ts.dtype, shape);  // count == leaves: bounded by the body
-      RETURN_IF_ERROR(fillTensor(r, data_at, t, iname));
+      t = Tensor(ts.dtype, shape);  // count == leaves <= bytes of the body
+      RETURN_IF_ERROR(fillTensor(r, data_at, data_end, t, iname));
     }
     if (ts.has_reshape) {
       Shape backend;

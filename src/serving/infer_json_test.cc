@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -581,6 +583,44 @@ TEST(InferJsonHostile, NonUtf8BytesOutputGoesBinaryWhenTheClientAcceptsIt) {
   ASSERT_TRUE(n.isOk());
   EXPECT_EQ(*n, 0u);
   EXPECT_EQ(json::parse(body)["outputs"][0]["data"][1], "w\xc3\xb6rld");
+}
+
+
+TEST(InferJsonHostile, NumbersParseExactlyAsStrtod) {
+  // The reader's fast path (<= 15 digits, 10^+-22) and its from_chars fallback against strtod.
+  std::vector<std::string> tokens = {"0", "-0", "1", "-1", "0.5", "0.000123", "123.456e-7",
+                                     "1e22", "1e23", "9007199254740993", "123456789012345",
+                                     "1234567890123456", "0.1", "2.2250738585072014e-308",
+                                     "4.9e-324", "1.7976931348623157e308", "1e-400", "100.0",
+                                     "1E+2", "0.30000000000000004", "-12.5e-3", "0e999"};
+  uint64_t x = 88172645463325252ull;
+  auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  char buf[64];
+  for (int i = 0; i < 3000; ++i) {
+    double v = static_cast<double>(next() % 2000001) / static_cast<double>(1 + next() % 100000);
+    const char* fmt[] = {"%.17g", "%.3f", "%.6e", "%.15g", "%g"};
+    std::snprintf(buf, sizeof buf, fmt[i % 5], (next() & 1) ? -v : v);
+    tokens.push_back(buf);
+  }
+  std::string data;
+  for (const auto& t : tokens) data += (data.empty() ? "" : ",") + t;
+  runtime::ModelSpec s = variableSpec(DataType::kFp64);
+  InferRequest r;
+  Status st = parseInferRequest(R"({"inputs":[{"name":"x","shape":[)" +
+                                    std::to_string(tokens.size()) +
+                                    R"(],"datatype":"FP64","data":[)" + data + "]}]}",
+                                s, &r);
+  ASSERT_TRUE(st.isOk()) << st.message();
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    double want = std::strtod(tokens[i].c_str(), nullptr);
+    double got = r.inputs[0].dataAs<double>()[i];
+    EXPECT_EQ(std::memcmp(&want, &got, sizeof want), 0) << tokens[i] << ": " << got;
+  }
 }
 
 }  // namespace
