@@ -223,6 +223,11 @@ TEST_F(HungReplica, PerTryTimeoutRetriesAndEjectsTheHungHost) {
   EXPECT_GE(r2_ejections, 1) << backends.dump() << "\n" << gatewayLog();
   EXPECT_NE(gatewayLog().find("ejected 127.0.0.1:" + std::to_string(ports[1])), std::string::npos)
       << gatewayLog();
+  // The active health checks timed out on the stopped replica too (they mark it down after
+  // three in a row, and keep it out once the ejection expires).
+  size_t at = metrics.find("surge_gateway_health_checks_total{result=\"timeout\"} ");
+  ASSERT_NE(at, std::string::npos) << metrics;
+  EXPECT_GE(std::atof(metrics.c_str() + metrics.find(' ', at) + 1), 1.0) << metrics;
 }
 
 TEST_F(HungReplica, LastTryTimingOutAnswers504Json) {

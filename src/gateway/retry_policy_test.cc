@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "gateway/cluster.h"
+
 namespace surge::gateway {
 namespace {
 
@@ -130,6 +132,36 @@ TEST(RetryPolicy, StaleConnectionsDoNotCountAgainstTheHost) {
   EXPECT_TRUE(countsAgainstHost(TryFailure::kPerTryTimeout));
   EXPECT_TRUE(countsAgainstHost(TryFailure::kConnectFailed));
   EXPECT_TRUE(countsAgainstHost(TryFailure::kReset));
+}
+
+// The data path reports a per-try timeout as Outcome::kTimeout: consecutive ones eject the host
+// (outlier detection), a success in between resets the streak, and other hosts are untouched.
+TEST(PerTryTimeoutOutcome, ConsecutiveTimeoutsEjectTheHost) {
+  ManualClock clock;
+  ClusterOptions o;
+  o.outlier.consecutive_failures = 5;
+  o.outlier.base_ejection_time = 30s;
+  Cluster cluster(o, clock);
+  for (const char* a : {"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"}) {
+    ASSERT_TRUE(cluster.addHost(BackendSpec{a, 1, ""}).isOk());
+  }
+  lb::HostPtr hung = cluster.find("127.0.0.1:2");
+  lb::HostPtr fine = cluster.find("127.0.0.1:1");
+  ASSERT_TRUE(hung && fine);
+  for (int i = 0; i < 4; ++i) cluster.onResult(*hung, Outcome::kTimeout, std::nullopt, clock.now());
+  cluster.onResult(*hung, Outcome::kSuccess, 1ms, clock.now());  // resets the streak
+  for (int i = 0; i < 4; ++i) cluster.onResult(*hung, Outcome::kTimeout, std::nullopt, clock.now());
+  EXPECT_FALSE(hung->ejected(clock.now()));
+  cluster.onResult(*hung, Outcome::kTimeout, std::nullopt, clock.now());
+  EXPECT_TRUE(hung->ejected(clock.now()));
+  EXPECT_FALSE(fine->ejected(clock.now()));
+  bool eligible_in_snapshot = false;
+  for (const auto& h : cluster.snapshot()->hosts) {
+    if (h.get() == hung.get() && h->eligible(clock.now())) eligible_in_snapshot = true;
+  }
+  EXPECT_FALSE(eligible_in_snapshot);
+  clock.advance(31s);
+  EXPECT_FALSE(hung->ejected(clock.now()));
 }
 
 }  // namespace
