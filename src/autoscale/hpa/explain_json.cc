@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <limits>
 #include <string>
 
 #include "autoscale/hpa/hpa.h"
@@ -262,6 +263,13 @@ StatusOr<TimePoint> parseRfc3339(std::string_view s) {
   const int64_t days = daysFromCivil(year, static_cast<unsigned>(month),
                                      static_cast<unsigned>(day));
   const int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset;
+  // Nanoseconds since 1970 in an int64 reach from 1677-09-21 to 2262-04-11 (found by fuzzing:
+  // year 4143 overflowed).
+  constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1'000'000'000 - 1;
+  if (secs > kMaxSeconds || secs < -kMaxSeconds) {
+    return invalidArgument("time '" + std::string(s) +
+                           "' is out of range (1677-09-22 to 2262-04-10)");
+  }
   return TimePoint(Duration(secs * 1'000'000'000 + nanos));
 }
 
