@@ -4,8 +4,9 @@
 //   idle → head (parse) → upstream (pick, connect or reuse, send head + body, await response head;
 //   retries happen here) → streaming (response head + body bytes to the client as they come) →
 //   idle (keep-alive) or close.
-// Bodies stream both ways with their framing passed through verbatim (chunked stays chunked;
-// HTTP/1.0 clients get de-chunked bodies and a close); request bytes are kept for replay only up
+// Bodies stream both ways; a chunked request body is re-framed toward the upstream (sizes
+// re-emitted, extensions and trailers dropped: docs/design/http-edge-rules.md), a validated
+// response body passes through (HTTP/1.0 clients get de-chunked bodies and a close); request bytes are kept for replay only up
 // to retry_max_body_bytes. No per-request heap allocation in steady state: buffers, parsers and
 // strings live in the session and are reused; upstream connections are pooled; timeouts are
 // deadlines checked by one sweep timer per worker (no timer per request).
