@@ -1,5 +1,7 @@
 #include "serving/redis_cache.h"
 
+#include <fcntl.h>
+
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
@@ -724,6 +726,8 @@ void RedisCache::execute(Op& op, Conn& conn) {
       return;
     }
     conn.ctx = ctx;
+    // hiredis opens its socket without close-on-exec; a spawned process must not inherit it.
+    ::fcntl(ctx->fd, F_SETFD, FD_CLOEXEC);
     redisSetTimeout(ctx, toTimeval(options_.command_timeout));
     if (options_.url.hasAuth()) {
       // Every (re)connection authenticates first. The password goes out as a binary-safe argument
