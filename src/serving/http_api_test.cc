@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <new>
+#include <stdexcept>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -340,6 +342,21 @@ output [ { name: "y" data_type: TYPE_FP32 dims: [ 1 ] } ]
   Reply ok = call("POST", "/v2/models/var/infer",
                   R"({"inputs":[{"name":"x","shape":[2],"datatype":"FP32","data":[1,2]}]})");
   EXPECT_EQ(ok.status, 200) << ok.body;
+}
+
+TEST(RequestBoundary, AllocationFailuresBecomeThisRequestsError) {
+  Status s = guarded([]() -> Status { throw std::bad_alloc(); });
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(httpStatusFor(s), 503);
+  s = guarded([]() -> Status { throw std::length_error("vector"); });
+  EXPECT_EQ(httpStatusFor(s), 503);
+  s = guarded([]() -> Status { throw std::runtime_error("boom"); });
+  EXPECT_EQ(httpStatusFor(s), 500);
+  EXPECT_NE(s.message().find("boom"), std::string::npos);
+  // A tensor whose byte size cannot be expressed throws length_error (caught as above).
+  EXPECT_THROW(runtime::Tensor(runtime::DataType::kFp64, {int64_t{1} << 62, 4}), std::length_error);
+  EXPECT_THROW(runtime::Tensor(runtime::DataType::kFp32, {int64_t{1} << 40, int64_t{1} << 40}),
+               std::length_error);
 }
 
 TEST_F(HttpApiTest, BodyTooLargeIs413) {
