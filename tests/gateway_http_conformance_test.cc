@@ -228,7 +228,8 @@ std::string forwarded(const std::string& request_line, const std::string& framin
 
 class ConformanceGateway {
  public:
-  explicit ConformanceGateway(int upstream_port) {
+  explicit ConformanceGateway(int upstream_port,
+                              const std::string& timeouts = "{header: 3s, idle: 10s, request: 5s}") {
     dir_ = std::filesystem::temp_directory_path() /
            ("surge-conf-" + std::to_string(getpid()) + "-" + std::to_string(upstream_port));
     std::filesystem::create_directories(dir_);
@@ -236,9 +237,8 @@ class ConformanceGateway {
     std::ofstream(path) << "listen: 127.0.0.1:0\nadmin: off\nworkers: 1\nretries: 0\n"
                            "outlier_detection: {enabled: false}\n"
                            "max_header_size: 4KiB\nmax_body_size: 64KiB\n"
-                           "timeouts: {header: 3s, idle: 10s, request: 5s}\n"
-                           "backends:\n  - {address: 127.0.0.1:"
-                        << upstream_port << "}\n";
+                        << "timeouts: " << timeouts << "\n"
+                        << "backends:\n  - {address: 127.0.0.1:" << upstream_port << "}\n";
     std::string err;
     if (!process_.start({surgeBinary(), "gateway", "--config", path}, &err,
                         (dir_ / "gateway.log").string())) {
@@ -612,6 +612,71 @@ TEST_F(GatewayConformance, X1_HalfCloseAfterRequestClosesWithinOneSecond) {
   EXPECT_TRUE(eof || waitEof(fd, raw, 1500ms));
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 1.05);
   ::close(fd);
+}
+
+// X3: the client's FIN arrives with the end of its body while the gateway cannot forward the body
+// yet (the upstream connection is still being established): the buffered bytes complete the
+// request, which is forwarded and answered — the FIN must not abort it. The upstream's accept
+// queue is kept full (listen backlog 0 + one connection never accepted), so the gateway's SYN is
+// dropped until a retransmission about 1 s later.
+TEST(GatewayConformanceConnecting, X3_FinWithTheLastBodyBytesWhileConnecting) {
+  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(lfd, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t alen = sizeof a;
+  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(lfd, 0), 0);
+  ASSERT_EQ(::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &alen), 0);
+  const int up_port = ntohs(a.sin_port);
+  int filler = connectTo(up_port);  // fills the accept queue
+  ASSERT_GE(filler, 0);
+  ConformanceGateway gw(up_port, "{header: 3s, idle: 10s, request: 10s, connect: 5s}");
+  ASSERT_TRUE(gw.error().empty()) << gw.error();
+
+  int fd = connectTo(gw.port());
+  ASSERT_GE(fd, 0);
+  sendAll(fd, "POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhel");
+  std::this_thread::sleep_for(150ms);  // the gateway is connecting (its SYN was dropped)
+  sendAll(fd, "lo");
+  ::shutdown(fd, SHUT_WR);
+  std::this_thread::sleep_for(150ms);  // the gateway has read "lo" and the FIN
+
+  // Make room in the accept queue; the gateway's retransmitted SYN then gets through.
+  int f = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+  ASSERT_GE(f, 0);
+  ::close(f);
+  ::close(filler);
+  std::string got;
+  std::thread upstream([&] {
+    pollfd p{lfd, POLLIN, 0};
+    if (::poll(&p, 1, 5000) <= 0) return;
+    int c = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) return;
+    auto deadline = Clock::now() + 5s;
+    while (Clock::now() < deadline) {
+      size_t end = got.find("\r\n\r\n");
+      if (end != std::string::npos && got.size() >= end + 4 + 5) break;
+      pollfd q{c, POLLIN, 0};
+      if (::poll(&q, 1, 100) <= 0) continue;
+      char buf[4096];
+      ssize_t n = ::recv(c, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      got.append(buf, static_cast<size_t>(n));
+    }
+    sendAll(c, kOk);
+    ::close(c);
+  });
+  std::string raw;
+  bool eof = false;
+  size_t n = readResponse(fd, raw, Clock::now() + 8s, &eof);
+  upstream.join();
+  ::close(fd);
+  ::close(lfd);
+  EXPECT_GT(n, 0u) << "no response; the gateway closed: " << raw;
+  EXPECT_EQ(statusOf(raw), 200) << raw;
+  EXPECT_NE(got.find("\r\n\r\nhello"), std::string::npos) << got;
 }
 
 // X2: keep-alive survives a good exchange, and a pipelined request after a valid chunked body is

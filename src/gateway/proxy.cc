@@ -352,8 +352,10 @@ void Session::handleClientEof(bool clean) {
     case State::kUpstream:
     case State::kStreaming:
       // A client that half-closes after a complete request still gets its response; one that
-      // goes away mid-body (or resets) aborts the exchange.
-      if (!req_body_received_ || !clean) close();
+      // goes away mid-body (or resets) aborts the exchange. Body bytes still buffered (the
+      // upstream is connecting or its socket is full) are pumped first: pumpRequestBody closes
+      // if they do not complete the body.
+      if (!clean || (!req_body_received_ && in_start_ == in_len_)) close();
       return;
   }
 }
@@ -711,7 +713,10 @@ void Session::onUpstreamWritten() {
 
 void Session::pumpRequestBody() {
   if (up_writing_ || req_body_received_ || up_ == nullptr || up_->connecting || closed_) return;
-  if (in_start_ == in_len_) return;
+  if (in_start_ == in_len_) {
+    if (client_eof_) close();  // the client went away mid-body: nothing more will come
+    return;
+  }
   size_t n = req_body_.reframe(std::string_view(in_.get() + in_start_, in_len_ - in_start_),
                                &out_up_);
   if (req_body_.failed()) {
@@ -731,6 +736,10 @@ void Session::pumpRequestBody() {
   }
   in_start_ += n;
   req_body_received_ = req_body_.done();
+  if (client_eof_ && !req_body_received_ && in_start_ == in_len_) {
+    close();  // the client's FIN came before the end of the body
+    return;
+  }
   startPerTryClock();
   writeUpstream();
   if (!closed_) readClient();
@@ -1010,7 +1019,15 @@ void Session::respondLocal(int status, std::string_view message, bool linger) {
   if (!head_request_) o.append(body);
   resp_body_.reset(BodyFraming::kNone, 0);
   linger_ = linger;
-  if (linger) state_ = State::kLingering;
+  // The exchange is over once this answer is out: no try deadline may fire again (a re-entered
+  // attemptFailed would rewrite a half-sent answer or start a try behind it).
+  try_deadline_ = TimePoint::max();
+  if (linger) {
+    state_ = State::kLingering;
+  } else if (state_ == State::kUpstream) {
+    state_ = State::kStreaming;
+    deadline_ = w_.now() + w_.options_.idle_timeout;
+  }
   writeClient(o.data(), o.size(), nullptr, 0);
 }
 
