@@ -623,8 +623,12 @@ HeadParser::Status HeadParser::finish() {
           } else if (equalsIgnoreCase(tok, "upgrade")) {
             conn_upgrade = true;
           } else if (!tok.empty()) {
+            // Host is end-to-end: "Connection: host" must not make the gateway drop it (the
+            // upstream would get a request without Host).
             for (size_t k = 0; k < header_count_; ++k) {
-              if (equalsIgnoreCase(headers_[k].name, tok)) headers_[k].hop_by_hop = true;
+              if (headers_[k].id != HeaderId::kHost && equalsIgnoreCase(headers_[k].name, tok)) {
+                headers_[k].hop_by_hop = true;
+              }
             }
           }
           if (comma == std::string_view::npos) break;

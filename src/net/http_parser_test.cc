@@ -253,6 +253,16 @@ TEST(HeadParserTest, ByteByByteEqualsWhole) {
   EXPECT_TRUE(p.find("x-drop")->hop_by_hop);
 }
 
+// RFC 9110 §7.6.1: Connection names hop-by-hop fields; Host is end-to-end and stays, so
+// "Connection: host" cannot smuggle a Host-less request past the gateway's Host rule.
+TEST(HeadParserTest, ConnectionCannotMakeHostHopByHop) {
+  std::string req = "GET / HTTP/1.1\r\nHost: a\r\nConnection: host, x-drop\r\nX-Drop: 1\r\n\r\n";
+  HeadParser p(HeadParser::Kind::kRequest);
+  ASSERT_EQ(p.parse(req.data(), req.size()), Status::kDone);
+  EXPECT_FALSE(p.find("host")->hop_by_hop);
+  EXPECT_TRUE(p.find("x-drop")->hop_by_hop);
+}
+
 TEST(EqualsIgnoreCaseTest, Basics) {
   EXPECT_TRUE(equalsIgnoreCase("Content-Length", "content-length"));
   EXPECT_FALSE(equalsIgnoreCase("Content-Length", "content-lengt"));
