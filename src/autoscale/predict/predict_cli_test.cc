@@ -1,5 +1,6 @@
 // `surge predict` in-process: runPredict with captured stdout/stderr (no surge binary needed).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -33,7 +34,10 @@ CliResult run(const std::vector<std::string>& args) {
 class PredictCliTest : public testing::Test {
  protected:
   static void SetUpTestSuite() {
-    trace_ = new std::string(testing::TempDir() + "/surge_predict_cli_trace.csv");
+    // One file per process: ctest runs each test in its own process, in parallel, and every
+    // process's TearDownTestSuite removes its file.
+    trace_ = new std::string(testing::TempDir() + "/surge_predict_cli_trace." +
+                             std::to_string(::getpid()) + ".csv");
     CliResult r = run({"synth", "--days", "9", "--step", "60s", "--seed", "3", "--out", *trace_});
     ASSERT_EQ(r.code, 0) << r.err;
   }
@@ -84,7 +88,8 @@ TEST_F(PredictCliTest, ClearErrors) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("/nonexistent/t.csv"), std::string::npos) << r.err;
 
-  const std::string bad = testing::TempDir() + "/surge_predict_cli_bad.csv";
+  const std::string bad =
+      testing::TempDir() + "/surge_predict_cli_bad." + std::to_string(::getpid()) + ".csv";
   {
     std::ofstream out(bad);
     out << "timestamp,rps\n1767571200,10\n1767571215,lots\n";
