@@ -194,6 +194,16 @@ TEST_F(ServeHostile, FourConcurrent60MBBadBodiesKeepRssBounded) {
   }
   for (auto& t : clients) t.join();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+#if defined(__SANITIZE_ADDRESS__)
+  // Under ASan the 60 MB bodies outlast the 10 s body timeout at -O0 (408), and its allocator
+  // keeps freed memory in quarantine: the bounds below are the release build's. What holds here
+  // too: every request is answered and the server survives.
+  for (int s : statuses) EXPECT_TRUE(s == 400 || s == 408) << s;
+  (void)seconds;
+  EXPECT_TRUE(server_->running());
+  EXPECT_EQ(httpGet(port_, "/v2/health/live").status, 200);
+  GTEST_SKIP() << "RSS bounds are measured on the release build (ASan quarantine holds memory)";
+#endif
   for (int s : statuses) EXPECT_EQ(s, 400);
   long hwm = statusKiB(server_->pid(), "VmHWM");
   // The control loop gives freed memory back (malloc_trim) once a second for 3 s after a large
