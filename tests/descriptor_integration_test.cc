@@ -247,6 +247,12 @@ int countLines(const std::string& text, const std::string& needle) {
 }
 
 TEST_F(DescriptorIntegration, OutOfDescriptorsNeitherSpinsNorFloodsTheLog) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizer runtime itself needs descriptors: UBSan's vptr check probes memory through a
+  // pipe(), which fails at EMFILE, and then reports a valid Boost error_category as "invalid vptr"
+  // and aborts. Descriptor exhaustion is tested on the release build only.
+  GTEST_SKIP() << "not meaningful under ASan/UBSan (their runtime needs descriptors)";
+#endif
   Process& up = start("upstream", {surgeBinary(), "upstream", "--listen", "127.0.0.1:0"});
   auto up_line = up.waitForLine("listening on", 5s);
   ASSERT_TRUE(up_line.has_value()) << log("upstream");
