@@ -7,14 +7,14 @@
 #   REPS=5 DURATION=10 bench/proxy_bench_surge.sh # every knob of the harness passes through
 #
 # SURGE=path/to/surge (default build/src/cli/surge), SURGE_BENCH_HARNESS=path/to/proxy_bench.sh
-# (default ../shared/bench/proxy_bench.sh next to the repository), SURGE_WORKERS (default 1).
+# (default bench/peers/proxy_bench.sh in this repository), SURGE_WORKERS (default 1).
 # Results: docs/benchmarks.md.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 SURGE=${SURGE:-$ROOT/build/src/cli/surge}
-HARNESS=${SURGE_BENCH_HARNESS:-$ROOT/../shared/bench/proxy_bench.sh}
+HARNESS=${SURGE_BENCH_HARNESS:-$HERE/peers/proxy_bench.sh}
 WORKERS=${SURGE_WORKERS:-1}
 
 [[ -x $SURGE ]] || { echo "proxy_bench_surge: $SURGE not found (make build, or set SURGE)" >&2; exit 2; }

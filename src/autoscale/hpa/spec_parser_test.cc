@@ -21,7 +21,7 @@ std::string errorOf(const std::string& text) {
   return s.isOk() ? "" : s.status().message();
 }
 
-// The seed's hpa.yaml, exactly as written in /work/shared/seed/000_62abe24785f5191b.txt.
+// A typical production hpa.yaml (CPU + a Pods metric + behavior), exactly as operators write it.
 constexpr const char* kSeedHpa = R"(apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata:

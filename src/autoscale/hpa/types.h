@@ -1,6 +1,6 @@
 // The data model of one Kubernetes HPA sync (autoscaling/v2), shared by the HPA core (hpa/), the
 // metric sources (sources/), the controller driver (autoscale/), the simulator (sim/) and
-// `surge autoscale explain`. Semantics: /work/shared/docs/hpa-semantics.md (kubernetes
+// `surge autoscale explain`. Semantics: docs/autoscaling.md (kubernetes
 // pkg/controller/podautoscaler). Plain values only; no behaviour lives here.
 //
 // Units: every quantity is an int64 in milli-units, as resource.Quantity.MilliValue() gives it
