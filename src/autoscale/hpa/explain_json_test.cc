@@ -32,7 +32,7 @@ void expectGolden(const std::string& name) {
 TEST(ExplainJsonTest, GoldenCpuScaleUp) { expectGolden("cpu_scale_up"); }
 TEST(ExplainJsonTest, GoldenKedaRateLimited) { expectGolden("keda_rate_limited"); }
 TEST(ExplainJsonTest, GoldenPartialFailureHold) { expectGolden("partial_failure_hold"); }
-TEST(ExplainJsonTest, GoldenSeedScaleDown) { expectGolden("seed_scale_down"); }
+TEST(ExplainJsonTest, GoldenRateLimitedScaleDown) { expectGolden("rate_limited_scale_down"); }
 
 TEST(ExplainJsonTest, OutputKeysInPageOrder) {
   auto out = explain(R"({"now": "2024-01-01T00:00:00Z", "hpa": {"spec": {"maxReplicas": 3}},
