@@ -1,5 +1,5 @@
 // GatewayConfig: the typed, validated form of gateway.yaml (and of the gateway's flags). Loaded
-// once at the edge; every error names file:line:col and the field (architecture.md, principle 4).
+// once at the edge; every error names file:line:col and the field (docs/design/foundation.md).
 // Thread-safety: immutable value after loading.
 #pragma once
 

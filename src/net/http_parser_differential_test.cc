@@ -6,7 +6,7 @@
 // names the rule surge follows (docs/design/http-edge-rules.md) and why Beast differs; any other
 // disagreement fails the test. The test also fails when an entry of kExpected is never used, so
 // the table cannot rot.
-#include <utility>  // before Asio/Beast (Boost 1.74, architecture.md)
+#include <utility>  // before Asio/Beast (Boost 1.74, docs/design/foundation.md)
 
 #include <gtest/gtest.h>
 

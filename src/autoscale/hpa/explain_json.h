@@ -1,4 +1,4 @@
-// The `surge autoscale explain` interface (hpa-semantics.md "The explain interface"): one JSON
+// The `surge autoscale explain` interface (docs/autoscaling.md "`surge autoscale explain`"): one JSON
 // document → SyncInput, and SyncResult → one JSON document. Field names follow the Kubernetes
 // objects; quantities are Kubernetes quantity strings or numbers, times RFC 3339, durations Go
 // style ("30s", "5m"). Bad input → InvalidArgument "<source>:line:col: <field path>: <why>".

@@ -1,5 +1,5 @@
 // The HPA core's public API: parse an autoscaling/v2 spec, run one sync (pure function of its
-// input; hpa-semantics.md), and Kubernetes quantities. Implemented in hpa/*.cc.
+// input; docs/autoscaling.md), and Kubernetes quantities. Implemented in hpa/*.cc.
 // Thread-safety: pure functions.
 #pragma once
 

@@ -1,5 +1,5 @@
 // Normalization of the combined proposal into the desired replica count, as kubernetes
-// pkg/controller/podautoscaler/horizontal.go does (hpa-semantics.md "Normalization"):
+// pkg/controller/podautoscaler/horizontal.go does (docs/autoscaling.md "Rules, in one breath"):
 //  - behavior == nil: legacy stabilization (max over the downscale window) then the legacy clamp
 //    (min, max, scale-up limit max(factor × current, minimum));
 //  - behavior set: stabilization with both windows, then the Pods/Percent rate limits over the

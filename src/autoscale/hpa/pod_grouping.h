@@ -1,6 +1,6 @@
 // groupPods: sorts the target's pods into ready / unready / missing / ignored for one metric, as
-// kubernetes pkg/controller/podautoscaler/replica_calculator.go groupPods does (hpa-semantics.md
-// "Pod grouping"). Readiness is only consulted for the cpu resource metric.
+// kubernetes pkg/controller/podautoscaler/replica_calculator.go groupPods does (docs/autoscaling.md
+// "Rules, in one breath"). Readiness is only consulted for the cpu resource metric.
 // Complexity O(pods × log samples). Thread-safety: pure function.
 #pragma once
 

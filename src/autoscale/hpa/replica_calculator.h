@@ -1,5 +1,5 @@
 // Per-metric replica proposals, as kubernetes pkg/controller/podautoscaler/replica_calculator.go
-// computes them (hpa-semantics.md "Per-metric proposals"): Resource/ContainerResource Utilization
+// computes them (docs/autoscaling.md "Rules, in one breath"): Resource/ContainerResource Utilization
 // and AverageValue, Pods AverageValue, Object and External Value/AverageValue, with pod grouping,
 // back-fill of missing and unready pods, and per-direction tolerance.
 // Complexity O(pods + samples) per metric (plus set look-ups). Thread-safety: pure functions.

@@ -1,5 +1,5 @@
 // runSync: one reconcile of the HorizontalPodAutoscaler controller (horizontal.go
-// reconcileAutoscaler), steps 1–6 of hpa-semantics.md "One sync": seed the history, the
+// reconcileAutoscaler), steps 1–6 of docs/autoscaling.md "Rules, in one breath": seed the history, the
 // current == 0 / out-of-range guards, per-metric proposals and their max with the partial-failure
 // rules, normalization (legacy or behavior), and the scale event. Pure: everything it needs is in
 // SyncInput, everything it decides (with the history to keep) in SyncResult.

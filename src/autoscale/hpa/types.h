@@ -55,7 +55,7 @@ struct ScalingPolicy {
   Duration period{0};  // periodSeconds
 };
 
-// HPAScalingRules. Unset fields are nullopt/empty and take the defaults of hpa-semantics.md when
+// HPAScalingRules. Unset fields are nullopt/empty and take the defaults of docs/autoscaling.md when
 // the behavior is normalized (the HPA core does that, not the parser).
 struct ScalingRules {
   std::optional<Duration> stabilization_window;
