@@ -1,5 +1,6 @@
 // Per-metric proposals, one test per rule of pod grouping and per-metric proposals
-// (docs/autoscaling.md "Rules, in one breath"). Expected numbers are worked by hand from kubernetes replica_calculator.go.
+// (docs/autoscaling.md "Rules, in one breath"). Expected numbers are worked by hand from
+// kubernetes replica_calculator.go.
 #include "autoscale/hpa/replica_calculator.h"
 
 #include <gtest/gtest.h>
