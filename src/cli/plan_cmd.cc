@@ -1,6 +1,6 @@
 // `surge plan`: size a deployment from queueing theory. Parses flags and/or a YAML file (same
 // keys in snake_case; flags win) into planner::PlanInputs, runs planner::makePlan and prints a
-// table or, with --json, one object with the sections seed_formula, littles_law, queueing,
+// table or, with --json, one object with the sections classic_formula, littles_law, queueing,
 // availability, cost (docs/planning.md). Bad input: one line naming the flag or file:line:col
 // and key, exit 2.
 #include <charconv>
@@ -30,15 +30,15 @@ void usage(FILE* out) {
   std::fprintf(
       out,
       "Usage: surge plan --peak-rps N --instance-rps N [options]\n\n"
-      "Size a deployment: the seed's capacity formula (exact), Little's law, a queueing model\n"
+      "Size a deployment: the classic capacity formula (exact), Little's law, a queueing model\n"
       "sized for a latency percentile, binomial availability spares, and cost.\n\n"
-      "Seed formula:\n"
+      "Classic formula (replicas = peak / per-replica rate + headroom + failure buffer + N+1):\n"
       "  --peak-rps N              peak request rate (req/s)                        [required]\n"
       "  --instance-rps N          req/s one replica sustains (single_instance_rps) [required]\n"
       "  --failure-rate F          failure buffer as a fraction of base (default 0.01)\n"
       "  --spike-headroom F        spike headroom fraction (default 0.2); the queueing model\n"
       "                            sizes for the design rate = peak × (1 + F)\n"
-      "  --redundancy N            extra replicas, the seed's N+1 (default 1)\n"
+      "  --redundancy N            extra replicas, the N of N+1 (default 1)\n"
       "  --price-per-hour P        $ per replica-hour (default 0.10)\n"
       "Queueing model (one shared queue in front of all replicas):\n"
       "  --service-time T          mean service time: seconds (0.05) or with a unit (50ms)\n"
@@ -50,7 +50,7 @@ void usage(FILE* out) {
       "  --percentile P            response-time percentile as a fraction (default 0.99)\n"
       "  --latency-target T        target for that percentile (size the smallest count)\n"
       "  --replicas N              evaluate N replicas instead of solving\n"
-      "Availability (replaces the seed's fixed N+1):\n"
+      "Availability (replaces the fixed N+1):\n"
       "  --replica-availability A  probability each replica is up, e.g. 0.99\n"
       "  --availability-target A   P(enough replicas up) to reach (default 0.999)\n"
       "Input/output:\n"
@@ -311,12 +311,12 @@ StatusOr<PlanInputs> buildInputs(const std::map<std::string, Value>& v) {
   if (!has("instance_rps")) {
     return invalidArgument("--instance-rps is required (or instance_rps in --config)");
   }
-  in.seed.peak_rps = num("peak_rps");
-  in.seed.instance_rps = num("instance_rps");
-  if (has("failure_rate")) in.seed.failure_rate = num("failure_rate");
-  if (has("spike_headroom")) in.seed.spike_headroom = num("spike_headroom");
-  if (has("redundancy")) in.seed.redundancy = v.at("redundancy").count;
-  if (has("price_per_hour")) in.seed.price_per_hour = num("price_per_hour");
+  in.classic.peak_rps = num("peak_rps");
+  in.classic.instance_rps = num("instance_rps");
+  if (has("failure_rate")) in.classic.failure_rate = num("failure_rate");
+  if (has("spike_headroom")) in.classic.spike_headroom = num("spike_headroom");
+  if (has("redundancy")) in.classic.redundancy = v.at("redundancy").count;
+  if (has("price_per_hour")) in.classic.price_per_hour = num("price_per_hour");
 
   if (!has("service_time")) {
     for (const char* k :
@@ -366,14 +366,14 @@ nlohmann::ordered_json orNull(const std::optional<double>& x) {
 
 nlohmann::ordered_json toJson(const planner::Plan& p) {
   nlohmann::ordered_json j;
-  j["seed_formula"] = {
-      {"base_replicas", p.seed.base_replicas},
-      {"spike_headroom_replicas", p.seed.spike_headroom_replicas},
-      {"redundancy_replicas", p.seed.redundancy_replicas},
-      {"failure_buffer_replicas", p.seed.failure_buffer_replicas},
-      {"total_replicas", p.seed.total_replicas},
-      {"monthly_cost", p.seed.monthly_cost},
-      {"cost_per_million_requests", p.seed.cost_per_million_requests},
+  j["classic_formula"] = {
+      {"base_replicas", p.classic.base_replicas},
+      {"spike_headroom_replicas", p.classic.spike_headroom_replicas},
+      {"redundancy_replicas", p.classic.redundancy_replicas},
+      {"failure_buffer_replicas", p.classic.failure_buffer_replicas},
+      {"total_replicas", p.classic.total_replicas},
+      {"monthly_cost", p.classic.monthly_cost},
+      {"cost_per_million_requests", p.classic.cost_per_million_requests},
   };
   if (p.littles_law) {
     nlohmann::ordered_json l;
@@ -442,28 +442,28 @@ void row(const std::string& label, const std::string& value, const std::string& 
 }
 
 void printTable(const planner::Plan& p, const PlanInputs& in) {
-  const auto& s = p.seed;
+  const auto& s = p.classic;
   std::printf(
       "surge plan: peak %s req/s, design rate %s req/s (peak × (1 + %s spike headroom))\n\n",
-      g(in.seed.peak_rps).c_str(), g(p.design_rate).c_str(), g(in.seed.spike_headroom).c_str());
-  std::printf("Seed formula (the seed's calculator; total = ceil of the exact sum)\n");
+      g(in.classic.peak_rps).c_str(), g(p.design_rate).c_str(), g(in.classic.spike_headroom).c_str());
+  std::printf("Classic formula (base + headroom + failure buffer + N+1; total = ceil of the exact sum)\n");
   row("base replicas", g(s.base_replicas),
-      g(in.seed.peak_rps) + " / " + g(in.seed.instance_rps) + " req/s per replica");
+      g(in.classic.peak_rps) + " / " + g(in.classic.instance_rps) + " req/s per replica");
   row("spike headroom replicas", g(s.spike_headroom_replicas),
-      g(in.seed.spike_headroom) + " × base");
+      g(in.classic.spike_headroom) + " × base");
   row("redundancy replicas", std::to_string(s.redundancy_replicas),
       "N+" + std::to_string(s.redundancy_replicas));
-  row("failure buffer replicas", g(s.failure_buffer_replicas), g(in.seed.failure_rate) + " × base");
+  row("failure buffer replicas", g(s.failure_buffer_replicas), g(in.classic.failure_rate) + " × base");
   row("total replicas", std::to_string(s.total_replicas));
   row("monthly cost", money(s.monthly_cost),
-      std::to_string(s.total_replicas) + " × " + money(in.seed.price_per_hour, 4) + "/h × 720 h");
+      std::to_string(s.total_replicas) + " × " + money(in.classic.price_per_hour, 4) + "/h × 720 h");
   row("cost per million requests", money(s.cost_per_million_requests, 4), "at the peak rate");
 
   if (p.littles_law) {
     std::printf("\nLittle's law\n");
     if (p.littles_law->concurrency) {
       row("concurrency", g(*p.littles_law->concurrency),
-          "peak × latency target = " + g(in.seed.peak_rps) + " × " +
+          "peak × latency target = " + g(in.classic.peak_rps) + " × " +
               planner::formatSeconds(*in.latency_target));
     }
     if (p.littles_law->min_stable_replicas) {
@@ -509,7 +509,7 @@ void printTable(const planner::Plan& p, const PlanInputs& in) {
                 g(*in.replica_availability).c_str(), g(in.availability_target).c_str());
     row("required replicas", std::to_string(a.required_replicas),
         p.queueing ? "latency-sized" : "ceil(design rate / instance_rps)");
-    row("spares", std::to_string(a.spares), "instead of the seed's fixed N+1");
+    row("spares", std::to_string(a.spares), "instead of the classic fixed N+1");
     row("total replicas", std::to_string(a.total_replicas));
     row("P(>= required up)", g(a.p_at_least_required_up, 8));
   }
@@ -517,10 +517,10 @@ void printTable(const planner::Plan& p, const PlanInputs& in) {
   if (p.cost) {
     std::printf("\nCost of the recommendation (%lld replicas at %s/h)\n",
                 static_cast<long long>(p.recommended_replicas),
-                money(in.seed.price_per_hour, 4).c_str());
+                money(in.classic.price_per_hour, 4).c_str());
     row("monthly cost", money(p.cost->monthly_cost), "30-day month");
     row("cost per million requests", money(p.cost->cost_per_million_requests, 4),
-        "at the peak rate (as the seed)");
+        "at the peak rate (as the classic formula)");
   }
 }
 

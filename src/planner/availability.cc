@@ -4,7 +4,7 @@
 #include <string>
 
 #include "planner/distributions.h"
-#include "planner/seed_formula.h"
+#include "planner/classic_formula.h"
 
 namespace surge::planner {
 

@@ -1,5 +1,5 @@
 // planner/availability: how many replicas to run so that at least `required` are up with a given
-// probability, replacing the seed's fixed N+1. Replicas fail independently and each is up with
+// probability, replacing the classic formula's fixed N+1. Replicas fail independently and each is up with
 // probability a, so the number up of n is Binomial(n, a):
 //   P(≥ c up of n) = Σ_{i=c}^{n} C(n,i) a^i (1−a)^{n−i},
 // computed from the mode outwards with the ratio recurrence (no factorials, no overflow) and
@@ -26,7 +26,7 @@ struct AvailabilityResult {
 double probAtLeastUp(int64_t total, int64_t required, double replica_availability);
 
 // InvalidArgument for required < 1, a ∉ (0, 1], target ∉ (0, 1); OutOfRange when more than
-// kMaxReplicas (seed_formula.h) would be needed.
+// kMaxReplicas (classic_formula.h) would be needed.
 StatusOr<AvailabilityResult> sizeForAvailability(int64_t required, double replica_availability,
                                                  double target);
 

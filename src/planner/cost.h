@@ -1,5 +1,5 @@
-// planner/cost: the seed's cost arithmetic — a 30-day month (720 h) of replica-hours, and cost per
-// million requests at a given request rate (the seed divides by the PEAK rate, which understates
+// planner/cost: the classic cost arithmetic — a 30-day month (720 h) of replica-hours, and cost per
+// million requests at a given request rate (the classic formula divides by the PEAK rate, which understates
 // the cost of a deployment whose average rate is lower; say which rate you pass).
 // Complexity O(1). Thread-safety: pure functions.
 #pragma once

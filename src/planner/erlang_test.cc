@@ -149,8 +149,8 @@ TEST(Erlang, StabilityIsStrict) {
   EXPECT_EQ(MmnQueue::make(0, 0.005, 25).status().code(), StatusCode::kInvalidArgument);
 }
 
-TEST(LittlesLaw, SeedExample) {
-  EXPECT_DOUBLE_EQ(concurrency(1000, 0.05), 50);  // the seed: 1000 rps × 50 ms = 50
+TEST(LittlesLaw, WorkedExample) {
+  EXPECT_DOUBLE_EQ(concurrency(1000, 0.05), 50);  // 1000 rps × 50 ms = 50
   EXPECT_EQ(minStableReplicasFor(5000, 0.005, 1), 26);
   EXPECT_EQ(minStableReplicasFor(1000, 0.05, 10), 6);  // 50 concurrent / 10 per server → 5 + 1
 }

@@ -1,11 +1,11 @@
-// planner/exact: exact non-negative rational arithmetic on the decimals a user wrote, so the seed
+// planner/exact: exact non-negative rational arithmetic on the decimals a user wrote, so the classic
 // formula's ceiling is taken of the exact sum (1880/50 × 1.25 + 1 = 48, not the 48.00000000000001
-// that binary floating point gives and the seed's np.ceil turns into 49).
+// that binary floating point gives and a float ceil turns into 49).
 //  - decimalOf(x): the shortest decimal m·10^e that reads back as the double x (std::to_chars
 //    shortest round-trip), i.e. what the user typed when it had at most 15 significant digits.
 //  - BigUint: unsigned multi-precision integer (32-bit limbs): add, multiply, compare.
 //  - Rational: num/den of BigUints (not reduced): add, multiply, exact ceiling.
-// Complexity: O(digits²) per multiply; the seed formula uses a handful of ~20-digit numbers.
+// Complexity: O(digits²) per multiply; the classic formula uses a handful of ~20-digit numbers.
 // Thread-safety: value types.
 #pragma once
 

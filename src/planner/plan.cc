@@ -12,8 +12,8 @@ namespace surge::planner {
 
 StatusOr<Plan> makePlan(const PlanInputs& in) {
   Plan plan;
-  ASSIGN_OR_RETURN(plan.seed, seedFormula(in.seed));
-  plan.design_rate = in.seed.peak_rps * (1 + in.seed.spike_headroom);
+  ASSIGN_OR_RETURN(plan.classic, classicFormula(in.classic));
+  plan.design_rate = in.classic.peak_rps * (1 + in.classic.spike_headroom);
 
   if (in.latency_target && !(*in.latency_target > 0 && std::isfinite(*in.latency_target))) {
     return invalidArgument("latency_target: must be > 0");
@@ -40,7 +40,7 @@ StatusOr<Plan> makePlan(const PlanInputs& in) {
 
   if (in.latency_target || in.service_time) {
     LittlesSection l;
-    if (in.latency_target) l.concurrency = concurrency(in.seed.peak_rps, *in.latency_target);
+    if (in.latency_target) l.concurrency = concurrency(in.classic.peak_rps, *in.latency_target);
     if (in.service_time) {
       l.min_stable_replicas = minStableReplicasFor(plan.design_rate, *in.service_time, in.slots);
     }
@@ -93,9 +93,9 @@ StatusOr<Plan> makePlan(const PlanInputs& in) {
     std::optional<int64_t> required = latency_sized;
     if (!in.service_time) {
       // No queueing model: the capacity-sized count (base + spike headroom), exactly.
-      const Rational need = Rational::fromDouble(in.seed.peak_rps) *
-                            (Rational::integer(1) + Rational::fromDouble(in.seed.spike_headroom)) *
-                            Rational::fromDouble(in.seed.instance_rps).inverse();
+      const Rational need = Rational::fromDouble(in.classic.peak_rps) *
+                            (Rational::integer(1) + Rational::fromDouble(in.classic.spike_headroom)) *
+                            Rational::fromDouble(in.classic.instance_rps).inverse();
       auto c = need.ceil(static_cast<uint64_t>(kMaxReplicas));
       if (!c.isOk()) return c.status();
       required = static_cast<int64_t>(std::max<uint64_t>(1, *c));
@@ -111,10 +111,10 @@ StatusOr<Plan> makePlan(const PlanInputs& in) {
   } else if (plan.queueing) {
     plan.recommended_replicas = latency_sized.value_or(0);
   } else {
-    plan.recommended_replicas = plan.seed.total_replicas;
+    plan.recommended_replicas = plan.classic.total_replicas;
   }
   if (plan.recommended_replicas > 0) {
-    plan.cost = cost(plan.recommended_replicas, in.seed.price_per_hour, in.seed.peak_rps);
+    plan.cost = cost(plan.recommended_replicas, in.classic.price_per_hour, in.classic.peak_rps);
   }
   return plan;
 }

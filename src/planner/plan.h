@@ -1,14 +1,14 @@
 // planner/plan: the whole `surge plan` computation as one pure function of typed inputs — the
 // CLI only parses flags/YAML into PlanInputs and prints the Plan.
-//   seed_formula  always (seed_formula.h)
+//   classic_formula  always (classic_formula.h)
 //   littles_law   when a latency target or a service time is given: concurrency at the PEAK
-//                 rate (as the seed's example), min stable replicas at the DESIGN rate
+//                 rate (as the worked example), min stable replicas at the DESIGN rate
 //   queueing      when a service time is given: sized for the latency target (or evaluated at
 //                 `replicas`) at the design rate = peak × (1 + spike_headroom)
 //   availability  when replica_availability is given: spares on top of the latency-sized count
 //                 (or, without a queueing model, the capacity-sized ceil(design / instance_rps))
 //   cost          for the recommended total (availability total, else the queueing count, else
-//                 the seed total); cost per million at the peak rate, as in the seed
+//                 the classic total); cost per million at the peak rate, as the classic formula
 // Thread-safety: pure function.
 #pragma once
 
@@ -19,13 +19,13 @@
 #include "planner/availability.h"
 #include "planner/cost.h"
 #include "planner/littles_law.h"
-#include "planner/seed_formula.h"
+#include "planner/classic_formula.h"
 #include "planner/sizing.h"
 
 namespace surge::planner {
 
 struct PlanInputs {
-  SeedInputs seed;  // peak_rps, instance_rps, failure_rate, spike_headroom, redundancy, price
+  ClassicInputs classic;  // peak_rps, instance_rps, failure_rate, spike_headroom, redundancy, price
   std::optional<double> service_time;  // seconds
   int64_t slots = 1;
   ServiceDistribution distribution = ServiceDistribution::kExponential;
@@ -54,7 +54,7 @@ struct LittlesSection {
 
 struct Plan {
   double design_rate = 0;  // peak × (1 + spike_headroom)
-  SeedResult seed;
+  ClassicResult classic;
   std::optional<LittlesSection> littles_law;
   std::optional<QueueingSection> queueing;
   std::optional<AvailabilityResult> availability;

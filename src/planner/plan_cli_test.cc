@@ -86,12 +86,12 @@ std::set<std::string> keysOf(const nlohmann::json& j) {
   return k;
 }
 
-TEST(PlanCli, SeedExampleJson) {
+TEST(PlanCli, WorkedExampleJson) {
   Outcome r = runPlan({"--peak-rps", "5000", "--instance-rps", "200", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(keysOf(j), (std::set<std::string>{"seed_formula", "cost"}));
-  const auto& s = j["seed_formula"];
+  EXPECT_EQ(keysOf(j), (std::set<std::string>{"classic_formula", "cost"}));
+  const auto& s = j["classic_formula"];
   EXPECT_EQ(keysOf(s),
             (std::set<std::string>{"base_replicas", "spike_headroom_replicas",
                                    "redundancy_replicas", "failure_buffer_replicas",
@@ -105,7 +105,7 @@ TEST(PlanCli, AllSectionsWithExactKeys) {
                        "--latency-target", "50ms", "--replica-availability", "0.99", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(keysOf(j), (std::set<std::string>{"seed_formula", "littles_law", "queueing",
+  EXPECT_EQ(keysOf(j), (std::set<std::string>{"classic_formula", "littles_law", "queueing",
                                               "availability", "cost"}));
   EXPECT_EQ(keysOf(j["littles_law"]),
             (std::set<std::string>{"concurrency", "min_stable_replicas"}));
@@ -125,7 +125,7 @@ TEST(PlanCli, AllSectionsWithExactKeys) {
             j["availability"]["total_replicas"].get<double>() * 72.0);
 }
 
-TEST(PlanCli, PooledSeedExampleAndDeterministicModel) {
+TEST(PlanCli, PooledWorkedExampleAndDeterministicModel) {
   Outcome r = runPlan({"--peak-rps", "5000", "--instance-rps", "200", "--spike-headroom", "0",
                        "--service-time", "0.005", "--latency-target", "0.05", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -269,8 +269,8 @@ TEST(PlanCli, ProfileFromLoadJson) {
   EXPECT_DOUBLE_EQ(j["profile"]["instance_rps"].get<double>(), 398);
   EXPECT_DOUBLE_EQ(j["profile"]["service_time_s"].get<double>(), 0.0101);
   EXPECT_EQ(j["profile"]["slots"], 4);
-  // The seed formula's base is peak / instance_rps.
-  EXPECT_NEAR(j["seed_formula"]["base_replicas"].get<double>(), 2000.0 / 398, 1e-9);
+  // The classic formula's base is peak / instance_rps.
+  EXPECT_NEAR(j["classic_formula"]["base_replicas"].get<double>(), 2000.0 / 398, 1e-9);
   EXPECT_EQ(j["queueing"]["servers"].get<int>(), 4 * j["queueing"]["replicas"].get<int>());
   // Flags win over the profile.
   r = runPlan({"--profile", path, "--peak-rps", "2000", "--latency-target", "100ms",

@@ -5,17 +5,17 @@
 namespace surge::planner {
 namespace {
 
-PlanInputs seedInputs() {
+PlanInputs exampleInputs() {
   PlanInputs in;
-  in.seed.peak_rps = 5000;
-  in.seed.instance_rps = 200;
+  in.classic.peak_rps = 5000;
+  in.classic.instance_rps = 200;
   return in;
 }
 
-TEST(Plan, SeedOnly) {
-  auto p = makePlan(seedInputs());
+TEST(Plan, ClassicOnly) {
+  auto p = makePlan(exampleInputs());
   ASSERT_TRUE(p.isOk());
-  EXPECT_EQ(p->seed.total_replicas, 32);
+  EXPECT_EQ(p->classic.total_replicas, 32);
   EXPECT_DOUBLE_EQ(p->design_rate, 6000);
   EXPECT_FALSE(p->littles_law || p->queueing || p->availability);
   ASSERT_TRUE(p->cost.has_value());
@@ -24,7 +24,7 @@ TEST(Plan, SeedOnly) {
 }
 
 TEST(Plan, LatencyTargetAloneGivesLittlesConcurrency) {
-  PlanInputs in = seedInputs();
+  PlanInputs in = exampleInputs();
   in.latency_target = 0.05;
   auto p = makePlan(in);
   ASSERT_TRUE(p.isOk());
@@ -35,7 +35,7 @@ TEST(Plan, LatencyTargetAloneGivesLittlesConcurrency) {
 }
 
 TEST(Plan, QueueingSizesForTheDesignRate) {
-  PlanInputs in = seedInputs();
+  PlanInputs in = exampleInputs();
   in.service_time = 0.005;
   in.latency_target = 0.05;
   in.replica_availability = 0.99;
@@ -53,7 +53,7 @@ TEST(Plan, QueueingSizesForTheDesignRate) {
 }
 
 TEST(Plan, EvaluateAGivenCount) {
-  PlanInputs in = seedInputs();
+  PlanInputs in = exampleInputs();
   in.service_time = 0.005;
   in.replicas = 30;  // A = 30 at the design rate: unstable
   auto p = makePlan(in);
@@ -71,7 +71,7 @@ TEST(Plan, EvaluateAGivenCount) {
 }
 
 TEST(Plan, InfeasibleSizingHasNoCost) {
-  PlanInputs in = seedInputs();
+  PlanInputs in = exampleInputs();
   in.service_time = 0.010;
   in.latency_target = 0.040;
   auto p = makePlan(in);
@@ -81,7 +81,7 @@ TEST(Plan, InfeasibleSizingHasNoCost) {
 }
 
 TEST(Plan, AvailabilityWithoutAQueueingModel) {
-  PlanInputs in = seedInputs();
+  PlanInputs in = exampleInputs();
   in.replica_availability = 0.9;
   auto p = makePlan(in);
   ASSERT_TRUE(p.isOk());
@@ -90,12 +90,12 @@ TEST(Plan, AvailabilityWithoutAQueueingModel) {
 }
 
 TEST(Plan, InconsistentInputs) {
-  PlanInputs in = seedInputs();
+  PlanInputs in = exampleInputs();
   in.service_time = 0.005;
   auto p = makePlan(in);
   ASSERT_FALSE(p.isOk());
   EXPECT_NE(p.status().message().find("latency_target"), std::string::npos);
-  in = seedInputs();
+  in = exampleInputs();
   in.replicas = 3;
   EXPECT_NE(makePlan(in).status().message().find("service_time"), std::string::npos);
 }

@@ -1,7 +1,7 @@
 // Planner inputs measured instead of guessed: `surge plan --profile FILE` reads what `surge load
 // --json` (schema surge.load/v1) measured against ONE replica and derives
 //  - instance_rps: the highest ok_rps of a level that is stable and has < 1% errors (the
-//    replica's sustainable throughput, the seed's single_instance_rps);
+//    replica's sustainable throughput, single_instance_rps);
 //  - service_time: the mean latency at the lightest load level (closed loop: lowest concurrency;
 //    open loop: lowest rate) — at light load the wait is ~0, so latency ≈ service time;
 //  - slots: round(instance_rps × service_time), at least 1 — Little's law at saturation: how

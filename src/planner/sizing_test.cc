@@ -7,23 +7,23 @@
 namespace surge::planner {
 namespace {
 
-QueueSpec seedSpec(ServiceDistribution d = ServiceDistribution::kExponential) {
-  QueueSpec s;  // the seed's example: 5000 req/s, 200 req/s per replica (S = 5 ms), p99 ≤ 50 ms
+QueueSpec exampleSpec(ServiceDistribution d = ServiceDistribution::kExponential) {
+  QueueSpec s;  // the worked example: 5000 req/s, 200 req/s per replica (S = 5 ms), p99 ≤ 50 ms
   s.arrival_rate = 5000;
   s.service_time = 0.005;
   s.distribution = d;
   return s;
 }
 
-TEST(Sizing, SeedExamplePooledVersusRandomRouting) {
-  auto pooled = sizeForLatency(seedSpec(), 0.050);
+TEST(Sizing, WorkedExamplePooledVersusRandomRouting) {
+  auto pooled = sizeForLatency(exampleSpec(), 0.050);
   ASSERT_TRUE(pooled.isOk()) << pooled.status().toString();
   ASSERT_TRUE(pooled->feasible) << pooled->reason;
   EXPECT_EQ(pooled->metrics->replicas, 26);  // A = 25: the first stable count already meets it
   EXPECT_EQ(pooled->metrics->model, "M/M/c");
   EXPECT_LE(pooled->metrics->response_percentile, 0.050);
   // Random routing: each replica M/M/1 at 5000/c; ln(100)/(200 − 5000/c) ≤ 0.05 → c = 47.
-  auto random = sizeRandomRouting(seedSpec(), 0.050);
+  auto random = sizeRandomRouting(exampleSpec(), 0.050);
   ASSERT_TRUE(random.isOk());
   ASSERT_TRUE(random->has_value());
   EXPECT_EQ(**random, 47);
@@ -33,7 +33,7 @@ TEST(Sizing, SmallestCountMeetingTheTarget) {
   for (auto d : {ServiceDistribution::kExponential, ServiceDistribution::kDeterministic,
                  ServiceDistribution::kGeneral}) {
     for (double target : {0.025, 0.03, 0.04}) {
-      QueueSpec s = seedSpec(d);
+      QueueSpec s = exampleSpec(d);
       s.cs2 = 0.5;
       auto r = sizeForLatency(s, target);
       ASSERT_TRUE(r.isOk());
@@ -52,7 +52,7 @@ TEST(Sizing, SmallestCountMeetingTheTarget) {
 
 TEST(Sizing, InfeasibleWhenTheServiceTailAloneExceedsTheTarget) {
   // S = 10 ms exponential: p99 of service alone = 46.05 ms ≥ 40 ms — no count helps.
-  QueueSpec s = seedSpec();
+  QueueSpec s = exampleSpec();
   s.service_time = 0.010;
   auto r = sizeForLatency(s, 0.040);
   ASSERT_TRUE(r.isOk());
@@ -76,7 +76,7 @@ TEST(Sizing, InfeasibleWhenTheServiceTailAloneExceedsTheTarget) {
 }
 
 TEST(Sizing, SlotsMultiplyServers) {
-  QueueSpec s = seedSpec();
+  QueueSpec s = exampleSpec();
   s.slots = 4;
   auto r = sizeForLatency(s, 0.050);
   ASSERT_TRUE(r.isOk() && r->feasible);
@@ -88,7 +88,7 @@ TEST(Sizing, PercentileFallsAsReplicasAreAdded) {
   for (auto d : {ServiceDistribution::kExponential, ServiceDistribution::kDeterministic}) {
     double prev = INFINITY;
     for (int64_t c = 26; c <= 40; ++c) {
-      auto m = evaluateQueue(seedSpec(d), c);
+      auto m = evaluateQueue(exampleSpec(d), c);
       ASSERT_TRUE(m.isOk());
       EXPECT_LE(m->response_percentile, prev) << c;
       EXPECT_LE(m->mean_wait, m->wait_percentile + 1) << c;
@@ -116,7 +116,7 @@ TEST(Sizing, ThousandsOfServers) {
 }
 
 TEST(Sizing, EvaluateUnstable) {
-  auto m = evaluateQueue(seedSpec(), 25);  // ρ = 1 exactly
+  auto m = evaluateQueue(exampleSpec(), 25);  // ρ = 1 exactly
   ASSERT_TRUE(m.isOk());
   EXPECT_FALSE(m->stable);
   EXPECT_EQ(m->p_wait, 1);
@@ -124,17 +124,17 @@ TEST(Sizing, EvaluateUnstable) {
 }
 
 TEST(Sizing, ValidationNamesTheField) {
-  QueueSpec s = seedSpec();
+  QueueSpec s = exampleSpec();
   s.percentile = 99;
   EXPECT_NE(validateQueueSpec(s).message().find("percentile"), std::string::npos);
-  s = seedSpec();
+  s = exampleSpec();
   s.slots = 0;
   EXPECT_NE(validateQueueSpec(s).message().find("slots"), std::string::npos);
-  s = seedSpec();
+  s = exampleSpec();
   s.service_time = -1;
   EXPECT_NE(validateQueueSpec(s).message().find("service_time"), std::string::npos);
-  EXPECT_FALSE(sizeForLatency(seedSpec(), 0).isOk());
-  EXPECT_FALSE(evaluateQueue(seedSpec(), 0).isOk());
+  EXPECT_FALSE(sizeForLatency(exampleSpec(), 0).isOk());
+  EXPECT_FALSE(evaluateQueue(exampleSpec(), 0).isOk());
 }
 
 TEST(Sizing, Labels) {

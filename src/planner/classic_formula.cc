@@ -1,4 +1,4 @@
-#include "planner/seed_formula.h"
+#include "planner/classic_formula.h"
 
 #include <cmath>
 #include <string>
@@ -17,7 +17,7 @@ Status outOfRange(const char* field, const std::string& expected, double v) {
 
 }  // namespace
 
-StatusOr<SeedResult> seedFormula(const SeedInputs& in) {
+StatusOr<ClassicResult> classicFormula(const ClassicInputs& in) {
   if (!(std::isfinite(in.peak_rps) && in.peak_rps > 0)) {
     return outOfRange("peak_rps", "a number > 0", in.peak_rps);
   }
@@ -47,12 +47,12 @@ StatusOr<SeedResult> seedFormula(const SeedInputs& in) {
       base + headroom + failure + Rational::integer(static_cast<uint64_t>(in.redundancy));
   auto total = sum.ceil(static_cast<uint64_t>(kMaxReplicas));
   if (!total.isOk()) {
-    return Status(StatusCode::kOutOfRange, "the seed formula needs more than " +
+    return Status(StatusCode::kOutOfRange, "the classic formula needs more than " +
                                                std::to_string(kMaxReplicas) +
                                                " replicas (peak_rps / instance_rps is too large)");
   }
 
-  SeedResult r;
+  ClassicResult r;
   r.base_replicas = base.toDouble();
   r.spike_headroom_replicas = headroom.toDouble();
   r.redundancy_replicas = in.redundancy;

@@ -1,4 +1,4 @@
-#include "planner/seed_formula.h"
+#include "planner/classic_formula.h"
 
 #include <gtest/gtest.h>
 
@@ -10,12 +10,12 @@
 namespace surge::planner {
 namespace {
 
-TEST(SeedFormula, SeedExample) {
-  // The seed: peak 5000 rps, 200 per replica, failure 0.01, $0.10/h → 32 replicas, $2304/month.
-  SeedInputs in;
+TEST(ClassicFormula, WorkedExample) {
+  // The worked example: peak 5000 rps, 200 per replica, failure 0.01, $0.10/h → 32 replicas, $2304/month.
+  ClassicInputs in;
   in.peak_rps = 5000;
   in.instance_rps = 200;
-  auto r = seedFormula(in);
+  auto r = classicFormula(in);
   ASSERT_TRUE(r.isOk()) << r.status().toString();
   EXPECT_EQ(r->base_replicas, 25);
   EXPECT_EQ(r->spike_headroom_replicas, 5);
@@ -26,65 +26,65 @@ TEST(SeedFormula, SeedExample) {
   EXPECT_DOUBLE_EQ(r->cost_per_million_requests, 2304.0 / (5000 * 3600.0 * 24 * 30 / 1e6));
 }
 
-TEST(SeedFormula, CeilingOfTheExactSum) {
+TEST(ClassicFormula, CeilingOfTheExactSum) {
   // 1880/50 = 37.6; 37.6 × (1 + 0.2 + 0.05) + 1 = 48 exactly.
   const double base = 1880.0 / 50.0;
   const double naive = std::ceil(base + base * 0.2 + 1 + base * 0.05);
   EXPECT_EQ(naive, 49) << "the floating-point pitfall this test guards against";
-  SeedInputs in;
+  ClassicInputs in;
   in.peak_rps = 1880;
   in.instance_rps = 50;
   in.failure_rate = 0.05;
-  auto r = seedFormula(in);
+  auto r = classicFormula(in);
   ASSERT_TRUE(r.isOk());
   EXPECT_EQ(r->total_replicas, 48);
   EXPECT_EQ(r->spike_headroom_replicas, 7.52);
   EXPECT_EQ(r->failure_buffer_replicas, 1.88);
 }
 
-TEST(SeedFormula, JustAboveAWholeNumberRoundsUp) {
-  SeedInputs in;
+TEST(ClassicFormula, JustAboveAWholeNumberRoundsUp) {
+  ClassicInputs in;
   in.peak_rps = 1881;  // 37.62 × 1.25 + 1 = 48.025
   in.instance_rps = 50;
   in.failure_rate = 0.05;
-  EXPECT_EQ(seedFormula(in)->total_replicas, 49);
+  EXPECT_EQ(classicFormula(in)->total_replicas, 49);
   in.peak_rps = 100;  // 10 × 1.3 + 1 = 14 exactly (0.3 is not exact in binary)
   in.instance_rps = 10;
   in.spike_headroom = 0.1;
   in.failure_rate = 0.2;
-  EXPECT_EQ(seedFormula(in)->total_replicas, 14);
+  EXPECT_EQ(classicFormula(in)->total_replicas, 14);
   in.redundancy = 0;
   in.failure_rate = 0;
   in.spike_headroom = 0;
-  EXPECT_EQ(seedFormula(in)->total_replicas, 10);
+  EXPECT_EQ(classicFormula(in)->total_replicas, 10);
 }
 
-TEST(SeedFormula, FractionalInputs) {
-  SeedInputs in;
+TEST(ClassicFormula, FractionalInputs) {
+  ClassicInputs in;
   in.peak_rps = 0.3;  // 0.3 / 0.1 = 3 exactly as decimals (2.9999999999999996 in binary)
   in.instance_rps = 0.1;
   in.spike_headroom = 0;
   in.failure_rate = 0;
   in.redundancy = 0;
-  EXPECT_EQ(seedFormula(in)->total_replicas, 3);
+  EXPECT_EQ(classicFormula(in)->total_replicas, 3);
 }
 
-TEST(SeedFormula, RejectsBadInputsNamingTheField) {
-  SeedInputs in;
+TEST(ClassicFormula, RejectsBadInputsNamingTheField) {
+  ClassicInputs in;
   in.peak_rps = 0;
   in.instance_rps = 200;
-  auto r = seedFormula(in);
+  auto r = classicFormula(in);
   ASSERT_FALSE(r.isOk());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find("peak_rps"), std::string::npos);
   in.peak_rps = 10;
   in.failure_rate = 1.5;
-  EXPECT_NE(seedFormula(in).status().message().find("failure_rate"), std::string::npos);
+  EXPECT_NE(classicFormula(in).status().message().find("failure_rate"), std::string::npos);
   in.failure_rate = 0.01;
   in.instance_rps = NAN;
-  EXPECT_NE(seedFormula(in).status().message().find("instance_rps"), std::string::npos);
+  EXPECT_NE(classicFormula(in).status().message().find("instance_rps"), std::string::npos);
   in.instance_rps = 1e-9;  // 1e10 replicas
-  EXPECT_EQ(seedFormula(in).status().code(), StatusCode::kOutOfRange);
+  EXPECT_EQ(classicFormula(in).status().code(), StatusCode::kOutOfRange);
 }
 
 TEST(Exact, DecimalOfIsTheShortestRoundTrip) {
@@ -113,7 +113,7 @@ TEST(Exact, RationalCeil) {
   EXPECT_EQ(*big.ceil(uint64_t{1} << 62), 10000000001u);
 }
 
-TEST(Cost, SeedArithmetic) {
+TEST(Cost, ClassicArithmetic) {
   EXPECT_EQ(monthlyCost(32, 0.10), 2304.0);
   EXPECT_EQ(costPerMillionRequests(2304, 0), 0);
   const CostResult c = cost(10, 1.0, 1000);
