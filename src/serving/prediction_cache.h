@@ -1,5 +1,5 @@
 // PredictionCache: the hook for the shared prediction cache (`surge serve --cache redis://...`,
-// the seed's stateless server). InferenceService consults it after a request is parsed and
+// the stateless model server). InferenceService consults it after a request is parsed and
 // checked, before it is queued: a hit answers without inference; a miss goes to the batcher and
 // the successful outputs are stored afterwards. Implementations (Redis) live elsewhere; this file
 // only fixes the contract and the key.

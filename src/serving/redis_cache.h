@@ -1,6 +1,6 @@
 // RedisCache: the shared prediction cache of
 // `surge serve --cache redis://[USER:PASSWORD@]HOST:PORT[/DB]` (issue 6,
-// the seed's stateless model server with an external Redis) — a PredictionCache over hiredis.
+// a stateless model server with an external Redis) — a PredictionCache over hiredis.
 //   lookup: GET <prefix><model>/<version>/<SHA-256 hex>; a value that decodes, carries the same
 //           digest and fits the request is a hit, anything else (absent, error, timeout, corrupt,
 //           foreign value, digest mismatch) a miss.

@@ -1,5 +1,5 @@
 // The model server's metrics, Triton's names where they apply, made promtool-clean (every
-// `promtool check metrics` lint passes), plus the two names the seed's KEDA ScaledObject queries.
+// `promtool check metrics` lint passes), plus the two names the example KEDA ScaledObject queries.
 // Triton's counters do not end in _total and its durations are in microseconds (_us), both of
 // which promtool rejects; surge keeps Triton's stems and applies the Prometheus conventions
 // (docs/design/serving.md has the table):

@@ -200,7 +200,7 @@ TEST(NormalizationTest, EventAgeEqualToLongestPeriodIsNotOutdated) {
 }
 
 TEST(NormalizationTest, SeedHpaBehaviorScaleDownTenPercentPerMinute) {
-  // The seed's scaleDown: Percent 10 / 60 s, window 300 s. 20 replicas wanting 2, nothing recent
+  // The reference HPA's scaleDown: Percent 10 / 60 s, window 300 s. 20 replicas wanting 2, nothing recent
   // in the window → limit trunc(20 × 0.9) = 18.
   ResolvedBehavior b = resolved(rules(0, {percent(100, 15), pods(4, 15)}, SelectPolicy::kMax),
                                 rules(300, {percent(10, 60)}));

@@ -1,4 +1,4 @@
-// parseHpaSpec: the seed's hpa.yaml unchanged, defaults, and API-server-like validation errors
+// parseHpaSpec: the reference hpa.yaml unchanged, defaults, and API-server-like validation errors
 // that name file:line:col and the field.
 #include <gtest/gtest.h>
 

@@ -1,9 +1,9 @@
-// The forecaster's feature vector for one instant (Unix seconds, UTC). The seed's features —
+// The forecaster's feature vector for one instant (Unix seconds, UTC). The classic features —
 // hour, weekday, weekend flag, sin/cos of the hour — become smooth periodic terms so that 23:59
 // sits next to 00:00 and Sunday next to Monday:
 //   intercept                         1
 //   trend                             (t - t0) / 1 week
-//   hour of day, harmonics k=1..K_d   sin/cos(2πk · hour_of_day / 24)    (the seed's sin/cos hour)
+//   hour of day, harmonics k=1..K_d   sin/cos(2πk · hour_of_day / 24)    (the plain sin/cos hour)
 //   hour of week, harmonics k=1..K_w  sin/cos(2πk · hour_of_week / 168)  (weekday, smoothly)
 //   weekend flag                      1 on Saturday and Sunday (UTC)
 //   weekend × hour of day, k=1..K_e   weekend · sin/cos(2πk · hour_of_day / 24) (weekend shape)

@@ -1,5 +1,5 @@
 // Predictive scaling's model: a least-squares regression of the request rate on daily and weekly
-// seasonality and a trend (at least the seed's features: hour, weekday, weekend flag, sin/cos of
+// seasonality and a trend (at least the classic features: hour, weekday, weekend flag, sin/cos of
 // the hour), fitted on the recorded history, evaluated at now + horizon. Implemented in
 // predict/*.cc. Times are Unix seconds (UTC): seasonality needs the wall clock.
 // fit(): samples → 5-minute bucket means → features (features.h) → ridge least squares by
