@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "autoscale/sources/counter_rate.h"
-#include "autoscale/sources/http_fetch.h"
+#include "net/http_client.h"
 
 namespace surge::autoscale {
 namespace {
@@ -93,14 +93,38 @@ StatusOr<PrometheusTrigger> parsePrometheusMetadata(const config::Node& md, int 
       md.checkKeys({"serverAddress", "query", "threshold", "activationThreshold", "metricName",
                     "ignoreNullValues", "queryParameters", "namespace", "timeout", "customHeaders",
                     "unsafeSsl", "authModes", "awsRegion", "identityOwner", "cortexOrgID"}));
-  for (std::string_view k :
-       {"customHeaders", "unsafeSsl", "authModes", "awsRegion", "identityOwner", "cortexOrgID"}) {
+  for (std::string_view k : {"awsRegion", "identityOwner", "cortexOrgID"}) {
     if (md.has(k)) return unsupported(md[k], "'" + std::string(k) + "'");
   }
   RETURN_IF_ERROR(md.require("serverAddress"));
   ASSIGN_OR_RETURN(t.server_address, md["serverAddress"].asString());
-  if (auto u = parseHttpUrl(t.server_address); !u.isOk()) {
+  if (auto u = net::parseUrl(t.server_address, "http"); !u.isOk()) {
     return md["serverAddress"].error(u.status().message());
+  }
+  if (!md["authModes"].isNull()) {
+    ASSIGN_OR_RETURN(std::string modes, md["authModes"].asString());
+    size_t pos = 0;
+    while (pos <= modes.size()) {
+      size_t comma = modes.find(',', pos);
+      std::string m = modes.substr(pos, comma == std::string::npos ? std::string::npos
+                                                                   : comma - pos);
+      pos = comma == std::string::npos ? modes.size() + 1 : comma + 1;
+      while (!m.empty() && m.front() == ' ') m.erase(m.begin());
+      while (!m.empty() && m.back() == ' ') m.pop_back();
+      if (m.empty()) continue;
+      if (m != "bearer" && m != "basic" && m != "tls" && m != "custom") {
+        return md["authModes"].error("unknown auth mode '" + m +
+                                     "' (supported: bearer, basic, tls, custom)");
+      }
+      t.auth_modes.push_back(m);
+    }
+    if (t.auth_modes.empty()) return md["authModes"].error("must not be empty");
+  }
+  if (!md["unsafeSsl"].isNull()) {
+    ASSIGN_OR_RETURN(t.auth.insecure_skip_verify, md["unsafeSsl"].asBool());
+  }
+  if (!md["customHeaders"].isNull()) {
+    ASSIGN_OR_RETURN(t.auth.headers, parseCustomHeaders(md["customHeaders"]));
   }
   RETURN_IF_ERROR(md.require("query"));
   ASSIGN_OR_RETURN(t.query, md["query"].asString());
@@ -129,13 +153,80 @@ StatusOr<PrometheusTrigger> parsePrometheusMetadata(const config::Node& md, int 
   return t;
 }
 
-StatusOr<PrometheusTrigger> parseTrigger(const config::Node& n, int index) {
+bool hasMode(const PrometheusTrigger& t, std::string_view mode) {
+  for (const auto& m : t.auth_modes) {
+    if (m == mode) return true;
+  }
+  return false;
+}
+
+// authenticationRef → the named block, merged with the metadata's unsafeSsl/customHeaders;
+// authModes checked against the credentials the block gives.
+Status resolveAuth(const config::Node& n, const TriggerAuthentications* auths,
+                   PrometheusTrigger& t) {
+  const config::Node md = n["metadata"];
+  const config::Node ref = n["authenticationRef"];
+  if (ref.isNull()) {
+    if (!t.auth_modes.empty()) {
+      return md["authModes"].error(
+          "needs authenticationRef (the trigger_authentications block with the credentials)");
+    }
+    return Status::ok();
+  }
+  if (!ref.isMap()) return ref.error("expected a map {name: ...}");
+  RETURN_IF_ERROR(ref.checkKeys({"name", "kind"}));
+  RETURN_IF_ERROR(ref.require("name"));
+  ASSIGN_OR_RETURN(t.auth_ref, ref["name"].asString());
+  ASSIGN_OR_RETURN(std::string kind,
+                   ref.getOneOf("kind", "TriggerAuthentication",
+                                {"TriggerAuthentication", "ClusterTriggerAuthentication"}));
+  (void)kind;  // both are looked up in trigger_authentications
+  auto found = auths ? auths->find(t.auth_ref) : TriggerAuthentications::const_iterator();
+  if (!auths || found == auths->end()) {
+    return ref["name"].error("no trigger_authentications entry named '" + t.auth_ref +
+                             "' (define it under trigger_authentications: in autoscale.yaml)");
+  }
+  PrometheusAuth a = found->second;
+  a.insecure_skip_verify = a.insecure_skip_verify || t.auth.insecure_skip_verify;
+  for (const auto& h : t.auth.headers) a.headers.push_back(h);
+  t.auth = std::move(a);
+  struct Mode {
+    const char* name;
+    bool given;
+    const char* needs;
+  };
+  const Mode modes[] = {
+      {"bearer", t.auth.hasBearer(), "bearer_token or bearer_token_file"},
+      {"basic", t.auth.hasBasic(), "username (and password or password_file)"},
+      {"tls", t.auth.hasTls(), "cert_file and key_file"},
+      {"custom", t.auth.hasCustom(), "custom_auth_header and its value"},
+  };
+  if (t.auth_modes.empty()) {  // implied by what the block gives
+    for (const Mode& m : modes) {
+      if (m.given) t.auth_modes.push_back(m.name);
+    }
+    return Status::ok();
+  }
+  for (const Mode& m : modes) {
+    if (hasMode(t, m.name) && !m.given) {
+      return md["authModes"].error(std::string("'") + m.name + "' needs " + m.needs +
+                                   " in trigger_authentications." + t.auth_ref);
+    }
+  }
+  for (const Mode& m : modes) {
+    if (!hasMode(t, m.name) && m.given) {
+      return md["authModes"].error("trigger_authentications." + t.auth_ref + " gives " +
+                                   m.needs + " but authModes does not include '" + m.name + "'");
+    }
+  }
+  return Status::ok();
+}
+
+StatusOr<PrometheusTrigger> parseTrigger(const config::Node& n, int index,
+                                         const TriggerAuthentications* auths) {
   if (!n.isMap()) return n.error("expected a map (a trigger)");
   RETURN_IF_ERROR(n.checkKeys(
       {"type", "name", "metadata", "metricType", "authenticationRef", "useCachedMetrics"}));
-  if (n.has("authenticationRef")) {
-    return unsupported(n["authenticationRef"], "'authenticationRef' (TriggerAuthentication)");
-  }
   RETURN_IF_ERROR(n.require("type"));
   ASSIGN_OR_RETURN(std::string type, n["type"].asString());
   if (type != "prometheus") {
@@ -148,6 +239,7 @@ StatusOr<PrometheusTrigger> parseTrigger(const config::Node& n, int index) {
     ASSIGN_OR_RETURN(type, n["type"].asOneOf({"prometheus"}));
   }
   ASSIGN_OR_RETURN(PrometheusTrigger t, parsePrometheusMetadata(n["metadata"], index));
+  RETURN_IF_ERROR(resolveAuth(n, auths, t));
   ASSIGN_OR_RETURN(t.name, n.getString("name", ""));
   ASSIGN_OR_RETURN(std::string mt, n.getOneOf("metricType", "AverageValue",
                                               {"AverageValue", "Value", "Utilization"}));
@@ -162,7 +254,8 @@ StatusOr<PrometheusTrigger> parseTrigger(const config::Node& n, int index) {
   return t;
 }
 
-StatusOr<ScaledObjectSpec> parseSpec(const config::Node& n, std::string name) {
+StatusOr<ScaledObjectSpec> parseSpec(const config::Node& n, std::string name,
+                                     const TriggerAuthentications* auths) {
   if (!n.isMap()) return n.error("expected a map (the ScaledObject spec)");
   RETURN_IF_ERROR(n.checkKeys({"scaleTargetRef", "pollingInterval", "cooldownPeriod",
                                "initialCooldownPeriod", "idleReplicaCount", "minReplicaCount",
@@ -248,7 +341,7 @@ StatusOr<ScaledObjectSpec> parseSpec(const config::Node& n, std::string name) {
   }
   std::vector<config::Node> items = trig.items();
   for (size_t i = 0; i < items.size(); ++i) {
-    ASSIGN_OR_RETURN(PrometheusTrigger t, parseTrigger(items[i], static_cast<int>(i)));
+    ASSIGN_OR_RETURN(PrometheusTrigger t, parseTrigger(items[i], static_cast<int>(i), auths));
     so.triggers.push_back(std::move(t));
   }
   return so;
@@ -260,11 +353,12 @@ std::string PrometheusTrigger::externalMetricName() const {
   return "s" + std::to_string(index) + "-prometheus";
 }
 
-StatusOr<ScaledObjectSpec> parseScaledObject(const config::Node& node) {
+StatusOr<ScaledObjectSpec> parseScaledObject(const config::Node& node,
+                                             const TriggerAuthentications* auths) {
   if (!node.isMap()) return node.error("expected a map (a ScaledObject or its spec)");
   bool whole =
       node.has("spec") || node.has("apiVersion") || node.has("kind") || node.has("metadata");
-  if (!whole) return parseSpec(node, "");
+  if (!whole) return parseSpec(node, "", auths);
   RETURN_IF_ERROR(node.checkKeys({"apiVersion", "kind", "metadata", "spec", "status"}));
   if (node.has("apiVersion")) {
     ASSIGN_OR_RETURN(std::string v, node["apiVersion"].asOneOf({"keda.sh/v1alpha1"}));
@@ -281,7 +375,7 @@ StatusOr<ScaledObjectSpec> parseScaledObject(const config::Node& node) {
     ASSIGN_OR_RETURN(name, md.getString("name", ""));
   }
   RETURN_IF_ERROR(node.require("spec"));
-  return parseSpec(node["spec"], std::move(name));
+  return parseSpec(node["spec"], std::move(name), auths);
 }
 
 HpaSpec kedaHpaSpec(const ScaledObjectSpec& so, std::optional<Behavior> behavior) {

@@ -3,9 +3,12 @@
 // initialCooldownPeriod (0), minReplicaCount (0), maxReplicaCount (100), fallback
 // {failureThreshold, replicas, behavior: static}, advanced.horizontalPodAutoscalerConfig {name,
 // behavior}, and triggers of type `prometheus` (metadata serverAddress, query, threshold,
-// activationThreshold, metricName, ignoreNullValues, timeout, queryParameters; trigger name,
-// metricType AverageValue|Value). Other KEDA fields and trigger types are rejected with an error
-// naming file:line:col and the field (unknown keys get a did-you-mean).
+// activationThreshold, metricName, ignoreNullValues, timeout, queryParameters, authModes,
+// unsafeSsl, customHeaders; trigger name, metricType AverageValue|Value, authenticationRef).
+// authenticationRef names a block of autoscale.yaml's `trigger_authentications`
+// (prometheus_auth.h: KEDA's TriggerAuthentication with secrets in files). serverAddress may be
+// http:// or https://. Other KEDA fields and trigger types are rejected with an error naming
+// file:line:col and the field (unknown keys get a did-you-mean).
 // Source: kedacore/keda apis/keda/v1alpha1/scaledobject_types.go, pkg/scalers/prometheus_scaler.go,
 // controllers/keda/hpa.go. Semantics and differences: docs/metric-sources.md.
 // Thread-safety: pure functions; the structs are plain values.
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "autoscale/hpa/types.h"
+#include "autoscale/sources/prometheus_auth.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "config/node.h"
@@ -36,6 +40,12 @@ struct PrometheusTrigger {
   bool ignore_null_values = true;
   MetricTargetType metric_type = MetricTargetType::kAverageValue;  // or kValue
   std::optional<Duration> timeout;  // metadata.timeout (milliseconds in KEDA)
+  // metadata.authModes ("bearer", "basic", "tls", "custom"), as written or implied by `auth`.
+  std::vector<std::string> auth_modes;
+  std::string auth_ref;  // authenticationRef.name ("" = none)
+  // Credentials and TLS settings: the referenced block, plus metadata.unsafeSsl and
+  // metadata.customHeaders.
+  PrometheusAuth auth;
   std::string location;             // "keda.yaml:21:7" of the trigger, for messages
 
   // The External metric name KEDA gives the trigger: "s<index>-prometheus".
@@ -66,7 +76,9 @@ struct ScaledObjectSpec {
 // A whole ScaledObject (apiVersion/kind/metadata/spec) or just its spec. Errors name the field:
 // "keda.yaml:14:9: spec.triggers[0].type: trigger type 'kafka' is not supported by surge
 // (supported: prometheus)", "... spec.triggers[1].metadata.threshold: missing required field".
-StatusOr<ScaledObjectSpec> parseScaledObject(const config::Node& node);
+// `auths` resolves authenticationRef names (null: a reference is an error).
+StatusOr<ScaledObjectSpec> parseScaledObject(const config::Node& node,
+                                             const TriggerAuthentications* auths = nullptr);
 
 // The autoscaling/v2 HPA KEDA creates for the ScaledObject: name keda-hpa-<name> (or
 // horizontalPodAutoscalerConfig.name), minReplicas = max(minReplicaCount, 1), maxReplicas =

@@ -6,19 +6,22 @@
 namespace surge::autoscale {
 
 StatusOr<double> queryPrometheusTrigger(const PrometheusTrigger& trigger,
-                                        const HttpFetchOptions& http) {
-  HttpFetchOptions o = http;
+                                        const net::ClientOptions& http) {
+  net::ClientOptions o = http;
   if (trigger.timeout) {
     o.connect_timeout = *trigger.timeout;
-    o.read_timeout = *trigger.timeout;
+    o.timeout = *trigger.timeout;
+  }
+  if (Status s = trigger.auth.apply(o); !s.isOk()) {
+    return Status(s.code(), "prometheus " + trigger.server_address + ": " + s.message());
   }
   // Extra parameters ride on the query string after the query itself.
   std::string suffix;
   for (const auto& [k, v] : trigger.query_parameters) {
-    suffix += "&" + queryEscape(k) + "=" + queryEscape(v);
+    suffix += "&" + net::queryEscape(k) + "=" + net::queryEscape(v);
   }
   std::string url = PrometheusClient(trigger.server_address).queryUrl(trigger.query) + suffix;
-  auto fetched = httpGet(url, o);
+  auto fetched = net::httpGet(url, o);
   if (!fetched.isOk()) {
     return Status(fetched.status().code(),
                   "prometheus " + trigger.server_address + ": " + fetched.status().message());

@@ -1,6 +1,6 @@
 // KedaScaler: the driver of one ScaledObject's triggers (KEDA's scale handler + metrics adapter
 // in one). Each poll() runs every trigger's Prometheus query (one blocking GET each, bounded by
-// the trigger's timeout or 1 s + 1 s), turns the answers into External metric values with
+// the trigger's timeout or 1 s to connect and 2 s in all, with the trigger's auth), turns the answers into External metric values with
 // keda_policy.h (activation, consecutive failures, fallback) and remembers the activity for the
 // 0↔N decision (decide()). As a MetricsCollector it polls and fills
 // snapshot.external_metrics["s<i>-prometheus"] = {value in milli-units}, or snapshot.failed with
@@ -19,6 +19,7 @@
 #include "autoscale/sources/collector.h"
 #include "autoscale/sources/keda.h"
 #include "autoscale/sources/keda_policy.h"
+#include "net/http_client.h"
 
 namespace surge::autoscale {
 
@@ -72,8 +73,9 @@ class KedaScaler : public MetricsCollector {
 };
 
 // The default QueryFn: PrometheusClient(trigger.server_address).query(trigger.query), with
-// trigger.query_parameters appended and trigger.timeout as the read timeout, then promValue.
+// trigger.query_parameters appended, trigger.timeout as the connect and whole-request timeout
+// and trigger.auth applied (credentials, CA, headers), then promValue.
 StatusOr<double> queryPrometheusTrigger(const PrometheusTrigger& trigger,
-                                        const HttpFetchOptions& http = {});
+                                        const net::ClientOptions& http = {});
 
 }  // namespace surge::autoscale

@@ -142,6 +142,86 @@ triggers:
   EXPECT_TRUE(h.metrics[0].match_labels.empty());  // spec only: no ScaledObject name
 }
 
+TEST(Keda, HttpsServerAddress) {
+  auto so = parse(
+      "scaleTargetRef: {name: web}\ntriggers:\n  - type: prometheus\n    metadata:\n"
+      "      serverAddress: https://prometheus.example:9090/prom\n      query: up\n"
+      "      threshold: '5'\n      unsafeSsl: 'true'\n"
+      "      customHeaders: X-Scope-OrgID=team-a, X-Client-Id=surge\n");
+  ASSERT_TRUE(so.isOk()) << so.status().message();
+  const auto& t = so->triggers[0];
+  EXPECT_EQ(t.server_address, "https://prometheus.example:9090/prom");
+  EXPECT_TRUE(t.auth.insecure_skip_verify);
+  ASSERT_EQ(t.auth.headers.size(), 2u);
+  EXPECT_EQ(t.auth.headers[0], (std::pair<std::string, std::string>{"X-Scope-OrgID", "team-a"}));
+  EXPECT_EQ(t.auth.headers[1], (std::pair<std::string, std::string>{"X-Client-Id", "surge"}));
+  EXPECT_TRUE(t.auth_modes.empty());
+}
+
+TEST(Keda, AuthenticationRefAndAuthModes) {
+  TriggerAuthentications auths;
+  auths["bearer"].bearer_token = "tok";
+  auths["basic"].username = "alice";
+  auths["basic"].password = "pw";
+  auths["both"].bearer_token = "tok";
+  auths["both"].headers = {{"X-A", "1"}};
+  auto parseWith = [&](const std::string& ref, const std::string& extra) {
+    auto n = config::Node::loadString(
+        "scaleTargetRef: {name: web}\ntriggers:\n  - type: prometheus\n"
+        "    authenticationRef: {name: " + ref + "}\n    metadata:\n"
+        "      serverAddress: https://p:9090\n      query: up\n      threshold: '5'\n" + extra,
+        "keda.yaml");
+    return parseScaledObject(*n, &auths);
+  };
+  auto so = parseWith("bearer", "      authModes: bearer\n");
+  ASSERT_TRUE(so.isOk()) << so.status().message();
+  EXPECT_EQ(so->triggers[0].auth_ref, "bearer");
+  EXPECT_EQ(so->triggers[0].auth.bearer_token, "tok");
+  EXPECT_EQ(so->triggers[0].auth_modes, std::vector<std::string>{"bearer"});
+  so = parseWith("basic", "");  // modes implied by the block
+  ASSERT_TRUE(so.isOk()) << so.status().message();
+  EXPECT_EQ(so->triggers[0].auth_modes, std::vector<std::string>{"basic"});
+  so = parseWith("both", "      customHeaders: X-B=2\n      unsafeSsl: true\n");
+  ASSERT_TRUE(so.isOk()) << so.status().message();
+  EXPECT_EQ(so->triggers[0].auth.headers.size(), 2u);
+  EXPECT_TRUE(so->triggers[0].auth.insecure_skip_verify);
+
+  auto err = parseWith("bearer", "      authModes: basic\n");
+  ASSERT_FALSE(err.isOk());
+  EXPECT_NE(err.status().message().find("keda.yaml:9:18: triggers[0].metadata.authModes: 'basic' "
+                                        "needs username"),
+            std::string::npos)
+      << err.status().message();
+  err = parseWith("bearer", "      authModes: bearer,digest\n");
+  ASSERT_FALSE(err.isOk());
+  EXPECT_NE(err.status().message().find("unknown auth mode 'digest'"), std::string::npos);
+  err = parseWith("basic", "      authModes: bearer\n");
+  ASSERT_FALSE(err.isOk());
+  EXPECT_NE(err.status().message().find("'bearer' needs bearer_token or bearer_token_file in "
+                                        "trigger_authentications.basic"),
+            std::string::npos)
+      << err.status().message();
+  auths["bearer-basic"] = auths["basic"];
+  auths["bearer-basic"].bearer_token = "tok";
+  err = parseWith("bearer-basic", "      authModes: bearer\n");
+  ASSERT_FALSE(err.isOk());
+  EXPECT_NE(err.status().message().find("but authModes does not include 'basic'"),
+            std::string::npos)
+      << err.status().message();
+  err = parseWith("bearer", "      customHeaders: bad header=1\n");
+  ASSERT_FALSE(err.isOk());
+  EXPECT_NE(err.status().message().find("not a valid header name"), std::string::npos);
+  auto n = config::Node::loadString(
+      "scaleTargetRef: {name: web}\ntriggers:\n  - type: prometheus\n    metadata:\n"
+      "      serverAddress: http://p:9090\n      query: up\n      threshold: '5'\n"
+      "      authModes: bearer\n",
+      "keda.yaml");
+  err = parseScaledObject(*n, &auths);
+  ASSERT_FALSE(err.isOk());
+  EXPECT_NE(err.status().message().find("authModes: needs authenticationRef"), std::string::npos)
+      << err.status().message();
+}
+
 TEST(Keda, ErrorsNameFileLineAndField) {
   std::string base = "scaleTargetRef: {name: web}\ntriggers:\n  - type: ";
   EXPECT_EQ(errorOf(base + "kafka\n    metadata: {}\n"),
@@ -158,9 +238,16 @@ TEST(Keda, ErrorsNameFileLineAndField) {
               "      query: up\n      treshold: 5\n");
   EXPECT_NE(m.find("unknown field 'treshold' (did you mean 'threshold'?)"), std::string::npos) << m;
   m = errorOf(base +
-              "prometheus\n    metadata:\n      serverAddress: https://p:9090\n"
+              "prometheus\n    metadata:\n      serverAddress: ftp://p:9090\n"
               "      query: up\n      threshold: 5\n");
-  EXPECT_NE(m.find("triggers[0].metadata.serverAddress: unsupported URL scheme 'https'"),
+  EXPECT_NE(m.find("keda.yaml:5:22: triggers[0].metadata.serverAddress: unsupported URL scheme "
+                   "'ftp' in 'ftp://p:9090' (supported: http, https)"),
+            std::string::npos)
+      << m;
+  m = errorOf(base +
+              "prometheus\n    metadata:\n      serverAddress: http://p:x\n"
+              "      query: up\n      threshold: 5\n");
+  EXPECT_NE(m.find("triggers[0].metadata.serverAddress: malformed URL 'http://p:x': bad port"),
             std::string::npos)
       << m;
   m = errorOf(base +
@@ -171,9 +258,13 @@ TEST(Keda, ErrorsNameFileLineAndField) {
               "prometheus\n    metadata:\n      serverAddress: http://p:9090\n"
               "      query: up\n      threshold: fifty\n");
   EXPECT_NE(m.find("keda.yaml:7:18: triggers[0].metadata.threshold"), std::string::npos) << m;
-  m = errorOf(base + "prometheus\n    authenticationRef: {name: x}\n    metadata: {}\n");
-  EXPECT_NE(m.find("authenticationRef"), std::string::npos);
-  EXPECT_NE(m.find("not supported by surge"), std::string::npos);
+  m = errorOf(base +
+              "prometheus\n    authenticationRef: {name: x}\n    metadata:\n"
+              "      serverAddress: http://p:9090\n      query: up\n      threshold: 5\n");
+  EXPECT_NE(m.find("keda.yaml:4:31: triggers[0].authenticationRef.name: no "
+                   "trigger_authentications entry named 'x'"),
+            std::string::npos)
+      << m;
 
   EXPECT_NE(errorOf("scaleTargetRef: {name: web}\nminReplicaCount: 5\nmaxReplicaCount: 3\n"
                     "triggers: []\n")

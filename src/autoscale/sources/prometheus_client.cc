@@ -97,18 +97,18 @@ StatusOr<PromResult> parsePrometheusResponse(std::string_view body, int http_sta
   return out;
 }
 
-PrometheusClient::PrometheusClient(std::string server_address, HttpFetchOptions http)
+PrometheusClient::PrometheusClient(std::string server_address, net::ClientOptions http)
     : server_(std::move(server_address)), http_(http) {
   while (!server_.empty() && server_.back() == '/') server_.pop_back();
 }
 
 std::string PrometheusClient::queryUrl(std::string_view promql) const {
-  return server_ + "/api/v1/query?query=" + queryEscape(promql);
+  return server_ + "/api/v1/query?query=" + net::queryEscape(promql);
 }
 
 StatusOr<PromResult> PrometheusClient::query(std::string_view promql) const {
   std::string url = queryUrl(promql);
-  auto fetched = httpGet(url, http_);
+  auto fetched = net::httpGet(url, http_);
   if (!fetched.isOk()) {
     return Status(fetched.status().code(),
                   "prometheus " + server_ + ": " + fetched.status().message());

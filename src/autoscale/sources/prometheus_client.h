@@ -4,7 +4,8 @@
 // ("12.5", "NaN", "+Inf", "-Inf") and are returned as doubles, NaN and ±Inf included (the caller
 // decides, as KEDA's ignoreNullValues does). `"status": "error"` → InvalidArgument/Unavailable
 // carrying Prometheus' errorType and message; matrix and string results are errors.
-// Each query is one blocking HTTP GET bounded by HttpFetchOptions (1 s + 1 s by default).
+// Each query is one blocking HTTP GET (net/http_client.h: http or https, the options' auth and
+// TLS settings) bounded by the options' timeouts (1 s to connect, 2 s in all by default).
 // Thread-safety: a client is immutable after construction; query() may run on several threads.
 #pragma once
 
@@ -13,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "autoscale/sources/http_fetch.h"
+#include "net/http_client.h"
 #include "common/status.h"
 
 namespace surge::autoscale {
@@ -38,7 +39,7 @@ StatusOr<PromResult> parsePrometheusResponse(std::string_view body, int http_sta
 class PrometheusClient {
  public:
   // server_address: "http://127.0.0.1:9090" (a path prefix is kept: "http://h:9090/prom").
-  explicit PrometheusClient(std::string server_address, HttpFetchOptions http = {});
+  explicit PrometheusClient(std::string server_address, net::ClientOptions http = {});
   // The URL queried for `promql` (for messages and tests).
   std::string queryUrl(std::string_view promql) const;
   // Runs the instant query at the server's current time.
@@ -47,7 +48,7 @@ class PrometheusClient {
 
  private:
   std::string server_;
-  HttpFetchOptions http_;
+  net::ClientOptions http_;
 };
 
 }  // namespace surge::autoscale

@@ -115,8 +115,8 @@ TEST(PrometheusClient, DownAndTimeout) {
     auto g = net::asio::make_work_guard(io);
     io.run();
   });
-  HttpFetchOptions o;
-  o.read_timeout = 150ms;
+  net::ClientOptions o;
+  o.timeout = 150ms;
   r = PrometheusClient("http://127.0.0.1:" + std::to_string(slow.port()), o).query("up");
   slow.stop();
   io.stop();

@@ -166,7 +166,7 @@ void ScrapeCollector::collectGatewayRate(const std::string& metric,
                          "configured";
     return;
   }
-  auto fetched = httpGet(options_.gateway_metrics_url, options_.http);
+  auto fetched = net::httpGet(options_.gateway_metrics_url, options_.http);
   if (fetched.isOk() && fetched->status != 200) {
     fetched = unavailable("GET " + options_.gateway_metrics_url + ": HTTP " +
                           std::to_string(fetched->status));
@@ -228,7 +228,7 @@ void ScrapeCollector::collectPodMetric(const MetricSpec& metric,
     if (!slot) {
       slot = std::make_shared<Page>();
       std::string url = "http://" + p->address + options_.metrics_path;
-      auto fetched = httpGet(url, options_.http);
+      auto fetched = net::httpGet(url, options_.http);
       if (fetched.isOk() && fetched->status != 200) {
         fetched = unavailable("GET " + url + ": HTTP " + std::to_string(fetched->status));
       }

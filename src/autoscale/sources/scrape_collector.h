@@ -15,7 +15,7 @@
 // Object and External metrics are not served here (snapshot.failed says so; the composite
 // collector sends External metrics to KEDA triggers).
 // Each pod's page is fetched at most once per collect(); fetches are sequential, each bounded by
-// options.http (1 s connect + 1 s read by default).
+// options.http (net/http_client.h; 1 s to connect, 2 s in all by default).
 // Thread-safety: one collect() at a time (the controller's sync thread).
 #pragma once
 
@@ -26,7 +26,7 @@
 
 #include "autoscale/sources/collector.h"
 #include "autoscale/sources/counter_rate.h"
-#include "autoscale/sources/http_fetch.h"
+#include "net/http_client.h"
 
 namespace surge::autoscale {
 
@@ -39,7 +39,7 @@ struct ScrapeCollectorOptions {
   std::string gateway_counter = "surge_gateway_backend_requests_total";
   std::string metrics_path = "/metrics";  // appended to a pod's address
   std::string proc_root = "/proc";
-  HttpFetchOptions http;
+  net::ClientOptions http;
 };
 
 class ScrapeCollector : public MetricsCollector {
