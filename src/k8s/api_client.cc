@@ -1,26 +1,17 @@
 #include "k8s/api_client.h"
 
-#include <fcntl.h>
-
-#include <curl/curl.h>
-
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
-#include <mutex>
 #include <sstream>
 
 #include "config/node.h"
+#include "net/http_client.h"
 
 namespace surge::k8s {
 namespace {
 
 using nlohmann::json;
-
-void globalInit() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 StatusOr<std::string> readFile(const std::string& path, const std::string& what) {
   std::ifstream in(path, std::ios::binary);
@@ -61,164 +52,47 @@ const char* reasonOf(int code) {
   }
 }
 
-size_t onBody(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
+// The shared client's options for this API server: TLS, auth, timeouts.
+net::ClientOptions clientOptions(const ApiConfig& c) {
+  net::ClientOptions o;
+  o.connect_timeout = c.connect_timeout;
+  o.timeout = c.timeout;
+  o.max_body_bytes = 1ull << 30;  // whole lists (EndpointSlices, Pods) of a large namespace
+  o.ca_file = c.ca_file;
+  o.ca_pem = c.ca_data;
+  o.insecure_skip_verify = c.insecure_skip_tls_verify;
+  o.client_cert_file = c.client_cert_file;
+  o.client_cert_pem = c.client_cert_data;
+  o.client_key_file = c.client_key_file;
+  o.client_key_pem = c.client_key_data;
+  o.bearer_token = c.bearer_token;
+  o.bearer_token_file = c.token_file;  // re-read on every request
+  o.user_agent = "surge/k8s";
+  return o;
 }
 
-// Per-request curl handle with the config's TLS and auth applied.
-class Easy {
- public:
-  explicit Easy(const ApiConfig& c) : c_(c) {
-    globalInit();
-    h_ = curl_easy_init();
-  }
-  ~Easy() {
-    if (headers_) curl_slist_free_all(headers_);
-    if (h_) curl_easy_cleanup(h_);
-  }
-  Easy(const Easy&) = delete;
-  Easy& operator=(const Easy&) = delete;
-
-  // libcurl 7.88 opens its sockets without close-on-exec; replicas spawned by surge up must not
-  // inherit them.
-  static int setCloseOnExec(void*, curl_socket_t fd, curlsocktype) {
-    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-    return CURL_SOCKOPT_OK;
-  }
-
-  Status setup(const std::string& method, const std::string& path, const std::string* body,
-               const std::string& content_type, bool streaming) {
-    if (!h_) return internalError("curl_easy_init failed");
-    url_ = c_.server;
-    while (!url_.empty() && url_.back() == '/') url_.pop_back();
-    url_ += path;
-    curl_easy_setopt(h_, CURLOPT_URL, url_.c_str());
-    curl_easy_setopt(h_, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h_, CURLOPT_SOCKOPTFUNCTION, &setCloseOnExec);
-    curl_easy_setopt(h_, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(c_.connect_timeout.count() / 1000000));
-    if (!streaming) {
-      curl_easy_setopt(h_, CURLOPT_TIMEOUT_MS, static_cast<long>(c_.timeout.count() / 1000000));
-    }
-    curl_easy_setopt(h_, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (method == "GET") {
-      curl_easy_setopt(h_, CURLOPT_HTTPGET, 1L);
-    } else {
-      curl_easy_setopt(h_, CURLOPT_CUSTOMREQUEST, method.c_str());
-    }
-    if (body) {
-      curl_easy_setopt(h_, CURLOPT_POSTFIELDS, body->data());
-      curl_easy_setopt(h_, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
-      headers_ = curl_slist_append(headers_, ("Content-Type: " + content_type).c_str());
-    }
-    headers_ = curl_slist_append(headers_, "Accept: application/json");
-    std::string token = c_.bearer_token;
-    if (!c_.token_file.empty()) {
-      auto t = readFile(c_.token_file, "service-account token");
-      if (!t.isOk()) return t.status();
-      token = trim(*t);
-    }
-    if (!token.empty()) {
-      headers_ = curl_slist_append(headers_, ("Authorization: Bearer " + token).c_str());
-    }
-    curl_easy_setopt(h_, CURLOPT_HTTPHEADER, headers_);
-    curl_easy_setopt(h_, CURLOPT_USERAGENT, "surge/k8s");
-    // TLS.
-    if (c_.insecure_skip_tls_verify) {
-      curl_easy_setopt(h_, CURLOPT_SSL_VERIFYPEER, 0L);
-      curl_easy_setopt(h_, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (!c_.ca_file.empty()) curl_easy_setopt(h_, CURLOPT_CAINFO, c_.ca_file.c_str());
-    if (!c_.ca_data.empty()) {
-      curl_blob b{const_cast<char*>(c_.ca_data.data()), c_.ca_data.size(), CURL_BLOB_COPY};
-      curl_easy_setopt(h_, CURLOPT_CAINFO_BLOB, &b);
-    }
-    if (!c_.client_cert_file.empty()) {
-      curl_easy_setopt(h_, CURLOPT_SSLCERT, c_.client_cert_file.c_str());
-    }
-    if (!c_.client_cert_data.empty()) {
-      curl_blob b{const_cast<char*>(c_.client_cert_data.data()), c_.client_cert_data.size(),
-                  CURL_BLOB_COPY};
-      curl_easy_setopt(h_, CURLOPT_SSLCERT_BLOB, &b);
-      curl_easy_setopt(h_, CURLOPT_SSLCERTTYPE, "PEM");
-    }
-    if (!c_.client_key_file.empty()) {
-      curl_easy_setopt(h_, CURLOPT_SSLKEY, c_.client_key_file.c_str());
-    }
-    if (!c_.client_key_data.empty()) {
-      curl_blob b{const_cast<char*>(c_.client_key_data.data()), c_.client_key_data.size(),
-                  CURL_BLOB_COPY};
-      curl_easy_setopt(h_, CURLOPT_SSLKEY_BLOB, &b);
-      curl_easy_setopt(h_, CURLOPT_SSLKEYTYPE, "PEM");
-    }
-    return Status::ok();
-  }
-
-  CURL* handle() { return h_; }
-  const std::string& url() const { return url_; }
-
-  Status transportError(CURLcode rc, const std::string& method, const std::string& path) {
-    std::string m = method + " " + path + ": cannot reach the API server " + c_.server + ": " +
-                    curl_easy_strerror(rc);
-    if (rc == CURLE_OPERATION_TIMEDOUT) return {StatusCode::kDeadlineExceeded, m};
-    return unavailable(m);
-  }
-
- private:
-  const ApiConfig& c_;
-  CURL* h_ = nullptr;
-  curl_slist* headers_ = nullptr;
-  std::string url_;
-};
-
-struct StreamState {
-  std::string buffer;
-  std::string error_body;  // body of a non-2xx answer
-  const std::function<bool(const json&)>* on_event = nullptr;
-  const std::atomic<bool>* stop = nullptr;
-  Status status;
-  bool stopped = false;
-  CURL* h = nullptr;
-};
-
-size_t onStream(char* data, size_t size, size_t n, void* user) {
-  auto* s = static_cast<StreamState*>(user);
-  long code = 0;
-  curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
-  if (code < 200 || code >= 300) {
-    s->error_body.append(data, size * n);
-    return size * n;
-  }
-  s->buffer.append(data, size * n);
-  size_t start = 0;
-  for (;;) {
-    size_t nl = s->buffer.find('\n', start);
-    if (nl == std::string::npos) break;
-    std::string line = s->buffer.substr(start, nl - start);
-    start = nl + 1;
-    if (trim(line).empty()) continue;
-    json event = json::parse(line, nullptr, false);
-    if (event.is_discarded() || !event.is_object()) {
-      s->status = internalError("watch stream: not a JSON event: " + line.substr(0, 200));
-      return 0;
-    }
-    if (!(*s->on_event)(event)) {
-      s->stopped = true;
-      return 0;
-    }
-  }
-  s->buffer.erase(0, start);
-  return size * n;
+net::ClientRequest apiRequest(const ApiConfig& c, const std::string& method,
+                              const std::string& path) {
+  net::ClientRequest r;
+  r.method = method;
+  r.url = c.server;
+  while (!r.url.empty() && r.url.back() == '/') r.url.pop_back();
+  r.url += path;
+  r.headers.emplace_back("Accept", "application/json");
+  return r;
 }
 
-int onProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  auto* s = static_cast<StreamState*>(user);
-  if (s->stop && s->stop->load(std::memory_order_acquire)) {
-    s->stopped = true;
-    return 1;
+// A failure of the client: "GET /path: cannot reach the API server https://...: connect: ...".
+Status transportError(const ApiConfig& c, const net::ClientRequest& r, const std::string& path,
+                      const Status& s) {
+  std::string detail = s.message();
+  const std::string prefix = r.method + " " + r.url + ": ";
+  if (detail.compare(0, prefix.size(), prefix) == 0) detail.erase(0, prefix.size());
+  if (s.code() != StatusCode::kUnavailable && s.code() != StatusCode::kDeadlineExceeded) {
+    return {s.code(), r.method + " " + path + ": " + detail};
   }
-  return 0;
+  return {s.code(), r.method + " " + path + ": cannot reach the API server " + c.server + ": " +
+                        detail};
 }
 
 StatusOr<std::string> nodeStr(const config::Node& n, std::string_view key) {
@@ -302,23 +176,19 @@ int httpCodeOf(const Status& status) {
   return std::atoi(m.c_str() + p + 7);
 }
 
-ApiClient::ApiClient(ApiConfig config) : config_(std::move(config)) { globalInit(); }
+ApiClient::ApiClient(ApiConfig config) : config_(std::move(config)) {}
 
 StatusOr<ApiResponse> ApiClient::request(const std::string& method, const std::string& path,
                                          const std::string& body,
                                          const std::string& content_type) {
-  Easy e(config_);
-  bool has_body = method != "GET" && method != "DELETE";
-  RETURN_IF_ERROR(e.setup(method, path, has_body ? &body : nullptr, content_type, false));
-  ApiResponse r;
-  curl_easy_setopt(e.handle(), CURLOPT_WRITEFUNCTION, onBody);
-  curl_easy_setopt(e.handle(), CURLOPT_WRITEDATA, &r.body);
-  CURLcode rc = curl_easy_perform(e.handle());
-  if (rc != CURLE_OK) return e.transportError(rc, method, path);
-  long code = 0;
-  curl_easy_getinfo(e.handle(), CURLINFO_RESPONSE_CODE, &code);
-  r.http_code = static_cast<int>(code);
-  return r;
+  net::ClientRequest r = apiRequest(config_, method, path);
+  if (method != "GET" && method != "DELETE") {
+    r.body = body;
+    r.content_type = content_type;
+  }
+  auto resp = net::httpCall(r, clientOptions(config_));
+  if (!resp.isOk()) return transportError(config_, r, path, resp.status());
+  return ApiResponse{resp->status, std::move(resp->body)};
 }
 
 namespace {
@@ -347,28 +217,39 @@ StatusOr<json> ApiClient::patch(const std::string& path, const json& body,
 
 Status ApiClient::stream(const std::string& path, const std::function<bool(const json&)>& on_event,
                          const std::atomic<bool>* stop) {
-  Easy e(config_);
-  RETURN_IF_ERROR(e.setup("GET", path, nullptr, "", true));
-  StreamState s;
-  s.on_event = &on_event;
-  s.stop = stop;
-  s.h = e.handle();
-  curl_easy_setopt(e.handle(), CURLOPT_WRITEFUNCTION, onStream);
-  curl_easy_setopt(e.handle(), CURLOPT_WRITEDATA, &s);
-  curl_easy_setopt(e.handle(), CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(e.handle(), CURLOPT_XFERINFOFUNCTION, onProgress);
-  curl_easy_setopt(e.handle(), CURLOPT_XFERINFODATA, &s);
+  net::ClientRequest r = apiRequest(config_, "GET", path);
+  net::ClientOptions o = clientOptions(config_);
+  o.timeout = Duration(0);  // the caller bounds the watch with ?timeoutSeconds=
   // A dead connection is noticed by TCP keepalive (the server sends bookmarks/data otherwise).
-  curl_easy_setopt(e.handle(), CURLOPT_TCP_KEEPALIVE, 1L);
-  CURLcode rc = curl_easy_perform(e.handle());
-  if (s.stopped) return Status::ok();
-  if (!s.status.isOk()) return s.status;
-  long code = 0;
-  curl_easy_getinfo(e.handle(), CURLINFO_RESPONSE_CODE, &code);
-  if (code != 0 && (code < 200 || code >= 300)) {
-    return apiError("GET", path, ApiResponse{static_cast<int>(code), s.error_body});
+  o.tcp_keepalive = true;
+  std::string buffer;
+  Status parse_error;
+  auto on_data = [&](std::string_view data) {
+    buffer.append(data);
+    size_t start = 0;
+    for (;;) {
+      size_t nl = buffer.find('\n', start);
+      if (nl == std::string::npos) break;
+      std::string line = buffer.substr(start, nl - start);
+      start = nl + 1;
+      if (trim(line).empty()) continue;
+      json event = json::parse(line, nullptr, false);
+      if (event.is_discarded() || !event.is_object()) {
+        parse_error = internalError("watch stream: not a JSON event: " + line.substr(0, 200));
+        return false;
+      }
+      if (!on_event(event)) return false;
+    }
+    buffer.erase(0, start);
+    return true;
+  };
+  auto resp = net::httpStream(r, o, on_data, stop);
+  if (!parse_error.isOk()) return parse_error;
+  if (!resp.isOk()) return transportError(config_, r, path, resp.status());
+  if (resp->stopped) return Status::ok();
+  if (resp->status < 200 || resp->status >= 300) {
+    return apiError("GET", path, ApiResponse{resp->status, resp->body});
   }
-  if (rc != CURLE_OK) return e.transportError(rc, "GET", path);
   return Status::ok();
 }
 

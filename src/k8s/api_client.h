@@ -1,12 +1,13 @@
-// ApiClient: a small Kubernetes REST client over libcurl — JSON GET/PUT/PATCH with timeouts and a
-// streaming GET for watches (one JSON event per line). Connection settings (ApiConfig) come from
+// ApiClient: a small Kubernetes REST client over the control-plane HTTP client
+// (net/http_client.h) — JSON GET/PUT/PATCH with timeouts and a streaming GET for watches (one
+// JSON event per line). Connection settings (ApiConfig) come from
 // the in-cluster service account (loadInClusterConfig) or a kubeconfig (loadKubeconfig); an
 // http:// server is accepted for tests (tests/support/k8s_stub_api.h). Errors are Status values
 // naming the method, the path, the HTTP code and the API's Status.message
 // (docs/design/k8s.md).
 // Complexity: one HTTP round trip per call; no caching.
-// Thread-safety: an ApiClient may be used from several threads (each call has its own curl easy
-// handle); ApiConfig is an immutable value.
+// Thread-safety: an ApiClient may be used from several threads (each call is an independent
+// request of the shared client); ApiConfig is an immutable value.
 #pragma once
 
 #include <atomic>
@@ -94,9 +95,10 @@ class ApiClient {
 
   // Streaming GET (watch): calls on_event for each newline-terminated JSON object as it arrives.
   // Returns when the server ends the stream (OK), on_event returns false (OK), *stop becomes true
-  // (OK, checked at least every ~100 ms), or on an error (a non-2xx answer → apiError, an
+  // (OK), or on an error (a non-2xx answer → apiError, an
   // unparsable line → Internal, transport → Unavailable). No overall timeout; the caller bounds
-  // the watch with ?timeoutSeconds=.
+  // the watch with ?timeoutSeconds=. *stop is checked while the stream waits (libcurl's progress
+  // callback: at least once a second).
   Status stream(const std::string& path, const std::function<bool(const nlohmann::json&)>& on_event,
                 const std::atomic<bool>* stop = nullptr);
 
