@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "net/asio.h"
+#include "net/http_client.h"
 #include "net/http_parser.h"
 
 namespace surge::loadgen {
@@ -42,8 +43,6 @@ struct Conn {
   bool keep_alive = true;
   net::HeadParser head{net::HeadParser::Kind::kResponse, net::ParseLimits{64 * 1024, 0}};
   net::BodyDecoder body;
-  bool keep_body = false;
-  std::string body_data;
   std::array<char, 16384> buf;
 };
 
@@ -97,7 +96,6 @@ struct Engine {
     c.rbuf.clear();
     c.head.reset();
     c.head_done = false;
-    c.body_data.clear();
     c.timer.expires_after(timeout);
     c.timer.async_wait([this, &c, g](const boost::system::error_code& ec) {
       if (ec || c.gen != g) return;
@@ -174,7 +172,6 @@ struct Engine {
     }
     while (!in.empty() && !c.body.done() && !c.body.failed()) {
       auto step = c.body.step(in);
-      if (c.keep_body) c.body_data.append(step.data);
       if (step.consumed == 0) break;
       in.remove_prefix(step.consumed);
     }
@@ -236,19 +233,17 @@ struct LoadDriver::Impl {
 };
 
 StatusOr<std::pair<std::string, std::string>> parseUrl(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.substr(0, kScheme.size()) != kScheme) {
+  auto parsed = net::parseUrl(url);
+  if (url.find("://") == std::string_view::npos || (parsed.isOk() && parsed->scheme != "http")) {
     return invalidArgument("--url must start with http:// (got '" + std::string(url) + "')");
   }
-  url.remove_prefix(kScheme.size());
-  auto slash = url.find('/');
-  std::string host_port(url.substr(0, slash));
-  std::string prefix(slash == std::string_view::npos ? "" : url.substr(slash));
+  if (!parsed.isOk()) return parsed.status();
+  std::string prefix = parsed->target;
+  if (prefix.find('?') != std::string::npos) {
+    return invalidArgument("--url must not have a query (got '" + std::string(url) + "')");
+  }
   while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
-  if (host_port.empty()) return invalidArgument("--url has no host");
-  bool has_port = host_port.back() != ']' && host_port.find(':') != std::string::npos;
-  if (!has_port) host_port += ":80";
-  return std::make_pair(host_port, prefix);
+  return std::make_pair(parsed->hostPort(), prefix);
 }
 
 std::string buildRequest(const Target& t) {
@@ -283,28 +278,29 @@ Status LoadDriver::init() {
 StatusOr<HttpReply> LoadDriver::fetch(const std::string& method, const std::string& path,
                                       const std::string& body, Duration timeout) {
   SURGE_CHECK(impl_ != nullptr);
-  Target t = target_;
-  t.method = method;
-  t.path = path;
-  t.body = body;
-  std::string raw = buildRequest(t);
-  Engine e;
-  e.ep = impl_->ep;
-  e.timeout = timeout;
-  HttpReply reply;
-  e.on_done = [&](Conn& c, int status, double) {
-    reply.status = status;
-    reply.body = std::move(c.body_data);
-    e.stopAll();
-  };
-  Conn& c = e.addConn();
-  c.keep_body = true;
-  e.send(c, &raw, std::chrono::steady_clock::now());
-  e.io.run();
-  if (reply.status == 0) {
-    return unavailable("cannot reach " + target_.host_port + ": " + e.last_error);
+  net::ClientRequest req;
+  req.method = method;
+  req.url = "http://" + target_.host_port + path;
+  req.headers = target_.headers;
+  req.body = body;
+  bool has_type = false;
+  for (auto it = req.headers.begin(); it != req.headers.end();) {
+    if (net::equalsIgnoreCase(it->first, "content-type")) {
+      has_type = true;
+      req.content_type = it->second;
+      it = req.headers.erase(it);
+    } else {
+      ++it;
+    }
   }
-  return reply;
+  if (!has_type && (!body.empty() || method == "POST")) req.content_type = "application/json";
+  net::ClientOptions o = net::ClientOptions::withTimeout(timeout);
+  o.max_body_bytes = 64ull << 20;
+  o.user_agent = "surge-load";
+  auto r = net::httpCall(req, o);
+  if (!r.isOk()) return Status(r.status().code(), "cannot reach " + target_.host_port + ": " +
+                                                      r.status().message());
+  return HttpReply{r->status, std::move(r->body)};
 }
 
 std::vector<WindowStats> LoadDriver::runClosed(

@@ -37,7 +37,8 @@ struct Target {
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
 };
 
-// Splits "http://host:port[/prefix]" into host_port ("host:port", default port 80) and prefix.
+// Splits "http://host:port[/prefix]" (net::parseUrl; "[::1]:port" for IPv6) into host_port
+// ("host:port", default port 80) and prefix.
 StatusOr<std::pair<std::string, std::string>> parseUrl(std::string_view url);
 
 // The raw HTTP/1.1 request bytes for `t` (Host, Content-Length, keep-alive).
@@ -79,8 +80,9 @@ class LoadDriver {
 
   // Resolves the address. Must succeed before the runs.
   Status init();
-  // One request on a fresh connection (metadata, /metrics, reachability). Unavailable when the
-  // server cannot be reached.
+  // One control call (metadata, /metrics, reachability) through the control-plane client
+  // (net/http_client.h), not the load engine. Unavailable "cannot reach HOST:PORT: ..." when the
+  // server cannot be reached, DeadlineExceeded when it does not answer within `timeout`.
   StatusOr<HttpReply> fetch(const std::string& method, const std::string& path,
                             const std::string& body = "",
                             Duration timeout = std::chrono::seconds(5));

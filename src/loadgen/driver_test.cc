@@ -165,5 +165,30 @@ TEST(LoadDriverKeepAlive, AFreshConnectionClosedWithoutAnswerIsStillAnError) {
   EXPECT_EQ(w.stale_retries, 0u);
 }
 
+// Control calls (metadata, /metrics) go through the control-plane client, not the load engine.
+TEST(LoadDriverFetch, ControlCallAnswersAndUnreachableServer) {
+  int port = 0;
+  {
+    RawServer server(RawServer::Mode::kIdleTimeout, 1000, 0);
+    port = server.port();
+    LoadDriver d(target(port), 5s);
+    ASSERT_TRUE(d.init().isOk());
+    auto r = d.fetch("GET", "/v2/models/m", "", 2s);
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "ok");
+  }
+  LoadDriver d(target(port), 5s);  // the server is gone: nothing listens on the port
+  ASSERT_TRUE(d.init().isOk());
+  auto r = d.fetch("GET", "/v2/health/ready", "", 1s);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(r.status().message().find("cannot reach 127.0.0.1:" + std::to_string(port) +
+                                      ": GET http://127.0.0.1:" + std::to_string(port) +
+                                      "/v2/health/ready: connect: Connection refused"),
+            std::string::npos)
+      << r.status().message();
+}
+
 }  // namespace
 }  // namespace surge::loadgen

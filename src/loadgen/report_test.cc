@@ -64,6 +64,9 @@ TEST(Url, SplitsHostPortAndPrefix) {
   EXPECT_EQ(parseUrl("http://localhost")->first, "localhost:80");
   EXPECT_FALSE(parseUrl("https://x").isOk());
   EXPECT_FALSE(parseUrl("127.0.0.1:80").isOk());
+  EXPECT_EQ(parseUrl("http://[::1]:8000/p")->first, "[::1]:8000");
+  EXPECT_EQ(parseUrl("http://[::1]")->first, "[::1]:80");
+  EXPECT_FALSE(parseUrl("http://h:x").isOk());
 }
 
 TEST(Request, HasFramingHeaders) {
