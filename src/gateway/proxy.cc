@@ -11,21 +11,19 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 
-#include "common/hash.h"
 #include "common/logging.h"
+#include "gateway/hash_key.h"
+#include "gateway/head_rewrite.h"
+#include "gateway/host_selection.h"
 #include "gateway/retry_policy.h"
-#include "net/http_message.h"
 #include "net/http_parser.h"
-#include "net/http_util.h"
 
 namespace surge::gateway {
 
 using net::BodyDecoder;
 using net::BodyFraming;
-using net::HeaderId;
 using net::HeadParser;
 using net::ParseError;
 namespace asio = net::asio;
@@ -35,12 +33,6 @@ namespace {
 
 inline TimePoint steadyNow() {
   return std::chrono::time_point_cast<Duration>(std::chrono::steady_clock::now());
-}
-
-inline void appendInt(std::string& s, uint64_t v) {
-  char b[24];
-  auto [p, ec] = std::to_chars(b, b + sizeof b, v);
-  s.append(b, p);
 }
 
 inline int statusClass(int status) {
@@ -67,52 +59,6 @@ ssize_t sendv(int fd, iovec* iov, int n) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
     return -1;
   }
-}
-
-// Value of query parameter `name` in the raw target (no decoding: a stable key is all we need).
-std::optional<std::string_view> rawQueryParam(std::string_view target, std::string_view name) {
-  size_t q = target.find('?');
-  if (q == std::string_view::npos) return std::nullopt;
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    size_t amp = rest.find('&');
-    std::string_view pair = rest.substr(0, amp);
-    size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == name) {
-      return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    }
-    if (amp == std::string_view::npos) break;
-    rest.remove_prefix(amp + 1);
-  }
-  return std::nullopt;
-}
-
-std::optional<std::string_view> cookieValue(std::string_view cookies, std::string_view name) {
-  while (!cookies.empty()) {
-    size_t semi = cookies.find(';');
-    std::string_view pair = cookies.substr(0, semi);
-    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-    size_t eq = pair.find('=');
-    if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
-    if (semi == std::string_view::npos) break;
-    cookies.remove_prefix(semi + 1);
-  }
-  return std::nullopt;
-}
-
-// The body passes through with its transfer codings, so the header does too ("gzip, chunked"
-// stays; several TE fields are joined).
-void appendTransferEncoding(std::string& o, const HeadParser& p) {
-  o.append("Transfer-Encoding: ");
-  bool first = true;
-  for (size_t i = 0; i < p.headerCount(); ++i) {
-    const net::HeaderField& f = p.header(i);
-    if (f.id != HeaderId::kTransferEncoding) continue;
-    if (!first) o.append(", ");
-    o.append(f.value);
-    first = false;
-  }
-  o.append("\r\n");
 }
 
 }  // namespace
@@ -160,8 +106,6 @@ class Session final : public IoTarget, public UpstreamOwner {
   void processClientData();
   void parseHead();
   void beginRequest();
-  void buildUpstreamHead();
-  std::optional<uint64_t> hashKey() const;
   // Sends a (+ b); completes with onClientWritten(), at once or when the socket drains.
   void writeClient(const char* a, size_t alen, const char* b, size_t blen);
   void continueClientWrite();
@@ -399,120 +343,14 @@ void Session::parseHead() {
   beginRequest();
 }
 
-std::optional<uint64_t> Session::hashKey() const {
-  const HashKeySource& src = w_.options_.hash_key;
-  std::optional<std::string_view> v;
-  switch (src.kind) {
-    case HashKeySource::Kind::kHeader:
-      if (const auto* f = req_parser_.find(src.name)) v = f->value;
-      break;
-    case HashKeySource::Kind::kQuery:
-      v = rawQueryParam(req_parser_.target(), src.name);
-      break;
-    case HashKeySource::Kind::kCookie:
-      for (size_t i = 0; i < req_parser_.headerCount() && !v; ++i) {
-        const auto& f = req_parser_.header(i);
-        if (f.id == HeaderId::kCookie) v = cookieValue(f.value, src.name);
-      }
-      break;
-  }
-  if (!v || v->empty()) return std::nullopt;
-  return hash64(*v);
-}
-
-void Session::buildUpstreamHead() {
-  const HeadParser& p = req_parser_;
-  std::string& o = out_up_;
-  o.clear();
-  up_sent_ = 0;
-  o.append(p.method());
-  o.push_back(' ');
-  // absolute-form goes on in origin-form, its authority as Host (RFC 9112 §3.2.2;
-  // docs/design/http-edge-rules.md).
-  const bool absolute = p.targetForm() == net::TargetForm::kAbsolute;
-  if (absolute) {
-    std::string_view pq = p.pathAndQuery();
-    if (pq.empty() || pq.front() == '?') o.push_back('/');
-    o.append(pq);
-  } else {
-    o.append(p.target());
-  }
-  o.append(" HTTP/1.1\r\n");
-  bool have_xff = false, have_id = false;
-  if (absolute) {
-    o.append("Host: ");
-    o.append(p.host());
-    o.append("\r\n");
-  }
-  for (size_t i = 0; i < p.headerCount(); ++i) {
-    const net::HeaderField& f = p.header(i);
-    if (f.hop_by_hop) continue;
-    switch (f.id) {
-      case HeaderId::kContentLength:
-      case HeaderId::kExpect:  // answered here (100 Continue), not forwarded
-        continue;
-      case HeaderId::kHost:
-        if (absolute) continue;  // written above from the target
-        break;
-      case HeaderId::kXForwardedFor:
-        if (have_xff) continue;
-        have_xff = true;
-        o.append("X-Forwarded-For: ");
-        o.append(f.value);
-        o.append(", ");
-        o.append(client_ip_);
-        o.append("\r\n");
-        continue;
-      case HeaderId::kXRequestId:
-        have_id = true;
-        break;
-      default:
-        break;
-    }
-    o.append(f.name);
-    o.append(": ");
-    o.append(f.value);
-    o.append("\r\n");
-  }
-  if (!have_xff) {
-    o.append("X-Forwarded-For: ");
-    o.append(client_ip_);
-    o.append("\r\n");
-  }
-  if (!have_id) {
-    static const char kHex[] = "0123456789abcdef";
-    uint64_t a = w_.random_.next(), b = w_.random_.next();
-    char id[32];
-    for (int i = 0; i < 16; ++i) {
-      id[i] = kHex[(a >> (i * 4)) & 0xf];
-      id[16 + i] = kHex[(b >> (i * 4)) & 0xf];
-    }
-    o.append("X-Request-Id: ");
-    o.append(id, 32);
-    o.append("\r\n");
-  }
-  switch (p.framing()) {
-    case BodyFraming::kContentLength:
-      o.append("Content-Length: ");
-      appendInt(o, p.contentLength());
-      o.append("\r\n");
-      break;
-    case BodyFraming::kChunked:  // the only coding a request may have; re-framed (reframe())
-      o.append("Transfer-Encoding: chunked\r\n");
-      break;
-    default:
-      break;
-  }
-  o.append("\r\n");
-}
-
 void Session::beginRequest() {
   const HeadParser& p = req_parser_;
   client_minor_ = p.versionMinor();
   client_keep_alive_ = p.keepAlive() && !w_.shutting_down_;
   head_request_ = p.isHead();
-  hash_key_ = w_.wants_hash_key_ ? hashKey() : std::nullopt;
-  buildUpstreamHead();
+  hash_key_ = w_.wants_hash_key_ ? hashKey(w_.options_.hash_key, p) : std::nullopt;
+  writeUpstreamHead(p, client_ip_, w_.random_, out_up_);
+  up_sent_ = 0;
   bool expect_continue = p.expectContinue();
   in_start_ += p.headSize();
 
@@ -561,21 +399,12 @@ void Session::pickAndConnect() {
   ctx.now = now;
   ctx.hash_key = hash_key_;
   ctx.exclude = std::span<const lb::Host* const>(excluded_.data(), excluded_n_);
-  lb::Host* h = w_.balancer_->pick(ctx);
-  if (h != nullptr && w_.snapshot_->panic && !h->eligible(now) && !w_.anyEligible(now)) {
-    h = nullptr;  // panic mode with no healthy host at all: fail fast rather than try dead ones
-  }
+  lb::Host* h = admitPick(w_.balancer_->pick(ctx), *w_.snapshot_, now);
   HostPool* pool = h ? w_.pool_.forHost(h) : nullptr;
   if (tries_ == 0) fail_status_ = 502;
   if (pool == nullptr) {
-    if (tries_ == 0) {
-      respondLocal(503, "no healthy upstream", !req_body_received_);
-    } else {
-      respondLocal(fail_status_,
-                   fail_status_ == 504 ? "upstream per-try timeout, no other upstream to retry on"
-                                       : "upstream unavailable",
-                   !req_body_received_);
-    }
+    NoHostAnswer a = noHostAnswer(tries_, fail_status_);
+    respondLocal(a.status, a.message, !req_body_received_);
     return;
   }
   host_ = h;
@@ -854,44 +683,11 @@ void Session::parseResponseHead() {
                        first_byte_ - sent_at_, now);
   if (!p.keepAlive()) up_reusable_ = false;
 
-  std::string& o = out_client_;
-  o.clear();
-  o.append("HTTP/1.1 ");
-  appendInt(o, static_cast<uint64_t>(resp_status_));
-  o.push_back(' ');
-  if (p.reason().empty()) {
-    o.append(net::reasonPhrase(resp_status_));
-  } else {
-    o.append(p.reason());
-  }
-  o.append("\r\n");
-  for (size_t i = 0; i < p.headerCount(); ++i) {
-    const net::HeaderField& f = p.header(i);
-    if (f.hop_by_hop) continue;
-    if (f.id == HeaderId::kContentLength && p.framing() == BodyFraming::kChunked) continue;
-    o.append(f.name);
-    o.append(": ");
-    o.append(f.value);
-    o.append("\r\n");
-  }
-  dechunk_ = false;
-  if (p.framing() == BodyFraming::kChunked) {
-    if (client_minor_ >= 1) {
-      appendTransferEncoding(o, p);
-    } else {
-      dechunk_ = true;
-      client_keep_alive_ = false;
-    }
-  } else if (p.framing() == BodyFraming::kUntilClose) {
-    client_keep_alive_ = false;
-  }
-  if (w_.shutting_down_ || !req_body_received_) client_keep_alive_ = false;
-  if (!client_keep_alive_) {
-    o.append("Connection: close\r\n");
-  } else if (client_minor_ == 0) {
-    o.append("Connection: keep-alive\r\n");
-  }
-  o.append("\r\n");
+  ClientResponseHead head = writeClientResponseHead(
+      p, client_minor_, client_keep_alive_ && !w_.shutting_down_ && req_body_received_,
+      out_client_);
+  client_keep_alive_ = head.keep_alive;
+  dechunk_ = head.dechunk;
   c->start += p.headSize();
   resp_body_.reset(p.framing(), p.contentLength(), 0);
   state_ = State::kStreaming;
@@ -1000,23 +796,8 @@ void Session::respondLocal(int status, std::string_view message, bool linger) {
   if (!counted_) {  // rejected before it became a request (bad head, header timeout)
     if (auto* c = w_.requestsCounter(nullptr, statusClass(status))) c->inc();
   }
-  std::string& o = out_client_;
-  o.clear();
-  o.append("HTTP/1.1 ");
-  appendInt(o, static_cast<uint64_t>(status));
-  o.push_back(' ');
-  o.append(net::reasonPhrase(status));
-  o.append("\r\nContent-Type: application/json\r\nContent-Length: ");
-  std::string body = "{\"error\": \"" + net::jsonEscape(message) + "\"}";
-  appendInt(o, body.size());
-  o.append("\r\n");
-  if (!client_keep_alive_) {
-    o.append("Connection: close\r\n");
-  } else if (client_minor_ == 0) {
-    o.append("Connection: keep-alive\r\n");
-  }
-  o.append("\r\n");
-  if (!head_request_) o.append(body);
+  writeLocalResponse(status, message, client_minor_, client_keep_alive_, head_request_,
+                     out_client_);
   resp_body_.reset(BodyFraming::kNone, 0);
   linger_ = linger;
   // The exchange is over once this answer is out: no try deadline may fire again (a re-entered
@@ -1028,7 +809,7 @@ void Session::respondLocal(int status, std::string_view message, bool linger) {
     state_ = State::kStreaming;
     deadline_ = w_.now() + w_.options_.idle_timeout;
   }
-  writeClient(o.data(), o.size(), nullptr, 0);
+  writeClient(out_client_.data(), out_client_.size(), nullptr, 0);
 }
 
 // ---- attempts, retries --------------------------------------------------------------------------
@@ -1413,13 +1194,6 @@ metrics::Counter* Worker::requestsCounter(HostPool* pool, int status_class) {
         {pool != nullptr ? pool->host->address() : std::string("none"), kClassNames[status_class]});
   }
   return slot;
-}
-
-bool Worker::anyEligible(TimePoint now) const {
-  for (const auto& h : snapshot_->hosts) {
-    if (h->eligible(now)) return true;
-  }
-  return false;
 }
 
 void Worker::armSweep() {

@@ -19,6 +19,9 @@
 // the epoll data word is a generation-checked handle, not a pointer (epoll_set.h): a stale event
 // for a closed session or connection is dropped. Every descriptor is close-on-exec (the listener
 // accepts with accept4(SOCK_CLOEXEC)). docs/design/gateway.md, "Descriptor and session lifetime".
+// Decisions are pure policies with their own tests (docs/design/gateway.md, "Policies"): retries
+// and deadlines (retry_policy.h, retry_budget.h), the hash key (hash_key.h), the heads written
+// (head_rewrite.h), whether a pick is tried (host_selection.h); this file does the I/O around them.
 // Threading: a Worker and its sessions run on the worker's thread only; beginShutdown() and
 // inFlight() may be called from any thread.
 #pragma once
@@ -98,8 +101,6 @@ class Worker {
   void refreshSnapshot();
   // requests_total series of (backend or "none", status class), created on first use.
   metrics::Counter* requestsCounter(HostPool* pool, int status_class);
-  // Some host of the current snapshot is eligible (panic mode may hold only ineligible ones).
-  bool anyEligible(TimePoint now) const;
   void link(Session* s);
   void unlink(Session* s);
   void shutdownOnLoop(TimePoint deadline);

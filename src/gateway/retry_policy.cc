@@ -36,9 +36,7 @@ RetryDecision decideRetry(TryFailure failure, const TryState& s, const RetryBudg
     d.retry = true;
     return d;
   }
-  double allowed = b.percent / 100.0 * static_cast<double>(b.active_requests + 1);
-  int64_t limit = std::max<int64_t>(b.min_concurrent, static_cast<int64_t>(allowed));
-  if (b.retries_in_flight >= limit) return d;
+  if (!retryBudgetAdmits(b)) return d;
   d.retry = true;
   d.take_budget_slot = true;
   return d;

@@ -22,6 +22,7 @@
 #include <optional>
 
 #include "common/clock.h"
+#include "gateway/retry_budget.h"
 
 namespace surge::gateway {
 
@@ -60,13 +61,6 @@ struct TryState {
   bool response_to_client = false;   // some response byte already went to the client
   bool response_from_upstream = false;  // the failed try had received response bytes
   bool holds_budget_slot = false;    // the request already counts in retries_in_flight
-};
-
-struct RetryBudget {
-  int64_t retries_in_flight = 0;  // over the whole gateway
-  int64_t active_requests = 0;    // requests in flight over all hosts
-  double percent = 20;            // retry_budget.percent
-  int64_t min_concurrent = 3;     // retry_budget.min_concurrent
 };
 
 struct RetryDecision {
