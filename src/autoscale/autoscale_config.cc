@@ -111,7 +111,8 @@ void parseAdmin(const config::Node& n, std::string* listen, config::ErrorList* e
 }
 
 constexpr std::string_view kPolicyKeys[] = {"sync_period", "hpa",   "scaled_object", "predictive",
-                                            "panic",       "controller", "admin"};
+                                            "panic",       "controller", "admin",
+                                            "trigger_authentications"};
 
 StatusOr<AutoscalePolicy> parsePolicyImpl(const config::Node& root,
                                           const std::vector<std::string_view>& extra_keys) {
@@ -133,9 +134,12 @@ StatusOr<AutoscalePolicy> parsePolicyImpl(const config::Node& root,
       p.has_hpa = true;
     }
   }
-  if (!root["scaled_object"].isNull()) {
+  // Credentials for the Prometheus servers of KEDA triggers (authenticationRef targets).
+  auto auths = parseTriggerAuthentications(root["trigger_authentications"]);
+  errors.add(auths.status());
+  if (!root["scaled_object"].isNull() && auths.isOk()) {
     const config::Node so_node = root["scaled_object"];
-    auto so = parseScaledObject(so_node);
+    auto so = parseScaledObject(so_node, &*auths);
     if (errors.add(so.status())) {
       // advanced.horizontalPodAutoscalerConfig.behavior, parsed by the HPA core's rules.
       std::optional<Behavior> keda_behavior;

@@ -213,5 +213,40 @@ TEST(AutoscaleConfigTest, BadAdminAddress) {
   EXPECT_NE(c.status().message().find("admin.listen"), std::string::npos) << c.status().message();
 }
 
+TEST(AutoscaleConfigTest, TriggerAuthenticationsResolveAuthenticationRef) {
+  const std::string so = R"(target: {kind: local}
+scaled_object:
+  spec:
+    scaleTargetRef: {name: m}
+    triggers:
+      - type: prometheus
+        authenticationRef: {name: prom}
+        metadata:
+          serverAddress: https://prometheus:9090
+          query: up
+          threshold: "5"
+          authModes: basic
+)";
+  auto c = parse(so + "trigger_authentications:\n  prom: {username: u, password: p}\n");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  const PrometheusTrigger& t = c->policy.scaled_object->triggers.at(0);
+  EXPECT_EQ(t.auth_ref, "prom");
+  EXPECT_EQ(t.auth.username, "u");
+  EXPECT_EQ(t.auth.password, "p");
+  c = parse(so);  // no block of that name
+  ASSERT_FALSE(c.isOk());
+  EXPECT_NE(c.status().message().find("autoscale.yaml:7:35: scaled_object.spec.triggers[0]."
+                                      "authenticationRef.name: no trigger_authentications entry "
+                                      "named 'prom'"),
+            std::string::npos)
+      << c.status().message();
+  c = parse(so + "trigger_authentications:\n  prom: {ca_file: /nonexistent/ca.pem}\n");
+  ASSERT_FALSE(c.isOk());
+  EXPECT_NE(c.status().message().find("autoscale.yaml:14:19: trigger_authentications.prom.ca_file: "
+                                      "cannot read /nonexistent/ca.pem"),
+            std::string::npos)
+      << c.status().message();
+}
+
 }  // namespace
 }  // namespace surge::autoscale

@@ -1,9 +1,9 @@
 // GatewayAdminClient: the gateway's admin API (docs/gateway.md) as blocking calls — add a backend,
-// drain or remove it, change its weight, read its state — for the local actuator. Plus the tiny
-// blocking HTTP/1.1 client both use (one request per connection, Connection: close; a deadline
-// covers connect, send and the whole response; Content-Length, chunked or read-to-close bodies).
-// Complexity: one TCP connection per call. Thread-safety: a client is immutable after
-// construction; calls from several threads are independent.
+// drain or remove it, change its weight, read its state — for the local actuator. Each call is one
+// request through the control-plane client (net/http_client.h), bounded by the client's timeout
+// (connect, send and the whole response). Complexity: one TCP connection per call.
+// Thread-safety: a client is immutable after construction; calls from several threads are
+// independent.
 #pragma once
 
 #include <cstdint>
@@ -15,23 +15,9 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "net/http_client.h"
 
 namespace surge::autoscale {
-
-struct HttpReply {
-  int status = 0;
-  std::string body;
-};
-
-// One HTTP/1.1 request to host:port (IPv4 literal or a name resolved with getaddrinfo).
-// Errors: Unavailable (connect refused, reset, malformed response), DeadlineExceeded (timeout).
-StatusOr<HttpReply> httpCall(const std::string& host, uint16_t port, const std::string& method,
-                             const std::string& target,
-                             const std::vector<std::pair<std::string, std::string>>& headers,
-                             const std::string& body, Duration timeout);
-
-// "http://127.0.0.1:9901" or "http://host:port/" → host, port. No path, no https.
-StatusOr<std::pair<std::string, uint16_t>> parseHttpUrl(const std::string& url);
 
 struct BackendState {
   std::string address;
@@ -44,7 +30,8 @@ struct BackendState {
 
 class GatewayAdminClient {
  public:
-  // `admin_url` as parseHttpUrl takes; `token` "" = no Authorization header.
+  // `admin_url`: "http://127.0.0.1:9901" or "http://host:port/" (https:// too; no path).
+  // `token` "" = no Authorization header. InvalidArgument names a bad URL.
   static StatusOr<GatewayAdminClient> create(const std::string& admin_url,
                                              const std::string& token,
                                              Duration timeout = std::chrono::seconds(2));
@@ -68,14 +55,14 @@ class GatewayAdminClient {
 
  private:
   GatewayAdminClient() = default;
-  StatusOr<HttpReply> call(const std::string& method, const std::string& target,
-                           const std::string& body);
-  Status expect(const StatusOr<HttpReply>& reply, std::initializer_list<int> ok,
+  StatusOr<net::ClientResponse> call(const std::string& method, const std::string& target,
+                                     const std::string& body);
+  Status expect(const StatusOr<net::ClientResponse>& reply, std::initializer_list<int> ok,
                 const std::string& what) const;
 
-  std::string url_, host_, token_;
-  uint16_t port_ = 0;
-  Duration timeout_{0};
+  std::string url_;
+  std::string origin_;  // "http://127.0.0.1:9901"
+  net::ClientOptions options_;
 };
 
 }  // namespace surge::autoscale

@@ -132,17 +132,24 @@ TEST(GatewayAdminClient, UnreachableGatewayIsUnavailable) {
   EXPECT_NE(s.message().find("connect"), std::string::npos) << s.message();
 }
 
-TEST(ParseHttpUrl, AcceptsHostPortRejectsTheRest) {
-  auto ok = parseHttpUrl("http://127.0.0.1:9901/");
-  ASSERT_TRUE(ok.isOk());
-  EXPECT_EQ(ok->first, "127.0.0.1");
-  EXPECT_EQ(ok->second, 9901);
-  EXPECT_EQ(parseHttpUrl("http://localhost")->second, 80);
-  EXPECT_FALSE(parseHttpUrl("https://x:1").isOk());
-  EXPECT_FALSE(parseHttpUrl("http://x:0").isOk());
-  EXPECT_FALSE(parseHttpUrl("http://x:99999").isOk());
-  EXPECT_FALSE(parseHttpUrl("http://x:1/admin").isOk());
-  EXPECT_FALSE(parseHttpUrl("http://:1").isOk());
+TEST(GatewayAdminUrl, AcceptsAnOriginRejectsTheRest) {
+  auto ok = GatewayAdminClient::create("http://127.0.0.1:9901/", "");
+  ASSERT_TRUE(ok.isOk()) << ok.status().message();
+  EXPECT_EQ(ok->url(), "http://127.0.0.1:9901/");
+  EXPECT_TRUE(GatewayAdminClient::create("http://localhost", "").isOk());
+  EXPECT_TRUE(GatewayAdminClient::create("https://gw.example:9901", "").isOk());
+  EXPECT_TRUE(GatewayAdminClient::create("http://[::1]:9901", "").isOk());
+  for (const char* bad : {"ftp://x:1", "x:1", "http://x:0", "http://x:99999", "http://x:1/admin",
+                          "http://:1"}) {
+    auto c = GatewayAdminClient::create(bad, "");
+    EXPECT_FALSE(c.isOk()) << bad;
+    if (!c.isOk()) {
+      EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument) << bad;
+    }
+  }
+  EXPECT_NE(GatewayAdminClient::create("http://x:1/admin", "").status().message().find(
+                "must not have a path"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -224,8 +224,8 @@ void LocalActuator::discoverPort(Replica& r) {
 }
 
 void LocalActuator::probe(Replica& r, TimePoint now) {
-  std::string host = r.address.substr(0, r.address.rfind(':'));
-  auto reply = httpCall(host, r.port, "GET", config_.probe_path, {}, "", config_.probe_timeout);
+  auto reply = net::httpGet("http://" + r.address + config_.probe_path,
+                            net::ClientOptions::withTimeout(config_.probe_timeout));
   bool ok = reply.isOk() && reply->status >= 200 && reply->status < 400;
   TimePoint after = clock_.now();
   r.next_probe = std::max(after, now) + config_.probe_period;
