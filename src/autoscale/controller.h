@@ -1,11 +1,13 @@
 // Controller: the autoscaler's sync loop (Kubernetes' HorizontalController.reconcileAutoscaler,
-// plus surge's predictive and panic stages). One sync:
-//   getScale → listPods → collect metrics → runSync (the HPA core; its history is kept between
-//   syncs) → predictive (record the observed request rate to the history CSV; forecast at
-//   now + horizon; desired = max(reactive, predictive); a forecast alone never scales in)
-//   → panic (panic.h) → clamp to [minReplicas, maxReplicas] → setScale when changed.
-// Metrics source down (every metric failed, or the scale/pods cannot be read) → hold the replicas
-// and record a Warning event; never scale to the minimum because data is missing.
+// plus surge's predictive and panic stages), as I/O around the pure ScalingPipeline
+// (scaling_pipeline.h, which owns the decision: HPA core with its history → predictive → panic →
+// clamp). One sync:
+//   getScale → listPods → collect metrics (for pipeline.collectSpec()) → pipeline.step(...) →
+//   setScale when changed → the pipeline's events plus the rescale event, the status, the
+//   observed request rate appended to the predictive history file, logs.
+// Scale or pods unreadable → hold the replicas and record a Warning event (the pipeline is not
+// run); every metric failed → the pipeline holds. Never scale to the minimum because data is
+// missing.
 // Every rescale and every failure becomes an event (events.h), logged with SURGE_LOG; status()
 // gives what `kubectl describe hpa` shows (current/desired, metrics, conditions, last decision).
 //
@@ -27,9 +29,8 @@
 #include "autoscale/autoscale_config.h"
 #include "autoscale/events.h"
 #include "autoscale/hpa/types.h"
-#include "autoscale/panic.h"
-#include "autoscale/predict/forecaster.h"
 #include "autoscale/scale_target.h"
+#include "autoscale/scaling_pipeline.h"
 #include "autoscale/sources/collector.h"
 #include "common/clock.h"
 #include "common/status.h"
@@ -45,40 +46,11 @@ struct AutoscalerOptions {
   std::function<int64_t()> unix_ms;
 };
 
-// The predictive stage's rule, pure: desired = max(reactive, predictive), except that a forecast
-// never causes a scale-in by itself: when the reactive decision keeps or raises the replicas, the
-// result is at least `current`. (max() already never goes below reactive, so the forecast can
-// only hold or raise; scale-in happens only when the reactive decision scales in, and then no
-// further than the forecast allows.)
-int32_t combineReactivePredictive(int32_t current, int32_t reactive,
-                                  std::optional<int32_t> predictive);
-
-// kubectl's metric names in events: "cpu resource utilization (percentage of request)",
-// "pods metric requests_per_second", "external metric queue_length", ...
-std::string describeMetric(const MetricSpec& spec);
-// "pods metric requests_per_second: 250 / 100" (current / target), "... <unknown> / 100" when the
-// metric failed.
-std::string formatMetricValue(const MetricSpec& spec, const MetricResult& result);
-
 struct StatusCondition {  // status.conditions of an HPA
   std::string type;       // AbleToScale, ScalingActive, ScalingLimited
   bool status = false;
   std::string reason;
   std::string message;
-};
-
-struct Decision {  // what the last sync decided, stage by stage
-  int64_t unix_ms = 0;
-  int32_t current = 0;
-  int32_t reactive = 0;                 // the HPA core's desired replicas
-  std::optional<int32_t> predictive;    // predictiveReplicas(forecast), when enabled and fitted
-  std::optional<double> forecast_rps;   // the forecast at now + horizon
-  std::optional<double> observed_rps;   // the request rate recorded this sync
-  bool panicking = false;
-  int32_t desired = 0;                  // final, after clamping
-  bool scaled = false;                  // setScale was called (or would be, in dry run)
-  bool held = false;                    // metrics missing: replicas held
-  std::string reason;                   // why desired is what it is
 };
 
 struct AutoscalerStatus {
@@ -122,7 +94,7 @@ class Controller {
 
   AutoscalerStatus status() const;
   const EventLog& events() const { return events_; }
-  const AutoscalePolicy& policy() const { return policy_; }
+  const AutoscalePolicy& policy() const { return pipeline_.policy(); }
 
  private:
   void loop();
@@ -130,23 +102,16 @@ class Controller {
   AutoscaleEvent record(AutoscaleEvent e);
   Decision fail(const std::string& reason, const std::string& message, int32_t current,
                 const std::string& condition_type);
-  std::optional<double> observedRps(const MetricsSnapshot& snapshot) const;
-  void runPredictive(int64_t unix_ms, const MetricsSnapshot& snapshot, Decision& d);
 
-  AutoscalePolicy policy_;
-  HpaSpec collect_spec_;  // policy_.hpa plus the predictive rate metric when it is missing
   ScaleTarget& target_;
   MetricsCollector& collector_;
   Clock& clock_;
   AutoscalerOptions options_;
   EventLog events_;
-  PanicPolicy panic_;
 
-  // Sync-thread state.
-  std::optional<HpaHistory> history_;
-  std::vector<RpsSample> rps_history_;
-  SeasonalForecaster forecaster_;
-  int64_t last_fit_unix_ms_ = 0;
+  // Sync-thread state: the decision's state (HPA history, rps history, forecaster, panic) lives
+  // in the pipeline.
+  ScalingPipeline pipeline_;
   bool initialized_ = false;
   bool history_write_warned_ = false;
 
