@@ -9,8 +9,8 @@
 
 #include "autoscale/autoscale_config.h"
 #include "autoscale/hpa/hpa.h"
-#include "autoscale/panic.h"
 #include "autoscale/predict/forecaster.h"
+#include "autoscale/scaling_pipeline.h"
 
 namespace surge::sim {
 namespace {
@@ -24,7 +24,7 @@ struct SimScalerOptions {
   int64_t memory_request_milli = int64_t{1} << 40;  // 1Gi in milli-units
   double memory_usage = 0.5;  // constant fraction of the request (a loaded model's RSS)
   int64_t history_days = 7;
-  Duration refit_every = std::chrono::minutes(15);
+  Duration refit_every = kDefaultRefitPeriod;  // the controller's; `refit_every` overrides it
 };
 
 bool isGaugeName(const std::string& name) {
@@ -34,27 +34,35 @@ bool isGaugeName(const std::string& name) {
   return false;
 }
 
-class HpaScaler : public Scaler {
+PipelineOptions pipelineOptions(const SimScalerOptions& o) {
+  PipelineOptions p;
+  p.refit_period = o.refit_every;
+  return p;
+}
+
+class HpaScaler : public SimAutoscaler {
  public:
   HpaScaler(AutoscalePolicy policy, SimScalerOptions options, const SimConfig& config,
             const RateCurve& curve)
-      : policy_(std::move(policy)), options_(options), panic_(policy_.panic) {
-    if (options_.scrape_interval.count() == 0) options_.scrape_interval = policy_.sync_period;
-    if (options_.metrics_window.count() == 0) options_.metrics_window = policy_.sync_period;
-    collect_spec_ = policy_.hpa;
-    if (policy_.predictive.enabled) {
+      : options_(options), pipeline_(std::move(policy), pipelineOptions(options)) {
+    const AutoscalePolicy& p = pipeline_.policy();
+    if (options_.scrape_interval.count() == 0) options_.scrape_interval = p.sync_period;
+    if (options_.metrics_window.count() == 0) options_.metrics_window = p.sync_period;
+    if (p.predictive.enabled) {
       // Generated history: the noise-free curve for the days before the start, one sample per
       // 5 minutes (the forecaster's bucket), as if `surge autoscale` had been recording it.
       const int64_t step = 300;
+      std::vector<RpsSample> history;
       for (int64_t t = -options_.history_days * 86400; t < 0; t += step) {
-        history_.push_back({config.start_unix + t, curve.historyRateAt(static_cast<double>(t))});
+        history.push_back({config.start_unix + t, curve.historyRateAt(static_cast<double>(t))});
       }
+      pipeline_.setRpsHistory(std::move(history));
     }
   }
 
   Duration scrapeInterval() const override { return options_.scrape_interval; }
-  Duration syncPeriod() const override { return policy_.sync_period; }
-  int32_t minReplicas() const override { return policy_.hpa.min_replicas; }
+  Duration syncPeriod() const override { return pipeline_.policy().sync_period; }
+  int32_t minReplicas() const override { return pipeline_.policy().hpa.min_replicas; }
 
   void onScrape(const ClusterView& v) override {
     if (last_scrape_ns_ == v.now_ns) return;  // already read at this instant (by a sync)
@@ -75,20 +83,19 @@ class HpaScaler : public Scaler {
     }
   }
 
-  int32_t onSync(const ClusterView& v) override {
+  int32_t onSync(const ClusterView& v) override { return decide(observe(v)).desired; }
+
+  Observation observe(const ClusterView& v) override {
     // The real collector reads the counters at the sync itself.
     if (last_scrape_ns_ != v.now_ns) onScrape(v);
-    const TimePoint now = TimePoint(Duration(v.now_ns));
-    const int64_t unix_s = v.start_unix + v.now_ns / 1'000'000'000;
-    ScaleState scale;
+    Observation obs;
+    obs.now = TimePoint(Duration(v.now_ns));
+    obs.unix_ms = v.start_unix * 1000 + v.now_ns / 1'000'000;
     int32_t live = 0;
     for (const auto& p : v.pods) live += p.draining ? 0 : 1;
-    scale.spec_replicas = v.spec_replicas;
-    scale.status_replicas = live;
-    if (scale.spec_replicas == 0 && live > 0) scale.spec_replicas = live;
-    const int32_t current = scale.spec_replicas;
-
-    std::vector<PodInfo> pods;
+    obs.scale.spec_replicas = v.spec_replicas;
+    obs.scale.status_replicas = live;
+    obs.pods.reserve(v.pods.size());
     for (const auto& p : v.pods) {
       PodInfo pod;
       pod.name = p.name;
@@ -99,50 +106,18 @@ class HpaScaler : public Scaler {
       pod.ready = ReadyCondition{p.ready, TimePoint(Duration(p.ready ? p.ready_ns : p.created_ns))};
       pod.requests_milli["cpu"] = options_.cpu_request_milli;
       pod.requests_milli["memory"] = options_.memory_request_milli;
-      pods.push_back(std::move(pod));
+      obs.pods.push_back(std::move(pod));
     }
-    MetricsSnapshot snapshot = collect(pods, now);
+    obs.metrics = collect(obs.pods, obs.now);
+    return obs;
+  }
 
-    SyncInput input;
-    input.now = now;
-    input.spec = policy_.hpa;
-    input.scale = scale;
-    input.pods = pods;
-    input.metrics = snapshot;
-    input.history = hpa_history_;
-    input.controller = policy_.controller;
-    SyncResult result = runSync(input);
-    hpa_history_ = result.history;
-
-    int32_t desired = result.desired_replicas;
-    size_t failed = 0;
-    bool any_valid = false;
-    for (const auto& m : result.metrics) {
-      if (m.proposal) {
-        any_valid = true;
-      } else {
-        ++failed;
-      }
-    }
-    const bool held = !result.metrics.empty() && failed == result.metrics.size();
-    const bool scaling_enabled = current > 0 && !held;
-    if (scaling_enabled && policy_.predictive.enabled) {
-      std::optional<int32_t> predictive = runPredictive(unix_s, snapshot);
-      if (predictive) {
-        int32_t combined = std::max(desired, *predictive);
-        if (desired >= current) combined = std::max(combined, current);
-        desired = combined;
-      }
-    }
-    if (scaling_enabled && policy_.panic.enabled) {
-      double demand = any_valid ? static_cast<double>(result.proposal) : 0.0;
-      PanicDecision pd = panic_.decide(now, demand, current, desired);
-      desired = pd.desired;
-      panicking_ = pd.panicking;
-    }
-    if (!scaling_enabled) return current;
-    const int32_t lo = policy_.hpa.min_replicas, hi = policy_.hpa.max_replicas;
-    return std::clamp(desired, std::min(lo, hi), hi);
+  Decision decide(const Observation& obs) override {
+    PipelineResult r = pipeline_.step(obs);
+    const Decision& d = r.decision;
+    if (d.forecast_rps) last_forecast_ = *d.forecast_rps;
+    if (d.current > 0 && !d.held && pipeline_.policy().panic.enabled) panicking_ = d.panicking;
+    return d;
   }
 
   std::string note() const override {
@@ -185,16 +160,8 @@ class HpaScaler : public Scaler {
   MetricsSnapshot collect(const std::vector<PodInfo>& pods, TimePoint now) {
     MetricsSnapshot out;
     const int64_t now_ns = now.time_since_epoch().count();
-    std::vector<MetricSpec> specs = collect_spec_.metrics;
-    if (policy_.predictive.enabled &&
-        std::none_of(specs.begin(), specs.end(),
-                     [&](const MetricSpec& m) { return m.name == policy_.predictive.metric; })) {
-      MetricSpec m;
-      m.type = MetricSourceType::kPods;
-      m.name = policy_.predictive.metric;
-      specs.push_back(m);
-    }
-    for (const auto& spec : specs) {
+    const std::string& predictive_metric = pipeline_.policy().predictive.metric;
+    for (const auto& spec : pipeline_.collectSpec().metrics) {
       bool resource = spec.type == MetricSourceType::kResource ||
                       spec.type == MetricSourceType::kContainerResource;
       if (!resource && spec.type != MetricSourceType::kPods) {
@@ -222,7 +189,7 @@ class HpaScaler : public Scaler {
         out.failed[spec.name] = "not simulated: resource " + spec.name;
         continue;
       }
-      const bool rps = !resource && (spec.name == policy_.predictive.metric ||
+      const bool rps = !resource && (spec.name == predictive_metric ||
                                      spec.name == "requests_per_second");
       const bool gauge = !resource && !rps && isGaugeName(spec.name);
       if (!resource && !rps && !gauge) {
@@ -265,35 +232,9 @@ class HpaScaler : public Scaler {
     return out;
   }
 
-  std::optional<int32_t> runPredictive(int64_t unix_s, const MetricsSnapshot& snapshot) {
-    const PredictiveConfig& p = policy_.predictive;
-    auto it = snapshot.pod_metrics.find(p.metric);
-    if (it != snapshot.pod_metrics.end() && !it->second.empty()) {
-      double sum = 0;
-      for (const auto& [pod, sample] : it->second) sum += static_cast<double>(sample.value_milli);
-      history_.push_back({unix_s, sum / 1000.0});
-    }
-    if (history_.empty()) return std::nullopt;
-    int64_t refit_s = std::chrono::duration_cast<std::chrono::seconds>(options_.refit_every).count();
-    if (!forecaster_.fitted() || unix_s - last_fit_s_ >= refit_s) {
-      last_fit_s_ = unix_s;
-      (void)forecaster_.fit(history_);
-    }
-    if (!forecaster_.fitted()) return std::nullopt;
-    int64_t at = unix_s + std::chrono::duration_cast<std::chrono::seconds>(p.horizon).count();
-    last_forecast_ = forecaster_.forecast(at);
-    return predictiveReplicas(last_forecast_, p.rps_per_replica, p.min_replicas);
-  }
-
-  AutoscalePolicy policy_;
   SimScalerOptions options_;
-  HpaSpec collect_spec_;
-  PanicPolicy panic_;
-  std::optional<HpaHistory> hpa_history_;
+  ScalingPipeline pipeline_;
   std::map<std::string, std::deque<Scrape>> scrapes_;
-  std::vector<RpsSample> history_;
-  SeasonalForecaster forecaster_;
-  int64_t last_fit_s_ = 0;
   double last_forecast_ = -1;
   bool panicking_ = false;
   int64_t last_scrape_ns_ = -1;
@@ -301,8 +242,9 @@ class HpaScaler : public Scaler {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<Scaler>> makeScaler(const SimConfig& config, const RateCurve& curve) {
-  if (!config.autoscaler.enabled) return std::unique_ptr<Scaler>();
+StatusOr<std::unique_ptr<SimAutoscaler>> makeSimAutoscaler(const SimConfig& config,
+                                                           const RateCurve& curve) {
+  if (!config.autoscaler.enabled) return std::unique_ptr<SimAutoscaler>();
   const config::Node& n = config.autoscaler.node;
   if (n.has("target")) {
     return n["target"].error("not used by surge sim (the simulator is the target)");
@@ -341,7 +283,12 @@ StatusOr<std::unique_ptr<Scaler>> makeScaler(const SimConfig& config, const Rate
   ASSIGN_OR_RETURN(o.refit_every, n.getDurationInRange("refit_every", o.refit_every,
                                                        std::chrono::seconds(15),
                                                        std::chrono::hours(24)));
-  return std::unique_ptr<Scaler>(new HpaScaler(std::move(policy), o, config, curve));
+  return std::unique_ptr<SimAutoscaler>(new HpaScaler(std::move(policy), o, config, curve));
+}
+
+StatusOr<std::unique_ptr<Scaler>> makeScaler(const SimConfig& config, const RateCurve& curve) {
+  ASSIGN_OR_RETURN(std::unique_ptr<SimAutoscaler> scaler, makeSimAutoscaler(config, curve));
+  return std::unique_ptr<Scaler>(std::move(scaler));
 }
 
 }  // namespace surge::sim
