@@ -22,8 +22,9 @@
 #include <thread>
 #include <vector>
 
+#include "support/fixtures.h"
 #include "support/http_client.h"
-#include "support/process.h"
+#include "support/wait.h"
 
 namespace surge::testing {
 namespace {
@@ -75,47 +76,25 @@ std::set<int> childrenOf(int pid) {
 
 class AutoscaleIntegration : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("surge-autoscale-it-" + std::to_string(getpid()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    std::ofstream(dir_ / "autoscale.yaml") << kPolicy;
-  }
+  void SetUp() override { dir_.write("autoscale.yaml", kPolicy); }
   void TearDown() override {
-    if (up_) {
-      const int pid = up_->pid();
-      std::set<int> replicas = up_->running() ? childrenOf(pid) : std::set<int>{};
-      up_->stop(15000ms);
-      for (int r : replicas) ::kill(r, SIGKILL);  // own process groups: not reached by stop()
-    }
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    const int pid = up_.pid();
+    std::set<int> replicas = up_.running() ? childrenOf(pid) : std::set<int>{};
+    up_.stop(15000ms);
+    for (int r : replicas) ::kill(r, SIGKILL);  // own process groups: not reached by stop()
   }
 
   std::string log(const std::string& name) {
-    std::ifstream f(dir_ / name);
-    std::string s(std::istreambuf_iterator<char>(f), {});
+    std::string s = readFile(dir_ / name);
     return s.size() > 6000 ? s.substr(s.size() - 6000) : s;
   }
 
   void startUp() {
-    up_ = std::make_unique<Process>();
-    std::string err;
-    ASSERT_TRUE(up_->start({surgeBinary(), "up", "--synthetic", "--config",
-                            (dir_ / "autoscale.yaml").string(), "--listen", "127.0.0.1:0",
-                            "--admin", "127.0.0.1:0", "--autoscaler-admin", "127.0.0.1:0",
-                            "--state-dir", (dir_ / "state").string(), "--log-level", "info"},
-                           &err, (dir_ / "up.log").string()))
-        << err;
-    auto line = up_->waitForLine("surge up listening on", 30s);
-    ASSERT_TRUE(line.has_value()) << log("up.log");
-    gw_port_ = portFromLine(*line, "listening on");
-    admin_port_ = portFromLine(*line, "(admin");
-    scaler_port_ = portFromLine(*line, "autoscaler");
-    ASSERT_GT(gw_port_, 0) << *line;
-    ASSERT_GT(admin_port_, 0) << *line;
-    ASSERT_GT(scaler_port_, 0) << *line;
+    ASSERT_TRUE(testing::startUp(up_, dir_, {"--config", dir_.file("autoscale.yaml")}))
+        << log("up.log");
+    gw_port_ = up_.port();
+    admin_port_ = up_.portAfter("(admin");
+    scaler_port_ = up_.portAfter("autoscaler");
   }
 
   json status() {
@@ -139,15 +118,10 @@ class AutoscaleIntegration : public ::testing::Test {
     return n;
   }
 
-  // Polls until pred() or the deadline; returns pred()'s last value.
+  // Polls every 250 ms (a quarter of the sync period) until pred() or the deadline.
   template <typename Pred>
-  bool waitFor(Pred pred, std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(250ms);
-    }
-    return pred();
+  ::testing::AssertionResult waitFor(Pred pred, std::chrono::milliseconds timeout) {
+    return waitUntil(pred, timeout, 250ms);
   }
 
   std::unique_ptr<Process> startLoad(const std::string& rate, const std::string& duration,
@@ -157,7 +131,7 @@ class AutoscaleIntegration : public ::testing::Test {
     EXPECT_TRUE(p->start({surgeBinary(), "load", "--url",
                           "http://127.0.0.1:" + std::to_string(gw_port_), "--model", "mlp",
                           "--rate", rate, "--duration", duration, "--timeout", "10s", "--json"},
-                         &err, (dir_ / log_name).string()))
+                         &err, dir_.file(log_name)))
         << err;
     return p;
   }
@@ -173,8 +147,8 @@ class AutoscaleIntegration : public ::testing::Test {
     return j;
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<Process> up_;
+  ScratchDir dir_{"autoscale-it"};
+  ServerProcess up_;
   int gw_port_ = 0, admin_port_ = 0, scaler_port_ = 0;
 };
 
@@ -254,7 +228,7 @@ TEST_F(AutoscaleIntegration, UpScalesOutAndInWithoutErrorsAndReplacesAKilledRepl
   std::set<int> before;
   ASSERT_TRUE(waitFor(
       [&] {
-        before = childrenOf(up_->pid());
+        before = childrenOf(up_.pid());
         return before.size() == 2;
       },
       30s))
@@ -263,16 +237,16 @@ TEST_F(AutoscaleIntegration, UpScalesOutAndInWithoutErrorsAndReplacesAKilledRepl
   ASSERT_EQ(::kill(victim, SIGKILL), 0);
   ASSERT_TRUE(waitFor(
       [&] {
-        std::set<int> now = childrenOf(up_->pid());
+        std::set<int> now = childrenOf(up_.pid());
         return now.size() == 2 && now.count(victim) == 0 && gatewayBackends() == 2;
       },
       60s))
       << log("up.log");
 
   // ---- SIGTERM stops everything -----------------------------------------------------------------
-  std::set<int> replicas = childrenOf(up_->pid());
-  up_->signal(SIGTERM);
-  auto code = up_->wait(40s);
+  std::set<int> replicas = childrenOf(up_.pid());
+  up_.signal(SIGTERM);
+  auto code = up_.wait(40s);
   ASSERT_TRUE(code.has_value()) << log("up.log");
   EXPECT_EQ(*code, 0) << log("up.log");
   for (int r : replicas) {
@@ -288,27 +262,16 @@ namespace {
 
 // Bad autoscale.yaml → exit 2 with file:line:col and the field, before anything starts.
 TEST(AutoscaleCli, ConfigErrorsExitTwoNamingTheField) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("surge-autoscale-cli-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  const auto path = dir / "autoscale.yaml";
-  std::ofstream(path) << "target: {kind: local}\nsync_perod: 5s\nhpa: {maxReplicas: 3}\n";
+  ScratchDir dir("autoscale-cli");
+  const std::string path =
+      dir.write("autoscale.yaml", "target: {kind: local}\nsync_perod: 5s\nhpa: {maxReplicas: 3}\n");
   for (const std::string cmd : {"autoscale", "up"}) {
-    Process p;
-    std::string err;
-    const auto log = dir / (cmd + ".log");
-    ASSERT_TRUE(p.start({surgeBinary(), cmd, "--config", path.string()}, &err, log.string()))
-        << err;
-    auto code = p.wait(60s);
-    ASSERT_TRUE(code.has_value()) << cmd;
-    EXPECT_EQ(*code, 2) << cmd;
-    std::ifstream f(log);
-    std::string text(std::istreambuf_iterator<char>(f), {});
+    const std::string log = dir.file(cmd + ".log");
+    EXPECT_EQ(runToExit({surgeBinary(), cmd, "--config", path}, log, 60s), 2) << cmd;
+    std::string text = readFile(log);
     EXPECT_NE(text.find("autoscale.yaml:2:1"), std::string::npos) << cmd << ": " << text;
     EXPECT_NE(text.find("did you mean 'sync_period'"), std::string::npos) << cmd << ": " << text;
   }
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace

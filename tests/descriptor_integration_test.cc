@@ -20,8 +20,9 @@
 #include <thread>
 #include <vector>
 
+#include "support/fixtures.h"
 #include "support/http_client.h"
-#include "support/process.h"
+#include "support/wait.h"
 
 namespace surge::testing {
 namespace {
@@ -105,70 +106,51 @@ bool alive(int pid) {
 
 class DescriptorIntegration : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("surge-fd-it-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override {
-    procs_.clear();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  std::string log(const std::string& name) {
-    std::ifstream in(dir_ / (name + ".log"));
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-  Process& start(const std::string& name, const std::vector<std::string>& argv) {
-    procs_.push_back(std::make_unique<Process>());
-    std::string err;
-    EXPECT_TRUE(procs_.back()->start(argv, &err, (dir_ / (name + ".log")).string())) << err;
+  void TearDown() override { procs_.clear(); }
+  std::string log(const std::string& name) { return readFile(dir_ / (name + ".log")); }
+  // Starts argv and waits for its "listening on" line.
+  ServerProcess& start(const std::string& name, const std::vector<std::string>& argv) {
+    procs_.push_back(std::make_unique<ServerProcess>());
+    EXPECT_TRUE(procs_.back()->start(argv, dir_.file(name + ".log"), "listening on", 10s));
     return *procs_.back();
   }
 
   // Starts `surge up --synthetic` on port 0 and waits until its two first replicas are running
   // (children that listen). Returns the up process, or nullptr.
-  Process* startUp(int* gateway_port, std::vector<int>* replicas) {
-    Process& up = start("up", {surgeBinary(), "up", "--synthetic", "--listen", "127.0.0.1:0",
-                               "--admin", "127.0.0.1:0", "--autoscaler-admin", "127.0.0.1:0",
-                               "--sync-period", "1s", "--state-dir", (dir_ / "state").string(),
-                               "--log-level", "info"});
-    auto line = up.waitForLine("surge up listening on", 20s);
-    EXPECT_TRUE(line.has_value()) << log("up");
-    if (!line) return nullptr;
-    *gateway_port = portFromLine(*line, "listening on");
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::vector<int> kids = childrenOf(up.pid());
-      int listening = 0;
-      for (int k : kids) listening += socketsOf(k).empty() ? 0 : 1;
-      if (kids.size() >= 2 && listening >= 2) {
-        *replicas = kids;
-        return &up;
-      }
-      std::this_thread::sleep_for(100ms);
-    }
-    ADD_FAILURE() << "replicas did not start; log:\n" << log("up");
-    return nullptr;
+  ServerProcess* startUp(int* gateway_port, std::vector<int>* replicas) {
+    procs_.push_back(std::make_unique<ServerProcess>());
+    ServerProcess& up = *procs_.back();
+    auto started = testing::startUp(up, dir_, {"--sync-period", "1s"}, 20s);
+    EXPECT_TRUE(started);
+    if (!started) return nullptr;
+    *gateway_port = up.port();
+    bool running = static_cast<bool>(waitUntil(
+        [&] {
+          std::vector<int> kids = childrenOf(up.pid());
+          int listening = 0;
+          for (int k : kids) listening += socketsOf(k).empty() ? 0 : 1;
+          *replicas = kids;
+          return kids.size() >= 2 && listening >= 2;
+        },
+        20s, 100ms));
+    EXPECT_TRUE(running) << "replicas did not start; log:\n" << log("up");
+    return running ? &up : nullptr;
   }
 
-  std::filesystem::path dir_;
-  std::vector<std::unique_ptr<Process>> procs_;
+  ScratchDir dir_{"fd-it"};
+  std::vector<std::unique_ptr<ServerProcess>> procs_;
 };
 
 TEST_F(DescriptorIntegration, EveryGatewayDescriptorIsCloseOnExecSessionsIncluded) {
-  Process& up = start("upstream", {surgeBinary(), "upstream", "--listen", "127.0.0.1:0"});
-  auto up_line = up.waitForLine("listening on", 5s);
-  ASSERT_TRUE(up_line.has_value()) << log("upstream");
-  Process& gw = start("gateway", {surgeBinary(), "gateway", "--listen", "127.0.0.1:0", "--admin",
-                                  "127.0.0.1:0", "--upstreams",
-                                  "127.0.0.1:" + std::to_string(portFromLine(*up_line))});
-  auto line = gw.waitForLine("listening on", 10s);
-  ASSERT_TRUE(line.has_value()) << log("gateway");
-  int port = portFromLine(*line, "listening on");
-  int admin = portFromLine(*line, "admin");
+  ServerProcess& up = start("upstream", {surgeBinary(), "upstream", "--listen", "127.0.0.1:0"});
+  ASSERT_GT(up.port(), 0);
+  ServerProcess& gw = start("gateway", {surgeBinary(), "gateway", "--listen", "127.0.0.1:0",
+                                        "--admin", "127.0.0.1:0", "--upstreams",
+                                        "127.0.0.1:" + std::to_string(up.port())});
+  int port = gw.port();
+  int admin = gw.portAfter("admin");
+  ASSERT_GT(port, 0);
+  ASSERT_GT(admin, 0);
   // Open sessions (client, admin) and upstream connections, then look.
   std::vector<int> open;
   for (int i = 0; i < 8; ++i) {
@@ -177,8 +159,10 @@ TEST_F(DescriptorIntegration, EveryGatewayDescriptorIsCloseOnExecSessionsInclude
     open.push_back(fd);
   }
   for (int i = 0; i < 20; ++i) ASSERT_EQ(httpGet(port, "/").status, 200);
-  std::this_thread::sleep_for(100ms);
-  EXPECT_GE(socketsOf(gw.pid()).size(), 8u + 2u);
+  // The gateway accepts the eight idle connections asynchronously.
+  EXPECT_TRUE(waitUntil([&] { return socketsOf(gw.pid()).size() >= 8u + 2u; }, 5s, 10ms,
+                        "8 sessions + 2 listeners"))
+      << socketsOf(gw.pid()).size();
   std::vector<std::string> bad = inheritableFds(gw.pid());
   EXPECT_TRUE(bad.empty()) << "not close-on-exec: " << ::testing::PrintToString(bad);
   for (int fd : open) ::close(fd);
@@ -187,7 +171,7 @@ TEST_F(DescriptorIntegration, EveryGatewayDescriptorIsCloseOnExecSessionsInclude
 TEST_F(DescriptorIntegration, ReplicasHoldNoDescriptorOfSurgeUpAndDieWithIt) {
   int port = 0;
   std::vector<int> replicas;
-  Process* up = startUp(&port, &replicas);
+  ServerProcess* up = startUp(&port, &replicas);
   ASSERT_NE(up, nullptr);
   ASSERT_GT(port, 0);
   // Traffic through the gateway: sessions and upstream connections exist while we look.
@@ -213,13 +197,14 @@ TEST_F(DescriptorIntegration, ReplicasHoldNoDescriptorOfSurgeUpAndDieWithIt) {
   // SIGKILL: no drain, no cleanup code runs; the replicas must go anyway (PR_SET_PDEATHSIG).
   up->signal(SIGKILL);
   ASSERT_TRUE(up->wait(5s).has_value());
-  auto deadline = std::chrono::steady_clock::now() + 2s;
-  bool any = true;
-  while (any && std::chrono::steady_clock::now() < deadline) {
-    any = false;
-    for (int r : replicas) any = any || alive(r);
-    if (any) std::this_thread::sleep_for(20ms);
-  }
+  waitUntil(
+      [&] {
+        for (int r : replicas) {
+          if (alive(r)) return false;
+        }
+        return true;
+      },
+      2s, 20ms);  // checked per replica below
   for (int r : replicas) EXPECT_FALSE(alive(r)) << "replica " << r << " outlived surge up";
   // Nobody holds the gateway port any more: connections are refused, not left hanging.
   EXPECT_LT(connectTo(port), 0);
@@ -253,19 +238,18 @@ TEST_F(DescriptorIntegration, OutOfDescriptorsNeitherSpinsNorFloodsTheLog) {
   // and aborts. Descriptor exhaustion is tested on the release build only.
   GTEST_SKIP() << "not meaningful under ASan/UBSan (their runtime needs descriptors)";
 #endif
-  Process& up = start("upstream", {surgeBinary(), "upstream", "--listen", "127.0.0.1:0"});
-  auto up_line = up.waitForLine("listening on", 5s);
-  ASSERT_TRUE(up_line.has_value()) << log("upstream");
+  ServerProcess& up = start("upstream", {surgeBinary(), "upstream", "--listen", "127.0.0.1:0"});
+  ASSERT_GT(up.port(), 0);
   // A hard limit of 64 descriptors (the gateway raises its soft limit only up to the hard one).
-  Process& gw = start(
+  ServerProcess& gw = start(
       "gateway", {"/bin/sh", "-c",
                   "ulimit -n 64 && exec " + surgeBinary() +
                       " gateway --listen 127.0.0.1:0 --admin 127.0.0.1:0 --upstreams 127.0.0.1:" +
-                      std::to_string(portFromLine(*up_line))});
-  auto line = gw.waitForLine("listening on", 10s);
-  ASSERT_TRUE(line.has_value()) << log("gateway");
-  int port = portFromLine(*line, "listening on");
-  int admin = portFromLine(*line, "admin");
+                      std::to_string(up.port())});
+  int port = gw.port();
+  int admin = gw.portAfter("admin");
+  ASSERT_GT(port, 0);
+  ASSERT_GT(admin, 0);
   ASSERT_EQ(httpGet(port, "/").status, 200);
   // More connections than descriptors left, to the proxy port and to the admin port: the rest
   // wait in the backlogs while accept() fails with EMFILE.
@@ -274,7 +258,10 @@ TEST_F(DescriptorIntegration, OutOfDescriptorsNeitherSpinsNorFloodsTheLog) {
     int fd = connectTo(i % 3 == 0 ? admin : port);
     if (fd >= 0) held.push_back(fd);
   }
-  std::this_thread::sleep_for(500ms);
+  // Once accept() has failed (the first warning), measure the CPU used over a 3 s window (a
+  // measurement window, not a wait for an event).
+  EXPECT_TRUE(waitUntil([&] { return log("gateway").find("Too many open files") != std::string::npos; },
+                        5s, 20ms, "the EMFILE warning"));
   double cpu0 = cpuSeconds(gw.pid());
   std::this_thread::sleep_for(3s);
   double cpu = cpuSeconds(gw.pid()) - cpu0;
@@ -285,12 +272,10 @@ TEST_F(DescriptorIntegration, OutOfDescriptorsNeitherSpinsNorFloodsTheLog) {
   EXPECT_LT(cpu, 0.5) << "accept loop spinning at EMFILE: " << cpu << " s of CPU in 3 s";
   for (int fd : held) ::close(fd);
   // Recovered: it accepts again once descriptors are free.
-  bool ok = false;
-  for (int i = 0; i < 50 && !ok; ++i) {
-    ok = httpGet(port, "/").status == 200 && httpGet(admin, "/backends").status == 200;
-    if (!ok) std::this_thread::sleep_for(100ms);
-  }
-  EXPECT_TRUE(ok) << log("gateway");
+  EXPECT_TRUE(waitUntil(
+      [&] { return httpGet(port, "/").status == 200 && httpGet(admin, "/backends").status == 200; },
+      5s, 100ms, "the proxy and admin ports answer again"))
+      << log("gateway");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -20,8 +21,9 @@
 #include <thread>
 #include <vector>
 
+#include "support/fixtures.h"
 #include "support/http_client.h"
-#include "support/process.h"
+#include "support/wait.h"
 
 namespace surge::testing {
 namespace {
@@ -229,47 +231,58 @@ std::string forwarded(const std::string& request_line, const std::string& framin
 class ConformanceGateway {
  public:
   explicit ConformanceGateway(int upstream_port,
-                              const std::string& timeouts = "{header: 3s, idle: 10s, request: 5s}") {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("surge-conf-" + std::to_string(getpid()) + "-" + std::to_string(upstream_port));
-    std::filesystem::create_directories(dir_);
-    std::string path = (dir_ / "gateway.yaml").string();
-    std::ofstream(path) << "listen: 127.0.0.1:0\nadmin: off\nworkers: 1\nretries: 0\n"
-                           "outlier_detection: {enabled: false}\n"
-                           "max_header_size: 4KiB\nmax_body_size: 64KiB\n"
-                        << "timeouts: " << timeouts << "\n"
-                        << "backends:\n  - {address: 127.0.0.1:" << upstream_port << "}\n";
-    std::string err;
-    if (!process_.start({surgeBinary(), "gateway", "--config", path}, &err,
-                        (dir_ / "gateway.log").string())) {
-      error_ = err;
-      return;
-    }
-    auto line = process_.waitForLine("listening on", 10s);
-    if (!line) {
-      error_ = "gateway did not start: " + log();
-      return;
-    }
-    port_ = portFromLine(*line, "listening on");
+                              const std::string& timeouts = "{header: 3s, idle: 10s, request: 5s}")
+      : dir_("conf-" + std::to_string(upstream_port)) {
+    auto started = startGateway(
+        process_, dir_,
+        "listen: 127.0.0.1:0\nadmin: off\nworkers: 1\nretries: 0\n"
+        "outlier_detection: {enabled: false}\n"
+        "max_header_size: 4KiB\nmax_body_size: 64KiB\n"
+        "timeouts: " + timeouts + "\n" +
+            "backends:\n  - {address: 127.0.0.1:" + std::to_string(upstream_port) + "}\n");
+    if (!started) error_ = started.message();
   }
-  ~ConformanceGateway() {
-    process_.stop();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  int port() const { return port_; }
+  ~ConformanceGateway() { process_.stop(); }
+  int port() const { return process_.port(); }
   const std::string& error() const { return error_; }
-  std::string log() {
-    std::ifstream in(dir_ / "gateway.log");
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
+  std::string log() { return process_.log(); }
 
  private:
-  std::filesystem::path dir_;
-  Process process_;
-  int port_ = -1;
+  ScratchDir dir_;
+  ServerProcess process_;
   std::string error_;
 };
+
+// A TCP socket in /proc/net/tcp (IPv4) with this local and/or remote port (0: any) and state
+// (hex code: 02 SYN_SENT, 08 CLOSE_WAIT); with `rx_empty`, only if its receive queue is empty
+// (the process read everything that arrived).
+bool tcpSocketIn(int local_port, int remote_port, int state, bool rx_empty = false) {
+  std::ifstream in("/proc/net/tcp");
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    unsigned local = 0, remote = 0, st = 0, tx = 0, rx = 0;
+    unsigned la = 0, ra = 0;
+    int sl = 0;
+    if (std::sscanf(line.c_str(), " %d: %x:%x %x:%x %x %x:%x", &sl, &la, &local, &ra, &remote, &st,
+                    &tx, &rx) != 8) {
+      continue;
+    }
+    if ((local_port == 0 || static_cast<int>(local) == local_port) &&
+        (remote_port == 0 || static_cast<int>(remote) == remote_port) &&
+        static_cast<int>(st) == state && (!rx_empty || rx == 0)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+int localPortOf(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return -1;
+  return ntohs(a.sin_port);
+}
 
 class GatewayConformance : public ::testing::Test {
  protected:
@@ -308,9 +321,17 @@ class GatewayConformance : public ::testing::Test {
     return x;
   }
 
-  // Waits briefly for bytes that might still be on their way to the upstream.
-  static std::string upstreamAfterSettling() {
-    std::this_thread::sleep_for(50ms);
+  // What the upstream received once at least `expected`'s length has arrived (bounded: the
+  // comparison after it reports the difference), plus a short quiet window so that bytes sent
+  // after those (a smuggled request) are in it too.
+  static std::string upstreamReceived(const std::string& expected) {
+    waitUntil([&] { return upstream_->received().size() >= expected.size(); }, 3s, 2ms);
+    return upstreamAfterQuietWindow(20ms);
+  }
+  // What reached the upstream by the end of a quiet window after the client got its answer.
+  // Absence cannot be polled for: this window is the one place a fixed wait is the check itself.
+  static std::string upstreamAfterQuietWindow(std::chrono::milliseconds window = 50ms) {
+    std::this_thread::sleep_for(window);
     return upstream_->received();
   }
 
@@ -540,13 +561,13 @@ TEST_P(Battery, Case) {
   Exchange x = exchange(c.request);
   EXPECT_EQ(x.status, c.status) << "response:\n" << x.raw;
   if (c.upstream == kNothing) {
-    EXPECT_EQ(upstreamAfterSettling(), "") << "bytes reached the upstream";
+    EXPECT_EQ(upstreamAfterQuietWindow(), "") << "bytes reached the upstream";
     EXPECT_EQ(upstream_->connections(), 0);
   } else if (!c.upstream.empty()) {
-    EXPECT_EQ(upstreamAfterSettling(), c.upstream);
+    EXPECT_EQ(upstreamReceived(c.upstream), c.upstream);
   } else {
     // Response-side cases: the request reached the upstream once, canonically framed.
-    EXPECT_EQ(upstreamAfterSettling(), forwarded("GET /p HTTP/1.1"));
+    EXPECT_EQ(upstreamReceived(forwarded("GET /p HTTP/1.1")), forwarded("GET /p HTTP/1.1"));
   }
   if (c.status >= 400 && c.status < 500) {
     // RFC 9112 §6.3 / §9.6: after a framing error the connection is closed; exactly one response
@@ -581,8 +602,8 @@ TEST_F(GatewayConformance, E1_ExpectContinueAnsweredByTheGateway) {
   ASSERT_GT(n, 0u) << raw;
   EXPECT_EQ(statusOf(raw), 200) << raw;
   ::close(fd);
-  EXPECT_EQ(upstreamAfterSettling(),
-            forwarded("POST /p HTTP/1.1", "Content-Length: 5\r\n", "hello"));
+  const std::string want = forwarded("POST /p HTTP/1.1", "Content-Length: 5\r\n", "hello");
+  EXPECT_EQ(upstreamReceived(want), want);
 }
 
 // X1: a client that half-closes after a complete request gets its answer and then the close
@@ -604,7 +625,9 @@ TEST_F(GatewayConformance, X1_HalfCloseAfterRequestClosesWithinOneSecond) {
   ASSERT_GE(fd, 0);
   auto t0 = Clock::now();
   sendAll(fd, "GET /p HTTP/1.1\r\n" + H + "\r\n");
-  std::this_thread::sleep_for(50ms);
+  // The FIN goes once the request has been forwarded (so it cannot share the request's segment).
+  ASSERT_TRUE(waitUntil([&] { return upstream_->received().find("GET /p") != std::string::npos; },
+                        2s, 1ms, "the request at the upstream"));
   ::shutdown(fd, SHUT_WR);
   std::string raw;
   bool eof = false;
@@ -638,10 +661,17 @@ TEST(GatewayConformanceConnecting, X3_FinWithTheLastBodyBytesWhileConnecting) {
   int fd = connectTo(gw.port());
   ASSERT_GE(fd, 0);
   sendAll(fd, "POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhel");
-  std::this_thread::sleep_for(150ms);  // the gateway is connecting (its SYN was dropped)
+  // The gateway is connecting: its socket to the upstream is in SYN_SENT (its SYN was dropped).
+  ASSERT_TRUE(waitUntil([&] { return tcpSocketIn(0, up_port, 0x02); }, 3s, 5ms,
+                        "the gateway's SYN_SENT to the upstream"));
   sendAll(fd, "lo");
   ::shutdown(fd, SHUT_WR);
-  std::this_thread::sleep_for(150ms);  // the gateway has read "lo" and the FIN
+  // The gateway has read "lo" (its side of our connection: FIN received, receive queue empty),
+  // still before its SYN is retransmitted (about 1 s after the first).
+  const int client_port = localPortOf(fd);
+  ASSERT_TRUE(waitUntil([&] { return tcpSocketIn(gw.port(), client_port, 0x08, true); }, 3s, 5ms,
+                        "the gateway read the last body bytes and the FIN"));
+  EXPECT_TRUE(tcpSocketIn(0, up_port, 0x02)) << "the gateway was no longer connecting";
 
   // Make room in the accept queue; the gateway's retransmitted SYN then gets through.
   int f = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
@@ -697,9 +727,10 @@ TEST_F(GatewayConformance, X2_PipelinedAfterChunkedIsASeparateRequest) {
   ASSERT_GT(n, 0u);
   EXPECT_EQ(statusOf(raw), 200);
   ::close(fd);
-  EXPECT_EQ(upstreamAfterSettling(),
-            forwarded("POST /p HTTP/1.1", "Transfer-Encoding: chunked\r\n", "2\r\nab\r\n0\r\n\r\n") +
-                forwarded("GET /q HTTP/1.1"));
+  const std::string want =
+      forwarded("POST /p HTTP/1.1", "Transfer-Encoding: chunked\r\n", "2\r\nab\r\n0\r\n\r\n") +
+      forwarded("GET /q HTTP/1.1");
+  EXPECT_EQ(upstreamReceived(want), want);
 }
 
 // K7: a chunked body that arrives in many small segments is re-framed run by run; the upstream
@@ -718,7 +749,14 @@ TEST_F(GatewayConformance, K7_SlowChunkedBodyIsReframed) {
   ASSERT_GT(readResponse(fd, raw, Clock::now() + 3s, &eof), 0u);
   EXPECT_EQ(statusOf(raw), 200);
   ::close(fd);
-  std::string got = upstreamAfterSettling();
+  // The response came after the last chunk was forwarded; the terminal chunk ends the body.
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        std::string r = upstream_->received();
+        return r.size() >= 5 && r.compare(r.size() - 5, 5, "0\r\n\r\n") == 0;
+      },
+      3s, 2ms, "the terminal chunk at the upstream"));
+  std::string got = upstream_->received();
   std::string head = forwarded("POST /p HTTP/1.1", "Transfer-Encoding: chunked\r\n");
   ASSERT_EQ(got.compare(0, head.size(), head), 0) << got;
   std::string framing = got.substr(head.size());

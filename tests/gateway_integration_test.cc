@@ -17,8 +17,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "support/fixtures.h"
 #include "support/http_client.h"
-#include "support/process.h"
+#include "support/wait.h"
 
 namespace surge::testing {
 namespace {
@@ -28,61 +29,27 @@ using nlohmann::json;
 
 class GatewayIntegration : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("surge-it-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-  }
   void TearDown() override {
-    gateway_.reset();
+    gateway_.stop();
     upstreams_.clear();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
 
   // Starts a demo replica; returns its port.
   int startUpstream(const std::string& name, std::vector<std::string> extra = {}) {
-    auto p = std::make_unique<Process>();
-    std::vector<std::string> argv = {surgeBinary(), "upstream", "--listen",
-                                     "127.0.0.1:0", "--name",   name};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    std::string err;
-    EXPECT_TRUE(p->start(argv, &err, (dir_ / (name + ".log")).string())) << err;
-    auto line = p->waitForLine("listening on", 5s);
-    EXPECT_TRUE(line.has_value()) << "upstream " << name << " did not start";
-    int port = line ? portFromLine(*line) : -1;
-    upstreams_.push_back(std::move(p));
-    return port;
+    upstreams_.push_back(std::make_unique<ServerProcess>());
+    EXPECT_TRUE(testing::startUpstream(*upstreams_.back(), dir_, name, extra));
+    return upstreams_.back()->port();
   }
 
-  // Writes `yaml` (with listen/admin on port 0 prepended) and starts the gateway.
+  // Starts the gateway on `yaml` (after the local listen/admin/workers lines).
   void startGateway(const std::string& yaml) {
-    std::string path = (dir_ / "gateway.yaml").string();
-    std::ofstream(path) << "listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nworkers: 2\n" << yaml;
-    gateway_ = std::make_unique<Process>();
-    std::string err;
-    ASSERT_TRUE(gateway_->start({surgeBinary(), "gateway", "--config", path}, &err,
-                                (dir_ / "gateway.log").string()))
-        << err;
-    auto line = gateway_->waitForLine("listening on", 10s);
-    ASSERT_TRUE(line.has_value()) << "gateway did not start; log:\n" << gatewayLog();
-    port_ = portFromLine(*line, "listening on");
-    admin_port_ = portFromLine(*line, "admin");
-    ASSERT_GT(port_, 0);
-    ASSERT_GT(admin_port_, 0);
+    ASSERT_TRUE(testing::startGateway(gateway_, dir_, kLocalGateway + yaml));
+    port_ = gateway_.port();
+    admin_port_ = gateway_.portAfter("admin");
+    ASSERT_GT(admin_port_, 0) << gateway_.line();
   }
 
-  std::string backendsYaml(const std::vector<int>& ports) {
-    std::string y = "backends:\n";
-    for (int p : ports) y += "  - {address: 127.0.0.1:" + std::to_string(p) + "}\n";
-    return y;
-  }
-
-  std::string gatewayLog() {
-    std::ifstream in(dir_ / "gateway.log");
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
+  std::string gatewayLog() { return gateway_.log(); }
 
   // Which replica answered (the demo upstream names itself in the body).
   static std::string upstreamName(const HttpResult& r) {
@@ -97,9 +64,18 @@ class GatewayIntegration : public ::testing::Test {
     return json::parse(r.body, nullptr, false);
   }
 
-  std::filesystem::path dir_;
-  std::vector<std::unique_ptr<Process>> upstreams_;
-  std::unique_ptr<Process> gateway_;
+  // Requests in flight over every backend, from the admin API.
+  int inFlight() {
+    int n = 0;
+    json all = backends();
+    if (!all.is_object() || !all.contains("backends")) return 0;
+    for (const auto& b : all["backends"]) n += b.value("in_flight", 0);
+    return n;
+  }
+
+  ScratchDir dir_{"it"};
+  std::vector<std::unique_ptr<ServerProcess>> upstreams_;
+  ServerProcess gateway_;
   int port_ = 0;
   int admin_port_ = 0;
 };
@@ -196,12 +172,15 @@ TEST_F(GatewayIntegration, KillingOneOfThreeReplicasUnderLoadFailsNoRequest) {
       }
     });
   }
-  std::this_thread::sleep_for(500ms);
+  // Load flows through all three, then one is killed; a few hundred more requests (a third of
+  // them due at the dead replica by round robin) must all succeed.
+  EXPECT_TRUE(waitUntil([&] { return ok.load() >= 100; }, 10s, 5ms, "100 requests before the kill"));
   upstreams_[1]->signal(SIGKILL);
-  std::this_thread::sleep_for(1500ms);
+  const int at_kill = ok.load();
+  EXPECT_TRUE(waitUntil([&] { return ok.load() + failed.load() >= at_kill + 300; }, 20s, 5ms,
+                        "300 requests after the kill"));
   stop = true;
   for (auto& c : clients) c.join();
-  EXPECT_GT(ok.load(), 100);
   EXPECT_EQ(failed.load(), 0) << (failures.empty() ? "" : failures.front());
 }
 
@@ -216,13 +195,9 @@ TEST_F(GatewayIntegration, HungReplicaGets504WithinTheTimeoutAndIsMarkedDown) {
   EXPECT_LT(r.seconds, 1.0);
   EXPECT_GE(r.seconds, 0.25);
   // The active check (which also hangs) marks it down within a bounded time.
-  bool down = false;
-  for (int i = 0; i < 40 && !down; ++i) {
-    std::this_thread::sleep_for(50ms);
-    auto b = backends();
-    down = b["backends"][0]["health"] == "unhealthy";
-  }
-  EXPECT_TRUE(down);
+  EXPECT_TRUE(waitUntil([&] { return backends()["backends"][0]["health"] == "unhealthy"; }, 2s,
+                        50ms, "backend marked unhealthy"))
+      << backends().dump();
 }
 
 TEST_F(GatewayIntegration, NoHealthyReplicaGives503AtOnce) {
@@ -233,12 +208,9 @@ TEST_F(GatewayIntegration, NoHealthyReplicaGives503AtOnce) {
       "algorithm: least_latency\n"
       "health_check: {interval: 50ms, timeout: 50ms, unhealthy_threshold: 1}\n" +
       backendsYaml({dead}));
-  bool down = false;
-  for (int i = 0; i < 60 && !down; ++i) {
-    std::this_thread::sleep_for(50ms);
-    down = backends()["backends"][0]["health"] == "unhealthy";
-  }
-  ASSERT_TRUE(down);
+  ASSERT_TRUE(waitUntil([&] { return backends()["backends"][0]["health"] == "unhealthy"; }, 3s,
+                        50ms, "backend marked unhealthy"))
+      << backends().dump();
   // "At once": the median of several requests (connect included) is under 10 ms; a single one may
   // be descheduled on a loaded CI machine.
   std::vector<double> seconds;
@@ -277,15 +249,16 @@ TEST_F(GatewayIntegration, DrainThroughTheAdminApi) {
   for (int i = 0; i < 6; ++i) {
     slow.emplace_back([&, i] { slow_results[i] = httpGet(port_, "/delay/800", 5000ms); });
   }
-  int r2_in_flight = 0;
-  for (int i = 0; i < 40 && r2_in_flight == 0; ++i) {
-    std::this_thread::sleep_for(10ms);
-    json all = backends();
-    for (const auto& b : all["backends"]) {
-      if (b["address"] == r2) r2_in_flight = b["in_flight"].get<int>();
-    }
-  }
-  EXPECT_GT(r2_in_flight, 0) << backends().dump();
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        json all = backends();
+        for (const auto& b : all["backends"]) {
+          if (b["address"] == r2 && b["in_flight"].get<int>() > 0) return true;
+        }
+        return false;
+      },
+      600ms, 10ms, "a request in flight on r2"))
+      << backends().dump();
   auto del = httpRequest(admin_port_, "DELETE", "/backends/" + r2 + "?drain=true");
   EXPECT_EQ(del.status, 202) << del.body;
   // New requests all go to r1.
@@ -293,12 +266,9 @@ TEST_F(GatewayIntegration, DrainThroughTheAdminApi) {
   for (auto& t : slow) t.join();
   for (const auto& r : slow_results) EXPECT_EQ(r.status, 200) << r.error;
   // Once its request finished, r2 is gone.
-  bool gone = false;
-  for (int i = 0; i < 40 && !gone; ++i) {
-    std::this_thread::sleep_for(50ms);
-    gone = backends()["backends"].size() == 1;
-  }
-  EXPECT_TRUE(gone);
+  EXPECT_TRUE(waitUntil([&] { return backends()["backends"].size() == 1; }, 2s, 50ms,
+                        "r2 removed after its drain"))
+      << backends().dump();
 }
 
 TEST_F(GatewayIntegration, AdminApiAddsPatchesAndRejectsBadInput) {
@@ -337,13 +307,13 @@ TEST_F(GatewayIntegration, BadClientsGetTheir4xxAndOthersAreServed) {
   ASSERT_TRUE(sendAll(loris, "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: "));
   // Others are served meanwhile.
   EXPECT_EQ(httpGet(port_, "/").status, 200);
-  std::string loris_answer = readAll(loris, 3000ms);
+  std::string loris_answer = readFor(loris, 3000ms);
   close(loris);
   EXPECT_NE(loris_answer.find(" 408 "), std::string::npos) << loris_answer;
 
   int fd = connectTo(port_);
   ASSERT_TRUE(sendAll(fd, "THIS IS NOT HTTP\r\n\r\n"));
-  std::string malformed = readAll(fd, 2000ms);
+  std::string malformed = readFor(fd, 2000ms);
   close(fd);
   EXPECT_NE(malformed.find(" 400 "), std::string::npos) << malformed;
   EXPECT_NE(malformed.find("\"error\""), std::string::npos) << malformed;
@@ -365,10 +335,10 @@ TEST_F(GatewayIntegration, ServerSentEventsArriveOneByOne) {
       sendAll(fd, "GET /sse?n=3&interval_ms=300 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
   // The first event must arrive long before the last one is produced (~900 ms).
   auto t0 = std::chrono::steady_clock::now();
-  std::string first = readAll(fd, 400ms);
+  std::string first = readFor(fd, 400ms);
   double first_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_NE(first.find("data:"), std::string::npos) << "no event within 400 ms: " << first;
-  std::string rest = readAll(fd, 3000ms);
+  std::string rest = readFor(fd, 3000ms);
   close(fd);
   std::string all = first + rest;
   size_t events = 0;
@@ -385,11 +355,13 @@ TEST_F(GatewayIntegration, SigtermFinishesRequestsInFlight) {
   for (int i = 0; i < 6; ++i) {
     clients.emplace_back([&, i] { results[i] = httpGet(port_, "/delay/700", 5000ms); });
   }
-  std::this_thread::sleep_for(200ms);
-  gateway_->signal(SIGTERM);
+  // SIGTERM once all six are in flight (the admin API counts them).
+  ASSERT_TRUE(waitUntil([&] { return inFlight() == 6; }, 5s, 10ms, "6 requests in flight"))
+      << backends().dump();
+  gateway_.signal(SIGTERM);
   for (auto& c : clients) c.join();
   for (const auto& r : results) EXPECT_EQ(r.status, 200) << r.error;
-  auto code = gateway_->wait(5000ms);
+  auto code = gateway_.wait(5000ms);
   ASSERT_TRUE(code.has_value()) << "gateway did not exit";
   EXPECT_EQ(*code, 0);
   // It stopped accepting.
@@ -405,9 +377,9 @@ TEST_F(GatewayIntegration, MetricsPassPromtool) {
   auto m = httpGet(admin_port_, "/metrics");
   ASSERT_EQ(m.status, 200);
   EXPECT_NE(m.body.find("surge_gateway_requests_total"), std::string::npos);
-  std::string file = (dir_ / "metrics.txt").string();
+  std::string file = dir_.file("metrics.txt");
   std::ofstream(file) << m.body;
-  std::string out_file = (dir_ / "promtool.out").string();
+  std::string out_file = dir_.file("promtool.out");
   int rc = std::system(
       ("/usr/bin/promtool check metrics < " + file + " > " + out_file + " 2>&1").c_str());
   std::ifstream in(out_file);

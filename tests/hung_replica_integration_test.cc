@@ -24,8 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/fixtures.h"
 #include "support/http_client.h"
-#include "support/process.h"
 
 namespace surge::testing {
 namespace {
@@ -52,61 +52,29 @@ struct Sample {
 
 class HungReplica : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("surge-hung-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-  }
   void TearDown() override {
     for (auto& u : upstreams_) ::kill(u->pid(), SIGCONT);
-    gateway_.reset();
+    gateway_.stop();
     upstreams_.clear();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
 
   int startUpstream(const std::string& name) {
-    auto p = std::make_unique<Process>();
-    std::string err;
-    EXPECT_TRUE(p->start({surgeBinary(), "upstream", "--listen", "127.0.0.1:0", "--name", name},
-                         &err, (dir_ / (name + ".log")).string()))
-        << err;
-    auto line = p->waitForLine("listening on", 5s);
-    EXPECT_TRUE(line.has_value()) << "upstream " << name << " did not start";
-    int port = line ? portFromLine(*line) : -1;
-    upstreams_.push_back(std::move(p));
-    return port;
+    upstreams_.push_back(std::make_unique<ServerProcess>());
+    EXPECT_TRUE(testing::startUpstream(*upstreams_.back(), dir_, name));
+    return upstreams_.back()->port();
   }
 
   void startGateway(const std::string& yaml) {
-    std::string path = (dir_ / "gateway.yaml").string();
-    std::ofstream(path) << "listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nworkers: 2\n" << yaml;
-    gateway_ = std::make_unique<Process>();
-    std::string err;
-    ASSERT_TRUE(gateway_->start({surgeBinary(), "gateway", "--config", path}, &err,
-                                (dir_ / "gateway.log").string()))
-        << err;
-    auto line = gateway_->waitForLine("listening on", 10s);
-    ASSERT_TRUE(line.has_value()) << "gateway did not start:\n" << gatewayLog();
-    port_ = portFromLine(*line, "listening on");
-    admin_port_ = portFromLine(*line, "admin");
+    ASSERT_TRUE(testing::startGateway(gateway_, dir_, kLocalGateway + yaml));
+    port_ = gateway_.port();
+    admin_port_ = gateway_.portAfter("admin");
   }
 
-  std::string gatewayLog() {
-    std::ifstream in(dir_ / "gateway.log");
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
+  std::string gatewayLog() { return gateway_.log(); }
 
-  static std::string backendsYaml(const std::vector<int>& ports) {
-    std::string y = "backends:\n";
-    for (int p : ports) y += "  - 127.0.0.1:" + std::to_string(p) + "\n";
-    return y;
-  }
-
-  std::filesystem::path dir_;
-  std::vector<std::unique_ptr<Process>> upstreams_;
-  std::unique_ptr<Process> gateway_;
+  ScratchDir dir_{"hung"};
+  std::vector<std::unique_ptr<ServerProcess>> upstreams_;
+  ServerProcess gateway_;
   int port_ = 0;
   int admin_port_ = 0;
 };

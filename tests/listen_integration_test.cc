@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "support/fixtures.h"
 #include "support/http_client.h"
-#include "support/process.h"
 
 namespace surge::testing {
 namespace {
@@ -55,48 +55,22 @@ class HeldListener {
 
 class ListenIntegration : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("surge-listen-it-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_ / "repo" / "m" / "1");
-    std::ofstream(dir_ / "repo" / "m" / "config.pbtxt")
-        << "backend: \"synthetic\"\nmax_batch_size: 4\n"
-           "input [ { name: \"x\" data_type: TYPE_FP32 dims: [ 4 ] } ]\n"
-           "output [ { name: \"y\" data_type: TYPE_FP32 dims: [ 2 ] } ]\n";
-  }
-  void TearDown() override {
-    procs_.clear();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  void SetUp() override { writeModel(dir_ / "repo", "m", syntheticConfig(4)); }
+  void TearDown() override { procs_.clear(); }
 
-  std::string logPath(const std::string& name) { return (dir_ / (name + ".log")).string(); }
-  std::string logText(const std::string& name) {
-    std::ifstream in(logPath(name));
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
+  std::string logPath(const std::string& name) { return dir_.file(name + ".log"); }
+  std::string logText(const std::string& name) { return readFile(logPath(name)); }
 
   // Starts a long-running process and waits for its "listening on" line; returns the line.
   std::string startServer(const std::string& name, const std::vector<std::string>& argv) {
-    auto p = std::make_unique<Process>();
-    std::string err;
-    EXPECT_TRUE(p->start(argv, &err, logPath(name))) << err;
-    auto line = p->waitForLine("listening on", 15s);
-    EXPECT_TRUE(line.has_value()) << name << " did not start; log:\n" << logText(name);
-    procs_.push_back(std::move(p));
-    return line.value_or("");
+    procs_.push_back(std::make_unique<ServerProcess>());
+    EXPECT_TRUE(procs_.back()->start(argv, logPath(name))) << name;
+    return procs_.back()->line();
   }
 
   // Runs a process expected to fail at once; returns its exit code (its stderr in logText(name)).
   int runToExit(const std::string& name, const std::vector<std::string>& argv) {
-    Process p;
-    std::string err;
-    EXPECT_TRUE(p.start(argv, &err, logPath(name))) << err;
-    auto rc = p.wait(10s);
-    EXPECT_TRUE(rc.has_value()) << name << " is still running; log:\n" << logText(name);
-    return rc.value_or(-1);
+    return testing::runToExit(argv, logPath(name), 10s);
   }
 
   std::vector<std::string> gateway(const std::string& listen, const std::string& admin,
@@ -121,8 +95,8 @@ class ListenIntegration : public ::testing::Test {
         << logText(name);
   }
 
-  std::filesystem::path dir_;
-  std::vector<std::unique_ptr<Process>> procs_;
+  ScratchDir dir_{"listen-it"};
+  std::vector<std::unique_ptr<ServerProcess>> procs_;
 };
 
 TEST_F(ListenIntegration, SecondGatewayOnTheSamePortExitsWithAddressInUse) {

@@ -12,8 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "support/fixtures.h"
 #include "support/http_client.h"
-#include "support/process.h"
 
 namespace surge::testing {
 namespace {
@@ -23,86 +23,37 @@ using nlohmann::json;
 
 class LoadIntegration : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("surge-load-it-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override {
-    server_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  void TearDown() override { server_.stop(); }
 
   void startUpstream() {
-    server_ = std::make_unique<Process>();
-    std::string err;
-    ASSERT_TRUE(server_->start({surgeBinary(), "upstream", "--listen", "127.0.0.1:0"}, &err,
-                               (dir_ / "server.log").string()))
-        << err;
-    auto line = server_->waitForLine("listening on", 10s);
-    ASSERT_TRUE(line.has_value());
-    port_ = portFromLine(*line, "listening on");
-    ASSERT_GT(port_, 0);
+    ASSERT_TRUE(testing::startUpstream(server_, dir_, "server"));
+    port_ = server_.port();
   }
 
   // `extra` is appended to config.pbtxt (e.g. synthetic latency parameters).
   void startServe(const std::string& extra = "dynamic_batching { }\n", int max_batch = 8) {
-    auto d = dir_ / "repo" / "m";
-    std::filesystem::create_directories(d / "1");
-    std::ofstream(d / "config.pbtxt")
-        << "backend: \"synthetic\"\nmax_batch_size: " << max_batch << "\n"
-        << "input [ { name: \"x\" data_type: TYPE_FP32 dims: [ 4 ] } ]\n"
-           "output [ { name: \"y\" data_type: TYPE_FP32 dims: [ 2 ] } ]\n"
-        << extra;
-    server_ = std::make_unique<Process>();
-    std::string err;
-    ASSERT_TRUE(server_->start({surgeBinary(), "serve", "--model-repository",
-                                (dir_ / "repo").string(), "--listen", "127.0.0.1:0"},
-                               &err, (dir_ / "server.log").string()))
-        << err;
-    auto line = server_->waitForLine("listening on", 10s);
-    ASSERT_TRUE(line.has_value());
-    port_ = portFromLine(*line, "listening on");
-    auto deadline = std::chrono::steady_clock::now() + 15s;
-    while (httpGet(port_, "/v2/health/ready").status != 200) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "surge serve never became ready";
-      std::this_thread::sleep_for(20ms);
-    }
+    writeModel(dir_ / "repo", "m", syntheticConfig(max_batch, extra));
+    ASSERT_TRUE(testing::startServe(server_, dir_ / "repo", dir_.file("server.log"), {}, 15s));
+    port_ = server_.port();
   }
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
   std::string writeInput() {
-    auto p = dir_ / "body.json";
-    std::ofstream(p) << R"({"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32",)"
-                        R"("data":[1,2,3,4]}]})";
-    return p.string();
+    return dir_.write("body.json", R"({"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32",)"
+                                   R"("data":[1,2,3,4]}]})");
   }
 
   // Runs `surge load args...`; returns the exit code and fills *out with stdout.
   int load(std::vector<std::string> args, std::string* out) {
-    Process p;
-    std::vector<std::string> argv = {surgeBinary(), "load"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::string err;
-    EXPECT_TRUE(p.start(argv, &err, (dir_ / "load.log").string())) << err;
-    p.waitForLine("\x01never", 30s);  // reads stdout until EOF
-    auto code = p.wait(10s);
-    out->clear();
-    for (const auto& l : p.lines()) *out += l + "\n";
-    return code.value_or(-1);
+    args.insert(args.begin(), {surgeBinary(), "load"});
+    return runToExit(args, dir_.file("load.log"), 40s, out);
   }
 
-  std::string loadLog() {
-    std::ifstream f(dir_ / "load.log");
-    return std::string(std::istreambuf_iterator<char>(f), {});
-  }
+  std::string loadLog() { return readFile(dir_ / "load.log"); }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<Process> server_;
+  ScratchDir dir_{"load-it"};
+  ServerProcess server_;
   int port_ = 0;
 };
 
@@ -182,16 +133,12 @@ TEST_F(LoadIntegration, PlanProfileFromSweep) {
       << loadLog();
   const auto report = dir_ / "sweep.json";
   std::ofstream(report) << out;
-  Process plan;
-  std::string err;
-  ASSERT_TRUE(plan.start({surgeBinary(), "plan", "--profile", report.string(), "--peak-rps", "400",
-                          "--latency-target", "200ms", "--json"},
-                         &err, (dir_ / "plan.log").string()))
-      << err;
-  plan.waitForLine("\x01never", 30s);
-  ASSERT_EQ(plan.wait(10s).value_or(-1), 0) << loadLog();
   std::string text;
-  for (const auto& l : plan.lines()) text += l + "\n";
+  ASSERT_EQ(runToExit({surgeBinary(), "plan", "--profile", report.string(), "--peak-rps", "400",
+                       "--latency-target", "200ms", "--json"},
+                      dir_.file("plan.log"), 40s, &text),
+            0)
+      << readFile(dir_ / "plan.log");
   json j = json::parse(text);
   // One request at a time for 20 ms: ~50 req/s (less under a loaded machine), service ≈ 20 ms.
   EXPECT_GT(j["profile"]["instance_rps"].get<double>(), 25) << text;
@@ -232,7 +179,7 @@ TEST_F(LoadIntegration, BadFlagsExit2AndUnreachableExit1) {
   // A port nobody listens on: take one from a listener we then stop.
   startUpstream();
   int dead = port_;
-  server_.reset();
+  server_.stop();
   EXPECT_EQ(load({"--url", "http://127.0.0.1:" + std::to_string(dead), "--model", "m",
                   "--duration", "1s"},
                  &out),

@@ -24,8 +24,9 @@
 #include "autoscale/sources/keda_scaler.h"
 #include "config/node.h"
 #include "metrics/text_parser.h"
+#include "support/fixtures.h"
 #include "support/http_client.h"
-#include "support/process.h"
+#include "support/wait.h"
 
 namespace surge::testing {
 namespace {
@@ -64,107 +65,56 @@ spec:
 )";
 }
 
-int freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof a;
-  int port = -1;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
-std::string readFile(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
 class PrometheusIntegration : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("surge-prom-it-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_ / "repo" / "m" / "1");
+    writeModel(dir_ / "repo", "m",
+               syntheticConfig(1,
+                               "instance_group [ { count: 1 kind: KIND_CPU } ]\n"
+                               "parameters { key: \"base_latency_us\" value { string_value: "
+                               "\"60000\" } }\n"));
     std::filesystem::create_directories(dir_ / "tsdb");
-    std::ofstream(dir_ / "repo" / "m" / "config.pbtxt")
-        << "backend: \"synthetic\"\nmax_batch_size: 1\n"
-           "input [ { name: \"x\" data_type: TYPE_FP32 dims: [ 4 ] } ]\n"
-           "output [ { name: \"y\" data_type: TYPE_FP32 dims: [ 2 ] } ]\n"
-           "instance_group [ { count: 1 kind: KIND_CPU } ]\n"
-           "parameters { key: \"base_latency_us\" value { string_value: \"60000\" } }\n";
   }
   void TearDown() override {
     if (load_) load_->stop(1000ms);
-    if (prometheus_) prometheus_->stop(3000ms);
-    if (serve_) serve_->stop(2000ms);
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    prometheus_.stop(3000ms);
+    serve_.stop(2000ms);
   }
 
   void startServe() {
-    serve_ = std::make_unique<Process>();
-    std::string err;
-    ASSERT_TRUE(serve_->start({surgeBinary(), "serve", "--model-repository",
-                               (dir_ / "repo").string(), "--listen", "127.0.0.1:0"},
-                              &err, (dir_ / "serve.log").string()))
-        << err;
-    auto line = serve_->waitForLine("surge serve listening on", 15s);
-    ASSERT_TRUE(line.has_value()) << readFile(dir_ / "serve.log");
-    serve_port_ = portFromLine(*line, "listening on");
-    ASSERT_GT(serve_port_, 0);
-    auto deadline = std::chrono::steady_clock::now() + 15s;
-    while (httpGet(serve_port_, "/v2/health/ready").status != 200) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << readFile(dir_ / "serve.log");
-      std::this_thread::sleep_for(50ms);
-    }
+    ASSERT_TRUE(testing::startServe(serve_, dir_ / "repo", dir_.file("serve.log"), {}, 15s));
+    serve_port_ = serve_.port();
   }
 
   void startPrometheus() {
     prom_port_ = freePort();
     ASSERT_GT(prom_port_, 0);
-    std::ofstream(dir_ / "prometheus.yml")
-        << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-           "scrape_configs:\n  - job_name: model-server\n    scrape_interval: 1s\n"
-           "    scrape_timeout: 1s\n    static_configs:\n"
-           "      - targets: ['127.0.0.1:"
-        << serve_port_ << "']\n        labels:\n          deployment: model-server\n";
-    prometheus_ = std::make_unique<Process>();
+    const std::string config = dir_.write(
+        "prometheus.yml",
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        "scrape_configs:\n  - job_name: model-server\n    scrape_interval: 1s\n"
+        "    scrape_timeout: 1s\n    static_configs:\n"
+        "      - targets: ['127.0.0.1:" +
+            std::to_string(serve_port_) +
+            "']\n        labels:\n          deployment: model-server\n");
+    // Prometheus prints nothing on stdout: started without a ready line, then /-/ready polled.
     std::string err;
-    ASSERT_TRUE(
-        prometheus_->start({"prometheus", "--config.file=" + (dir_ / "prometheus.yml").string(),
-                            "--storage.tsdb.path=" + (dir_ / "tsdb").string(),
-                            "--web.listen-address=127.0.0.1:" + std::to_string(prom_port_),
-                            "--storage.tsdb.retention.time=1h", "--log.level=warn"},
-                           &err, (dir_ / "prometheus.log").string()))
+    ASSERT_TRUE(prometheus_.process().start(
+        {"prometheus", "--config.file=" + config, "--storage.tsdb.path=" + dir_.file("tsdb"),
+         "--web.listen-address=127.0.0.1:" + std::to_string(prom_port_),
+         "--storage.tsdb.retention.time=1h", "--log.level=warn"},
+        &err, dir_.file("prometheus.log")))
         << err;
-    auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (httpGet(prom_port_, "/-/ready", 1000ms).status != 200) {
-      ASSERT_TRUE(prometheus_->running()) << readFile(dir_ / "prometheus.log");
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << readFile(dir_ / "prometheus.log");
-      std::this_thread::sleep_for(100ms);
-    }
+    ASSERT_TRUE(waitUntil(
+        [&] {
+          return !prometheus_.running() || httpGet(prom_port_, "/-/ready", 1000ms).status == 200;
+        },
+        30s, 100ms, "prometheus ready"))
+        << readFile(dir_ / "prometheus.log");
+    ASSERT_TRUE(prometheus_.running()) << readFile(dir_ / "prometheus.log");
   }
 
   std::string promUrl() const { return "http://127.0.0.1:" + std::to_string(prom_port_); }
-
-  // Waits until `fn` is true, polling every 250 ms, up to `timeout`.
-  template <typename Fn>
-  bool waitFor(std::chrono::milliseconds timeout, Fn fn) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (fn()) return true;
-      std::this_thread::sleep_for(250ms);
-    }
-    return fn();
-  }
 
   std::unique_ptr<Process> startLoad(int concurrency, const std::string& duration) {
     auto p = std::make_unique<Process>();
@@ -173,13 +123,14 @@ class PrometheusIntegration : public ::testing::Test {
         p->start({surgeBinary(), "load", "--url", "http://127.0.0.1:" + std::to_string(serve_port_),
                   "--model", "m", "--concurrency", std::to_string(concurrency), "--duration",
                   duration, "--timeout", "20s"},
-                 &err, (dir_ / "load.log").string()))
+                 &err, dir_.file("load.log")))
         << err;
     return p;
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<Process> serve_, prometheus_, load_;
+  ScratchDir dir_{"prom-it"};
+  ServerProcess serve_, prometheus_;
+  std::unique_ptr<Process> load_;
   int serve_port_ = 0;
   int prom_port_ = 0;
 };
@@ -207,10 +158,13 @@ TEST_F(PrometheusIntegration, SeedQueriesThroughKedaScalerAndHpa) {
 
   // The target is up and scraped: the queue query answers 0 (a real series, not a null result).
   as::PrometheusClient prom(promUrl());
-  ASSERT_TRUE(waitFor(20s, [&] {
-    auto r = prom.query("up{deployment=\"model-server\"}");
-    return r.isOk() && r->samples.size() == 1 && r->samples[0].value == 1;
-  })) << readFile(dir_ / "prometheus.log");
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        auto r = prom.query("up{deployment=\"model-server\"}");
+        return r.isOk() && r->samples.size() == 1 && r->samples[0].value == 1;
+      },
+      20s, 250ms, "surge serve scraped (up == 1)"))
+      << readFile(dir_ / "prometheus.log");
   auto idle = keda.collect(spec, {}, SteadyClock::instance().now());
   ASSERT_TRUE(idle.failed.empty()) << idle.failed.begin()->second;
   EXPECT_EQ(idle.external_metrics["s0-prometheus"].at(0), 0);
@@ -227,7 +181,7 @@ TEST_F(PrometheusIntegration, SeedQueriesThroughKedaScalerAndHpa) {
   auto local_p99 = page->quantile(0.99, "model_latency");
   ASSERT_TRUE(local_p99.has_value());
   int64_t p99_milli = 0;
-  ASSERT_TRUE(waitFor(20s,
+  ASSERT_TRUE(waitUntil(
                       [&] {
                         auto s = keda.collect(spec, {}, SteadyClock::instance().now());
                         auto it = s.external_metrics.find("s1-prometheus");
@@ -237,7 +191,8 @@ TEST_F(PrometheusIntegration, SeedQueriesThroughKedaScalerAndHpa) {
                         // surge's page.
                         return p99_milli > 0 && std::fabs(static_cast<double>(p99_milli) / 1000 -
                                                           *local_p99) < 0.1 * *local_p99;
-                      }))
+                      },
+                      20s, 250ms, "Prometheus' p99 within 10% of surge's page"))
       << "prometheus p99 " << p99_milli << "m, surge page p99 " << *local_p99;
   double p99 = static_cast<double>(p99_milli) / 1000;
   EXPECT_GT(p99, kSyntheticLatencyS * 0.8);  // 60 ms: the (50 ms, 100 ms] bucket
@@ -248,10 +203,13 @@ TEST_F(PrometheusIntegration, SeedQueriesThroughKedaScalerAndHpa) {
   // Overload: 24 connections on a ~16 req/s model: the queue grows, Prometheus sees it.
   load_ = startLoad(24, "30s");
   as::MetricsSnapshot hot;
-  ASSERT_TRUE(waitFor(30s, [&] {
-    hot = keda.collect(spec, {}, SteadyClock::instance().now());
-    return hot.failed.empty() && hot.external_metrics["s0-prometheus"].at(0) > 0;
-  })) << (hot.failed.empty() ? "queue stayed 0" : hot.failed.begin()->second);
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        hot = keda.collect(spec, {}, SteadyClock::instance().now());
+        return hot.failed.empty() && hot.external_metrics["s0-prometheus"].at(0) > 0;
+      },
+      30s, 250ms, "a queue seen through Prometheus"))
+      << (hot.failed.empty() ? "queue stayed 0" : hot.failed.begin()->second);
   int64_t queue_milli = hot.external_metrics["s0-prometheus"][0];
   EXPECT_GE(queue_milli, 1000);
   EXPECT_LE(queue_milli, 24000);  // at most every connection's request waits
@@ -287,8 +245,7 @@ TEST_F(PrometheusIntegration, SeedQueriesThroughKedaScalerAndHpa) {
               *res.metrics[1].proposal, res.desired_replicas, res.condition.reason.c_str());
 
   // Prometheus down: both metrics fail with the reason; the HPA holds the current replicas.
-  prometheus_->stop(3000ms);
-  prometheus_.reset();
+  prometheus_.stop(3000ms);
   auto down = keda.collect(spec, {}, SteadyClock::instance().now());
   EXPECT_TRUE(down.external_metrics.empty());
   ASSERT_EQ(down.failed.size(), 2u);

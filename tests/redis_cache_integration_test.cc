@@ -25,8 +25,9 @@
 #include <sstream>
 #include <thread>
 
+#include "support/fixtures.h"
 #include "support/http_client.h"
-#include "support/process.h"
+#include "support/wait.h"
 
 namespace surge::testing {
 namespace {
@@ -47,22 +48,6 @@ const char* kModelConfig =
 std::string inferBody(float v) {
   json x = {{"name", "x"}, {"datatype", "FP32"}, {"shape", {1, 4}}, {"data", {v, 1, 2, 3}}};
   return json({{"id", "r"}, {"inputs", {x}}}).dump();
-}
-
-// A port on 127.0.0.1 that was free a moment ago (bound to 0, read, closed).
-int freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return 0;
-  }
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 // Sum of every sample whose series starts with `prefix` (a name, or a name and a label prefix).
@@ -94,18 +79,11 @@ class RedisCacheIntegration : public ::testing::Test {
  protected:
   void SetUp() override {
     if (access(kRedisServer, X_OK) != 0) GTEST_SKIP() << "redis-server not installed";
-    dir_ = std::filesystem::temp_directory_path() /
-           ("surge-redis-it-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_ / "repo" / "m" / "1");
-    std::ofstream(dir_ / "repo" / "m" / "config.pbtxt") << kModelConfig;
+    writeModel(dir_ / "repo", "m", kModelConfig);
   }
   void TearDown() override {
-    server_.reset();
-    redis_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    server_.stop();
+    redis_.stop();
   }
 
   // Starts redis-server on `port` (0 = a free one, retried on a port race); returns false when it
@@ -113,51 +91,29 @@ class RedisCacheIntegration : public ::testing::Test {
   bool startRedis(int port = 0, const std::vector<std::string>& extra = {}) {
     for (int attempt = 0; attempt < 10; ++attempt) {
       int p = port != 0 ? port : freePort();
-      redis_ = std::make_unique<Process>();
-      std::string err;
       std::vector<std::string> argv = {kRedisServer, "--port", std::to_string(p), "--bind",
                                        "127.0.0.1",  "--save", "",   "--appendonly",
-                                       "no",         "--dir",  dir_.string()};
+                                       "no",         "--dir",  dir_.path().string()};
       argv.insert(argv.end(), extra.begin(), extra.end());
-      if (!redis_->start(argv, &err, (dir_ / "redis.log").string())) {
-        ADD_FAILURE() << err;
-        return false;
-      }
-      if (redis_->waitForLine("Ready to accept connections", 5s)) {
+      if (redis_.start(argv, dir_.file("redis.log"), "Ready to accept connections", 5s)) {
         redis_port_ = p;
         return true;
       }
-      redis_->stop(500ms);  // port taken meanwhile (or slow start): try again
+      redis_.stop(500ms);  // port taken meanwhile (or slow start): try again
+      // A fixed port was just released by the previous Redis: give the kernel a moment (a retry
+      // back-off, not a wait for a condition).
       std::this_thread::sleep_for(port != 0 ? 200ms : 10ms);
     }
     return false;
   }
 
   void startServe(std::vector<std::string> extra) {
-    server_ = std::make_unique<Process>();
-    std::vector<std::string> argv = {
-        surgeBinary(), "serve",       "--model-repository", (dir_ / "repo").string(),
-        "--listen",    "127.0.0.1:0", "--workers",          "2"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    std::string err;
-    ASSERT_TRUE(server_->start(argv, &err, log())) << err;
-    auto line = server_->waitForLine("surge serve listening on", 10s);
-    ASSERT_TRUE(line.has_value()) << "surge serve did not start; log:\n" << logText();
-    port_ = portFromLine(*line, "listening on");
-    ASSERT_GT(port_, 0);
-    ASSERT_TRUE(waitReady(15s)) << logText();
+    extra.insert(extra.begin(), {"--workers", "2"});
+    ASSERT_TRUE(testing::startServe(server_, dir_ / "repo", log(), extra, 15s));
+    port_ = server_.port();
   }
 
   std::string cacheUrl() const { return "redis://127.0.0.1:" + std::to_string(redis_port_); }
-
-  bool waitReady(std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (httpGet(port_, "/v2/health/ready").status == 200) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return false;
-  }
 
   HttpResult infer(float v) {
     return httpRequest(port_, "POST", "/v2/models/m/infer", {{"Content-Type", "application/json"}},
@@ -168,13 +124,10 @@ class RedisCacheIntegration : public ::testing::Test {
   double metric(const std::string& series) { return metricSum(metricsPage(), series); }
 
   // Polls /metrics until `series` reaches `at_least`.
-  bool waitMetric(const std::string& series, double at_least, std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (metric(series) >= at_least) return true;
-      std::this_thread::sleep_for(10ms);
-    }
-    return false;
+  ::testing::AssertionResult waitMetric(const std::string& series, double at_least,
+                                        std::chrono::milliseconds timeout) {
+    return waitUntil([&] { return metric(series) >= at_least; }, timeout, 10ms,
+                     series + " >= " + std::to_string(at_least));
   }
 
   // Runs redis-cli against our Redis; returns its stdout.
@@ -194,15 +147,12 @@ class RedisCacheIntegration : public ::testing::Test {
     return out;
   }
 
-  std::string log() const { return (dir_ / "serve.log").string(); }
-  std::string logText() const {
-    std::ifstream in(log());
-    return std::string((std::istreambuf_iterator<char>(in)), {});
-  }
+  std::string log() const { return dir_.file("serve.log"); }
+  std::string logText() const { return readFile(log()); }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<Process> redis_;
-  std::unique_ptr<Process> server_;
+  ScratchDir dir_{"redis-it"};
+  ServerProcess redis_;
+  ServerProcess server_;
   int redis_port_ = 0;
   int port_ = 0;
   std::string redis_password_;  // for redisCli
@@ -291,7 +241,12 @@ TEST_F(RedisCacheIntegration, ValuesExpireWithTheTtl) {
   ASSERT_EQ(infer(3).status, 200);
   EXPECT_EQ(metric(kHits), 1);
   double misses = metric(kMisses), exec = metric(kExec);
-  std::this_thread::sleep_for(1500ms);
+  // Wait for Redis to expire the entry (EXISTS expires a key past its TTL), not a fixed time.
+  const auto keys = redisCli("--scan --pattern 'surge:pc:m/1/*'");
+  const std::string key = keys.substr(0, keys.find('\n'));
+  ASSERT_FALSE(key.empty()) << keys;
+  EXPECT_TRUE(waitUntil([&] { return redisCli("EXISTS " + key) == "0\n"; }, 5s, 50ms,
+                        "the entry expired in Redis"));
   ASSERT_EQ(infer(3).status, 200);
   EXPECT_EQ(metric(kHits), 1);
   EXPECT_EQ(metric(kMisses), misses + 1);
@@ -325,18 +280,15 @@ TEST_F(RedisCacheIntegration, RedisKilledUnderLoadFailsNothingAndRecovers) {
   // Load with Redis up until some hits have been served, then SIGKILL Redis mid-load.
   EXPECT_TRUE(waitMetric(kHits, 20, 10s)) << metricsPage();
   int before_kill = ok.load();
-  redis_->signal(SIGKILL);
-  ASSERT_TRUE(redis_->wait(5s).has_value());
+  redis_.signal(SIGKILL);
+  ASSERT_TRUE(redis_.wait(5s).has_value());
   // Keep loading until the breaker has opened and requests have kept flowing meanwhile.
   EXPECT_TRUE(waitMetric("surge_serve_cache_breaker_opens_total", 1, 10s)) << metricsPage();
-  auto t0 = std::chrono::steady_clock::now();
-  while (ok.load() < before_kill + 200 && std::chrono::steady_clock::now() - t0 < 10s) {
-    std::this_thread::sleep_for(20ms);
-  }
+  EXPECT_TRUE(waitUntil([&] { return ok.load() >= before_kill + 200; }, 10s, 20ms,
+                        "200 requests answered after the kill"));
   stop = true;
   for (auto& t : clients) t.join();
   EXPECT_EQ(failed.load(), 0) << first_failure;
-  EXPECT_GE(ok.load(), before_kill + 200);
   std::string page = metricsPage();
   EXPECT_GE(metricSum(page, kErrors), 1) << page;
   EXPECT_GE(metricSum(page, "surge_serve_cache_breaker_opens_total"), 1) << page;
@@ -348,15 +300,16 @@ TEST_F(RedisCacheIntegration, RedisKilledUnderLoadFailsNothingAndRecovers) {
   // stores again, and the identical request is a hit.
   ASSERT_TRUE(startRedis(redis_port_)) << "could not restart redis on port " << redis_port_;
   double hits = metric(kHits);
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  bool resumed = false;
-  while (!resumed && std::chrono::steady_clock::now() < deadline) {
-    auto r = infer(100);
-    ASSERT_EQ(r.status, 200) << r.body;
-    resumed = metric(kHits) > hits;
-    if (!resumed) std::this_thread::sleep_for(100ms);
-  }
-  EXPECT_TRUE(resumed) << metricsPage() << logText();
+  int not_ok = 0;
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        auto r = infer(100);
+        if (r.status != 200) ++not_ok;
+        return metric(kHits) > hits;
+      },
+      20s, 100ms, "a cache hit after Redis came back"))
+      << metricsPage() << logText();
+  EXPECT_EQ(not_ok, 0) << "the cache failed requests while Redis came back";
   EXPECT_EQ(metric("surge_serve_cache_breaker_state"), 0);
 }
 
@@ -424,13 +377,13 @@ TEST_F(RedisCacheIntegration, RequirePassUsesTheUrlPasswordAndNeverShowsIt) {
   EXPECT_EQ(splitLines(redisCli("-n 0 --scan --pattern 'surge:pc:*'")).size(), 0u);
 
   // Redis restarts on the same port: the workers reconnect, AUTH and SELECT again, hits resume.
-  redis_->stop(2000ms);
+  redis_.stop(2000ms);
   ASSERT_TRUE(startRedis(redis_port_, {"--requirepass", password}));
   double stores = metric(kStores);
   bool stored = false;
   for (int i = 0; i < 200 && !stored; ++i) {  // the breaker may be open for a while: retry
     ASSERT_EQ(infer(6).status, 200);
-    stored = waitMetric(kStores, stores + 1, 50ms);
+    stored = static_cast<bool>(waitMetric(kStores, stores + 1, 50ms));
   }
   ASSERT_TRUE(stored) << metricsPage() << logText();
   double hits = metric(kHits);
@@ -447,7 +400,7 @@ TEST_F(RedisCacheIntegration, RequirePassUsesTheUrlPasswordAndNeverShowsIt) {
 
   // An ACL user: redis://USER:PASSWORD@.
   redisCli("ACL SETUSER alice on '>al1ce-pw' '~*' '+@all'");
-  server_.reset();
+  server_.stop();
   startServe({"--cache", "redis://alice:al1ce-pw@" + base, "--cache-timeout", "250ms"});
   ASSERT_EQ(infer(9).status, 200);
   ASSERT_TRUE(waitMetric(kStores, 1, 5s)) << metricsPage() << logText();
@@ -462,7 +415,7 @@ TEST_F(RedisCacheIntegration, WrongOrMissingPasswordIsAnAuthErrorAndAMiss) {
   redis_password_ = "R1ght-pw";
   const std::string base = "127.0.0.1:" + std::to_string(redis_port_);
   for (const std::string& url : {"redis://:Wr0ng-pw@" + base, "redis://" + base}) {
-    server_.reset();
+    server_.stop();
     startServe({"--cache", url, "--cache-timeout", "250ms", "--cache-breaker-errors", "2",
                 "--log-level", "debug"});
     for (int i = 0; i < 5; ++i) {
@@ -515,16 +468,11 @@ TEST_F(RedisCacheIntegration, BadFlagsExitTwo) {
       {{"--cache", "redis://S3cr3t-pw@127.0.0.1"}, "credentials must be"},
   };
   for (const Case& c : cases) {
-    Process p;
-    std::string err;
     std::vector<std::string> argv = {surgeBinary(),        "serve",
                                      "--model-repository", (dir_ / "repo").string(),
                                      "--listen",           "127.0.0.1:0"};
     argv.insert(argv.end(), c.flags.begin(), c.flags.end());
-    ASSERT_TRUE(p.start(argv, &err, log())) << err;
-    auto rc = p.wait(10s);
-    ASSERT_TRUE(rc.has_value());
-    EXPECT_EQ(*rc, 2) << c.flags.back();
+    EXPECT_EQ(runToExit(argv, log(), 10s), 2) << c.flags.back();
     std::string text = logText();
     EXPECT_NE(text.find(c.message), std::string::npos) << c.flags.back() << ": " << text;
     EXPECT_EQ(text.find("S3cr3t"), std::string::npos) << text;

@@ -7,14 +7,16 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "support/fixtures.h"
 #include "support/http_client.h"
-#include "support/process.h"
+#include "support/wait.h"
 
 namespace surge::testing {
 namespace {
@@ -39,54 +41,21 @@ long statusKiB(int pid, const std::string& field) {
 
 class ServeHostile : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("surge-serve-hostile-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_ / "repo");
-  }
-  void TearDown() override {
-    server_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  void TearDown() override { server_.stop(); }
 
   void model(const std::string& name, const std::string& config) {
-    auto d = dir_ / "repo" / name;
-    std::filesystem::create_directories(d / "1");
-    std::ofstream(d / "config.pbtxt") << config;
+    writeModel(dir_ / "repo", name, config);
   }
 
   void startServe() {
-    server_ = std::make_unique<Process>();
-    std::string err;
-    ASSERT_TRUE(server_->start({surgeBinary(), "serve", "--model-repository",
-                                (dir_ / "repo").string(), "--listen", "127.0.0.1:0", "--workers",
-                                "2"},
-                               &err, log()))
-        << err;
-    auto line = server_->waitForLine("surge serve listening on", 10s);
-    ASSERT_TRUE(line.has_value()) << logText();
-    port_ = portFromLine(*line, "listening on");
-    ASSERT_GT(port_, 0);
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (httpGet(port_, "/v2/health/ready").status != 200) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << logText();
-      std::this_thread::sleep_for(20ms);
-    }
+    ASSERT_TRUE(testing::startServe(server_, dir_ / "repo", log(), {"--workers", "2"}, 10s));
+    port_ = server_.port();
   }
 
   int runToExit() {
-    Process p;
-    std::string err;
-    EXPECT_TRUE(p.start({surgeBinary(), "serve", "--model-repository", (dir_ / "repo").string(),
-                         "--listen", "127.0.0.1:0"},
-                        &err, log()))
-        << err;
-    auto rc = p.wait(10s);
-    EXPECT_TRUE(rc.has_value()) << "surge serve did not exit";
-    return rc.value_or(-1);
+    return testing::runToExit({surgeBinary(), "serve", "--model-repository",
+                               (dir_ / "repo").string(), "--listen", "127.0.0.1:0"},
+                              log(), 10s);
   }
 
   HttpResult infer(const std::string& target, const std::string& body) {
@@ -94,14 +63,11 @@ class ServeHostile : public ::testing::Test {
                        30000ms);
   }
 
-  std::string log() const { return (dir_ / "serve.log").string(); }
-  std::string logText() const {
-    std::ifstream in(log());
-    return std::string((std::istreambuf_iterator<char>(in)), {});
-  }
+  std::string log() const { return dir_.file("serve.log"); }
+  std::string logText() const { return readFile(log()); }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<Process> server_;
+  ScratchDir dir_{"serve-hostile"};
+  ServerProcess server_;
   int port_ = 0;
 };
 
@@ -122,9 +88,9 @@ TEST_F(ServeHostile, NinetyByteRequestIs400AndTheServerStaysUp) {
   auto half = infer("/v2/models/var/infer",
                     R"({"inputs":[{"name":"x","shape":[500000000],"datatype":"FP32","data":[1]}]})");
   EXPECT_EQ(half.status, 400);
-  EXPECT_TRUE(server_->running());
+  EXPECT_TRUE(server_.running());
   // It allocated nothing for those claims.
-  EXPECT_LT(statusKiB(server_->pid(), "VmHWM"), 512 * 1024);
+  EXPECT_LT(statusKiB(server_.pid(), "VmHWM"), 512 * 1024);
   auto ok = infer("/v2/models/var/infer",
                   R"({"inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[1,2,3]}]})");
   EXPECT_EQ(ok.status, 200) << ok.body;
@@ -178,8 +144,17 @@ TEST_F(ServeHostile, ConfigSizeLimitsExit2NamingTheField) {
 TEST_F(ServeHostile, FourConcurrent60MBBadBodiesKeepRssBounded) {
   model("var", kVariable);
   startServe();
-  std::this_thread::sleep_for(200ms);
-  long baseline = statusKiB(server_->pid(), "VmRSS");
+  // The baseline: the RSS once warm-up is over and it stops moving (two readings 50 ms apart
+  // within 1 MiB).
+  long baseline = -1;
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        long now = statusKiB(server_.pid(), "VmRSS");
+        bool stable = baseline > 0 && std::labs(now - baseline) < 1024;
+        baseline = now;
+        return stable;
+      },
+      3s, 50ms, "a stable RSS after start-up"));
   ASSERT_GT(baseline, 0);
   std::string body = R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[)";
   const size_t target = 60u << 20;
@@ -200,24 +175,26 @@ TEST_F(ServeHostile, FourConcurrent60MBBadBodiesKeepRssBounded) {
   // too: every request is answered and the server survives.
   for (int s : statuses) EXPECT_TRUE(s == 400 || s == 408) << s;
   (void)seconds;
-  EXPECT_TRUE(server_->running());
+  EXPECT_TRUE(server_.running());
   EXPECT_EQ(httpGet(port_, "/v2/health/live").status, 200);
   GTEST_SKIP() << "RSS bounds are measured on the release build (ASan quarantine holds memory)";
 #endif
   for (int s : statuses) EXPECT_EQ(s, 400);
-  long hwm = statusKiB(server_->pid(), "VmHWM");
+  long hwm = statusKiB(server_.pid(), "VmHWM");
   // The control loop gives freed memory back (malloc_trim) once a second for 3 s after a large
   // request: poll up to 5 s for the RSS to come back near its baseline.
-  long after = statusKiB(server_->pid(), "VmRSS");
-  for (int i = 0; i < 50 && after >= baseline + 64 * 1024; ++i) {
-    std::this_thread::sleep_for(100ms);
-    after = statusKiB(server_->pid(), "VmRSS");
-  }
+  long after = 0;
+  waitUntil(
+      [&] {
+        after = statusKiB(server_.pid(), "VmRSS");
+        return after < baseline + 64 * 1024;
+      },
+      5s, 100ms);  // checked (with the numbers) below
   std::printf("baseline %ld KiB, peak %ld KiB, after %ld KiB, %.2f s\n", baseline, hwm, after,
               seconds);
   EXPECT_LT(hwm, 1024 * 1024) << "peak RSS above 1 GiB";
   EXPECT_LT(after, baseline + 64 * 1024) << "RSS did not return near its baseline";
-  EXPECT_TRUE(server_->running());
+  EXPECT_TRUE(server_.running());
   EXPECT_EQ(httpGet(port_, "/v2/health/live").status, 200);
 }
 

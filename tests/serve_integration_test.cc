@@ -16,21 +16,15 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "support/fixtures.h"
 #include "support/http_client.h"
-#include "support/process.h"
+#include "support/wait.h"
 
 namespace surge::testing {
 namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-
-std::string syntheticConfig(int max_batch, const std::string& extra) {
-  return "backend: \"synthetic\"\nmax_batch_size: " + std::to_string(max_batch) +
-         "\ninput [ { name: \"x\" data_type: TYPE_FP32 dims: [ 4 ] } ]\n"
-         "output [ { name: \"y\" data_type: TYPE_FP32 dims: [ 2 ] } ]\n" +
-         extra;
-}
 
 std::string param(const std::string& key, const std::string& value) {
   return "parameters { key: \"" + key + "\" value { string_value: \"" + value + "\" } }\n";
@@ -43,62 +37,25 @@ std::string inferBody(float v) {
 
 class ServeIntegration : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("surge-serve-it-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_ / "repo");
-  }
-  void TearDown() override {
-    server_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  void TearDown() override { server_.stop(); }
 
   void model(const std::string& name, const std::string& config,
              std::vector<std::string> versions = {"1"}) {
-    auto d = dir_ / "repo" / name;
-    std::filesystem::create_directories(d);
-    std::ofstream(d / "config.pbtxt") << config;
-    for (const auto& v : versions) std::filesystem::create_directories(d / v);
+    writeModel(dir_ / "repo", name, config, versions);
   }
 
-  // Starts `surge serve` and waits for its listening line.
+  // Starts `surge serve` and waits for its listening line (not for readiness).
   void startServe(std::vector<std::string> extra = {}) {
-    server_ = std::make_unique<Process>();
-    std::vector<std::string> argv = {
-        surgeBinary(), "serve",       "--model-repository", (dir_ / "repo").string(),
-        "--listen",    "127.0.0.1:0", "--workers",          "2"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    std::string err;
-    ASSERT_TRUE(server_->start(argv, &err, log())) << err;
-    auto line = server_->waitForLine("surge serve listening on", 10s);
-    ASSERT_TRUE(line.has_value()) << "surge serve did not start; log:\n" << logText();
-    port_ = portFromLine(*line, "listening on");
-    ASSERT_GT(port_, 0);
+    extra.insert(extra.begin(), {"--workers", "2"});
+    ASSERT_TRUE(testing::startServe(server_, dir_ / "repo", log(), extra, /*ready_timeout=*/0ms));
+    port_ = server_.port();
   }
 
   // Runs `surge serve` expecting it to exit at once; returns its exit code.
   int runToExit() {
-    Process p;
-    std::string err;
-    EXPECT_TRUE(p.start({surgeBinary(), "serve", "--model-repository", (dir_ / "repo").string(),
-                         "--listen", "127.0.0.1:0"},
-                        &err, log()))
-        << err;
-    auto rc = p.wait(10s);
-    EXPECT_TRUE(rc.has_value());
-    return rc.value_or(-1);
-  }
-
-  bool waitReady(std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (httpGet(port_, "/v2/health/ready").status == 200) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return false;
+    return testing::runToExit({surgeBinary(), "serve", "--model-repository",
+                               (dir_ / "repo").string(), "--listen", "127.0.0.1:0"},
+                              log(), 10s);
   }
 
   HttpResult infer(const std::string& target, const std::string& body) {
@@ -106,11 +63,8 @@ class ServeIntegration : public ::testing::Test {
                        10000ms);
   }
 
-  std::string log() const { return (dir_ / "serve.log").string(); }
-  std::string logText() const {
-    std::ifstream in(log());
-    return std::string((std::istreambuf_iterator<char>(in)), {});
-  }
+  std::string log() const { return dir_.file("serve.log"); }
+  std::string logText() const { return readFile(log()); }
 
   double metric(const std::string& page, const std::string& series) {
     size_t p = page.find(series + " ");
@@ -118,8 +72,8 @@ class ServeIntegration : public ::testing::Test {
     return std::stod(page.substr(p + series.size() + 1));
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<Process> server_;
+  ScratchDir dir_{"serve-it"};
+  ServerProcess server_;
   int port_ = 0;
 };
 
@@ -134,7 +88,7 @@ TEST_F(ServeIntegration, NotReadyBeforeWarmUp) {
   EXPECT_EQ(ready.status, 503) << ready.body;
   EXPECT_EQ(httpGet(port_, "/v2/models/cold/ready").status, 503);
   EXPECT_EQ(infer("/v2/models/cold/infer", inferBody(1)).status, 503);
-  ASSERT_TRUE(waitReady(15s)) << logText();
+  ASSERT_TRUE(waitReady(port_, 15s)) << logText();
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 1000ms);
   auto r = infer("/v2/models/cold/infer", inferBody(1));
   ASSERT_EQ(r.status, 200) << r.body;
@@ -149,7 +103,7 @@ TEST_F(ServeIntegration, ConcurrentRequestsAreBatchedAndGetTheirOwnRows) {
                                            param("base_latency_us", "20000") +
                                            param("per_item_latency_us", "500")));
   startServe();
-  ASSERT_TRUE(waitReady(10s)) << logText();
+  ASSERT_TRUE(waitReady(port_, 10s)) << logText();
   constexpr int kClients = 24, kEach = 8;
   std::atomic<int> ok{0}, bad{0};
   std::vector<std::thread> clients;
@@ -175,13 +129,14 @@ TEST_F(ServeIntegration, ConcurrentRequestsAreBatchedAndGetTheirOwnRows) {
   // last batch may be counted a moment after its clients got their answers: poll briefly.
   std::string page;
   double inferences = 0, batches = 0;
-  for (int i = 0; i < 100; ++i) {
-    page = httpGet(port_, "/metrics").body;
-    inferences = metric(page, "nv_inference_count_total{model=\"batched\",version=\"1\"}");
-    batches = metric(page, "nv_inference_exec_count_total{model=\"batched\",version=\"1\"}");
-    if (inferences == kClients * kEach) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        page = httpGet(port_, "/metrics").body;
+        inferences = metric(page, "nv_inference_count_total{model=\"batched\",version=\"1\"}");
+        batches = metric(page, "nv_inference_exec_count_total{model=\"batched\",version=\"1\"}");
+        return inferences == kClients * kEach;
+      },
+      2s, 20ms, "every inference counted"));
   EXPECT_EQ(inferences, kClients * kEach) << page;
   EXPECT_GT(batches, 0);
   EXPECT_LT(batches, inferences / 3) << "average batch size " << inferences / batches;
@@ -193,7 +148,7 @@ TEST_F(ServeIntegration, SigtermUnderLoadLosesNothing) {
                                 "instance_group [ { count: 2 kind: KIND_CPU } ]\n" +
                                     param("base_latency_us", "30000")));
   startServe({"--shutdown-delay", "1s"});
-  ASSERT_TRUE(waitReady(10s)) << logText();
+  ASSERT_TRUE(waitReady(port_, 10s)) << logText();
   std::atomic<bool> stop{false};
   std::atomic<int> done{0};
   std::mutex mu;
@@ -209,21 +164,20 @@ TEST_F(ServeIntegration, SigtermUnderLoadLosesNothing) {
       }
     });
   }
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (done.load() < 64 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
-  server_->signal(SIGTERM);  // 16 requests are in flight now
+  EXPECT_TRUE(waitUntil([&] { return done.load() >= 64; }, 10s, 5ms, "64 requests answered"));
+  server_.signal(SIGTERM);  // 16 requests are in flight now
   // "At once": within 200 ms of the signal (delivery and handling take a moment on a busy machine).
-  auto ready = httpGet(port_, "/v2/health/ready");
-  for (int i = 0; i < 20 && ready.status == 200; ++i) {
-    std::this_thread::sleep_for(10ms);
-    ready = httpGet(port_, "/v2/health/ready");
-  }
+  HttpResult ready;
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        ready = httpGet(port_, "/v2/health/ready");
+        return ready.status != 200;
+      },
+      200ms, 10ms, "readiness false after SIGTERM"));
   stop = true;
   for (auto& t : clients) t.join();
   EXPECT_EQ(ready.status, 503) << "readiness must turn false at once";
-  auto rc = server_->wait(15s);
+  auto rc = server_.wait(15s);
   ASSERT_TRUE(rc.has_value()) << "surge serve did not exit; log:\n" << logText();
   EXPECT_EQ(*rc, 0) << logText();
   int total = 0;
@@ -236,7 +190,7 @@ TEST_F(ServeIntegration, SeveralModelsNewestVersionServed) {
   model("a", syntheticConfig(4, ""), {"1", "2", "10"});
   model("b", syntheticConfig(0, ""), {"3"});
   startServe();
-  ASSERT_TRUE(waitReady(10s)) << logText();
+  ASSERT_TRUE(waitReady(port_, 10s)) << logText();
   auto meta = httpGet(port_, "/v2/models/a");
   ASSERT_EQ(meta.status, 200);
   EXPECT_EQ(json::parse(meta.body)["versions"], json::array({"10"}));
@@ -257,7 +211,7 @@ TEST_F(ServeIntegration, MetricsPassPromtool) {
   if (access("/usr/bin/promtool", X_OK) != 0) GTEST_SKIP() << "promtool not installed";
   model("m", syntheticConfig(8, "dynamic_batching { }\n"));
   startServe({"--metrics-port", "0"});
-  ASSERT_TRUE(waitReady(10s)) << logText();
+  ASSERT_TRUE(waitReady(port_, 10s)) << logText();
   for (int i = 0; i < 5; ++i) ASSERT_EQ(infer("/v2/models/m/infer", inferBody(1)).status, 200);
   EXPECT_EQ(infer("/v2/models/m/infer", "{oops").status, 400);
   auto m = httpGet(port_, "/metrics");
@@ -270,9 +224,9 @@ TEST_F(ServeIntegration, MetricsPassPromtool) {
         "model_request_queue_length", "model_latency_bucket", "surge_serve_batch_size_bucket"}) {
     EXPECT_NE(m.body.find(name), std::string::npos) << name;
   }
-  std::string file = (dir_ / "metrics.txt").string();
+  std::string file = dir_.file("metrics.txt");
   std::ofstream(file) << m.body;
-  std::string out_file = (dir_ / "promtool.out").string();
+  std::string out_file = dir_.file("promtool.out");
   int rc = std::system(
       ("/usr/bin/promtool check metrics < " + file + " > " + out_file + " 2>&1").c_str());
   std::ifstream in(out_file);

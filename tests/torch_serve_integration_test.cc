@@ -14,8 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "support/fixtures.h"
 #include "support/http_client.h"
-#include "support/process.h"
 
 namespace surge::testing {
 namespace {
@@ -46,58 +46,21 @@ std::string body(const std::vector<std::vector<float>>& rows, const std::string&
 
 class TorchServeIntegration : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("surge-torch-it-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (server_) server_->stop();
-    server_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  void TearDown() override { server_.stop(); }
 
-  std::string log() const { return (dir_ / "serve.log").string(); }
-  std::string logText() const {
-    std::ifstream in(log());
-    return std::string((std::istreambuf_iterator<char>(in)), {});
-  }
+  std::string log() const { return dir_.file("serve.log"); }
+  std::string logText() const { return readFile(log()); }
 
   int runDemo() {
-    Process p;
-    std::string err;
-    EXPECT_TRUE(p.start({surgeBinary(), "model", "demo", (dir_ / "repo").string(), "--sizes",
-                         std::to_string(kIn) + ",32," + std::to_string(kOut)},
-                        &err, log()))
-        << err;
-    auto rc = p.wait(30s);
-    EXPECT_TRUE(rc.has_value());
-    return rc.value_or(-1);
+    return runToExit({surgeBinary(), "model", "demo", (dir_ / "repo").string(), "--sizes",
+                      std::to_string(kIn) + ",32," + std::to_string(kOut)},
+                     log(), 30s);
   }
 
+  // Starts `surge serve` on the demo repository and waits for readiness (after warm-up).
   void startServe() {
-    server_ = std::make_unique<Process>();
-    std::string err;
-    ASSERT_TRUE(server_->start({surgeBinary(), "serve", "--model-repository",
-                                (dir_ / "repo").string(), "--listen", "127.0.0.1:0"},
-                               &err, log()))
-        << err;
-    auto line = server_->waitForLine("surge serve listening on", 30s);
-    ASSERT_TRUE(line.has_value()) << "surge serve did not start; log:\n" << logText();
-    port_ = portFromLine(*line, "listening on");
-    ASSERT_GT(port_, 0);
-  }
-
-  bool waitReady(std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (httpGet(port_, "/v2/health/ready").status == 200) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return false;
+    ASSERT_TRUE(testing::startServe(server_, dir_ / "repo", log(), {}, 60s));
+    port_ = server_.port();
   }
 
   HttpResult infer(const std::string& b) {
@@ -105,8 +68,8 @@ class TorchServeIntegration : public ::testing::Test {
                        {{"Content-Type", "application/json"}}, b, 10000ms);
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<Process> server_;
+  ScratchDir dir_{"torch-it"};
+  ServerProcess server_;
   int port_ = 0;
 };
 
@@ -115,7 +78,6 @@ TEST_F(TorchServeIntegration, DemoModelServesAndBatchEqualsRows) {
   ASSERT_TRUE(std::filesystem::exists(dir_ / "repo" / "mlp" / "config.pbtxt"));
   ASSERT_TRUE(std::filesystem::exists(dir_ / "repo" / "mlp" / "1" / "model.pt"));
   startServe();
-  ASSERT_TRUE(waitReady(60s)) << logText();
 
   auto both = infer(body({row(0), row(1)}));
   ASSERT_EQ(both.status, 200) << both.body;
@@ -147,15 +109,11 @@ TEST_F(TorchServeIntegration, DemoModelServesAndBatchEqualsRows) {
 TEST_F(TorchServeIntegration, MissingModelFileFailsStartup) {
   ASSERT_EQ(runDemo(), 0) << logText();
   std::filesystem::remove(dir_ / "repo" / "mlp" / "1" / "model.pt");
-  Process p;
-  std::string err;
-  ASSERT_TRUE(p.start({surgeBinary(), "serve", "--model-repository", (dir_ / "repo").string(),
-                       "--listen", "127.0.0.1:0"},
-                      &err, log()))
-      << err;
-  auto rc = p.wait(30s);
-  ASSERT_TRUE(rc.has_value());
-  EXPECT_NE(*rc, 0);
+  int rc = runToExit({surgeBinary(), "serve", "--model-repository", (dir_ / "repo").string(),
+                      "--listen", "127.0.0.1:0"},
+                     log(), 30s);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(rc, -1) << "did not exit";
   EXPECT_NE(logText().find("no TorchScript file"), std::string::npos) << logText();
 }
 

@@ -6,13 +6,13 @@
 #include <thread>
 
 #include "net/asio.h"
-#include "net/test_client.h"
+#include "support/socket_client.h"
 
 namespace surge::net {
 namespace {
 
 using namespace std::chrono_literals;
-using namespace surge::net::testing;
+using namespace surge::testing;
 
 class HttpServerTest : public ::testing::Test {
  protected:
@@ -63,7 +63,7 @@ TEST_F(HttpServerTest, AnswersAndDecodes) {
 
 TEST_F(HttpServerTest, KeepAliveAndPipelining) {
   start(echoHandler());
-  int fd = connectLoopback(server_->port());
+  int fd = connectTo(server_->port());
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(
       sendAll(fd,
@@ -83,14 +83,14 @@ TEST_F(HttpServerTest, KeepAliveAndPipelining) {
 
 TEST_F(HttpServerTest, Http10ClosesUnlessKeepAlive) {
   start(echoHandler());
-  int fd = connectLoopback(server_->port());
+  int fd = connectTo(server_->port());
   ASSERT_TRUE(sendAll(fd, "GET /x HTTP/1.0\r\n\r\n"));
   std::string r = readFor(fd, 2s);  // EOF ends it
   EXPECT_EQ(statusOf(r), 200);
   EXPECT_NE(r.find("Connection: close"), std::string::npos);
   ::close(fd);
 
-  fd = connectLoopback(server_->port());
+  fd = connectTo(server_->port());
   ASSERT_TRUE(sendAll(fd, "GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
   r = readResponse(fd);
   EXPECT_NE(r.find("Connection: keep-alive"), std::string::npos) << r;
@@ -115,7 +115,7 @@ TEST_F(HttpServerTest, MalformedInputGetsJsonErrors) {
   r = httpExchange(server_->port(), "POST", "/", std::string(11, 'b'));
   EXPECT_EQ(statusOf(r), 413) << r;
 
-  int fd = connectLoopback(server_->port());
+  int fd = connectTo(server_->port());
   ASSERT_TRUE(sendAll(fd, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"));
   r = readFor(fd, 2s);
   EXPECT_EQ(statusOf(r), 400) << r;
@@ -129,7 +129,7 @@ TEST_F(HttpServerTest, HeaderTimeoutGives408) {
   HttpServerOptions o;
   o.header_timeout = 100ms;
   start(echoHandler(), o);
-  int fd = connectLoopback(server_->port());
+  int fd = connectTo(server_->port());
   ASSERT_TRUE(sendAll(fd, "GET / HTTP/1.1\r\nX-Slow: "));
   auto t0 = std::chrono::steady_clock::now();
   std::string r = readFor(fd, 3s);
@@ -142,7 +142,7 @@ TEST_F(HttpServerTest, IdleTimeoutCloses) {
   HttpServerOptions o;
   o.idle_timeout = 100ms;
   start(echoHandler(), o);
-  int fd = connectLoopback(server_->port());
+  int fd = connectTo(server_->port());
   std::string r = readFor(fd, 3s);  // returns at EOF
   EXPECT_EQ(r, "");
   ::close(fd);
@@ -150,7 +150,7 @@ TEST_F(HttpServerTest, IdleTimeoutCloses) {
 
 TEST_F(HttpServerTest, ExpectContinue) {
   start(echoHandler());
-  int fd = connectLoopback(server_->port());
+  int fd = connectTo(server_->port());
   ASSERT_TRUE(sendAll(fd, "POST /e HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n"));
   std::string cont = readFor(fd, 2s, "\r\n\r\n");
   EXPECT_EQ(cont, "HTTP/1.1 100 Continue\r\n\r\n");
@@ -177,7 +177,7 @@ TEST_F(HttpServerTest, AsyncAndStreaming) {
   EXPECT_EQ(statusOf(r), 201);
   EXPECT_EQ(bodyOf(r), "late");
 
-  int fd = connectLoopback(server_->port());
+  int fd = connectTo(server_->port());
   ASSERT_TRUE(sendAll(fd, "GET /s HTTP/1.1\r\n\r\n"));
   std::string s = readFor(fd, 2s, "0\r\n\r\n");
   EXPECT_NE(s.find("Transfer-Encoding: chunked"), std::string::npos);
@@ -190,13 +190,13 @@ TEST_F(HttpServerTest, AsyncAndStreaming) {
 
 TEST_F(HttpServerTest, StopClosesIdleConnections) {
   start(echoHandler());
-  int fd = connectLoopback(server_->port());
+  int fd = connectTo(server_->port());
   ASSERT_TRUE(sendAll(fd, "GET / HTTP/1.1\r\n\r\n"));
   EXPECT_EQ(statusOf(readResponse(fd)), 200);
   server_->stop();
   EXPECT_EQ(readFor(fd, 2s), "");  // EOF
   ::close(fd);
-  EXPECT_LT(connectLoopback(server_->port()), 0);
+  EXPECT_LT(connectTo(server_->port()), 0);
 }
 
 }  // namespace

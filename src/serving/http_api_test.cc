@@ -12,16 +12,17 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "net/test_client.h"
 #include "runtime/builtin_backends.h"
 #include "serving/model_server.h"
+#include "support/socket_client.h"
+#include "support/wait.h"
 
 namespace surge::serving {
 namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-namespace nt = net::testing;
+namespace nt = surge::testing;
 
 constexpr const char* kSimple = R"(
 backend: "synthetic"
@@ -110,12 +111,8 @@ class HttpApiTest : public ::testing::Test {
 
   // Polls a condition on the in-process server (an event, not a decision) for up to 10 s.
   template <class F>
-  bool eventually(F f) {
-    for (int i = 0; i < 10000; ++i) {
-      if (f()) return true;
-      std::this_thread::sleep_for(1ms);
-    }
-    return false;
+  ::testing::AssertionResult eventually(F f) {
+    return nt::waitUntil(f, 10s, 1ms);
   }
 
   runtime::BackendRegistry backends_;
@@ -385,11 +382,11 @@ parameters { key: "base_latency_us" value { string_value: "300000" } }
   std::string body = inferBody("", {{1, 2, 3}});
   std::string req = "POST /v2/models/slow/infer HTTP/1.1\r\nHost: t\r\nContent-Length: " +
                     std::to_string(body.size()) + "\r\n\r\n" + body;
-  int a = nt::connectLoopback(port_);
+  int a = nt::connectTo(port_);
   ASSERT_GE(a, 0);
   ASSERT_TRUE(nt::sendAll(a, req));
   ASSERT_TRUE(eventually([&] { return m->batcher().executing() == 1; }));
-  int b = nt::connectLoopback(port_);
+  int b = nt::connectTo(port_);
   ASSERT_TRUE(nt::sendAll(b, req));
   ASSERT_TRUE(eventually([&] { return m->batcher().queueLength() == 1; }));
   Reply full = call("POST", "/v2/models/slow/infer", body);
@@ -483,7 +480,7 @@ parameters { key: "base_latency_us" value { string_value: "100000" } }
   std::string body = inferBody("", {{1, 2, 3}});
   std::string req = "POST /v2/models/slow/infer HTTP/1.1\r\nHost: t\r\nContent-Length: " +
                     std::to_string(body.size()) + "\r\n\r\n" + body;
-  int a = nt::connectLoopback(port_);
+  int a = nt::connectTo(port_);
   ASSERT_TRUE(nt::sendAll(a, req));
   // Queued, waiting for a 10 s batch delay that draining must cut short.
   ASSERT_TRUE(eventually([&] { return m->batcher().queueLength() == 1; }));
@@ -497,7 +494,7 @@ parameters { key: "base_latency_us" value { string_value: "100000" } }
   EXPECT_NE(ra.find("Connection: close"), std::string::npos);
   runner_.join();
   EXPECT_EQ(exit_code_, 0);
-  EXPECT_LT(nt::connectLoopback(port_), 0);  // the listener is gone
+  EXPECT_LT(nt::connectTo(port_), 0);  // the listener is gone
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Test support: a small blocking HTTP/1.1 client over POSIX sockets (one request per connection,
-// Connection: close), plus raw-socket helpers for malformed and slow clients.
+// Connection: close) that parses the response; the raw-socket helpers for malformed and slow
+// clients (connectTo, sendAll, readFor) are in socket_client.h, included here.
 #pragma once
 
 #include <chrono>
@@ -7,6 +8,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "support/socket_client.h"
 
 namespace surge::testing {
 
@@ -26,12 +29,5 @@ inline HttpResult httpGet(int port, const std::string& target,
                           std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
   return httpRequest(port, "GET", target, {}, "", timeout);
 }
-
-// Connects to 127.0.0.1:port; returns the fd or -1.
-int connectTo(int port);
-// Sends raw bytes on a connected socket; false on error.
-bool sendAll(int fd, const std::string& data);
-// Reads until the peer closes or `timeout`; returns what arrived.
-std::string readAll(int fd, std::chrono::milliseconds timeout);
 
 }  // namespace surge::testing

@@ -54,6 +54,10 @@ Process::~Process() { stop(); }
 
 bool Process::start(const std::vector<std::string>& argv, std::string* error,
                     const std::string& stderr_path) {
+  stop();  // a Process may be started again: forget the previous run
+  exit_status_.reset();
+  buffer_.clear();
+  lines_.clear();
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) != 0) {
     *error = std::string("pipe: ") + std::strerror(errno);

@@ -19,7 +19,8 @@ class Process {
   ~Process();
 
   // Starts argv[0] (searched in PATH) with stdout piped to us and stderr to `stderr_path` (or
-  // inherited when empty). Returns false and sets *error on failure.
+  // inherited when empty). Returns false and sets *error on failure. A process still running from
+  // an earlier start() is stopped first.
   bool start(const std::vector<std::string>& argv, std::string* error,
              const std::string& stderr_path = "");
 
