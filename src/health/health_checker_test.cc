@@ -13,6 +13,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -171,6 +172,31 @@ class HealthCheckerTest : public ::testing::Test {
     return true;
   }
 
+  // Posts one task per checker thread; each waits (bounded) until both run, so both threads have
+  // finished every handler queued before. False if that did not happen within 2 s.
+  bool bothCheckerThreadsPassed() {
+    struct State {
+      std::mutex m;
+      std::condition_variable cv;
+      int arrived = 0;
+      int done = 0;
+    };
+    auto st = std::make_shared<State>();  // outlives a timed-out wait below
+    for (int i = 0; i < 2; ++i) {
+      asio::post(checker_io_, [st] {
+        std::unique_lock<std::mutex> lock(st->m);
+        ++st->arrived;
+        st->cv.notify_all();
+        st->cv.wait_for(lock, std::chrono::seconds(2), [&] { return st->arrived == 2; });
+        ++st->done;
+        st->cv.notify_all();
+      });
+    }
+    std::unique_lock<std::mutex> lock(st->m);
+    st->cv.wait_for(lock, std::chrono::seconds(3), [&] { return st->done == 2; });
+    return st->arrived == 2 && st->done == 2;
+  }
+
   std::vector<std::pair<std::string, bool>> transitions() {
     std::lock_guard<std::mutex> lock(mutex_);
     return transitions_;
@@ -305,13 +331,11 @@ TEST_F(HealthCheckerTest, HungHostDoesNotDelayOthers) {
   checker.setHosts({hung_host, ok_host});
   ASSERT_TRUE(waitFor([&] { return hung.accepted() >= 1; }));  // a probe is hanging now
   const uint64_t before = probesOf(checker, *ok_host);
-  const auto start = std::chrono::steady_clock::now();
-  std::this_thread::sleep_for(milliseconds(1000));  // a measurement window, not a decision
-  const uint64_t during = probesOf(checker, *ok_host) - before;
-  const double window_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  // ~20 expected at 50 ms; the bound leaves room for a loaded machine and sanitizers.
-  EXPECT_GE(during, 10u) << "in " << window_ms << " ms";
+  // Ten probes of the healthy host within one second (~20 expected at 50 ms; the bound leaves
+  // room for a loaded machine and sanitizers); one after another it would manage about two.
+  EXPECT_TRUE(waitFor([&] { return probesOf(checker, *ok_host) - before >= 10; },
+                      milliseconds(1000)))
+      << "probes of the healthy host in 1 s: " << probesOf(checker, *ok_host) - before;
   EXPECT_LE(probesOf(checker, *hung_host), 3u);  // its probes really hang for 400 ms each
   EXPECT_TRUE(ok_host->healthy());
 }
@@ -326,12 +350,15 @@ TEST_F(HealthCheckerTest, RemovedHostIsNoLongerProbed) {
   ASSERT_TRUE(waitFor([&] { return a.accepted() >= 2 && b.accepted() >= 2; }));
   checker.setHosts({host_b});
   EXPECT_FALSE(checker.hostStats(*host_a).has_value());
-  std::this_thread::sleep_for(milliseconds(20));  // lets a probe already connecting finish
+  // The kept host is the clock: once it has been probed again, a probe of `a` that was already
+  // connecting has landed; then over three more probes of `b`, `a` gets none.
+  int b_after = b.accepted();
+  ASSERT_TRUE(waitFor([&] { return b.accepted() >= b_after + 1; }));
   const int a_after = a.accepted();
-  const int b_after = b.accepted();
-  std::this_thread::sleep_for(milliseconds(250));  // five intervals
+  b_after = b.accepted();
+  ASSERT_TRUE(waitFor([&] { return b.accepted() >= b_after + 3; }))  // the kept host is probed
+      << "b probed " << b.accepted() - b_after << " times";
   EXPECT_EQ(a.accepted(), a_after);
-  EXPECT_GE(b.accepted(), b_after + 2);  // the kept host is still probed
 }
 
 TEST_F(HealthCheckerTest, StopSilencesEverything) {
@@ -347,7 +374,13 @@ TEST_F(HealthCheckerTest, StopSilencesEverything) {
   const size_t transitions_at_stop = transitions().size();
   const int accepted_at_stop = failing.accepted();
   checker->setHosts({failing_host});  // a no-op once stopped
-  std::this_thread::sleep_for(milliseconds(300));
+  // A second checker on another host is the clock: while it is probed six times (six intervals),
+  // the stopped one must stay silent.
+  TestServer& witness = addServer(TestServer::Mode::kRespond, 200);
+  HealthChecker clock_checker(checker_io_, fastOptions(), nullptr, SteadyClock::instance(), 9);
+  clock_checker.setHosts({makeHost(witness.address())});
+  ASSERT_TRUE(waitFor([&] { return witness.accepted() >= 6; }));
+  clock_checker.stop();
   EXPECT_EQ(transitions().size(), transitions_at_stop);
   EXPECT_LE(failing.accepted(), accepted_at_stop + 1);  // at most one probe already connecting
   // Destroying the checker while its coroutines are still unwinding is safe.
@@ -364,8 +397,9 @@ TEST_F(HealthCheckerTest, DestroyWithProbesInFlight) {
     checker.setHosts({host});
     ASSERT_TRUE(waitFor([&] { return hung.accepted() >= 1; }));
   }
-  // The cancelled probe unwinds on the io_context threads after the checker is gone.
-  std::this_thread::sleep_for(milliseconds(50));
+  // The cancelled probe unwinds on the io_context threads after the checker is gone: once both
+  // threads are inside tasks posted after that, every handler queued before has run.
+  ASSERT_TRUE(bothCheckerThreadsPassed());
   EXPECT_TRUE(transitions().empty());
   EXPECT_TRUE(host->healthy());
 }

@@ -7,6 +7,7 @@
 #include <condition_variable>
 
 #include "support/k8s_stub_api.h"
+#include "support/wait.h"
 
 namespace surge::k8s {
 namespace {
@@ -47,13 +48,9 @@ bool hasHost(const std::vector<DesiredHost>& s, const std::string& a, bool drain
 }
 
 template <typename F>
-bool eventually(F f, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return f();
+::testing::AssertionResult eventually(F f,
+                                      std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  return testing::waitUntil(f, timeout, std::chrono::milliseconds(10));
 }
 
 class DiscoveryTest : public ::testing::Test {

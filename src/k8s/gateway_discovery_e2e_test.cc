@@ -10,45 +10,32 @@
 #include <future>
 #include <thread>
 
+#include "support/fixtures.h"
 #include "support/http_client.h"
 #include "support/k8s_stub_api.h"
-#include "support/process.h"
+#include "support/wait.h"
 
 namespace surge {
 namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
-using testing::Process;
 using testing::stubEndpoint;
 using testing::stubEndpointSlice;
 
 class GatewayDiscoveryE2E : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("surge-k8s-e2e-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-  }
   void TearDown() override {
-    if (gateway_) gateway_->stop();
-    for (auto& u : upstreams_) u->stop();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    gateway_.stop();
+    upstreams_.clear();
   }
 
   int startUpstream(const std::string& name, const std::string& listen) {
-    auto p = std::make_unique<Process>();
-    std::string err;
-    EXPECT_TRUE(p->start({testing::surgeBinary(), "upstream", "--listen", listen, "--name", name},
-                         &err, (dir_ / (name + ".log")).string()))
-        << err;
-    auto line = p->waitForLine("listening on", 10s);
-    EXPECT_TRUE(line.has_value()) << "upstream " << name << " did not start";
-    int port = line ? testing::portFromLine(*line) : -1;
-    upstreams_.push_back(std::move(p));
-    return port;
+    upstreams_.push_back(std::make_unique<testing::ServerProcess>());
+    EXPECT_TRUE(upstreams_.back()->start(
+        {testing::surgeBinary(), "upstream", "--listen", listen, "--name", name},
+        dir_.file(name + ".log"), "listening on", 10s));
+    return upstreams_.back()->port();
   }
 
   json backends() {
@@ -68,23 +55,15 @@ class GatewayDiscoveryE2E : public ::testing::Test {
   }
 
   template <typename F>
-  bool eventually(F f, std::chrono::milliseconds timeout = 15s) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (f()) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return f();
+  ::testing::AssertionResult eventually(F f, std::chrono::milliseconds timeout = 15s) {
+    return testing::waitUntil(f, timeout, 50ms);
   }
 
-  std::string log() {
-    std::ifstream in(dir_ / "gateway.log");
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
+  std::string log() { return gateway_.log(); }
 
-  std::filesystem::path dir_;
-  std::vector<std::unique_ptr<Process>> upstreams_;
-  std::unique_ptr<Process> gateway_;
+  testing::ScratchDir dir_{"k8s-e2e"};
+  std::vector<std::unique_ptr<testing::ServerProcess>> upstreams_;
+  testing::ServerProcess gateway_;
   int port_ = 0;
   int admin_port_ = 0;
 };
@@ -105,27 +84,21 @@ TEST_F(GatewayDiscoveryE2E, EndpointsAppearDrainAndVanish) {
                                                                              false, "zone-a"),
                                                                 stubEndpoint("127.0.0.2", false,
                                                                              false, "zone-b")})));
-  std::string kubeconfig = (dir_ / "kubeconfig").string();
-  std::ofstream(kubeconfig) << "apiVersion: v1\nkind: Config\ncurrent-context: stub\n"
-                            << "contexts: [{name: stub, context: {cluster: stub, user: gw}}]\n"
-                            << "clusters: [{name: stub, cluster: {server: \"" << stub.url()
-                            << "\"}}]\nusers: [{name: gw, user: {token: gw-token}}]\n";
+  std::string kubeconfig = dir_.write(
+      "kubeconfig", "apiVersion: v1\nkind: Config\ncurrent-context: stub\n"
+                    "contexts: [{name: stub, context: {cluster: stub, user: gw}}]\n"
+                    "clusters: [{name: stub, cluster: {server: \"" +
+                        stub.url() + "\"}}]\nusers: [{name: gw, user: {token: gw-token}}]\n");
   stub.requireToken("gw-token");
-  std::string config = (dir_ / "gateway.yaml").string();
-  std::ofstream(config) << "listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nworkers: 1\n"
-                        << "algorithm: round_robin\nretries: 0\ndrain_timeout: 20s\n"
-                        << "backends_from:\n  kubernetes:\n    namespace: surge\n"
-                        << "    service: model-server\n    port: " << port
-                        << "\n    kubeconfig: " << kubeconfig << "\n";
-  gateway_ = std::make_unique<Process>();
-  std::string err;
-  ASSERT_TRUE(gateway_->start({testing::surgeBinary(), "gateway", "--config", config}, &err,
-                              (dir_ / "gateway.log").string()))
-      << err;
-  auto line = gateway_->waitForLine("listening on", 15s);
-  ASSERT_TRUE(line.has_value()) << "gateway did not start; log:\n" << log();
-  port_ = testing::portFromLine(*line, "listening on");
-  admin_port_ = testing::portFromLine(*line, "admin");
+  ASSERT_TRUE(testing::startGateway(
+      gateway_, dir_,
+      "listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nworkers: 1\n"
+      "algorithm: round_robin\nretries: 0\ndrain_timeout: 20s\n"
+      "backends_from:\n  kubernetes:\n    namespace: surge\n"
+      "    service: model-server\n    port: " +
+          std::to_string(port) + "\n    kubeconfig: " + kubeconfig + "\n"));
+  port_ = gateway_.port();
+  admin_port_ = gateway_.portAfter("admin");
 
   // a appears (zone from the endpoint); b is not ready yet.
   ASSERT_TRUE(eventually([&] { return !backend(a).is_null(); })) << log();
@@ -179,19 +152,14 @@ TEST_F(GatewayDiscoveryE2E, EndpointsAppearDrainAndVanish) {
 }
 
 TEST_F(GatewayDiscoveryE2E, ConfigErrorsExitTwo) {
-  std::string config = (dir_ / "gateway.yaml").string();
-  std::ofstream(config) << "listen: 127.0.0.1:0\nadmin: off\n"
-                        << "backends: [127.0.0.1:9]\n"
-                        << "backends_from: {kubernetes: {service: s, port: 80}}\n";
-  Process p;
-  std::string err;
-  std::string errlog = (dir_ / "err.log").string();
-  ASSERT_TRUE(p.start({testing::surgeBinary(), "gateway", "--config", config}, &err, errlog));
-  auto rc = p.wait(15s);
-  ASSERT_TRUE(rc.has_value());
-  EXPECT_EQ(*rc, 2);
-  std::ifstream in(errlog);
-  std::string text((std::istreambuf_iterator<char>(in)), {});
+  std::string config = dir_.write("gateway.yaml",
+                                  "listen: 127.0.0.1:0\nadmin: off\n"
+                                  "backends: [127.0.0.1:9]\n"
+                                  "backends_from: {kubernetes: {service: s, port: 80}}\n");
+  std::string errlog = dir_.file("err.log");
+  EXPECT_EQ(testing::runToExit({testing::surgeBinary(), "gateway", "--config", config}, errlog, 15s),
+            2);
+  std::string text = testing::readFile(errlog);
   EXPECT_NE(text.find("gateway.yaml:4:"), std::string::npos) << text;
   EXPECT_NE(text.find("mutually exclusive"), std::string::npos) << text;
 }
