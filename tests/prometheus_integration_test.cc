@@ -1,6 +1,6 @@
 // The KEDA Prometheus trigger end to end: `surge serve` (a synthetic model: 60 ms per request,
 // one instance, no batching) scraped every second by Debian's `prometheus` with the static label
-// deployment="model-server"; `surge load` puts light load and then overload on it; the seed's
+// deployment="model-server"; `surge load` puts light load and then overload on it; the reference
 // ScaledObject (serverAddress pointed at that Prometheus) runs its two queries through
 // KedaScaler/PrometheusClient, and the snapshot goes through the HPA core's runSync. Then
 // Prometheus is stopped: the metrics fail with a reason and the HPA holds. Every wait is bounded;
@@ -36,7 +36,7 @@ namespace as = surge::autoscale;
 
 constexpr double kSyntheticLatencyS = 0.060;
 
-// The seed's keda-scaledobject.yaml with serverAddress pointing at the test's Prometheus.
+// The reference KEDA ScaledObject with serverAddress pointing at the test's Prometheus.
 std::string seedScaledObject(const std::string& server) {
   return R"(apiVersion: keda.sh/v1alpha1
 kind: ScaledObject

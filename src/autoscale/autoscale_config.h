@@ -40,7 +40,7 @@ struct PredictiveConfig {
   int32_t min_replicas = 1;
   std::string history_file = "surge-rps-history.csv";
   // The observed request rate recorded each sync: the sum over pods of this Pods metric (the
-  // seed's requests_per_second), or the sum of an External/Object metric of that name.
+  // reference HPA's requests_per_second), or the sum of an External/Object metric of that name.
   std::string metric = "requests_per_second";
 };
 

@@ -14,7 +14,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The seed's snippet, exactly as written there.
+// A Triton config with dynamic batching and two KIND_GPU instance groups, as users write it.
 constexpr const char* kSeedSnippet = R"(# config.pbtxt
 dynamic_batching {
   preferred_batch_size: [ 8, 16, 32, 64 ]

@@ -82,7 +82,7 @@ TEST(SyncTest, PartialFailureAllowsScaleUp) {
 TEST(SyncTest, AllMetricsFailedHolds) {
   SyncInput in = rpsInput(4, 1, 20, 175000);
   in.metrics.failed["rps"] = "prometheus down";
-  in.history.reset();  // first sync: the seed is still stored
+  in.history.reset();  // first sync: the initial recommendation is still stored
   SyncResult r = runSync(in);
   EXPECT_EQ(r.desired_replicas, 4);
   EXPECT_FALSE(r.scaled);
@@ -138,7 +138,7 @@ TEST(SyncTest, FirstSyncSeedsHistoryAndBlocksLegacyScaleDown) {
   in.history.reset();
   SyncResult r = runSync(in);
   EXPECT_EQ(r.proposal, 2);
-  EXPECT_EQ(r.stabilized_replicas, 6);  // the seed {6, now} is inside the window
+  EXPECT_EQ(r.stabilized_replicas, 6);  // the initial recommendation {6, now} is inside the window
   EXPECT_EQ(r.desired_replicas, 6);
   ASSERT_EQ(r.history.recommendations.size(), 2u);
   EXPECT_EQ(r.history.recommendations[0].replicas, 6);

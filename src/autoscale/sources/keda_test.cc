@@ -7,7 +7,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The seed's keda-scaledobject.yaml, as written.
+// The reference KEDA ScaledObject (examples/autoscale/keda.yaml's triggers), as written.
 constexpr const char* kSeed = R"(# keda-scaledobject.yaml
 apiVersion: keda.sh/v1alpha1
 kind: ScaledObject
