@@ -13,86 +13,78 @@
 #include "autoscale/autoscale_config.h"
 #include "autoscale/autoscaler.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "common/logging.h"
 
 namespace surge::cli {
 namespace {
 
-void usage(FILE* out) {
-  std::fprintf(
-      out,
-      "Usage: surge autoscale --config autoscale.yaml [--dry-run] [--admin HOST:PORT|off]\n"
-      "       surge autoscale explain [--input FILE]   (one HPA sync, JSON in and out)\n\n"
-      "Scales a target (target.kind: local runs `surge serve` replicas behind the gateway) on\n"
-      "an autoscaling/v2 HPA spec and/or a KEDA ScaledObject, with optional predictive and\n"
-      "panic stages. See docs/up.md for autoscale.yaml and docs/autoscaling.md for the rules.\n"
-      "  --config FILE          autoscale.yaml (required)\n"
-      "  --dry-run              decide and record events, never resize the target\n"
-      "  --kubeconfig FILE      target.kind kubernetes: use this kubeconfig (default: the\n"
-      "                         target's kubeconfig, in-cluster config, $KUBECONFIG)\n"
-      "  --gateway-metrics-url URL  the gateway's /metrics, for the requests_per_second\n"
-      "                         Pods metric (kind local: <target.gateway.admin>/metrics)\n"
-      "  --admin HOST:PORT|off  admin endpoint (/status, /events, /metrics; default from the\n"
-      "                         config, 127.0.0.1:9902)\n"
-      "  --log-level LEVEL      debug, info, warn, error (default info)\n");
+const CommandSpec& spec() {
+  static const CommandSpec spec{
+      .path = "autoscale",
+      .synopsis = {"--config autoscale.yaml [--dry-run] [--admin HOST:PORT|off]",
+                   "explain [--input FILE]   (one HPA sync, JSON in and out)"},
+      .description =
+          "Scales a target (target.kind: local runs `surge serve` replicas behind the gateway) on\n"
+          "an autoscaling/v2 HPA spec and/or a KEDA ScaledObject, with optional predictive and\n"
+          "panic stages. See docs/up.md for autoscale.yaml and docs/autoscaling.md for the "
+          "rules.\n",
+      .flags =
+          {
+              {.name = "--config",
+               .value_name = "FILE",
+               .help = "autoscale.yaml",
+               .required = true},
+              {.name = "--dry-run",
+               .help = "decide and record events, never resize the target",
+               .type = FlagType::kBool},
+              {.name = "--kubeconfig",
+               .value_name = "FILE",
+               .help = "target.kind kubernetes: use this kubeconfig (default: the target's "
+                       "kubeconfig, in-cluster config, $KUBECONFIG)"},
+              {.name = "--gateway-metrics-url",
+               .value_name = "URL",
+               .help = "the gateway's /metrics, for the requests_per_second Pods metric (kind "
+                       "local: <target.gateway.admin>/metrics)"},
+              {.name = "--admin",
+               .value_name = "HOST:PORT|off",
+               .help = "admin endpoint (/status, /events, /metrics; default from the config, "
+                       "127.0.0.1:9902)"},
+              {.name = "--log-level",
+               .value_name = "LEVEL",
+               .help = "log threshold",
+               .default_value = "info",
+               .choices = {"debug", "info", "warn", "error"}},
+          },
+      .subcommands = {{"explain",
+                       "dry run of one Kubernetes HPA sync: JSON in (stdin or --input), the "
+                       "decision and why out"}},
+  };
+  return spec;
 }
-
 
 }  // namespace
 
-int runAutoscale(const std::vector<std::string>& args) {
-  if (!args.empty() && args[0] == "explain") {
-    return runAutoscaleExplain(std::vector<std::string>(args.begin() + 1, args.end()));
+int runAutoscale(const std::vector<std::string>& argv) {
+  if (!argv.empty() && argv[0] == "explain") {
+    return runAutoscaleExplain(std::vector<std::string>(argv.begin() + 1, argv.end()));
   }
-  std::string config_path, admin, log_level, kubeconfig, gateway_metrics_url;
-  bool dry_run = false, admin_set = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string* out) {
-      if (i + 1 >= args.size()) {
-        std::fprintf(stderr, "surge autoscale: %s needs a value\n", a.c_str());
-        return false;
-      }
-      *out = args[++i];
-      return true;
-    };
-    if (a == "--help" || a == "-h") {
-      usage(stdout);
-      return 0;
-    } else if (a == "--config") {
-      if (!value(&config_path)) return 2;
-    } else if (a == "--dry-run") {
-      dry_run = true;
-    } else if (a == "--kubeconfig") {
-      if (!value(&kubeconfig)) return 2;
-    } else if (a == "--gateway-metrics-url") {
-      if (!value(&gateway_metrics_url)) return 2;
-    } else if (a == "--admin") {
-      if (!value(&admin)) return 2;
-      admin_set = true;
-    } else if (a == "--log-level") {
-      if (!value(&log_level)) return 2;
-      if (!setLogLevelByName(log_level)) {
-        std::fprintf(stderr, "surge autoscale: unknown --log-level '%s'\n", log_level.c_str());
-        return 2;
-      }
-    } else {
-      std::fprintf(stderr, "surge autoscale: unknown option '%s'\n\n", a.c_str());
-      usage(stderr);
-      return 2;
-    }
-  }
-  if (config_path.empty()) {
-    std::fprintf(stderr, "surge autoscale: --config is required\n\n");
-    usage(stderr);
-    return 2;
-  }
+  int exit_code = 0;
+  auto args = parseOrExit(spec(), argv, &exit_code);
+  if (!args) return exit_code;
+  if (args->has("--log-level")) setLogLevelByName(args->str("--log-level"));
+  const std::string config_path = args->str("--config");
+  const bool dry_run = args->boolean("--dry-run");
+  if (config_path.empty()) return usageError(spec(), "--config FILE is required");
   auto config = autoscale::loadAutoscaleConfig(config_path);
   if (!config.isOk()) {
     std::fprintf(stderr, "surge autoscale: %s\n", config.status().message().c_str());
     return 2;
   }
-  if (admin_set) config->policy.admin_listen = (admin == "off" || admin == "none") ? "" : admin;
+  if (args->has("--admin")) {
+    const std::string& admin = args->str("--admin");
+    config->policy.admin_listen = (admin == "off" || admin == "none") ? "" : admin;
+  }
 
   // Block the stop signals before any thread starts, so that only sigwait below sees them.
   sigset_t stop_signals;
@@ -103,8 +95,8 @@ int runAutoscale(const std::vector<std::string>& args) {
 
   autoscale::AutoscalerRunOptions options;
   options.dry_run = dry_run;
-  options.kubeconfig = kubeconfig;
-  options.gateway_metrics_url = gateway_metrics_url;
+  options.kubeconfig = args->str("--kubeconfig");
+  options.gateway_metrics_url = args->str("--gateway-metrics-url");
   auto scaler = autoscale::Autoscaler::create(*config, options);
   if (!scaler.isOk()) {
     std::fprintf(stderr, "surge autoscale: %s\n", scaler.status().message().c_str());

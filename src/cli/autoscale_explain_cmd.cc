@@ -11,23 +11,32 @@
 
 #include "autoscale/hpa/explain_json.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 
 namespace surge::cli {
 namespace {
 
-void usage(FILE* out) {
-  std::fprintf(
-      out,
-      "Usage: surge autoscale explain [--input FILE]\n\n"
-      "Dry run of one Kubernetes HPA sync: what would the autoscaler do, and why?\n"
-      "Reads one JSON document (stdin, or --input FILE) with now, hpa (an autoscaling/v2\n"
-      "HorizontalPodAutoscaler with its spec), scale, pods, podMetrics, objectMetrics,\n"
-      "externalMetrics, failedMetrics, history and controller, and prints desiredReplicas,\n"
-      "the per-metric proposals, the stabilized count, the condition and the history to keep.\n"
-      "Format and worked examples: docs/autoscaling.md.\n\n"
-      "  --input FILE   read the input from FILE instead of stdin ('-' is stdin)\n"
-      "  --help         this text\n\n"
-      "Exit codes: 0 ok, 2 bad input (one line naming the field).\n");
+const CommandSpec& spec() {
+  static const CommandSpec spec{
+      .path = "autoscale explain",
+      .synopsis = {"[--input FILE]"},
+      .description =
+          "Dry run of one Kubernetes HPA sync: what would the autoscaler do, and why?\n"
+          "Reads one JSON document (stdin, or --input FILE) with now, hpa (an autoscaling/v2\n"
+          "HorizontalPodAutoscaler with its spec), scale, pods, podMetrics, objectMetrics,\n"
+          "externalMetrics, failedMetrics, history and controller, and prints desiredReplicas,\n"
+          "the per-metric proposals, the stabilized count, the condition and the history to keep.\n"
+          "Format and worked examples: docs/autoscaling.md.\n",
+      .flags =
+          {
+              {.name = "--input",
+               .value_name = "FILE",
+               .help = "read the input from FILE instead of stdin ('-' is stdin)",
+               .default_value = "-"},
+          },
+      .epilog = "Exit codes: 0 ok, 2 bad input (one line naming the field).\n",
+  };
+  return spec;
 }
 
 int bad(const std::string& message) {
@@ -37,22 +46,11 @@ int bad(const std::string& message) {
 
 }  // namespace
 
-int runAutoscaleExplain(const std::vector<std::string>& args) {
-  std::string input = "-";
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "-h" || a == "--help") {
-      usage(stdout);
-      return 0;
-    } else if (a == "--input") {
-      if (i + 1 >= args.size()) return bad("--input: needs a value");
-      input = args[++i];
-    } else if (a.rfind("--input=", 0) == 0) {
-      input = a.substr(8);
-    } else {
-      return bad(a + ": unknown argument (see surge autoscale explain --help)");
-    }
-  }
+int runAutoscaleExplain(const std::vector<std::string>& argv) {
+  int exit_code = 0;
+  auto args = parseOrExit(spec(), argv, &exit_code);
+  if (!args) return exit_code;
+  const std::string input = args->str("--input");
   std::string text, source;
   if (input == "-") {
     std::ostringstream ss;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "config/units.h"
@@ -26,25 +27,62 @@
 namespace surge::cli {
 namespace {
 
-void usage(FILE* out) {
-  std::fprintf(
-      out,
-      "Usage: surge gateway [--config FILE] [options]\n\n"
-      "HTTP/1.1 load balancer in front of model replicas. Flags override the config file.\n"
-      "  --config FILE          gateway.yaml (see docs/gateway.md)\n"
-      "  --listen HOST:PORT     client listener (default 0.0.0.0:8080; port 0 = any)\n"
-      "  --admin HOST:PORT|off  admin API listener (default 127.0.0.1:9901)\n"
-      "  --upstreams A,B,...    backends host:port, comma-separated (replaces the config's)\n"
-      "  --algorithm NAME       round_robin, weighted, random, least_connections, power_of_two,\n"
-      "                         least_latency, consistent_hash\n"
-      "  --workers N            event-loop threads (default 2)\n"
-      "  --retries N            retries on another backend (default 2)\n"
-      "  --per-try-timeout DUR  abandon a try with no response head within DUR and retry it\n"
-      "                         elsewhere (timeouts.per_try; default 0 = off)\n"
-      "  --hash-header NAME     consistent-hash key header (default X-Session-Id)\n"
-      "  --reuse-port           share --listen with another process (hot restart); without it\n"
-      "                         a port in use is an error (exit 2)\n"
-      "  --log-level LEVEL      debug, info, warn, error (default info)\n");
+const CommandSpec& spec() {
+  static const CommandSpec spec{
+      .path = "gateway",
+      .synopsis = {"[--config FILE] [options]"},
+      .description =
+          "HTTP/1.1 load balancer in front of model replicas. Flags override the config file.\n",
+      .flags =
+          {
+              {.name = "--config",
+               .value_name = "FILE",
+               .help = "gateway.yaml (see docs/gateway.md)"},
+              {.name = "--listen",
+               .value_name = "HOST:PORT",
+               .help = "client listener (default 0.0.0.0:8080; port 0 = any)"},
+              {.name = "--admin",
+               .value_name = "HOST:PORT|off",
+               .help = "admin API listener (default 127.0.0.1:9901)"},
+              {.name = "--upstreams",
+               .value_name = "A,B,...",
+               .help = "backends host:port, comma-separated (replaces the config's)"},
+              {.name = "--algorithm",
+               .value_name = "NAME",
+               .help = "round_robin, weighted, random, least_connections, power_of_two, "
+                       "least_latency, consistent_hash"},
+              {.name = "--workers",
+               .value_name = "N",
+               .help = "event-loop threads (default 2)",
+               .type = FlagType::kInt,
+               .min = 1,
+               .max = 256},
+              {.name = "--retries",
+               .value_name = "N",
+               .help = "retries on another backend (default 2)",
+               .type = FlagType::kInt,
+               .min = 0,
+               .max = 7},
+              {.name = "--per-try-timeout",
+               .value_name = "DUR",
+               .help = "abandon a try with no response head within DUR and retry it elsewhere "
+                       "(timeouts.per_try; default 0 = off)",
+               .type = FlagType::kDuration},
+              {.name = "--hash-header",
+               .value_name = "NAME",
+               .help = "consistent-hash key header (default X-Session-Id)"},
+              {.name = "--reuse-port",
+               .help = "share --listen with another process (hot restart); without it a port in "
+                       "use is an error (exit 2)",
+               .type = FlagType::kBool},
+              {.name = "--log-level",
+               .value_name = "LEVEL",
+               .help = "log threshold",
+               .default_value = "info",
+               .choices = {"debug", "info", "warn", "error"}},
+          },
+  };
+  return spec;
 }
 
 // Applies one discovered host set to the cluster: add new hosts, drain terminating ones, remove
@@ -69,102 +107,46 @@ void applyDiscovered(gateway::Cluster& cluster, const std::vector<k8s::DesiredHo
   }
 }
 
-bool parseIntFlag(const std::string& v, int lo, int hi, int* out) {
-  char* end = nullptr;
-  long x = std::strtol(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || x < lo || x > hi) return false;
-  *out = static_cast<int>(x);
-  return true;
-}
-
 }  // namespace
 
-int runGateway(const std::vector<std::string>& args) {
-  std::string config_path, listen, admin, upstreams, algorithm, hash_header, log_level;
-  bool reuse_port = false;
-  int workers = -1, retries = -1;
-  std::optional<Duration> per_try_timeout;
-  bool admin_set = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string* out) {
-      if (i + 1 >= args.size()) {
-        std::fprintf(stderr, "surge gateway: %s needs a value\n", a.c_str());
-        return false;
-      }
-      *out = args[++i];
-      return true;
-    };
-    std::string v;
-    if (a == "--help" || a == "-h") {
-      usage(stdout);
-      return 0;
-    } else if (a == "--config") {
-      if (!value(&config_path)) return 2;
-    } else if (a == "--listen") {
-      if (!value(&listen)) return 2;
-    } else if (a == "--admin") {
-      if (!value(&admin)) return 2;
-      admin_set = true;
-    } else if (a == "--upstreams") {
-      if (!value(&upstreams)) return 2;
-    } else if (a == "--algorithm") {
-      if (!value(&algorithm)) return 2;
-    } else if (a == "--hash-header") {
-      if (!value(&hash_header)) return 2;
-    } else if (a == "--log-level") {
-      if (!value(&log_level)) return 2;
-    } else if (a == "--reuse-port") {
-      reuse_port = true;
-    } else if (a == "--workers") {
-      if (!value(&v) || !parseIntFlag(v, 1, 256, &workers)) {
-        std::fprintf(stderr, "surge gateway: --workers wants 1..256\n");
-        return 2;
-      }
-    } else if (a == "--per-try-timeout") {
-      auto d = value(&v) ? config::parseDuration(v) : StatusOr<Duration>(invalidArgument(""));
-      if (!d.isOk() || (*d != Duration::zero() && *d < std::chrono::milliseconds(1))) {
-        std::fprintf(stderr,
-                     "surge gateway: --per-try-timeout wants 0 (off) or a duration >= 1ms\n");
-        return 2;
-      }
-      per_try_timeout = *d;
-    } else if (a == "--retries") {
-      if (!value(&v) || !parseIntFlag(v, 0, 7, &retries)) {
-        std::fprintf(stderr, "surge gateway: --retries wants 0..7\n");
-        return 2;
-      }
-    } else {
-      std::fprintf(stderr, "surge gateway: unknown option '%s'\n\n", a.c_str());
-      usage(stderr);
-      return 2;
+int runGateway(const std::vector<std::string>& argv) {
+  int exit_code = 0;
+  auto args = parseOrExit(spec(), argv, &exit_code);
+  if (!args) return exit_code;
+  if (args->has("--per-try-timeout")) {
+    const Duration d = args->duration("--per-try-timeout");
+    if (d != Duration::zero() && d < std::chrono::milliseconds(1)) {
+      return usageError(spec(), "--per-try-timeout wants 0 (off) or a duration >= 1ms, found '" +
+                                    args->str("--per-try-timeout") + "'");
     }
   }
-  if (!log_level.empty() && !setLogLevelByName(log_level)) {
-    std::fprintf(stderr, "surge gateway: unknown --log-level '%s'\n", log_level.c_str());
-    return 2;
-  }
+  if (args->has("--log-level")) setLogLevelByName(args->str("--log-level"));
 
   gateway::GatewayConfig config;
-  if (!config_path.empty()) {
-    auto loaded = gateway::loadGatewayConfig(config_path);
+  if (const std::string& path = args->str("--config"); !path.empty()) {
+    auto loaded = gateway::loadGatewayConfig(path);
     if (!loaded.isOk()) {
       std::fprintf(stderr, "surge gateway: %s\n", loaded.status().message().c_str());
       return 2;
     }
     config = std::move(loaded).value();
   }
-  if (!listen.empty()) config.listen = listen;
-  if (admin_set) config.admin.listen = (admin == "off" || admin == "none") ? "" : admin;
-  if (!algorithm.empty()) config.balancer.algorithm = algorithm;
-  if (!hash_header.empty()) {
+  if (const std::string& listen = args->str("--listen"); !listen.empty()) config.listen = listen;
+  if (args->has("--admin")) {
+    const std::string& admin = args->str("--admin");
+    config.admin.listen = (admin == "off" || admin == "none") ? "" : admin;
+  }
+  if (const std::string& algorithm = args->str("--algorithm"); !algorithm.empty()) {
+    config.balancer.algorithm = algorithm;
+  }
+  if (const std::string& hash_header = args->str("--hash-header"); !hash_header.empty()) {
     config.hash_key.kind = gateway::HashKeySource::Kind::kHeader;
     config.hash_key.name = hash_header;
   }
-  if (workers > 0) config.workers = workers;
-  if (retries >= 0) config.retries = retries;
-  if (per_try_timeout) config.per_try_timeout = *per_try_timeout;
-  if (!upstreams.empty()) {
+  if (args->has("--workers")) config.workers = static_cast<int>(args->integer("--workers"));
+  if (args->has("--retries")) config.retries = static_cast<int>(args->integer("--retries"));
+  if (args->has("--per-try-timeout")) config.per_try_timeout = args->duration("--per-try-timeout");
+  if (const std::string& upstreams = args->str("--upstreams"); !upstreams.empty()) {
     auto list = gateway::parseBackendList(upstreams);
     if (!list.isOk()) {
       std::fprintf(stderr, "surge gateway: --upstreams: %s\n", list.status().message().c_str());
@@ -198,7 +180,7 @@ int runGateway(const std::vector<std::string>& args) {
   static_cast<gateway::GatewayConfig&>(options) = config;
   options.install_signal_handlers = true;
   options.print_ready_line = true;
-  options.reuse_port = reuse_port;
+  options.reuse_port = args->boolean("--reuse-port");
   gateway::Gateway gw(options, cluster, registry);
   if (Status s = gw.start(); !s.isOk()) {
     std::fprintf(stderr, "surge gateway: %s\n", s.message().c_str());

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "loadgen/driver.h"
 #include "loadgen/infer_body.h"
 #include "loadgen/report.h"
@@ -25,35 +26,119 @@ namespace {
 using loadgen::LevelResult;
 using loadgen::WindowStats;
 
-void usage(FILE* out) {
-  std::fprintf(
-      out,
-      "Usage: surge load --url http://HOST:PORT --model NAME [options]\n\n"
-      "Load generator for the Open Inference Protocol (surge serve, the gateway, Triton).\n"
-      "See docs/load.md.\n"
-      "  --url URL              server or gateway (default http://127.0.0.1:8000)\n"
-      "  --model NAME           model; its metadata shapes the random inputs\n"
-      "  --input FILE           send this JSON infer request body instead\n"
-      "  --path PATH            request target (default /v2/models/NAME/infer)\n"
-      "  --batch N              rows per request (default 1)\n"
-      "  --seed N               seed of the random inputs (default 1)\n"
-      "Closed loop:\n"
-      "  --concurrency N        connections, each sends when its answer arrives (default 1)\n"
-      "  --duration DUR         run length (default 10s)\n"
-      "Open loop (sends at scheduled times, latency from the intended send time):\n"
-      "  --rate R               constant requests/s for --duration\n"
-      "  --rate-profile SPEC    step:100,200,400@10s (each held 10s) or ramp:100..1000@60s\n"
-      "  --trace FILE.csv       rows timestamp,rps (seconds); the last row holds 1s\n"
-      "  --max-connections N    connection pool cap (default 1024)\n"
-      "Sweep (like perf_analyzer):\n"
-      "  --sweep 1,2,4,8        concurrency levels, each measured until 3 consecutive windows'\n"
-      "                         throughputs are within --stability\n"
-      "  --window DUR           measurement window (default 2s)\n"
-      "  --stability PCT        default 10\n"
-      "  --max-windows N        per level (default 10)\n"
-      "Output:\n"
-      "  --json                 one JSON object on stdout (schema surge.load/v1) instead of the table\n"
-      "  --timeout DUR          per-request timeout (default 30s; counts as status 0)\n");
+const CommandSpec& spec() {
+  static const CommandSpec spec{
+      .path = "load",
+      .synopsis = {"--url http://HOST:PORT --model NAME [options]"},
+      .description =
+          "Load generator for the Open Inference Protocol (surge serve, the gateway, "
+          "Triton).\nSee docs/load.md.\n",
+      .flags =
+          {
+              {.name = "--url",
+               .value_name = "URL",
+               .help = "server or gateway",
+               .default_value = "http://127.0.0.1:8000"},
+              {.name = "--model",
+               .value_name = "NAME",
+               .help = "model; its metadata shapes the random inputs"},
+              {.name = "--input",
+               .value_name = "FILE",
+               .help = "send this JSON infer request body instead"},
+              {.name = "--path",
+               .value_name = "PATH",
+               .help = "request target (default /v2/models/NAME/infer)"},
+              {.name = "--batch",
+               .value_name = "N",
+               .help = "rows per request",
+               .type = FlagType::kInt,
+               .default_value = "1",
+               .min = 1,
+               .max = 1 << 20},
+              {.name = "--seed",
+               .value_name = "N",
+               .help = "seed of the random inputs",
+               .type = FlagType::kInt,
+               .default_value = "1",
+               .min = 0,
+               .max = 0x7fffffff},
+              section("Closed loop:"),
+              {.name = "--concurrency",
+               .value_name = "N",
+               .help = "connections, each sends when its answer arrives",
+               .type = FlagType::kInt,
+               .default_value = "1",
+               .min = 1,
+               .max = 100000},
+              {.name = "--duration",
+               .value_name = "DUR",
+               .help = "run length",
+               .type = FlagType::kDuration,
+               .default_value = "10s",
+               .min = 0,
+               .min_exclusive = true},
+              section("Open loop (sends at scheduled times, latency from the intended send time):"),
+              {.name = "--rate",
+               .value_name = "R",
+               .help = "constant requests/s for --duration",
+               .type = FlagType::kDouble,
+               .min = 0,
+               .min_exclusive = true},
+              {.name = "--rate-profile",
+               .value_name = "SPEC",
+               .help = "step:100,200,400@10s (each held 10s) or ramp:100..1000@60s"},
+              {.name = "--trace",
+               .value_name = "FILE.csv",
+               .help = "rows timestamp,rps (seconds); the last row holds 1s"},
+              {.name = "--max-connections",
+               .value_name = "N",
+               .help = "connection pool cap",
+               .type = FlagType::kInt,
+               .default_value = "1024",
+               .min = 1,
+               .max = 100000},
+              section("Sweep (like perf_analyzer):"),
+              {.name = "--sweep",
+               .value_name = "1,2,4,8",
+               .help = "concurrency levels, each measured until 3 consecutive windows' "
+                       "throughputs are within --stability"},
+              {.name = "--window",
+               .value_name = "DUR",
+               .help = "measurement window",
+               .type = FlagType::kDuration,
+               .default_value = "2s",
+               .min = 0,
+               .min_exclusive = true},
+              {.name = "--stability",
+               .value_name = "PCT",
+               .help = "percentage",
+               .type = FlagType::kDouble,
+               .default_value = "10",
+               .min = 0,
+               .max = 100,
+               .min_exclusive = true,
+               .max_exclusive = true},
+              {.name = "--max-windows",
+               .value_name = "N",
+               .help = "per level",
+               .type = FlagType::kInt,
+               .default_value = "10",
+               .min = 3,
+               .max = 1000},
+              section("Output:"),
+              {.name = "--json",
+               .help = "one JSON object on stdout (schema surge.load/v1) instead of the table",
+               .type = FlagType::kBool},
+              {.name = "--timeout",
+               .value_name = "DUR",
+               .help = "per-request timeout (counts as status 0)",
+               .type = FlagType::kDuration,
+               .default_value = "30s",
+               .min = 0,
+               .min_exclusive = true},
+          },
+  };
+  return spec;
 }
 
 bool parseInt(const std::string& s, long min, long max, long* out) {
@@ -65,8 +150,7 @@ bool parseInt(const std::string& s, long min, long max, long* out) {
 }
 
 int bad(const std::string& flag, const std::string& why) {
-  std::fprintf(stderr, "surge load: %s: %s\n", flag.c_str(), why.c_str());
-  return 2;
+  return usageError(spec(), flag + ": " + why);
 }
 
 LevelResult summarize(const std::vector<WindowStats>& windows, size_t first, std::string mode) {
@@ -95,85 +179,25 @@ LevelResult summarize(const std::vector<WindowStats>& windows, size_t first, std
 
 }  // namespace
 
-int runLoad(const std::vector<std::string>& args) {
-  std::string url = "http://127.0.0.1:8000", model, input, path, rate, rate_profile, trace, sweep;
-  std::string duration_s = "10s", window_s = "2s", timeout_s = "30s";
-  long batch = 1, concurrency = 1, max_conns = 1024, max_windows = 10, seed = 1;
-  double stability = 10;
-  bool json = false, concurrency_set = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string* out) {
-      if (i + 1 >= args.size()) return false;
-      *out = args[++i];
-      return true;
-    };
-    std::string v;
-    if (a == "-h" || a == "--help") {
-      usage(stdout);
-      return 0;
-    } else if (a == "--json") {
-      json = true;
-    } else if (!value(&v)) {
-      if (a.rfind("--", 0) != 0) return bad(a, "unexpected argument");
-      if (a == "--url" || a == "--model" || a == "--input" || a == "--path" || a == "--batch" ||
-          a == "--seed" || a == "--concurrency" || a == "--duration" || a == "--rate" ||
-          a == "--rate-profile" || a == "--trace" || a == "--max-connections" ||
-          a == "--sweep" || a == "--window" || a == "--stability" || a == "--max-windows" ||
-          a == "--timeout") {
-        return bad(a, "needs a value");
-      }
-      return bad(a, "unknown option (see surge load --help)");
-    } else if (a == "--url") {
-      url = v;
-    } else if (a == "--model") {
-      model = v;
-    } else if (a == "--input") {
-      input = v;
-    } else if (a == "--path") {
-      path = v;
-    } else if (a == "--batch") {
-      if (!parseInt(v, 1, 1 << 20, &batch)) return bad(a, "want an integer >= 1");
-    } else if (a == "--seed") {
-      if (!parseInt(v, 0, 0x7fffffffL, &seed)) return bad(a, "want an integer >= 0");
-    } else if (a == "--concurrency") {
-      if (!parseInt(v, 1, 100000, &concurrency)) return bad(a, "want an integer in [1, 100000]");
-      concurrency_set = true;
-    } else if (a == "--duration") {
-      duration_s = v;
-    } else if (a == "--rate") {
-      rate = v;
-    } else if (a == "--rate-profile") {
-      rate_profile = v;
-    } else if (a == "--trace") {
-      trace = v;
-    } else if (a == "--max-connections") {
-      if (!parseInt(v, 1, 100000, &max_conns)) return bad(a, "want an integer in [1, 100000]");
-    } else if (a == "--sweep") {
-      sweep = v;
-    } else if (a == "--window") {
-      window_s = v;
-    } else if (a == "--stability") {
-      char* end = nullptr;
-      stability = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end != '\0' || !(stability > 0 && stability < 100)) {
-        return bad(a, "want a percentage in (0, 100)");
-      }
-    } else if (a == "--max-windows") {
-      if (!parseInt(v, 3, 1000, &max_windows)) return bad(a, "want an integer in [3, 1000]");
-    } else if (a == "--timeout") {
-      timeout_s = v;
-    } else {
-      return bad(a, "unknown option (see surge load --help)");
-    }
-  }
+int runLoad(const std::vector<std::string>& argv) {
+  int exit_code = 0;
+  auto args = parseOrExit(spec(), argv, &exit_code);
+  if (!args) return exit_code;
+  const std::string url = args->str("--url"), model = args->str("--model"),
+                    input = args->str("--input"), rate = args->str("--rate"),
+                    rate_profile = args->str("--rate-profile"), trace = args->str("--trace"),
+                    sweep = args->str("--sweep");
+  std::string path = args->str("--path");
+  const long batch = static_cast<long>(args->integer("--batch"));
+  const long concurrency = static_cast<long>(args->integer("--concurrency"));
+  const long max_conns = static_cast<long>(args->integer("--max-connections"));
+  const long max_windows = static_cast<long>(args->integer("--max-windows"));
+  const long seed = static_cast<long>(args->integer("--seed"));
+  const double stability = args->number("--stability");
+  const bool json = args->boolean("--json"), concurrency_set = args->has("--concurrency");
+  const Duration duration = args->duration("--duration"), window = args->duration("--window"),
+                 timeout = args->duration("--timeout");
 
-  auto duration = loadgen::parseDuration(duration_s);
-  if (!duration.isOk() || *duration <= Duration(0)) return bad("--duration", "want e.g. 10s");
-  auto window = loadgen::parseDuration(window_s);
-  if (!window.isOk() || *window <= Duration(0)) return bad("--window", "want e.g. 2s");
-  auto timeout = loadgen::parseDuration(timeout_s);
-  if (!timeout.isOk() || *timeout <= Duration(0)) return bad("--timeout", "want e.g. 30s");
   int open_flags = !rate.empty() + !rate_profile.empty() + !trace.empty();
   if (open_flags > 1) return bad("--rate", "use only one of --rate, --rate-profile, --trace");
   if (open_flags == 1 && !sweep.empty()) return bad("--sweep", "not with an open-loop rate");
@@ -196,10 +220,7 @@ int runLoad(const std::vector<std::string>& args) {
   // Open-loop profile.
   std::optional<loadgen::RateProfile> profile;
   if (!rate.empty()) {
-    char* end = nullptr;
-    double r = std::strtod(rate.c_str(), &end);
-    if (*end != '\0' || !(r > 0)) return bad("--rate", "want requests/s > 0");
-    profile = loadgen::RateProfile::constant(r, *duration);
+    profile = loadgen::RateProfile::constant(args->number("--rate"), duration);
     config.rate_spec = rate;
   } else if (!rate_profile.empty()) {
     auto p = loadgen::RateProfile::parse(rate_profile);
@@ -232,8 +253,8 @@ int runLoad(const std::vector<std::string>& args) {
   config.concurrency = levels;
   config.mode = profile ? "open" : (sweep.empty() ? "closed" : "sweep");
   config.duration_s = profile ? std::chrono::duration<double>(profile->totalLength()).count()
-                              : std::chrono::duration<double>(*duration).count();
-  config.window_s = sweep.empty() ? 0 : std::chrono::duration<double>(*window).count();
+                              : std::chrono::duration<double>(duration).count();
+  config.window_s = sweep.empty() ? 0 : std::chrono::duration<double>(window).count();
 
   std::string body;
   if (!input.empty()) {
@@ -247,7 +268,7 @@ int runLoad(const std::vector<std::string>& args) {
   loadgen::Target target;
   target.host_port = url_parts->first;
   target.path = path;
-  loadgen::LoadDriver probe(target, *timeout);
+  loadgen::LoadDriver probe(target, timeout);
   if (Status s = probe.init(); !s.isOk()) return bad("--url", s.message());
   const std::string prefix = url_parts->second;
   if (body.empty()) {
@@ -274,7 +295,7 @@ int runLoad(const std::vector<std::string>& args) {
   config.body_bytes = body.size();
   target.body = body;
 
-  loadgen::LoadDriver driver(target, *timeout);
+  loadgen::LoadDriver driver(target, timeout);
   if (Status s = driver.init(); !s.isOk()) return bad("--url", s.message());
   const bool tty = isatty(2) == 1;
   std::string level_label;
@@ -296,7 +317,7 @@ int runLoad(const std::vector<std::string>& args) {
   if (profile) {
     level_label = "open ";
     auto before = scrapeBatch();
-    WindowStats w = driver.runOpen(*profile, static_cast<int>(max_conns), *timeout);
+    WindowStats w = driver.runOpen(*profile, static_cast<int>(max_conns), timeout);
     LevelResult r = summarize({w}, 0, "open");
     r.dropped = w.dropped;
     r.target_rps = profile->expectedRequests() /
@@ -311,9 +332,9 @@ int runLoad(const std::vector<std::string>& args) {
       std::vector<WindowStats> windows;
       bool stable = true;
       if (sweep.empty()) {
-        windows = driver.runClosed(c, *duration, [](const auto&) { return false; });
+        windows = driver.runClosed(c, duration, [](const auto&) { return false; });
       } else {
-        windows = driver.runClosed(c, *window, [&](const std::vector<WindowStats>& ws) {
+        windows = driver.runClosed(c, window, [&](const std::vector<WindowStats>& ws) {
           if (ws.size() >= 3) {
             double lo = 1e300, hi = 0, sum = 0;
             for (size_t i = ws.size() - 3; i < ws.size(); ++i) {

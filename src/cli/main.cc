@@ -2,9 +2,11 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/commands.h"
+#include "config/suggest.h"
 
 #ifndef SURGE_VERSION
 #define SURGE_VERSION "0.0.0"
@@ -19,8 +21,24 @@ void usage(FILE* out) {
                SURGE_VERSION);
   for (const auto& c : surge::cli::commands()) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
   std::fprintf(out,
-               "\nRun 'surge <command> --help' for the options of a command.\n"
-               "Options: --help, --version\n");
+               "\nRun 'surge <command> --help' (or 'surge help <command>') for the options of a\n"
+               "command. Options: --help, --version\n");
+}
+
+// "surge: unknown command 'gatway' (did you mean 'gateway'?)" and the hint; exit 2.
+int unknownCommand(const std::string& cmd) {
+  std::vector<std::string_view> names = {"help", "--help", "--version"};
+  for (const auto& c : surge::cli::commands()) names.push_back(c.name);
+  std::fprintf(stderr, "surge: unknown command '%s'%s\nRun 'surge --help' for usage.\n",
+               cmd.c_str(), surge::config::didYouMean(cmd, names).c_str());
+  return 2;
+}
+
+const surge::cli::Command* findCommand(const std::string& name) {
+  for (const auto& c : surge::cli::commands()) {
+    if (name == c.name) return &c;
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -31,6 +49,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string cmd = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (cmd == "help" && !args.empty()) {
+    // surge help <command> [<subcommand>]: that command's --help.
+    const surge::cli::Command* c = findCommand(args[0]);
+    if (c == nullptr) return unknownCommand(args[0]);
+    std::vector<std::string> help_args(args.begin() + 1, args.end());
+    help_args.push_back("--help");
+    return c->run(help_args);
+  }
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     usage(stdout);
     return 0;
@@ -39,11 +66,6 @@ int main(int argc, char** argv) {
     std::printf("surge %s\n", SURGE_VERSION);
     return 0;
   }
-  std::vector<std::string> args(argv + 2, argv + argc);
-  for (const auto& c : surge::cli::commands()) {
-    if (cmd == c.name) return c.run(args);
-  }
-  std::fprintf(stderr, "surge: unknown command '%s'\n\n", cmd.c_str());
-  usage(stderr);
-  return 2;
+  if (const surge::cli::Command* c = findCommand(cmd)) return c->run(args);
+  return unknownCommand(cmd);
 }

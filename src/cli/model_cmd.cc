@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "runtime/builtin_backends.h"
 #include "serving/model_repository.h"
 #ifdef SURGE_HAVE_TORCH
@@ -22,15 +23,87 @@
 namespace surge::cli {
 namespace {
 
-void usage(FILE* out) {
-  std::fprintf(out,
-               "Usage: surge model demo DIR [--name mlp] [--sizes 512,1024,1024,16] [--seed 1]\n"
-               "       surge model bench DIR [--name mlp] [--batches 1,64] [--iterations 200]\n\n"
-               "demo:  writes a ready model repository DIR/<name>/{config.pbtxt,1/model.pt}: a\n"
-               "       TorchScript MLP (platform pytorch_libtorch, INPUT0/OUTPUT0 FP32, dynamic\n"
-               "       batching up to 64) built without Python.\n"
-               "bench: mean execute() latency of version 1 of DIR/<name>, one instance, per batch\n"
-               "       size (inputs filled with a fixed pattern).\n");
+const CommandSpec& modelSpec() {
+  static const CommandSpec spec{
+      .path = "model",
+      .synopsis = {"demo DIR [--name mlp] [--sizes 512,1024,1024,16] [--seed 1]",
+                   "bench DIR [--name mlp] [--batches 1,64] [--iterations 200]"},
+      .description = "Model utilities. Run 'surge model <command> --help' for its options.\n",
+      .subcommands =
+          {
+              {"demo",
+               "writes a ready model repository DIR/<name>/{config.pbtxt,1/model.pt}: a "
+               "TorchScript MLP (platform pytorch_libtorch, INPUT0/OUTPUT0 FP32, dynamic batching "
+               "up to 64) built without Python"},
+              {"bench",
+               "mean execute() latency of version 1 of DIR/<name>, one instance, per batch size "
+               "(inputs filled with a fixed pattern)"},
+          },
+  };
+  return spec;
+}
+
+const CommandSpec& demoSpec() {
+  static const CommandSpec spec{
+      .path = "model demo",
+      .synopsis = {"DIR [--name mlp] [--sizes 512,1024,1024,16] [--seed 1]"},
+      .description =
+          "Writes a ready model repository DIR/<name>/{config.pbtxt,1/model.pt}: a TorchScript\n"
+          "MLP (platform pytorch_libtorch, INPUT0/OUTPUT0 FP32, dynamic batching up to 64) built\n"
+          "with the libtorch C++ API, without Python.\n",
+      .flags =
+          {
+              {.name = "--name",
+               .value_name = "NAME",
+               .help = "model name",
+               .default_value = "mlp"},
+              {.name = "--sizes",
+               .value_name = "N,N,...",
+               .help = "layer widths, input first, output last",
+               .default_value = "512,1024,1024,16"},
+              {.name = "--seed",
+               .value_name = "N",
+               .help = "seed of the random weights",
+               .type = FlagType::kInt,
+               .default_value = "1",
+               .min = 1},
+          },
+      .positional = "DIR",
+      .max_positionals = 1,
+  };
+  return spec;
+}
+
+const CommandSpec& benchSpec() {
+  static const CommandSpec spec{
+      .path = "model bench",
+      .synopsis = {"DIR [--name mlp] [--batches 1,64] [--iterations 200]"},
+      .description =
+          "Loads version 1 of DIR/<name> through its backend (one instance, as `surge serve`\n"
+          "would) and prints the mean execute() latency per batch and per item for each batch\n"
+          "size (inputs filled with a fixed pattern).\n",
+      .flags =
+          {
+              {.name = "--name",
+               .value_name = "NAME",
+               .help = "model name",
+               .default_value = "mlp"},
+              {.name = "--batches",
+               .value_name = "N,N,...",
+               .help = "batch sizes to measure",
+               .default_value = "1,64"},
+              {.name = "--iterations",
+               .value_name = "N",
+               .help = "timed executions per batch size",
+               .type = FlagType::kInt,
+               .default_value = "200",
+               .min = 1,
+               .max = 1000000},
+          },
+      .positional = "DIR",
+      .max_positionals = 1,
+  };
+  return spec;
 }
 
 bool parseInts(const std::string& s, std::vector<int64_t>* out) {
@@ -121,76 +194,37 @@ int runBench(const std::string& dir, const std::string& name, const std::vector<
 
 }  // namespace
 
-int runModel(const std::vector<std::string>& args) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    usage(args.empty() ? stderr : stdout);
-    return args.empty() ? 2 : 0;
+int runModel(const std::vector<std::string>& argv) {
+  if (argv.empty()) {
+    return usageError(modelSpec(), "missing subcommand (demo or bench)");
   }
-  const std::string& sub = args[0];
+  const std::string sub = argv[0];
   if (sub != "demo" && sub != "bench") {
-    std::fprintf(stderr, "surge model: unknown subcommand '%s'\n\n", sub.c_str());
-    usage(stderr);
-    return 2;
+    int exit_code = 0;
+    parseOrExit(modelSpec(), argv, &exit_code);  // --help, or the error naming argv[0]
+    return exit_code;
   }
-  std::string dir, name = "mlp";
-  std::vector<int64_t> sizes = {512, 1024, 1024, 16}, batches = {1, 64};
-  uint64_t seed = 1;
-  int iterations = 200;
-  for (size_t i = 1; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    std::string v;
-    auto value = [&]() {
-      if (i + 1 >= args.size()) {
-        std::fprintf(stderr, "surge model: %s needs a value\n", a.c_str());
-        return false;
-      }
-      v = args[++i];
-      return true;
-    };
-    if (a == "--name") {
-      if (!value()) return 2;
-      name = v;
-    } else if (a == "--sizes" || a == "--batches") {
-      if (!value()) return 2;
-      if (!parseInts(v, a == "--sizes" ? &sizes : &batches)) {
-        std::fprintf(stderr, "surge model: %s wants positive integers like 1,64\n", a.c_str());
-        return 2;
-      }
-    } else if (a == "--seed" || a == "--iterations") {
-      if (!value()) return 2;
-      char* end = nullptr;
-      long long n = std::strtoll(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < 1 || (a == "--iterations" && n > 1000000)) {
-        std::fprintf(stderr, "surge model: %s wants a positive integer\n", a.c_str());
-        return 2;
-      }
-      if (a == "--seed") {
-        seed = static_cast<uint64_t>(n);
-      } else {
-        iterations = static_cast<int>(n);
-      }
-    } else if (!a.empty() && a[0] == '-') {
-      std::fprintf(stderr, "surge model: unknown option '%s'\n\n", a.c_str());
-      usage(stderr);
-      return 2;
-    } else if (dir.empty()) {
-      dir = a;
-    } else {
-      std::fprintf(stderr, "surge model: unexpected argument '%s'\n", a.c_str());
-      return 2;
-    }
+  const CommandSpec& spec = sub == "demo" ? demoSpec() : benchSpec();
+  int exit_code = 0;
+  auto args = parseOrExit(spec, std::vector<std::string>(argv.begin() + 1, argv.end()), &exit_code);
+  if (!args) return exit_code;
+  if (args->positionals().empty()) return usageError(spec, "DIR is required");
+  const std::string& dir = args->positionals().front();
+  const std::string name = args->str("--name");
+  const std::string list_flag = sub == "demo" ? "--sizes" : "--batches";
+  std::vector<int64_t> list;
+  if (!parseInts(args->str(list_flag), &list)) {
+    return usageError(spec, list_flag + " wants positive integers like 1,64, found '" +
+                                args->str(list_flag) + "'");
   }
-  if (dir.empty()) {
-    std::fprintf(stderr, "surge model %s: DIR is required\n\n", sub.c_str());
-    usage(stderr);
-    return 2;
+  if (sub == "bench") {
+    return runBench(dir, name, list, static_cast<int>(args->integer("--iterations")));
   }
-  if (sub == "bench") return runBench(dir, name, batches, iterations);
 #ifdef SURGE_HAVE_TORCH
   runtime::DemoModelOptions options;
   options.name = name;
-  options.sizes = sizes;
-  options.seed = seed;
+  options.sizes = list;
+  options.seed = static_cast<uint64_t>(args->integer("--seed"));
   Status s = runtime::writeDemoModel(dir, options);
   if (!s.isOk()) {
     std::fprintf(stderr, "surge model demo: %s\n", s.message().c_str());
@@ -200,7 +234,6 @@ int runModel(const std::vector<std::string>& args) {
               dir.c_str(), name.c_str());
   return 0;
 #else
-  (void)seed;
   std::fprintf(stderr, "surge model demo: this surge was built without libtorch\n");
   return 2;
 #endif

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "config/node.h"
 #include "config/suggest.h"
 #include "config/units.h"
@@ -25,46 +26,6 @@ namespace surge::cli {
 namespace {
 
 using planner::PlanInputs;
-
-void usage(FILE* out) {
-  std::fprintf(
-      out,
-      "Usage: surge plan --peak-rps N --instance-rps N [options]\n\n"
-      "Size a deployment: the classic capacity formula (exact), Little's law, a queueing model\n"
-      "sized for a latency percentile, binomial availability spares, and cost.\n\n"
-      "Classic formula (replicas = peak / per-replica rate + headroom + failure buffer + N+1):\n"
-      "  --peak-rps N              peak request rate (req/s)                        [required]\n"
-      "  --instance-rps N          req/s one replica sustains (single_instance_rps) [required]\n"
-      "  --failure-rate F          failure buffer as a fraction of base (default 0.01)\n"
-      "  --spike-headroom F        spike headroom fraction (default 0.2); the queueing model\n"
-      "                            sizes for the design rate = peak × (1 + F)\n"
-      "  --redundancy N            extra replicas, the N of N+1 (default 1)\n"
-      "  --price-per-hour P        $ per replica-hour (default 0.10)\n"
-      "Queueing model (one shared queue in front of all replicas):\n"
-      "  --service-time T          mean service time: seconds (0.05) or with a unit (50ms)\n"
-      "  --slots K                 parallel requests per replica (default 1)\n"
-      "  --service-distribution D  exponential (M/M/c, default), deterministic (M/D/c, exact)\n"
-      "                            or general (G/G/c, Allen-Cunneen; percentiles heuristic)\n"
-      "  --cs2 X                   general: squared coefficient of variation of service (1)\n"
-      "  --ca2 X                   general: squared coefficient of variation of arrivals (1)\n"
-      "  --percentile P            response-time percentile as a fraction (default 0.99)\n"
-      "  --latency-target T        target for that percentile (size the smallest count)\n"
-      "  --replicas N              evaluate N replicas instead of solving\n"
-      "Availability (replaces the fixed N+1):\n"
-      "  --replica-availability A  probability each replica is up, e.g. 0.99\n"
-      "  --availability-target A   P(enough replicas up) to reach (default 0.999)\n"
-      "Input/output:\n"
-      "  --profile FILE            measured inputs from `surge load --json` against ONE replica:\n"
-      "                            instance_rps (best stable level), service_time (mean\n"
-      "                            latency at the lightest level), slots (Little's law);\n"
-      "                            --config and flags override them\n"
-      "  --config FILE             YAML with the same keys in snake_case (peak_rps: 5000);\n"
-      "                            flags override it\n"
-      "  --json                    one JSON object (seconds, fractions) instead of the table\n"
-      "  --help                    this text\n\n"
-      "Example: surge plan --peak-rps 5000 --instance-rps 200 --service-time 5ms \\\n"
-      "           --latency-target 50ms --replica-availability 0.99\n");
-}
 
 enum class Kind {
   kPositive,          // number > 0
@@ -77,33 +38,105 @@ enum class Kind {
   kDistribution,      // exponential | deterministic | general
 };
 
+// One planner input: its YAML key, its flag and what the flag's --help says. The flags of the
+// command line are made from this table (spec() below); values from the file and the flags
+// are checked by the same convert().
 struct Field {
   const char* key;   // YAML key
   const char* flag;  // command-line flag
   Kind kind;
   double lo = 0, hi = 0;  // kCount / kNonNegative / kPositive upper bounds
+  const char* value_name = "";
+  const char* help = "";
+  const char* section = "";  // a --help heading before this flag
 };
 
 const std::vector<Field>& fields() {
   static const std::vector<Field> table = {
-      {"peak_rps", "--peak-rps", Kind::kPositive, 0, 1e12},
-      {"instance_rps", "--instance-rps", Kind::kPositive, 0, 1e12},
-      {"failure_rate", "--failure-rate", Kind::kFraction},
-      {"spike_headroom", "--spike-headroom", Kind::kNonNegative, 0, 100},
-      {"redundancy", "--redundancy", Kind::kCount, 0, 10'000'000},
-      {"price_per_hour", "--price-per-hour", Kind::kNonNegative, 0, 1e9},
-      {"service_time", "--service-time", Kind::kDuration},
-      {"slots", "--slots", Kind::kCount, 1, 10'000'000},
-      {"service_distribution", "--service-distribution", Kind::kDistribution},
-      {"cs2", "--cs2", Kind::kNonNegative, 0, 10000},
-      {"ca2", "--ca2", Kind::kNonNegative, 0, 10000},
-      {"percentile", "--percentile", Kind::kOpenFraction},
-      {"latency_target", "--latency-target", Kind::kDuration},
-      {"replicas", "--replicas", Kind::kCount, 1, 10'000'000},
-      {"replica_availability", "--replica-availability", Kind::kHalfOpenFraction},
-      {"availability_target", "--availability-target", Kind::kOpenFraction},
+      {"peak_rps", "--peak-rps", Kind::kPositive, 0, 1e12, "N", "peak request rate (req/s)",
+       "Classic formula (replicas = peak / per-replica rate + headroom + failure buffer + N+1):"},
+      {"instance_rps", "--instance-rps", Kind::kPositive, 0, 1e12, "N",
+       "req/s one replica sustains (single_instance_rps)"},
+      {"failure_rate", "--failure-rate", Kind::kFraction, 0, 0, "F",
+       "failure buffer as a fraction of base (default 0.01)"},
+      {"spike_headroom", "--spike-headroom", Kind::kNonNegative, 0, 100, "F",
+       "spike headroom fraction (default 0.2); the queueing model sizes for the design rate = "
+       "peak × (1 + F)"},
+      {"redundancy", "--redundancy", Kind::kCount, 0, 10'000'000, "N",
+       "extra replicas, the N of N+1 (default 1)"},
+      {"price_per_hour", "--price-per-hour", Kind::kNonNegative, 0, 1e9, "P",
+       "$ per replica-hour (default 0.10)"},
+      {"service_time", "--service-time", Kind::kDuration, 0, 0, "T",
+       "mean service time: seconds (0.05) or with a unit (50ms)",
+       "Queueing model (one shared queue in front of all replicas):"},
+      {"slots", "--slots", Kind::kCount, 1, 10'000'000, "K",
+       "parallel requests per replica (default 1)"},
+      {"service_distribution", "--service-distribution", Kind::kDistribution, 0, 0, "D",
+       "exponential (M/M/c, default), deterministic (M/D/c, exact) or general (G/G/c, "
+       "Allen-Cunneen; percentiles heuristic)"},
+      {"cs2", "--cs2", Kind::kNonNegative, 0, 10000, "X",
+       "general: squared coefficient of variation of service (1)"},
+      {"ca2", "--ca2", Kind::kNonNegative, 0, 10000, "X",
+       "general: squared coefficient of variation of arrivals (1)"},
+      {"percentile", "--percentile", Kind::kOpenFraction, 0, 0, "P",
+       "response-time percentile as a fraction (default 0.99)"},
+      {"latency_target", "--latency-target", Kind::kDuration, 0, 0, "T",
+       "target for that percentile (size the smallest count)"},
+      {"replicas", "--replicas", Kind::kCount, 1, 10'000'000, "N",
+       "evaluate N replicas instead of solving"},
+      {"replica_availability", "--replica-availability", Kind::kHalfOpenFraction, 0, 0, "A",
+       "probability each replica is up, e.g. 0.99", "Availability (replaces the fixed N+1):"},
+      {"availability_target", "--availability-target", Kind::kOpenFraction, 0, 0, "A",
+       "P(enough replicas up) to reach (default 0.999)"},
   };
   return table;
+}
+
+// The command line: the fields above (syntax checked by the parser: a number, an integer, a
+// duration; ranges by convert(), which also checks the --config file), then input/output flags.
+const CommandSpec& spec() {
+  static const CommandSpec spec = [] {
+    CommandSpec c{
+        .path = "plan",
+        .synopsis = {"--peak-rps N --instance-rps N [options]"},
+        .description =
+            "Size a deployment: the classic capacity formula (exact), Little's law, a queueing "
+            "model\n"
+            "sized for a latency percentile, binomial availability spares, and cost.\n",
+        .epilog =
+            "Example: surge plan --peak-rps 5000 --instance-rps 200 --service-time 5ms \\\n"
+            "           --latency-target 50ms --replica-availability 0.99\n",
+    };
+    for (const Field& f : fields()) {
+      if (*f.section != '\0') c.flags.push_back(section(f.section));
+      Flag flag{.name = f.flag, .value_name = f.value_name, .help = f.help};
+      if (f.kind == Kind::kCount) {
+        flag.type = FlagType::kInt;
+      } else if (f.kind == Kind::kDuration) {
+        flag.type = FlagType::kDuration;
+      } else if (f.kind != Kind::kDistribution) {
+        flag.type = FlagType::kDouble;
+      }
+      if (f.kind == Kind::kPositive) flag.help += " [required]";  // here or in --config
+      c.flags.push_back(std::move(flag));
+    }
+    c.flags.push_back(section("Input/output:"));
+    c.flags.push_back(
+        {.name = "--profile",
+         .value_name = "FILE",
+         .help = "measured inputs from `surge load --json` against ONE replica: instance_rps "
+                 "(best stable level), service_time (mean latency at the lightest level), slots "
+                 "(Little's law); --config and flags override them"});
+    c.flags.push_back({.name = "--config",
+                       .value_name = "FILE",
+                       .help = "YAML with the same keys in snake_case (peak_rps: 5000); flags "
+                               "override it"});
+    c.flags.push_back({.name = "--json",
+                       .help = "one JSON object (seconds, fractions) instead of the table",
+                       .type = FlagType::kBool});
+    return c;
+  }();
+  return spec;
 }
 
 // One raw value with where it came from: "--peak-rps" or "plan.yaml:3:11: peak_rps".
@@ -445,18 +478,22 @@ void printTable(const planner::Plan& p, const PlanInputs& in) {
   const auto& s = p.classic;
   std::printf(
       "surge plan: peak %s req/s, design rate %s req/s (peak × (1 + %s spike headroom))\n\n",
-      g(in.classic.peak_rps).c_str(), g(p.design_rate).c_str(), g(in.classic.spike_headroom).c_str());
-  std::printf("Classic formula (base + headroom + failure buffer + N+1; total = ceil of the exact sum)\n");
+      g(in.classic.peak_rps).c_str(), g(p.design_rate).c_str(),
+      g(in.classic.spike_headroom).c_str());
+  std::printf(
+      "Classic formula (base + headroom + failure buffer + N+1; total = ceil of the exact sum)\n");
   row("base replicas", g(s.base_replicas),
       g(in.classic.peak_rps) + " / " + g(in.classic.instance_rps) + " req/s per replica");
   row("spike headroom replicas", g(s.spike_headroom_replicas),
       g(in.classic.spike_headroom) + " × base");
   row("redundancy replicas", std::to_string(s.redundancy_replicas),
       "N+" + std::to_string(s.redundancy_replicas));
-  row("failure buffer replicas", g(s.failure_buffer_replicas), g(in.classic.failure_rate) + " × base");
+  row("failure buffer replicas", g(s.failure_buffer_replicas),
+      g(in.classic.failure_rate) + " × base");
   row("total replicas", std::to_string(s.total_replicas));
   row("monthly cost", money(s.monthly_cost),
-      std::to_string(s.total_replicas) + " × " + money(in.classic.price_per_hour, 4) + "/h × 720 h");
+      std::to_string(s.total_replicas) + " × " + money(in.classic.price_per_hour, 4) +
+          "/h × 720 h");
   row("cost per million requests", money(s.cost_per_million_requests, 4), "at the peak rate");
 
   if (p.littles_law) {
@@ -526,65 +563,14 @@ void printTable(const planner::Plan& p, const PlanInputs& in) {
 
 }  // namespace
 
-int runPlan(const std::vector<std::string>& args) {
-  std::map<std::string, Raw> raw;  // key → raw value (config first, then flags)
-  std::vector<std::pair<const Field*, Raw>> flag_values;
-  std::string config_path;
-  std::string profile_path;
-  bool json = false;
-  std::vector<std::string_view> flag_names = {"--config", "--profile", "--json", "--help"};
-  for (const Field& f : fields()) flag_names.push_back(f.flag);
-
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string a = args[i];
-    std::optional<std::string> inline_value;
-    if (a.rfind("--", 0) == 0) {
-      if (size_t eq = a.find('='); eq != std::string::npos) {
-        inline_value = a.substr(eq + 1);
-        a = a.substr(0, eq);
-      }
-    }
-    auto value = [&](std::string* out) {
-      if (inline_value) {
-        *out = *inline_value;
-        return true;
-      }
-      if (i + 1 >= args.size()) {
-        std::fprintf(stderr, "surge plan: %s needs a value\n", a.c_str());
-        return false;
-      }
-      *out = args[++i];
-      return true;
-    };
-    if (a == "--help" || a == "-h") {
-      usage(stdout);
-      return 0;
-    }
-    if (a == "--json") {
-      json = true;
-      continue;
-    }
-    if (a == "--config") {
-      if (!value(&config_path)) return 2;
-      continue;
-    }
-    if (a == "--profile") {
-      if (!value(&profile_path)) return 2;
-      continue;
-    }
-    const Field* field = nullptr;
-    for (const Field& f : fields()) {
-      if (a == f.flag) field = &f;
-    }
-    if (field == nullptr) {
-      std::fprintf(stderr, "surge plan: unknown option '%s'%s\nRun 'surge plan --help'.\n",
-                   a.c_str(), config::didYouMean(a, flag_names).c_str());
-      return 2;
-    }
-    std::string text;
-    if (!value(&text)) return 2;
-    flag_values.push_back({field, Raw{text, field->flag}});
-  }
+int runPlan(const std::vector<std::string>& argv) {
+  int exit_code = 0;
+  auto args = parseOrExit(spec(), argv, &exit_code);
+  if (!args) return exit_code;
+  std::map<std::string, Raw> raw;  // key → raw value (profile, then config, then flags)
+  const std::string config_path = args->str("--config");
+  const std::string profile_path = args->str("--profile");
+  const bool json = args->boolean("--json");
 
   std::optional<ProfileUse> profile;
   if (!profile_path.empty()) {
@@ -600,7 +586,9 @@ int runPlan(const std::vector<std::string>& args) {
       return 2;
     }
   }
-  for (const auto& [field, r] : flag_values) raw[field->key] = r;
+  for (const Field& f : fields()) {
+    if (args->has(f.flag)) raw[f.key] = Raw{args->str(f.flag), f.flag};
+  }
 
   std::map<std::string, Value> values;
   for (const Field& f : fields()) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "config/units.h"
@@ -30,140 +31,137 @@
 namespace surge::cli {
 namespace {
 
-void usage(FILE* out) {
-  std::fprintf(
-      out,
-      "Usage: surge serve --model-repository DIR [options]\n\n"
-      "Model server: Open Inference Protocol (KServe v2 / Triton) over HTTP, Triton's model\n"
-      "repository layout (DIR/<model>/config.pbtxt, DIR/<model>/<version>/), dynamic batching\n"
-      "and instance groups. See docs/serving.md.\n"
-      "  --model-repository DIR  the model repository (required)\n"
-      "  --listen HOST:PORT      HTTP listener (default 0.0.0.0:8000; port 0 = any)\n"
-      "  --workers N             HTTP event-loop threads (default 2)\n"
-      "  --reuse-port            share --listen with another process (hot restart); without it\n"
-      "                          a port in use is an error (exit 2)\n"
-      "  --metrics-port PORT     also serve /metrics on this port (same host as --listen)\n"
-      "  --max-request-size SIZE larger request bodies get 413 (default 64MiB)\n"
-      "  --shutdown-delay DUR    after SIGTERM: not ready but still serving for DUR before the\n"
-      "                          listener closes (default 0s; e.g. 5s behind a load balancer)\n"
-      "  --drain-timeout DUR     longest wait for requests in flight at shutdown (default 30s)\n"
-      "  --log-level LEVEL       debug, info, warn, error (default info)\n"
-      "Prediction cache (shared by every replica; Redis slow or down never fails a request):\n"
-      "  --cache URL             redis://[[USER]:PASSWORD@]HOST:PORT[/DB]; identical requests\n"
-      "                          are answered from Redis without inference (default: no cache;\n"
-      "                          the password is never printed)\n"
-      "  --cache-ttl DUR         how long a prediction stays cached (default 300s)\n"
-      "  --cache-timeout DUR     Redis connect and command timeout (default 5ms)\n"
-      "  --cache-workers N       threads (and connections) talking to Redis (default 4)\n"
-      "  --cache-breaker-errors N    consecutive errors that stop cache use (default 5)\n"
-      "  --cache-breaker-cooldown DUR  pause before one probe is let through (default 5s)\n");
+const CommandSpec& spec() {
+  static const CommandSpec spec{
+      .path = "serve",
+      .synopsis = {"--model-repository DIR [options]"},
+      .description =
+          "Model server: Open Inference Protocol (KServe v2 / Triton) over HTTP, Triton's model\n"
+          "repository layout (DIR/<model>/config.pbtxt, DIR/<model>/<version>/), dynamic batching\n"
+          "and instance groups. See docs/serving.md.\n",
+      .flags =
+          {
+              {.name = "--model-repository",
+               .value_name = "DIR",
+               .help = "the model repository",
+               .required = true,
+               .aliases = {"--model-store"}},
+              {.name = "--listen",
+               .value_name = "HOST:PORT",
+               .help = "HTTP listener (port 0 = any)",
+               .default_value = "0.0.0.0:8000"},
+              {.name = "--workers",
+               .value_name = "N",
+               .help = "HTTP event-loop threads (default 2)",
+               .type = FlagType::kInt,
+               .min = 1,
+               .max = 256},
+              {.name = "--reuse-port",
+               .help = "share --listen with another process (hot restart); without it a port in "
+                       "use is an error (exit 2)",
+               .type = FlagType::kBool},
+              {.name = "--metrics-port",
+               .value_name = "PORT",
+               .help = "also serve /metrics on this port (same host as --listen)"},
+              {.name = "--max-request-size",
+               .value_name = "SIZE",
+               .help = "larger request bodies get 413 (default 64MiB)"},
+              {.name = "--shutdown-delay",
+               .value_name = "DUR",
+               .help = "after SIGTERM: not ready but still serving for DUR before the listener "
+                       "closes (default 0s; e.g. 5s behind a load balancer)",
+               .type = FlagType::kDuration},
+              {.name = "--drain-timeout",
+               .value_name = "DUR",
+               .help = "longest wait for requests in flight at shutdown (default 30s)",
+               .type = FlagType::kDuration},
+              {.name = "--log-level",
+               .value_name = "LEVEL",
+               .help = "log threshold",
+               .default_value = "info",
+               .choices = {"debug", "info", "warn", "error"}},
+              section("Prediction cache (shared by every replica; Redis slow or down never fails "
+                      "a request):"),
+              {.name = "--cache",
+               .value_name = "URL",
+               .help = "redis://[[USER]:PASSWORD@]HOST:PORT[/DB]; identical requests are "
+                       "answered from Redis without inference (default: no cache; the password "
+                       "is never printed)"},
+              {.name = "--cache-ttl",
+               .value_name = "DUR",
+               .help = "how long a prediction stays cached (default 300s)",
+               .type = FlagType::kDuration},
+              {.name = "--cache-timeout",
+               .value_name = "DUR",
+               .help = "Redis connect and command timeout (default 5ms)",
+               .type = FlagType::kDuration},
+              {.name = "--cache-workers",
+               .value_name = "N",
+               .help = "threads (and connections) talking to Redis (default 4)",
+               .type = FlagType::kInt,
+               .min = 1,
+               .max = 64},
+              {.name = "--cache-breaker-errors",
+               .value_name = "N",
+               .help = "consecutive errors that stop cache use (default 5)",
+               .type = FlagType::kInt,
+               .min = 1,
+               .max = 1000000},
+              {.name = "--cache-breaker-cooldown",
+               .value_name = "DUR",
+               .help = "pause before one probe is let through (default 5s)",
+               .type = FlagType::kDuration},
+          },
+  };
+  return spec;
 }
 
 }  // namespace
 
-int runServe(const std::vector<std::string>& args) {
-  std::string repo, listen = "0.0.0.0:8000", metrics_port, log_level;
+int runServe(const std::vector<std::string>& argv) {
+  int exit_code = 0;
+  auto args = parseOrExit(spec(), argv, &exit_code);
+  if (!args) return exit_code;
+  const std::string repo = args->str("--model-repository");
+  const std::string listen = args->str("--listen");
+  const std::string metrics_port = args->str("--metrics-port");
   serving::ModelServerOptions options;
-  std::string cache_url;
-  serving::RedisCacheOptions cache_options;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string* out) {
-      if (i + 1 >= args.size()) {
-        std::fprintf(stderr, "surge serve: %s needs a value\n", a.c_str());
-        return false;
-      }
-      *out = args[++i];
-      return true;
-    };
-    std::string v;
-    if (a == "--help" || a == "-h") {
-      usage(stdout);
-      return 0;
-    } else if (a == "--model-repository" || a == "--model-store") {
-      if (!value(&repo)) return 2;
-    } else if (a == "--listen") {
-      if (!value(&listen)) return 2;
-    } else if (a == "--metrics-port") {
-      if (!value(&metrics_port)) return 2;
-    } else if (a == "--log-level") {
-      if (!value(&log_level)) return 2;
-    } else if (a == "--reuse-port") {
-      options.reuse_port = true;
-    } else if (a == "--workers") {
-      if (!value(&v)) return 2;
-      char* end = nullptr;
-      long n = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < 1 || n > 256) {
-        std::fprintf(stderr, "surge serve: --workers wants 1..256\n");
-        return 2;
-      }
-      options.workers = static_cast<int>(n);
-    } else if (a == "--max-request-size") {
-      if (!value(&v)) return 2;
-      auto bytes = config::parseBytes(v);
-      if (!bytes.isOk() || *bytes == 0) {
-        std::fprintf(stderr, "surge serve: --max-request-size: %s\n",
-                     bytes.isOk() ? "must be > 0" : bytes.status().message().c_str());
-        return 2;
-      }
-      options.max_request_bytes = *bytes;
-    } else if (a == "--shutdown-delay" || a == "--drain-timeout") {
-      if (!value(&v)) return 2;
-      auto d = config::parseDuration(v);
-      if (!d.isOk()) {
-        std::fprintf(stderr, "surge serve: %s: %s\n", a.c_str(), d.status().message().c_str());
-        return 2;
-      }
-      (a == "--shutdown-delay" ? options.shutdown_delay : options.drain_timeout) = *d;
-    } else if (a == "--cache") {
-      if (!value(&cache_url)) return 2;
-      auto url = serving::parseRedisUrl(cache_url);
-      if (!url.isOk()) {
-        std::fprintf(stderr, "surge serve: --cache: %s\n", url.status().message().c_str());
-        return 2;
-      }
-      cache_options.url = *url;
-    } else if (a == "--cache-ttl" || a == "--cache-timeout" || a == "--cache-breaker-cooldown") {
-      if (!value(&v)) return 2;
-      auto d = config::parseDuration(v);
-      if (!d.isOk()) {
-        std::fprintf(stderr, "surge serve: %s: %s\n", a.c_str(), d.status().message().c_str());
-        return 2;
-      }
-      if (a == "--cache-ttl") {
-        cache_options.ttl = *d;
-      } else if (a == "--cache-timeout") {
-        cache_options.connect_timeout = cache_options.command_timeout = *d;
-      } else {
-        cache_options.breaker.cooldown = *d;
-      }
-    } else if (a == "--cache-workers" || a == "--cache-breaker-errors") {
-      if (!value(&v)) return 2;
-      char* end = nullptr;
-      long n = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < 1 || n > (a == "--cache-workers" ? 64 : 1000000)) {
-        std::fprintf(stderr, "surge serve: %s wants %s\n", a.c_str(),
-                     a == "--cache-workers" ? "1..64" : "an integer >= 1");
-        return 2;
-      }
-      (a == "--cache-workers" ? cache_options.workers : cache_options.breaker.failure_threshold) =
-          static_cast<int>(n);
-    } else {
-      std::fprintf(stderr, "surge serve: unknown option '%s'\n\n", a.c_str());
-      usage(stderr);
-      return 2;
+  options.reuse_port = args->boolean("--reuse-port");
+  if (args->has("--workers")) options.workers = static_cast<int>(args->integer("--workers"));
+  if (args->has("--max-request-size")) {
+    auto bytes = config::parseBytes(args->str("--max-request-size"));
+    if (!bytes.isOk() || *bytes == 0) {
+      return usageError(spec(), "--max-request-size: " + (bytes.isOk() ? std::string("must be > 0")
+                                                                       : bytes.status().message()));
     }
+    options.max_request_bytes = *bytes;
   }
-  if (!log_level.empty() && !setLogLevelByName(log_level)) {
-    std::fprintf(stderr, "surge serve: unknown --log-level '%s'\n", log_level.c_str());
-    return 2;
+  if (args->has("--shutdown-delay")) options.shutdown_delay = args->duration("--shutdown-delay");
+  if (args->has("--drain-timeout")) options.drain_timeout = args->duration("--drain-timeout");
+  const std::string cache_url = args->str("--cache");
+  serving::RedisCacheOptions cache_options;
+  if (args->has("--cache")) {
+    auto url = serving::parseRedisUrl(cache_url);
+    if (!url.isOk()) return usageError(spec(), "--cache: " + url.status().message());
+    cache_options.url = *url;
   }
-  if (repo.empty()) {
-    std::fprintf(stderr, "surge serve: --model-repository is required\n\n");
-    usage(stderr);
-    return 2;
+  if (args->has("--cache-ttl")) cache_options.ttl = args->duration("--cache-ttl");
+  if (args->has("--cache-timeout")) {
+    cache_options.connect_timeout = cache_options.command_timeout =
+        args->duration("--cache-timeout");
   }
+  if (args->has("--cache-breaker-cooldown")) {
+    cache_options.breaker.cooldown = args->duration("--cache-breaker-cooldown");
+  }
+  if (args->has("--cache-workers")) {
+    cache_options.workers = static_cast<int>(args->integer("--cache-workers"));
+  }
+  if (args->has("--cache-breaker-errors")) {
+    cache_options.breaker.failure_threshold =
+        static_cast<int>(args->integer("--cache-breaker-errors"));
+  }
+  if (args->has("--log-level")) setLogLevelByName(args->str("--log-level"));
+  if (repo.empty()) return usageError(spec(), "--model-repository DIR is required");
   if (!cache_url.empty()) {
     if (Status s = serving::validateRedisCacheOptions(cache_options); !s.isOk()) {
       std::fprintf(stderr, "surge serve: %s\n", s.message().c_str());

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "config/suggest.h"
+#include "cli/flags.h"
 #include "sim/autoscaler.h"
 #include "sim/report.h"
 #include "sim/sim_config.h"
@@ -23,24 +23,48 @@
 namespace surge::cli {
 namespace {
 
-void usage(FILE* out) {
-  std::fprintf(
-      out,
-      "Usage: surge sim --config sim.yaml [--out DIR] [--seed N] [--json]\n"
-      "       surge sim --compare a.yaml b.yaml ... [--out DIR] [--seed N] [--json]\n\n"
-      "Replay traffic through surge's own balancers, batch policy and autoscaler on a virtual\n"
-      "clock (a discrete-event simulation) and report latency, SLO violations and cost.\n\n"
-      "  --config FILE       the simulation (traffic, service, replicas, gateway, autoscaler, slo)\n"
-      "  --compare F1 F2 ... run several configurations on the traffic of the first (its traffic,\n"
-      "                      duration, start and seed) into one table and one chart\n"
-      "  --out DIR           write DIR/summary.json, DIR/summary.txt, DIR/chart.svg and the time\n"
-      "                      series DIR/<name>.csv (one per configuration)\n"
-      "  --seed N            override the seed (same seed, same results)\n"
-      "  --duration D        override the simulated duration (e.g. 1h, 24h)\n"
-      "  --json              print the summary as JSON (schema surge.sim/v1) instead of a table\n"
-      "  --help              this text\n\n"
-      "Example: surge sim --compare examples/sim/hpa-defaults.yaml examples/sim/predictive.yaml \\\n"
-      "           --out /tmp/sim\n");
+const CommandSpec& spec() {
+  static const CommandSpec spec{
+      .path = "sim",
+      .synopsis = {"--config sim.yaml [--out DIR] [--seed N] [--json]",
+                   "--compare a.yaml b.yaml ... [--out DIR] [--seed N] [--json]"},
+      .description =
+          "Replay traffic through surge's own balancers, batch policy and autoscaler on a virtual\n"
+          "clock (a discrete-event simulation) and report latency, SLO violations and cost.\n",
+      .flags =
+          {
+              {.name = "--config",
+               .value_name = "FILE",
+               .help = "the simulation (traffic, service, replicas, gateway, autoscaler, slo)"},
+              {.name = "--compare",
+               .value_name = "F1 F2 ...",
+               .help = "run several configurations on the traffic of the first (its traffic, "
+                       "duration, start and seed) into one table and one chart",
+               .repeatable = true,
+               .greedy = true},
+              {.name = "--out",
+               .value_name = "DIR",
+               .help = "write DIR/summary.json, DIR/summary.txt, DIR/chart.svg and the time "
+                       "series DIR/<name>.csv (one per configuration)"},
+              {.name = "--seed",
+               .value_name = "N",
+               .help = "override the seed (same seed, same results)"},
+              {.name = "--duration",
+               .value_name = "D",
+               .help = "override the simulated duration (e.g. 1h, 24h)",
+               .type = FlagType::kDuration,
+               .min = 0,
+               .min_exclusive = true},
+              {.name = "--json",
+               .help = "print the summary as JSON (schema surge.sim/v1) instead of a table",
+               .type = FlagType::kBool},
+          },
+      .epilog =
+          "Example: surge sim --compare examples/sim/hpa-defaults.yaml "
+          "examples/sim/predictive.yaml \\\n"
+          "           --out /tmp/sim\n",
+  };
+  return spec;
 }
 
 bool writeFile(const std::filesystem::path& path, const std::string& text) {
@@ -67,88 +91,32 @@ std::string safeFileName(const std::string& name) {
 
 }  // namespace
 
-int runSim(const std::vector<std::string>& args) {
-  std::vector<std::string> files;
-  std::string out_dir;
+int runSim(const std::vector<std::string>& argv) {
+  int exit_code = 0;
+  auto args = parseOrExit(spec(), argv, &exit_code);
+  if (!args) return exit_code;
+  // --config is the first run (the traffic of all), --compare files follow.
+  std::vector<std::string> files = args->all("--compare");
+  if (args->has("--config")) files.insert(files.begin(), args->str("--config"));
+  const std::string out_dir = args->str("--out");
+  const bool json = args->boolean("--json");
+  const bool compare = args->has("--compare");
   std::optional<uint64_t> seed;
+  if (args->has("--seed")) {
+    const std::string& v = args->str("--seed");
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || errno != 0 || v[0] == '-') {
+      return usageError(spec(), "--seed: expected a non-negative integer, found '" + v + "'");
+    }
+    seed = n;
+  }
   std::optional<Duration> duration;
-  bool json = false;
-  bool compare = false;
-  static const std::vector<std::string_view> kFlags = {"--config", "--compare", "--out",
-                                                       "--seed",   "--duration", "--json",
-                                                       "--help"};
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string a = args[i];
-    std::optional<std::string> inline_value;
-    if (a.rfind("--", 0) == 0) {
-      if (size_t eq = a.find('='); eq != std::string::npos) {
-        inline_value = a.substr(eq + 1);
-        a = a.substr(0, eq);
-      }
-    }
-    auto value = [&](std::string* out) {
-      if (inline_value) {
-        *out = *inline_value;
-        return true;
-      }
-      if (i + 1 >= args.size()) {
-        std::fprintf(stderr, "surge sim: %s needs a value\n", a.c_str());
-        return false;
-      }
-      *out = args[++i];
-      return true;
-    };
-    if (a == "--help" || a == "-h") {
-      usage(stdout);
-      return 0;
-    }
-    if (a == "--json") {
-      json = true;
-    } else if (a == "--config") {
-      std::string f;
-      if (!value(&f)) return 2;
-      files.insert(files.begin(), f);
-    } else if (a == "--compare") {
-      compare = true;
-      if (inline_value) files.push_back(*inline_value);
-      while (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0) files.push_back(args[++i]);
-    } else if (a == "--out") {
-      if (!value(&out_dir)) return 2;
-    } else if (a == "--seed") {
-      std::string v;
-      if (!value(&v)) return 2;
-      char* end = nullptr;
-      errno = 0;
-      unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || errno != 0 || v[0] == '-') {
-        std::fprintf(stderr, "surge sim: --seed: expected a non-negative integer, found '%s'\n",
-                     v.c_str());
-        return 2;
-      }
-      seed = n;
-    } else if (a == "--duration") {
-      std::string v;
-      if (!value(&v)) return 2;
-      auto d = config::parseDuration(v);
-      if (!d.isOk() || d->count() <= 0) {
-        std::fprintf(stderr, "surge sim: --duration: %s\n",
-                     d.isOk() ? "must be greater than 0" : d.status().message().c_str());
-        return 2;
-      }
-      duration = *d;
-    } else {
-      std::fprintf(stderr, "surge sim: unknown argument '%s'%s (see surge sim --help)\n",
-                   args[i].c_str(), config::didYouMean(a, kFlags).c_str());
-      return 2;
-    }
-  }
-  if (files.empty()) {
-    std::fprintf(stderr, "surge sim: give --config FILE or --compare FILE... (see --help)\n");
-    return 2;
-  }
+  if (args->has("--duration")) duration = args->duration("--duration");
+  if (files.empty()) return usageError(spec(), "give --config FILE or --compare FILE...");
   if (compare && files.size() < 2) {
-    std::fprintf(stderr, "surge sim: --compare needs at least two configuration files\n");
-    return 2;
+    return usageError(spec(), "--compare needs at least two configuration files");
   }
 
   std::vector<sim::SimConfig> configs;

@@ -33,6 +33,7 @@
 #include "autoscale/autoscale_config.h"
 #include "autoscale/autoscaler.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "config/node.h"
@@ -53,29 +54,72 @@ namespace fs = std::filesystem;
 
 constexpr const char* kDemoModel = "mlp";
 
-void usage(FILE* out) {
-  std::fprintf(
-      out,
-      "Usage: surge up [options]\n\n"
-      "The whole stack on this machine: the gateway, the autoscaler with local `surge serve`\n"
-      "replicas of a demo model (2 at first), and a live status line. Ctrl-C stops everything.\n"
-      "See docs/up.md.\n"
-      "  --config FILE              autoscale.yaml: your scaling policy (hpa / scaled_object,\n"
-      "                             predictive, panic...; its `target` is replaced by surge up's)\n"
-      "  --model-repository DIR     serve your models instead of the demo model\n"
-      "  --synthetic                use the synthetic demo model even when libtorch is built in\n"
-      "  --listen HOST:PORT         gateway clients (default 0.0.0.0:8080)\n"
-      "  --admin HOST:PORT          gateway admin API (default 127.0.0.1:9901)\n"
-      "  --autoscaler-admin H:P|off autoscaler /status, /events, /metrics (default 127.0.0.1:9902)\n"
-      "  --sync-period DUR          autoscaler sync period (default 5s; overrides --config's)\n"
-      "  --per-try-timeout DUR      a replica that sends no response head within DUR is\n"
-      "                             abandoned, counted as failed and the request retried on\n"
-      "                             another (default 2s; 0 = off, for inferences that are long)\n"
-      "  --max-replicas N           replicas at most (default 8; with --config: the HPA's)\n"
-      "  --state-dir DIR            demo model and history (default $XDG_STATE_HOME/surge/up)\n"
-      "  --log-level LEVEL          debug, info, warn, error (default: warn on a TTY, else info)\n");
+const CommandSpec& spec() {
+  static const CommandSpec spec{
+      .path = "up",
+      .synopsis = {"[options]"},
+      .description =
+          "The whole stack on this machine: the gateway, the autoscaler with local `surge serve`\n"
+          "replicas of a demo model (2 at first), and a live status line. Ctrl-C stops "
+          "everything.\n"
+          "See docs/up.md.\n",
+      .flags =
+          {
+              {.name = "--config",
+               .value_name = "FILE",
+               .help = "autoscale.yaml: your scaling policy (hpa / scaled_object, predictive, "
+                       "panic...; its `target` is replaced by surge up's)"},
+              {.name = "--model-repository",
+               .value_name = "DIR",
+               .help = "serve your models instead of the demo model"},
+              {.name = "--synthetic",
+               .help = "use the synthetic demo model even when libtorch is built in",
+               .type = FlagType::kBool},
+              {.name = "--listen",
+               .value_name = "HOST:PORT",
+               .help = "gateway clients",
+               .default_value = "0.0.0.0:8080"},
+              {.name = "--admin",
+               .value_name = "HOST:PORT",
+               .help = "gateway admin API",
+               .default_value = "127.0.0.1:9901"},
+              {.name = "--autoscaler-admin",
+               .value_name = "H:P|off",
+               .help = "autoscaler /status, /events, /metrics",
+               .default_value = "127.0.0.1:9902"},
+              {.name = "--sync-period",
+               .value_name = "DUR",
+               .help = "autoscaler sync period (default 5s; overrides --config's)",
+               .type = FlagType::kDuration,
+               .min = 0.1},
+              // The gateway's per-try timeout (docs/design/gateway.md, "Per-try timeout"): 2 s is
+              // far above what the demo model takes even queued, and bounds what a hung replica
+              // costs a request.
+              {.name = "--per-try-timeout",
+               .value_name = "DUR",
+               .help = "a replica that sends no response head within DUR is abandoned, counted "
+                       "as failed and the request retried on another (0 = off, for inferences "
+                       "that are long)",
+               .type = FlagType::kDuration,
+               .default_value = "2s"},
+              {.name = "--max-replicas",
+               .value_name = "N",
+               .help = "replicas at most (default 8; with --config: the HPA's)",
+               .type = FlagType::kInt,
+               .default_value = "8",
+               .min = 2,
+               .max = 1000},
+              {.name = "--state-dir",
+               .value_name = "DIR",
+               .help = "demo model and history (default $XDG_STATE_HOME/surge/up)"},
+              {.name = "--log-level",
+               .value_name = "LEVEL",
+               .help = "log threshold (default: warn on a TTY, else info)",
+               .choices = {"debug", "info", "warn", "error"}},
+          },
+  };
+  return spec;
 }
-
 
 std::string defaultStateDir() {
   if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) {
@@ -215,198 +259,196 @@ std::string clockTime(int64_t unix_ms) {
   return buf;
 }
 
-}  // namespace
+// ---- the steps of runUp: parse → build config → start gateway → start replicas/controller →
+// status loop → shutdown. Each step prints its own error and yields the exit code on failure.
 
-int runUp(const std::vector<std::string>& args) {
-  std::string config_path, repo, listen = "0.0.0.0:8080", admin = "127.0.0.1:9901",
-                                 scaler_admin = "127.0.0.1:9902", state_dir, log_level;
+// What the command line asks for.
+struct UpOptions {
+  std::string config_path, repo, listen, admin, scaler_admin, state_dir;
   std::optional<Duration> sync_period;
-  // The gateway's per-try timeout (docs/design/gateway.md, "Per-try timeout"): 2 s is far above
-  // what the demo model takes even queued, and bounds what a hung replica costs a request.
-  Duration per_try_timeout = std::chrono::seconds(2);
-  int max_replicas = 8;
+  Duration per_try_timeout{};
+  int max_replicas = 0;
   bool synthetic = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string* out) {
-      if (i + 1 >= args.size()) {
-        std::fprintf(stderr, "surge up: %s needs a value\n", a.c_str());
-        return false;
-      }
-      *out = args[++i];
-      return true;
-    };
-    std::string v;
-    if (a == "--help" || a == "-h") {
-      usage(stdout);
-      return 0;
-    } else if (a == "--config") {
-      if (!value(&config_path)) return 2;
-    } else if (a == "--model-repository") {
-      if (!value(&repo)) return 2;
-    } else if (a == "--synthetic") {
-      synthetic = true;
-    } else if (a == "--listen") {
-      if (!value(&listen)) return 2;
-    } else if (a == "--admin") {
-      if (!value(&admin)) return 2;
-    } else if (a == "--autoscaler-admin") {
-      if (!value(&scaler_admin)) return 2;
-      if (scaler_admin == "off" || scaler_admin == "none") scaler_admin.clear();
-    } else if (a == "--state-dir") {
-      if (!value(&state_dir)) return 2;
-    } else if (a == "--log-level") {
-      if (!value(&log_level)) return 2;
-      if (!setLogLevelByName(log_level)) {
-        std::fprintf(stderr, "surge up: unknown --log-level '%s'\n", log_level.c_str());
-        return 2;
-      }
-    } else if (a == "--sync-period") {
-      if (!value(&v)) return 2;
-      auto d = config::parseDuration(v);
-      if (!d.isOk() || *d < std::chrono::milliseconds(100)) {
-        std::fprintf(stderr, "surge up: --sync-period wants a duration >= 100ms, found '%s'\n",
-                     v.c_str());
-        return 2;
-      }
-      sync_period = *d;
-    } else if (a == "--per-try-timeout") {
-      if (!value(&v)) return 2;
-      auto d = config::parseDuration(v);
-      if (!d.isOk() || (*d != Duration::zero() && *d < std::chrono::milliseconds(1)) ||
-          *d > std::chrono::seconds(60)) {
-        std::fprintf(stderr,
-                     "surge up: --per-try-timeout wants 0 (off) or a duration in 1ms..60s, found "
-                     "'%s'\n",
-                     v.c_str());
-        return 2;
-      }
-      per_try_timeout = *d;
-    } else if (a == "--max-replicas") {
-      if (!value(&v)) return 2;
-      char* end = nullptr;
-      long n = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < 2 || n > 1000) {
-        std::fprintf(stderr, "surge up: --max-replicas wants 2..1000\n");
-        return 2;
-      }
-      max_replicas = static_cast<int>(n);
-    } else {
-      std::fprintf(stderr, "surge up: unknown option '%s'\n\n", a.c_str());
-      usage(stderr);
-      return 2;
-    }
+  bool log_level_set = false;
+};
+
+std::optional<UpOptions> parseUpOptions(const std::vector<std::string>& argv, int* exit_code) {
+  auto args = parseOrExit(spec(), argv, exit_code);
+  if (!args) return std::nullopt;
+  UpOptions o;
+  o.config_path = args->str("--config");
+  o.repo = args->str("--model-repository");
+  o.synthetic = args->boolean("--synthetic");
+  o.listen = args->str("--listen");
+  o.admin = args->str("--admin");
+  o.scaler_admin = args->str("--autoscaler-admin");
+  if (o.scaler_admin == "off" || o.scaler_admin == "none") o.scaler_admin.clear();
+  o.state_dir = args->str("--state-dir");
+  if (args->has("--sync-period")) o.sync_period = args->duration("--sync-period");
+  o.per_try_timeout = args->duration("--per-try-timeout");
+  if ((o.per_try_timeout != Duration::zero() && o.per_try_timeout < std::chrono::milliseconds(1)) ||
+      o.per_try_timeout > std::chrono::seconds(60)) {
+    *exit_code = usageError(spec(),
+                            "--per-try-timeout wants 0 (off) or a duration in 1ms..60s, "
+                            "found '" +
+                                args->str("--per-try-timeout") + "'");
+    return std::nullopt;
   }
-  for (const std::string* addr : {&listen, &admin}) {
+  o.max_replicas = static_cast<int>(args->integer("--max-replicas"));
+  o.log_level_set = args->has("--log-level");
+  if (o.log_level_set) setLogLevelByName(args->str("--log-level"));
+  for (const std::string* addr : {&o.listen, &o.admin}) {
     if (Status s = gateway::validateHostPort(*addr, true); !s.isOk()) {
       std::fprintf(stderr, "surge up: %s: %s\n", addr->c_str(), s.message().c_str());
-      return 2;
+      *exit_code = 2;
+      return std::nullopt;
     }
   }
-  const bool tty = ::isatty(STDOUT_FILENO) == 1;
-  if (log_level.empty() && tty) setLogLevel(LogLevel::kWarn);
+  return o;
+}
 
-  // ---- the scaling policy --------------------------------------------------------------------
-  autoscale::AutoscalePolicy policy;
-  {
-    StatusOr<config::Node> root =
-        config_path.empty() ? config::Node::loadString(defaultPolicyYaml(max_replicas), "surge-up")
-                            : config::Node::loadFile(config_path);
-    if (!root.isOk()) {
-      std::fprintf(stderr, "surge up: %s\n", root.status().message().c_str());
-      return 2;
-    }
-    auto parsed = autoscale::parseAutoscalePolicy(*root);
-    if (!parsed.isOk()) {
-      std::fprintf(stderr, "surge up: %s\n", parsed.status().message().c_str());
-      return 2;
-    }
-    policy = std::move(parsed).value();
-    if (!config_path.empty() && root->has("target")) {
-      std::fprintf(stderr,
-                   "surge up: note: %s: `target` is ignored (surge up runs local replicas of "
-                   "--model-repository behind its own gateway)\n",
-                   root->location().c_str());
-    }
-    if (config_path.empty()) policy.sync_period = std::chrono::seconds(5);
+// The scaling policy: --config's, or the default one; `target` is surge up's own.
+std::optional<autoscale::AutoscalePolicy> buildPolicy(const UpOptions& o, int* exit_code) {
+  *exit_code = 2;
+  StatusOr<config::Node> root =
+      o.config_path.empty()
+          ? config::Node::loadString(defaultPolicyYaml(o.max_replicas), "surge-up")
+          : config::Node::loadFile(o.config_path);
+  if (!root.isOk()) {
+    std::fprintf(stderr, "surge up: %s\n", root.status().message().c_str());
+    return std::nullopt;
   }
-  if (sync_period) policy.sync_period = *sync_period;
-  policy.admin_listen = scaler_admin;
+  auto parsed = autoscale::parseAutoscalePolicy(*root);
+  if (!parsed.isOk()) {
+    std::fprintf(stderr, "surge up: %s\n", parsed.status().message().c_str());
+    return std::nullopt;
+  }
+  autoscale::AutoscalePolicy policy = std::move(parsed).value();
+  if (!o.config_path.empty() && root->has("target")) {
+    std::fprintf(stderr,
+                 "surge up: note: %s: `target` is ignored (surge up runs local replicas of "
+                 "--model-repository behind its own gateway)\n",
+                 root->location().c_str());
+  }
+  if (o.config_path.empty()) policy.sync_period = std::chrono::seconds(5);
+  if (o.sync_period) policy.sync_period = *o.sync_period;
+  policy.admin_listen = o.scaler_admin;
+  return policy;
+}
 
-  // ---- the model repository ------------------------------------------------------------------
-  if (state_dir.empty()) state_dir = defaultStateDir();
-  std::string note;
-  if (repo.empty()) {
+// The model repository: --model-repository, or the demo one (made on first run). Sets o->repo to
+// an absolute path and o->state_dir; *note says why the synthetic model replaces the torch one.
+bool resolveRepository(UpOptions* o, autoscale::AutoscalePolicy* policy, std::string* note,
+                       int* exit_code) {
+  note->clear();
+  if (o->state_dir.empty()) o->state_dir = defaultStateDir();
+  if (o->repo.empty()) {
 #ifndef SURGE_HAVE_TORCH
-    if (!synthetic) {
-      note = "libtorch is not built into this surge: serving the synthetic demo model instead";
-      synthetic = true;
+    if (!o->synthetic) {
+      *note = "libtorch is not built into this surge: serving the synthetic demo model instead";
+      o->synthetic = true;
     }
 #endif
-    auto made = ensureDemoRepository(state_dir, synthetic);
+    auto made = ensureDemoRepository(o->state_dir, o->synthetic);
     if (!made.isOk()) {
       std::fprintf(stderr, "surge up: demo model: %s\n", made.status().message().c_str());
-      return 1;
+      *exit_code = 1;
+      return false;
     }
-    repo = *made;
-  } else if (!fs::is_directory(repo)) {
-    std::fprintf(stderr, "surge up: --model-repository %s: not a directory\n", repo.c_str());
-    return 2;
+    o->repo = *made;
+  } else if (!fs::is_directory(o->repo)) {
+    std::fprintf(stderr, "surge up: --model-repository %s: not a directory\n", o->repo.c_str());
+    *exit_code = 2;
+    return false;
   }
-  repo = fs::absolute(repo).string();
-  if (policy.predictive.enabled && policy.predictive.history_file ==
-                                       autoscale::PredictiveConfig{}.history_file) {
-    policy.predictive.history_file = (fs::path(state_dir) / "rps-history.csv").string();
+  o->repo = fs::absolute(o->repo).string();
+  if (policy->predictive.enabled &&
+      policy->predictive.history_file == autoscale::PredictiveConfig{}.history_file) {
+    policy->predictive.history_file = (fs::path(o->state_dir) / "rps-history.csv").string();
   }
+  return true;
+}
 
-  // Block the stop signals before any thread starts: only the sigtimedwait below sees them.
+// Blocks SIGINT and SIGTERM before any thread starts: only the status loop's sigtimedwait sees
+// them. Raises the descriptor soft limit to the hard one (a proxy holds two per request).
+sigset_t blockStopSignalsAndRaiseFdLimit() {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
   rlimit nofile{};
   if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
     nofile.rlim_cur = nofile.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &nofile);
   }
+  return stop_signals;
+}
 
-  // ---- the gateway ---------------------------------------------------------------------------
-  gateway::GatewayOptions gw_options;
-  gw_options.listen = listen;
-  gw_options.admin.listen = admin;
-  gw_options.drain_timeout = std::chrono::seconds(10);
-  gw_options.per_try_timeout = per_try_timeout;
+// The gateway, running on its own thread until stop().
+class UpGateway {
+ public:
+  explicit UpGateway(const gateway::GatewayOptions& options)
+      : cluster_(options.cluster, SteadyClock::instance()),
+        gateway_(options, cluster_, registry_) {}
+  ~UpGateway() { stop(); }
+
+  Status start() {
+    RETURN_IF_ERROR(gateway_.start());
+    thread_ = std::thread([this] { gateway_.run(); });
+    return Status::ok();
+  }
+  void stop() {
+    if (!thread_.joinable()) return;
+    gateway_.requestShutdown();
+    thread_.join();
+  }
+  uint16_t port() const { return gateway_.port(); }
+  uint16_t adminPort() const { return gateway_.adminPort(); }
+  const metrics::Registry& registry() const { return registry_; }
+
+ private:
+  gateway::Cluster cluster_;
+  metrics::Registry registry_;
+  gateway::Gateway gateway_;
+  std::thread thread_;
+};
+
+std::unique_ptr<UpGateway> startGateway(const UpOptions& o, int* exit_code) {
+  gateway::GatewayOptions options;
+  options.listen = o.listen;
+  options.admin.listen = o.admin;
+  options.drain_timeout = std::chrono::seconds(10);
+  options.per_try_timeout = o.per_try_timeout;
   // New replicas are warm (they join only once ready) but their caches and the OS are not: ramp
   // their share from 10% to 100% over 10 s (Envoy's slow_start_window), demo-sized.
-  gw_options.cluster.host_set.slow_start = std::chrono::seconds(10);
-  if (Status s = gateway::validateGatewayConfig(gw_options); !s.isOk()) {
+  options.cluster.host_set.slow_start = std::chrono::seconds(10);
+  if (Status s = gateway::validateGatewayConfig(options); !s.isOk()) {
     std::fprintf(stderr, "surge up: gateway: %s\n", s.message().c_str());
-    return 2;
+    *exit_code = 2;
+    return nullptr;
   }
-  gateway::Cluster cluster(gw_options.cluster, SteadyClock::instance());
-  metrics::Registry registry;
-  gateway::Gateway gw(gw_options, cluster, registry);
-  if (Status s = gw.start(); !s.isOk()) {
+  auto gw = std::make_unique<UpGateway>(options);
+  if (Status s = gw->start(); !s.isOk()) {
     std::fprintf(stderr, "surge up: gateway: %s\n", s.message().c_str());
-    return s.code() == StatusCode::kAlreadyExists ? 2 : 1;  // address in use: a config error
+    *exit_code = s.code() == StatusCode::kAlreadyExists ? 2 : 1;  // address in use: config error
+    return nullptr;
   }
-  std::thread gw_thread([&gw] { gw.run(); });
-  auto stopGateway = [&] {
-    gw.requestShutdown();
-    gw_thread.join();
-  };
-  const std::string gw_admin_url =
-      "http://" + clientHost(admin) + ":" + std::to_string(gw.adminPort());
+  return gw;
+}
 
-  // ---- the autoscaler and its replicas --------------------------------------------------------
+// The autoscaler with the local actuator: `surge serve` replicas of o.repo joined to the gateway
+// (its admin API at gw_admin_url) when ready.
+std::unique_ptr<autoscale::Autoscaler> startAutoscaler(const UpOptions& o,
+                                                       const autoscale::AutoscalePolicy& policy,
+                                                       const std::string& gw_admin_url,
+                                                       int* exit_code) {
   const int32_t target_max = std::max<int32_t>(policy.hpa.max_replicas, 2);
   const std::string target_yaml =
       "target:\n"
       "  kind: local\n"
       "  model_repository: \"" +
-      repo +
+      o.repo +
       "\"\n"
       "  gateway: {admin: \"" +
       gw_admin_url +
@@ -420,8 +462,8 @@ int runUp(const std::vector<std::string>& args) {
   auto target_root = config::Node::loadString(target_yaml, "surge-up-target");
   if (!target_root.isOk()) {
     std::fprintf(stderr, "surge up: %s\n", target_root.status().message().c_str());
-    stopGateway();
-    return 1;
+    *exit_code = 1;
+    return nullptr;
   }
   autoscale::AutoscaleConfig config;
   config.target_kind = autoscale::TargetKind::kLocal;
@@ -432,27 +474,32 @@ int runUp(const std::vector<std::string>& args) {
   auto scaler = autoscale::Autoscaler::create(config, run_options);
   if (!scaler.isOk()) {
     std::fprintf(stderr, "surge up: %s\n", scaler.status().message().c_str());
-    stopGateway();
-    return 2;
+    *exit_code = 2;
+    return nullptr;
   }
   if (Status s = (*scaler)->start(); !s.isOk()) {
     std::fprintf(stderr, "surge up: autoscaler: %s\n", s.message().c_str());
     (*scaler)->stop();
-    stopGateway();
-    return s.code() == StatusCode::kAlreadyExists ? 2 : 1;
+    *exit_code = s.code() == StatusCode::kAlreadyExists ? 2 : 1;
+    return nullptr;
   }
+  return std::move(scaler).value();
+}
 
-  const std::string model = firstModel(repo);
+// "surge up listening on ..." and what to try next.
+void printBanner(const UpOptions& o, const autoscale::AutoscalePolicy& policy, const UpGateway& gw,
+                 const autoscale::Autoscaler& scaler, const std::string& note) {
+  const std::string model = firstModel(o.repo);
   std::error_code exe_ec;
   std::string self = fs::read_symlink("/proc/self/exe", exe_ec).string();
   if (exe_ec || self.empty()) self = "surge";
-  const std::string gw_url = "http://" + clientHost(listen) + ":" + std::to_string(gw.port());
+  const std::string gw_url = "http://" + clientHost(o.listen) + ":" + std::to_string(gw.port());
   const std::string scaler_url =
-      scaler_admin.empty()
+      o.scaler_admin.empty()
           ? ""
-          : "http://" + clientHost(scaler_admin) + ":" + std::to_string((*scaler)->adminPort());
-  std::printf("surge up listening on %s:%u (admin %s:%u, autoscaler %s)\n", hostOf(listen).c_str(),
-              gw.port(), hostOf(admin).c_str(), gw.adminPort(),
+          : "http://" + clientHost(o.scaler_admin) + ":" + std::to_string(scaler.adminPort());
+  std::printf("surge up listening on %s:%u (admin %s:%u, autoscaler %s)\n",
+              hostOf(o.listen).c_str(), gw.port(), hostOf(o.admin).c_str(), gw.adminPort(),
               scaler_url.empty() ? "admin off" : scaler_url.substr(7).c_str());
   if (!note.empty()) std::printf("note: %s\n", note.c_str());
   std::printf(
@@ -467,54 +514,64 @@ int runUp(const std::vector<std::string>& args) {
       "       -d \"$(python3 -c 'import json;print(json.dumps({\"inputs\":[{\"name\":\"INPUT0\","
       "\"datatype\":\"FP32\",\"shape\":[1,512],\"data\":[0.5]*512}]}))')\"\n"
       "Ctrl-C stops everything.\n\n",
-      repo.c_str(), model.c_str(), policy.hpa.min_replicas, policy.hpa.max_replicas,
+      o.repo.c_str(), model.c_str(), policy.hpa.min_replicas, policy.hpa.max_replicas,
       toSeconds(policy.sync_period), gw_url.c_str(), model.c_str(), self.c_str(), gw_url.c_str(),
-      model.c_str(),
-      scaler_url.empty() ? "<autoscaler admin>" : scaler_url.c_str(),
+      model.c_str(), scaler_url.empty() ? "<autoscaler admin>" : scaler_url.c_str(),
       scaler_url.empty() ? "<autoscaler admin>" : scaler_url.c_str(), gw_url.c_str(),
       model.c_str());
   std::fflush(stdout);
+}
 
-  // ---- status line until a stop signal --------------------------------------------------------
-  TrafficMeter meter(registry);
-  autoscale::Controller& controller = (*scaler)->controller();
-  autoscale::LocalActuator& actuator = (*scaler)->actuator();
-  const Duration plain_every = std::max<Duration>(policy.sync_period, std::chrono::seconds(5));
+// One status line: "rps ... p99 ... replicas R ready/T (desired D)  last: <event>".
+std::string statusLine(double rps, const std::optional<double>& p99, autoscale::Autoscaler& scaler,
+                       const std::vector<autoscale::AutoscaleEvent>& events) {
+  int ready = 0, total = 0;
+  if (auto pods = scaler.actuator().listPods(); pods.isOk()) {
+    for (const auto& p : *pods) {
+      if (p.deleted) continue;
+      total++;
+      if (p.ready && p.ready->status) ready++;
+    }
+  }
+  autoscale::AutoscalerStatus st = scaler.controller().status();
+  std::string last;
+  for (auto it = events.rbegin(); it != events.rend(); ++it) {
+    if (it->from != it->to) {
+      last = clockTime(it->unix_ms) + " " + std::to_string(it->from) + "->" +
+             std::to_string(it->to) + " " + it->message;
+      break;
+    }
+  }
+  char p99_text[32] = "-";
+  if (p99) std::snprintf(p99_text, sizeof(p99_text), "%.1fms", *p99 * 1000);
+  char line[512];
+  std::snprintf(line, sizeof(line), "rps %7.1f  p99 %8s  replicas %d ready/%d (desired %d)%s%s",
+                rps, p99_text, ready, total, st.desired_replicas,
+                last.empty() ? "" : "  last: ", last.c_str());
+  return line;
+}
+
+// The live status until SIGINT or SIGTERM: one rewritten line on a TTY; otherwise a plain line
+// every max(sync period, 5 s) and on every new event. Returns the signal.
+int statusLoop(const sigset_t& stop_signals, const UpGateway& gw, autoscale::Autoscaler& scaler,
+               Duration sync_period, bool tty) {
+  TrafficMeter meter(gw.registry());
+  const Duration plain_every = std::max<Duration>(sync_period, std::chrono::seconds(5));
   TimePoint next_plain = SteadyClock::instance().now();
   uint64_t last_event_seen = 0;
   double rps = 0;
   std::optional<double> p99;
-  int sig = 0;
   for (;;) {
     timespec one_second{1, 0};
-    sig = sigtimedwait(&stop_signals, nullptr, &one_second);
-    if (sig == SIGINT || sig == SIGTERM) break;
+    const int sig = sigtimedwait(&stop_signals, nullptr, &one_second);
+    if (sig == SIGINT || sig == SIGTERM) {
+      if (tty) std::printf("\n");
+      return sig;
+    }
     const TimePoint now = SteadyClock::instance().now();
     meter.sample(now, &rps, &p99);
-    int ready = 0, total = 0;
-    if (auto pods = actuator.listPods(); pods.isOk()) {
-      for (const auto& p : *pods) {
-        if (p.deleted) continue;
-        total++;
-        if (p.ready && p.ready->status) ready++;
-      }
-    }
-    autoscale::AutoscalerStatus st = controller.status();
-    std::string last;
-    auto events = controller.events().snapshot();
-    for (auto it = events.rbegin(); it != events.rend(); ++it) {
-      if (it->from != it->to) {
-        last = clockTime(it->unix_ms) + " " + std::to_string(it->from) + "->" +
-               std::to_string(it->to) + " " + it->message;
-        break;
-      }
-    }
-    char p99_text[32] = "-";
-    if (p99) std::snprintf(p99_text, sizeof(p99_text), "%.1fms", *p99 * 1000);
-    char line[512];
-    std::snprintf(line, sizeof(line), "rps %7.1f  p99 %8s  replicas %d ready/%d (desired %d)%s%s",
-                  rps, p99_text, ready, total, st.desired_replicas, last.empty() ? "" : "  last: ",
-                  last.c_str());
+    const auto events = scaler.controller().events().snapshot();
+    const std::string line = statusLine(rps, p99, scaler, events);
     if (tty) {
       std::string s = line;
       if (s.size() > 160) s = s.substr(0, 157) + "...";
@@ -523,20 +580,51 @@ int runUp(const std::vector<std::string>& args) {
     } else {
       const uint64_t newest = events.empty() ? 0 : events.back().sequence;
       if (now >= next_plain || newest != last_event_seen) {
-        std::printf("%s\n", line);
+        std::printf("%s\n", line.c_str());
         std::fflush(stdout);
         next_plain = now + plain_every;
         last_event_seen = newest;
       }
     }
   }
-  if (tty) std::printf("\n");
+}
+
+// The autoscaler first (replicas drained in the gateway, then SIGTERM), then the gateway.
+void shutdown(int sig, autoscale::Autoscaler& scaler, UpGateway& gw) {
   std::printf("surge up: %s: stopping (draining replicas, then the gateway)\n",
               sig == SIGINT ? "SIGINT" : "SIGTERM");
   std::fflush(stdout);
-  (*scaler)->stop();
-  stopGateway();
+  scaler.stop();
+  gw.stop();
   std::printf("surge up: stopped\n");
+}
+
+}  // namespace
+
+int runUp(const std::vector<std::string>& argv) {
+  int exit_code = 0;
+  std::optional<UpOptions> options = parseUpOptions(argv, &exit_code);
+  if (!options) return exit_code;
+  const bool tty = ::isatty(STDOUT_FILENO) == 1;
+  if (!options->log_level_set && tty) setLogLevel(LogLevel::kWarn);
+
+  std::optional<autoscale::AutoscalePolicy> policy = buildPolicy(*options, &exit_code);
+  if (!policy) return exit_code;
+  std::string note;
+  if (!resolveRepository(&*options, &*policy, &note, &exit_code)) return exit_code;
+
+  const sigset_t stop_signals = blockStopSignalsAndRaiseFdLimit();
+  std::unique_ptr<UpGateway> gw = startGateway(*options, &exit_code);
+  if (!gw) return exit_code;
+  const std::string gw_admin_url =
+      "http://" + clientHost(options->admin) + ":" + std::to_string(gw->adminPort());
+  std::unique_ptr<autoscale::Autoscaler> scaler =
+      startAutoscaler(*options, *policy, gw_admin_url, &exit_code);
+  if (!scaler) return exit_code;  // ~UpGateway stops the gateway
+
+  printBanner(*options, *policy, *gw, *scaler, note);
+  const int sig = statusLoop(stop_signals, *gw, *scaler, policy->sync_period, tty);
+  shutdown(sig, *scaler, *gw);
   return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "common/logging.h"
 #include "net/asio.h"
 #include "net/http_server.h"
@@ -116,46 +117,39 @@ void handle(UpstreamState& st, const HttpRequest& req, std::shared_ptr<Responder
   r->send(HttpResponse::json(200, nameBody(st)));
 }
 
-void usage(FILE* out) {
-  std::fprintf(
-      out,
-      "Usage: surge upstream [--listen HOST:PORT] [--name NAME] [--unhealthy]\n\n"
-      "A demo/test HTTP upstream. Prints 'listening on HOST:PORT' when ready.\n"
-      "  --listen HOST:PORT   address to listen on (default 127.0.0.1:8001; port 0 = any)\n"
-      "  --name NAME          name in every answer (default upstream)\n"
-      "  --unhealthy          start with /v2/health/ready answering 503\n");
+const CommandSpec& spec() {
+  static const CommandSpec spec{
+      .path = "upstream",
+      .synopsis = {"[--listen HOST:PORT] [--name NAME] [--unhealthy]"},
+      .description = "A demo/test HTTP upstream. Prints 'listening on HOST:PORT' when ready.\n",
+      .flags =
+          {
+              {.name = "--listen",
+               .value_name = "HOST:PORT",
+               .help = "address to listen on (port 0 = any)",
+               .default_value = "127.0.0.1:8001"},
+              {.name = "--name",
+               .value_name = "NAME",
+               .help = "name in every answer",
+               .default_value = "upstream"},
+              {.name = "--unhealthy",
+               .help = "start with /v2/health/ready answering 503",
+               .type = FlagType::kBool},
+          },
+  };
+  return spec;
 }
 
 }  // namespace
 
-int runUpstream(const std::vector<std::string>& args) {
-  std::string listen = "127.0.0.1:8001";
+int runUpstream(const std::vector<std::string>& argv) {
+  int exit_code = 0;
+  auto args = parseOrExit(spec(), argv, &exit_code);
+  if (!args) return exit_code;
+  const std::string listen = args->str("--listen");
   UpstreamState st;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string* out) {
-      if (i + 1 >= args.size()) {
-        std::fprintf(stderr, "surge upstream: %s needs a value\n", a.c_str());
-        return false;
-      }
-      *out = args[++i];
-      return true;
-    };
-    if (a == "--help" || a == "-h") {
-      usage(stdout);
-      return 0;
-    } else if (a == "--listen") {
-      if (!value(&listen)) return 2;
-    } else if (a == "--name") {
-      if (!value(&st.name)) return 2;
-    } else if (a == "--unhealthy") {
-      st.healthy = false;
-    } else {
-      std::fprintf(stderr, "surge upstream: unknown option '%s'\n", a.c_str());
-      usage(stderr);
-      return 2;
-    }
-  }
+  st.name = args->str("--name");
+  st.healthy = !args->boolean("--unhealthy");
 
   net::asio::io_context io(1);
   net::HttpServer server(io, [&st](const HttpRequest& req, std::shared_ptr<Responder> r) {
