@@ -8,25 +8,36 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
-#include <functional>
-#include <thread>
+#include <string>
+
+#include "support/wait.h"
 
 namespace surge::autoscale {
 namespace {
 
 using namespace std::chrono_literals;
-
-bool waitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
+using surge::testing::waitUntil;
 
 bool alive(int64_t pid) { return ::kill(static_cast<pid_t>(pid), 0) == 0; }
+
+// Real time that counts its reads: the witness that the supervisor ran (docs/design/testing.md,
+// "Checking that something does not happen"). Each supervisor tick reads the clock once when it
+// starts, then once per live replica to judge it and once more to sync it with the gateway (no
+// probe here: no replica prints a port), so a steady tick over N live replicas makes 1 + 2N
+// reads and nothing else reads it.
+class CountingClock final : public Clock {
+ public:
+  TimePoint now() const override {
+    reads_.fetch_add(1, std::memory_order_relaxed);
+    return SteadyClock::instance().now();
+  }
+  int64_t reads() const { return reads_.load(std::memory_order_relaxed); }
+
+ private:
+  mutable std::atomic<int64_t> reads_{0};
+};
 
 class LocalActuatorTest : public ::testing::Test {
  protected:
@@ -55,14 +66,30 @@ class LocalActuatorTest : public ::testing::Test {
     return c;
   }
   void make(LocalTargetConfig c) {
-    auto a = LocalActuator::create(std::move(c));
+    auto a = LocalActuator::create(std::move(c), clock_);
     ASSERT_TRUE(a.isOk()) << a.status().message();
     actuator_ = std::move(a).value();
     ASSERT_TRUE(actuator_->start().isOk());
   }
   std::vector<PodInfo> pods() { return actuator_->listPods().value(); }
   int32_t live() { return actuator_->getScale()->status_replicas; }
+  std::vector<int64_t> podPids() {
+    std::vector<int64_t> out;
+    for (const auto& pod : pods()) out.push_back(pod.pid);
+    return out;
+  }
+  // Waits until `ticks` whole supervisor ticks began and ended after this call, with at most
+  // `live_replicas` steady replicas (1 + 2 * live_replicas clock reads a tick): the tick in
+  // progress makes at most that many more reads, each following tick at least one, so that many
+  // reads per tick plus one more prove the last counted tick finished (publish() is its end).
+  ::testing::AssertionResult supervisorTicks(int ticks, int live_replicas) {
+    const int64_t per_tick = 1 + 2 * live_replicas;
+    const int64_t target = clock_.reads() + (ticks + 1) * per_tick + 1;
+    return waitUntil([&] { return clock_.reads() >= target; }, 10s, 5ms,
+                     std::to_string(ticks) + " supervisor ticks");
+  }
 
+  CountingClock clock_;
   std::filesystem::path dir_;
   std::unique_ptr<LocalActuator> actuator_;
 };
@@ -71,7 +98,7 @@ TEST_F(LocalActuatorTest, StartsReplicasAsPendingPodsAndScalesThemIn) {
   make(shConfig("echo starting {name}; exec sleep 60"));
   EXPECT_EQ(actuator_->getScale()->spec_replicas, 0);
   ASSERT_TRUE(actuator_->setScale(3).isOk());
-  ASSERT_TRUE(waitFor([&] { return live() == 3; }));
+  ASSERT_TRUE(waitUntil([&] { return live() == 3; }, 10s, 20ms, "three replicas"));
   auto p = pods();
   ASSERT_EQ(p.size(), 3u);
   std::vector<int64_t> pids;
@@ -87,18 +114,21 @@ TEST_F(LocalActuatorTest, StartsReplicasAsPendingPodsAndScalesThemIn) {
     pids.push_back(pod.pid);
   }
   EXPECT_EQ(p[0].name, "replica-1");
-  ASSERT_TRUE(waitFor([&] {
-    return std::filesystem::exists(dir_ / "replica-1.log") &&
-           std::filesystem::file_size(dir_ / "replica-1.log") > 0;
-  }));
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return std::filesystem::exists(dir_ / "replica-1.log") &&
+               std::filesystem::file_size(dir_ / "replica-1.log") > 0;
+      },
+      10s, 20ms, "replica-1 wrote its log"));
 
   ASSERT_TRUE(actuator_->setScale(1).isOk());
-  EXPECT_EQ(actuator_->getScale()->spec_replicas, 1);
-  ASSERT_TRUE(waitFor([&] { return live() == 1 && pods().size() == 1; }));
+  ASSERT_TRUE(waitUntil([&] { return live() == 1 && pods().size() == 1; }, 10s, 20ms,
+                        "scale-in to one replica"));
   // The newest replicas went first (Kubernetes ReplicaSet order).
   EXPECT_EQ(pods()[0].name, "replica-1");
   EXPECT_TRUE(alive(pids[0]));
-  EXPECT_TRUE(waitFor([&] { return !alive(pids[1]) && !alive(pids[2]); }));
+  EXPECT_TRUE(waitUntil([&] { return !alive(pids[1]) && !alive(pids[2]); }, 10s, 20ms,
+                        "the removed replicas exited"));
   EXPECT_EQ(actuator_->crashCount(), 0);
 
   actuator_->shutdown();
@@ -112,22 +142,35 @@ TEST_F(LocalActuatorTest, MinReplicasIsAFloorAndMaxACeiling) {
   c.min_replicas = 2;
   c.max_replicas = 3;
   make(c);
-  ASSERT_TRUE(waitFor([&] { return live() == 2; }));  // before any setScale
+  ASSERT_TRUE(waitUntil([&] { return live() == 2; }, 10s, 20ms, "min_replicas started"));
+  const std::vector<int64_t> floor_pids = podPids();  // before any setScale
+
+  // Below the floor: while the supervisor ticks three times, neither replica is stopped (nor
+  // stopped and replaced).
   ASSERT_TRUE(actuator_->setScale(1).isOk());
-  std::this_thread::sleep_for(300ms);  // several supervisor ticks: must not go below 2
+  ASSERT_TRUE(supervisorTicks(3, 2));
   EXPECT_EQ(live(), 2);
+  EXPECT_EQ(podPids(), floor_pids);
+
+  // Above the ceiling: three replicas start, and while the supervisor ticks three more times no
+  // fourth one is spawned.
   ASSERT_TRUE(actuator_->setScale(10).isOk());
-  ASSERT_TRUE(waitFor([&] { return live() == 3; }));
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(waitUntil([&] { return live() == 3; }, 10s, 20ms, "max_replicas started"));
+  ASSERT_TRUE(supervisorTicks(3, 3));
   EXPECT_EQ(live(), 3);
-  EXPECT_EQ(actuator_->getScale()->spec_replicas, 10);
+  auto p = pods();
+  ASSERT_EQ(p.size(), 3u);
+  for (const auto& pod : p) EXPECT_FALSE(pod.deleted) << pod.name;
+  EXPECT_EQ(p[0].pid, floor_pids[0]);
+  EXPECT_EQ(p[1].pid, floor_pids[1]);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "replica-4.log"));
   EXPECT_EQ(actuator_->setScale(-1).code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(LocalActuatorTest, CrashedReplicasAreReplacedWithBackoff) {
   make(shConfig("echo boom >&2; exit 3"));
   ASSERT_TRUE(actuator_->setScale(1).isOk());
-  ASSERT_TRUE(waitFor([&] { return actuator_->crashCount() >= 3; }));
+  ASSERT_TRUE(waitUntil([&] { return actuator_->crashCount() >= 3; }, 10s, 20ms, "three crashes"));
   // Replacements got new names.
   auto p = pods();
   for (const auto& pod : p) EXPECT_NE(pod.name, "replica-1");
@@ -139,11 +182,12 @@ TEST_F(LocalActuatorTest, ReplicaNeverReadyIsKilledAndReplaced) {
   c.ready_timeout = 300ms;
   make(c);
   ASSERT_TRUE(actuator_->setScale(1).isOk());
-  ASSERT_TRUE(waitFor([&] { return live() == 1; }));
+  ASSERT_TRUE(waitUntil([&] { return live() == 1; }, 10s, 20ms, "one replica"));
   int64_t first = pods()[0].pid;
-  ASSERT_TRUE(waitFor([&] { return actuator_->crashCount() >= 1; }));
-  EXPECT_TRUE(waitFor([&] { return !alive(first); }));
-  ASSERT_TRUE(waitFor([&] { return live() == 1 && pods()[0].pid != first; }));
+  ASSERT_TRUE(waitUntil([&] { return actuator_->crashCount() >= 1; }, 10s, 20ms, "a crash"));
+  EXPECT_TRUE(waitUntil([&] { return !alive(first); }, 10s, 20ms, "the first replica exited"));
+  ASSERT_TRUE(waitUntil([&] { return live() == 1 && pods()[0].pid != first; }, 10s, 20ms,
+                        "a replacement replica"));
 }
 
 TEST_F(LocalActuatorTest, MissingCommandIsReportedNotFatal) {
@@ -151,19 +195,21 @@ TEST_F(LocalActuatorTest, MissingCommandIsReportedNotFatal) {
   c.command = (dir_ / "no-such-binary").string();
   make(c);
   ASSERT_TRUE(actuator_->setScale(1).isOk());
-  ASSERT_TRUE(waitFor([&] { return actuator_->crashCount() >= 1; }));
+  ASSERT_TRUE(waitUntil([&] { return actuator_->crashCount() >= 1; }, 10s, 20ms, "a spawn error"));
   EXPECT_EQ(live(), 0);
   EXPECT_TRUE(actuator_->getScale().isOk());
 }
 
 TEST_F(LocalActuatorTest, ShutdownKillsAReplicaThatIgnoresSigterm) {
-  auto c = shConfig("trap '' TERM; while true; do sleep 0.05; done");
+  // The replica says when SIGTERM is ignored: the test stops it only after that.
+  auto c = shConfig("trap '' TERM; touch {run_dir}/{name}.trapped; while true; do sleep 0.05; done");
   c.termination_grace_period = 300ms;
   make(c);
   ASSERT_TRUE(actuator_->setScale(1).isOk());
-  ASSERT_TRUE(waitFor([&] { return live() == 1; }));
+  ASSERT_TRUE(waitUntil([&] { return live() == 1; }, 10s, 20ms, "one replica"));
   int64_t pid = pods()[0].pid;
-  std::this_thread::sleep_for(100ms);  // let the shell install its trap
+  ASSERT_TRUE(waitUntil([&] { return std::filesystem::exists(dir_ / "replica-1.trapped"); }, 10s,
+                        5ms, "the replica's SIGTERM trap"));
   auto t0 = std::chrono::steady_clock::now();
   actuator_->shutdown();
   EXPECT_FALSE(alive(pid));
