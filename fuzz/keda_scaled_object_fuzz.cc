@@ -2,7 +2,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "autoscale/sources/keda.h"
+#include "autoscale/keda.h"
 #include "config/node.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

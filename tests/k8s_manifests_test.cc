@@ -12,7 +12,7 @@
 
 #include "autoscale/autoscale_config.h"
 #include "autoscale/hpa/hpa.h"
-#include "autoscale/sources/keda.h"
+#include "autoscale/keda.h"
 #include "config/node.h"
 #include "support/process.h"
 

@@ -20,7 +20,7 @@
 #include <thread>
 
 #include "autoscale/hpa/hpa.h"
-#include "autoscale/sources/keda.h"
+#include "autoscale/keda.h"
 #include "autoscale/sources/keda_scaler.h"
 #include "config/node.h"
 #include "metrics/text_parser.h"

@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "autoscale/hpa/hpa.h"
-#include "autoscale/sources/keda.h"
+#include "autoscale/keda.h"
 
 namespace surge::autoscale {
 namespace {

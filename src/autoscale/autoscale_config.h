@@ -26,7 +26,7 @@
 
 #include "autoscale/hpa/types.h"
 #include "autoscale/panic.h"
-#include "autoscale/sources/keda.h"
+#include "autoscale/keda.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "config/node.h"

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "autoscale/sources/counter_rate.h"
+#include "autoscale/counter_rate.h"
 
 namespace surge::autoscale {
 

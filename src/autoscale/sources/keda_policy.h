@@ -24,7 +24,7 @@
 #include <optional>
 #include <string>
 
-#include "autoscale/sources/keda.h"
+#include "autoscale/keda.h"
 #include "autoscale/sources/prometheus_client.h"
 #include "common/clock.h"
 #include "common/status.h"

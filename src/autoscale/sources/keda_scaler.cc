@@ -12,7 +12,7 @@ StatusOr<double> queryPrometheusTrigger(const PrometheusTrigger& trigger,
     o.connect_timeout = *trigger.timeout;
     o.timeout = *trigger.timeout;
   }
-  if (Status s = trigger.auth.apply(o); !s.isOk()) {
+  if (Status s = applyPrometheusAuth(trigger.auth, o); !s.isOk()) {
     return Status(s.code(), "prometheus " + trigger.server_address + ": " + s.message());
   }
   // Extra parameters ride on the query string after the query itself.

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "autoscale/sources/collector.h"
-#include "autoscale/sources/keda.h"
+#include "autoscale/keda.h"
 #include "autoscale/sources/keda_policy.h"
 #include "net/http_client.h"
 

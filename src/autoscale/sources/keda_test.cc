@@ -1,4 +1,4 @@
-#include "autoscale/sources/keda.h"
+#include "autoscale/keda.h"
 
 #include <gtest/gtest.h>
 

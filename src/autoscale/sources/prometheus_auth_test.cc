@@ -1,4 +1,4 @@
-#include "autoscale/sources/prometheus_auth.h"
+#include "autoscale/prometheus_auth.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -47,7 +47,7 @@ TEST_F(PrometheusAuthTest, ParsesEveryField) {
   EXPECT_TRUE(p.hasBearer() && p.hasBasic() && p.hasCustom());
   EXPECT_FALSE(p.hasTls());
   net::ClientOptions o;
-  ASSERT_TRUE(p.apply(o).isOk());
+  ASSERT_TRUE(applyPrometheusAuth(p, o).isOk());
   EXPECT_EQ(o.bearer_token_file, path("token"));
   EXPECT_EQ(o.username, "alice");
   EXPECT_EQ(o.password, "s3cret");  // read from the file, newline dropped
@@ -98,7 +98,7 @@ TEST_F(PrometheusAuthTest, UnreadablePasswordFileAtQueryTime) {
   a.username = "alice";
   a.password_file = path("gone");
   net::ClientOptions o;
-  Status s = a.apply(o);
+  Status s = applyPrometheusAuth(a, o);
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(s.message().find("cannot read password_file"), std::string::npos) << s.message();
 }

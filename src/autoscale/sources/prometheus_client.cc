@@ -1,6 +1,10 @@
 #include "autoscale/sources/prometheus_client.h"
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 #include <cstdlib>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -38,7 +42,42 @@ StatusOr<PromSample> parsePair(const json& pair) {
   return s;
 }
 
+StatusOr<std::string> readSecret(const std::string& path, const std::string& field) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return failedPrecondition("cannot read " + field + " " + path + ": " + std::strerror(errno));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
 }  // namespace
+
+Status applyPrometheusAuth(const PrometheusAuth& auth, net::ClientOptions& o) {
+  o.bearer_token = auth.bearer_token;
+  o.bearer_token_file = auth.bearer_token_file;
+  o.username = auth.username;
+  o.password = auth.password;
+  if (!auth.password_file.empty()) {
+    ASSIGN_OR_RETURN(o.password, readSecret(auth.password_file, "password_file"));
+  }
+  o.ca_file = auth.ca_file;
+  o.client_cert_file = auth.cert_file;
+  o.client_key_file = auth.key_file;
+  o.insecure_skip_verify = o.insecure_skip_verify || auth.insecure_skip_verify;
+  for (const auto& h : auth.headers) o.headers.push_back(h);
+  if (!auth.custom_auth_header.empty()) {
+    std::string value = auth.custom_auth_value;
+    if (!auth.custom_auth_value_file.empty()) {
+      ASSIGN_OR_RETURN(value, readSecret(auth.custom_auth_value_file, "custom_auth_value_file"));
+    }
+    o.headers.emplace_back(auth.custom_auth_header, value);
+  }
+  return Status::ok();
+}
 
 StatusOr<PromResult> parsePrometheusResponse(std::string_view body, int http_status) {
   json doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);

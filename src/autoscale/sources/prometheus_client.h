@@ -14,8 +14,9 @@
 #include <string_view>
 #include <vector>
 
-#include "net/http_client.h"
+#include "autoscale/prometheus_auth.h"
 #include "common/status.h"
+#include "net/http_client.h"
 
 namespace surge::autoscale {
 
@@ -50,5 +51,10 @@ class PrometheusClient {
   std::string server_;
   net::ClientOptions http_;
 };
+
+// Sets a query's client options from an authentication block (trigger_authentications): bearer,
+// basic, client certificate, CA, custom headers. Reads password_file and custom_auth_value_file
+// (rotated secrets; FailedPrecondition when they cannot be read).
+Status applyPrometheusAuth(const PrometheusAuth& auth, net::ClientOptions& options);
 
 }  // namespace surge::autoscale

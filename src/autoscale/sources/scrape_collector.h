@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "autoscale/sources/collector.h"
-#include "autoscale/sources/counter_rate.h"
+#include "autoscale/counter_rate.h"
 #include "net/http_client.h"
 
 namespace surge::autoscale {

@@ -1,12 +1,12 @@
-#include "autoscale/sources/keda.h"
+#include "autoscale/keda.h"
 
 #include <cmath>
 #include <limits>
 #include <string_view>
 #include <utility>
 
-#include "autoscale/sources/counter_rate.h"
-#include "net/http_client.h"
+#include "autoscale/counter_rate.h"
+#include "net/url.h"
 
 namespace surge::autoscale {
 namespace {

@@ -20,6 +20,7 @@
 //
 // Files must be readable when the config is loaded (an error names file:line:col and the field);
 // token, password and custom-value files are re-read on every query (rotated secrets).
+// Applied to a query's client options by applyPrometheusAuth (sources/prometheus_client.h).
 // Reference and examples: docs/metric-sources.md. Thread-safety: plain values, pure functions.
 #pragma once
 
@@ -30,7 +31,7 @@
 
 #include "common/status.h"
 #include "config/node.h"
-#include "net/http_client.h"
+#include "net/url.h"
 
 namespace surge::autoscale {
 
@@ -48,9 +49,6 @@ struct PrometheusAuth {
   bool hasTls() const { return !cert_file.empty(); }
   bool hasCustom() const { return !custom_auth_header.empty(); }
 
-  // Sets the client options for one query; reads password_file and custom_auth_value_file
-  // (FailedPrecondition when they cannot be read).
-  Status apply(net::ClientOptions& options) const;
 };
 
 using TriggerAuthentications = std::map<std::string, PrometheusAuth>;

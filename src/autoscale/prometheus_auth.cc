@@ -1,4 +1,4 @@
-#include "autoscale/sources/prometheus_auth.h"
+#include "autoscale/prometheus_auth.h"
 
 #include <cerrno>
 #include <cstring>
@@ -7,18 +7,6 @@
 
 namespace surge::autoscale {
 namespace {
-
-StatusOr<std::string> readSecret(const std::string& path, const std::string& field) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return failedPrecondition("cannot read " + field + " " + path + ": " + std::strerror(errno));
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
 
 // A file path field: must be readable now.
 Status readableFile(const config::Node& parent, std::string_view key, std::string* out) {
@@ -56,29 +44,6 @@ Status checkHeader(const config::Node& at, const std::string& name, const std::s
 }
 
 }  // namespace
-
-Status PrometheusAuth::apply(net::ClientOptions& o) const {
-  o.bearer_token = bearer_token;
-  o.bearer_token_file = bearer_token_file;
-  o.username = username;
-  o.password = password;
-  if (!password_file.empty()) {
-    ASSIGN_OR_RETURN(o.password, readSecret(password_file, "password_file"));
-  }
-  o.ca_file = ca_file;
-  o.client_cert_file = cert_file;
-  o.client_key_file = key_file;
-  o.insecure_skip_verify = o.insecure_skip_verify || insecure_skip_verify;
-  for (const auto& h : headers) o.headers.push_back(h);
-  if (!custom_auth_header.empty()) {
-    std::string value = custom_auth_value;
-    if (!custom_auth_value_file.empty()) {
-      ASSIGN_OR_RETURN(value, readSecret(custom_auth_value_file, "custom_auth_value_file"));
-    }
-    o.headers.emplace_back(custom_auth_header, value);
-  }
-  return Status::ok();
-}
 
 StatusOr<PrometheusAuth> parsePrometheusAuth(const config::Node& n) {
   if (!n.isMap()) return n.error("expected a map (an authentication block)");

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "autoscale/hpa/types.h"
-#include "autoscale/sources/prometheus_auth.h"
+#include "autoscale/prometheus_auth.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "config/node.h"

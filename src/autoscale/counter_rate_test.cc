@@ -1,4 +1,4 @@
-#include "autoscale/sources/counter_rate.h"
+#include "autoscale/counter_rate.h"
 
 #include <gtest/gtest.h>
 
