@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "autoscale/autoscale_config.h"
-#include "autoscale/autoscaler.h"
+#include "autoscale/app/autoscaler.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "common/logging.h"

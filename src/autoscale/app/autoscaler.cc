@@ -1,4 +1,4 @@
-#include "autoscale/autoscaler.h"
+#include "autoscale/app/autoscaler.h"
 
 #include "autoscale/sources/composite_collector.h"
 #include "autoscale/sources/keda_scaler.h"
