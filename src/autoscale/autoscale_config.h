@@ -27,37 +27,24 @@
 #include "autoscale/hpa/types.h"
 #include "autoscale/panic.h"
 #include "autoscale/keda.h"
+#include "autoscale/pipeline_policy.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "config/node.h"
 
 namespace surge::autoscale {
 
-struct PredictiveConfig {
-  bool enabled = false;
-  Duration horizon = std::chrono::minutes(10);  // covers a replica's cold start
-  double rps_per_replica = 100;
-  int32_t min_replicas = 1;
-  std::string history_file = "surge-rps-history.csv";
-  // The observed request rate recorded each sync: the sum over pods of this Pods metric (the
-  // reference HPA's requests_per_second), or the sum of an External/Object metric of that name.
-  std::string metric = "requests_per_second";
-};
-
-// Everything in autoscale.yaml except `target`: the scaling policy. `surge sim` reuses it.
-struct AutoscalePolicy {
-  Duration sync_period = std::chrono::seconds(15);
-  // The HPA spec the controller runs: `hpa` as written; or the HPA KEDA generates for
-  // `scaled_object` (kedaHpaSpec); or, with both, the `hpa` (min, max, behavior, metrics) plus
-  // one External metric per KEDA trigger (docs/design/autoscaler.md).
-  HpaSpec hpa;
+// Everything in autoscale.yaml except `target`: the scaling policy (sync_period, hpa,
+// predictive, panic, controller: PipelinePolicy in pipeline_policy.h, what the decision pipeline
+// reads) plus what only the drivers need. `surge sim` reuses it.
+// `hpa` is the HPA spec the controller runs: `hpa` as written; or the HPA KEDA generates for
+// `scaled_object` (kedaHpaSpec); or, with both, the `hpa` (min, max, behavior, metrics) plus
+// one External metric per KEDA trigger (docs/design/autoscaler.md).
+struct AutoscalePolicy : PipelinePolicy {
   bool has_hpa = false;            // `hpa` was given
   bool has_scaled_object = false;  // `scaled_object` was given
   std::optional<ScaledObjectSpec> scaled_object;  // parsed (KedaScaler's input)
   config::Node scaled_object_node;                // the raw ScaledObject
-  PredictiveConfig predictive;
-  PanicConfig panic;
-  ControllerOptions controller;
   std::string admin_listen = "127.0.0.1:9902";  // "" = no admin endpoint
 };
 

@@ -27,7 +27,7 @@ Controller::Controller(AutoscalePolicy policy, ScaleTarget& target, MetricsColle
       options_(std::move(options)),
       events_(options_.event_capacity),
       pipeline_(std::move(policy)) {
-  const AutoscalePolicy& p = pipeline_.policy();
+  const PipelinePolicy& p = pipeline_.policy();
   if (!p.hpa.name.empty() && options_.name == AutoscalerOptions{}.name) {
     options_.name = p.hpa.name;
   }
@@ -77,7 +77,7 @@ Status Controller::start() {
     if (thread_.joinable()) return failedPrecondition("autoscaler already started");
     stop_ = false;
   }
-  const AutoscalePolicy& p = pipeline_.policy();
+  const PipelinePolicy& p = pipeline_.policy();
   SURGE_LOG(kInfo, kModule,
             options_.name + ": syncing every " + fmtDouble(toSeconds(p.sync_period)) +
                 "s, replicas " + std::to_string(p.hpa.min_replicas) + ".." +
@@ -154,7 +154,7 @@ Decision Controller::syncOnce() {
       return fail("FailedInit", s.message(), 0, "ScalingActive");
     }
   }
-  const AutoscalePolicy& policy = pipeline_.policy();
+  const PipelinePolicy& policy = pipeline_.policy();
   Observation obs;
   obs.now = clock_.now();
   obs.unix_ms = unixMs();

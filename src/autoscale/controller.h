@@ -94,7 +94,7 @@ class Controller {
 
   AutoscalerStatus status() const;
   const EventLog& events() const { return events_; }
-  const AutoscalePolicy& policy() const { return pipeline_.policy(); }
+  const PipelinePolicy& policy() const { return pipeline_.policy(); }
 
  private:
   void loop();

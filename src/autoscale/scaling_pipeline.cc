@@ -122,7 +122,7 @@ std::string formatMetricValue(const MetricSpec& spec, const MetricResult& r) {
   return describeMetric(spec) + ": " + current + " / " + target;
 }
 
-ScalingPipeline::ScalingPipeline(AutoscalePolicy policy, PipelineOptions options)
+ScalingPipeline::ScalingPipeline(PipelinePolicy policy, PipelineOptions options)
     : policy_(std::move(policy)), options_(options), panic_(policy_.panic) {
   collect_spec_ = policy_.hpa;
   if (policy_.predictive.enabled) {

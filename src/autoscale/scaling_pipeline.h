@@ -24,11 +24,11 @@
 #include <string>
 #include <vector>
 
-#include "autoscale/autoscale_config.h"
 #include "autoscale/events.h"
 #include "autoscale/hpa/types.h"
 #include "autoscale/panic.h"
 #include "autoscale/predict/forecaster.h"
+#include "autoscale/pipeline_policy.h"
 #include "common/clock.h"
 
 namespace surge::autoscale {
@@ -87,7 +87,8 @@ struct PipelineResult {
 
 class ScalingPipeline {
  public:
-  explicit ScalingPipeline(AutoscalePolicy policy, PipelineOptions options = {});
+  // An AutoscalePolicy (autoscale_config.h) converts: the pipeline keeps its PipelinePolicy part.
+  explicit ScalingPipeline(PipelinePolicy policy, PipelineOptions options = {});
 
   // The spec to collect metrics for: the policy's HPA spec plus, when predictive is enabled and
   // the spec does not name it, the predictive rate metric (a Pods metric; the HPA core never
@@ -101,7 +102,7 @@ class ScalingPipeline {
   // One sync.
   PipelineResult step(const Observation& observation);
 
-  const AutoscalePolicy& policy() const { return policy_; }
+  const PipelinePolicy& policy() const { return policy_; }
   const PipelineOptions& options() const { return options_; }
   const SeasonalForecaster& forecaster() const { return forecaster_; }
   const std::vector<RpsSample>& rpsHistory() const { return rps_history_; }
@@ -111,7 +112,7 @@ class ScalingPipeline {
   void runPredictive(int64_t unix_ms, const MetricsSnapshot& snapshot, Decision& d,
                      PipelineResult& out);
 
-  AutoscalePolicy policy_;
+  PipelinePolicy policy_;
   PipelineOptions options_;
   HpaSpec collect_spec_;
   std::optional<HpaHistory> hpa_history_;

@@ -17,8 +17,8 @@ using std::chrono::seconds;
 
 constexpr int64_t kUnixStartMs = 1'764'000'000'000;  // 2025-11-24
 
-AutoscalePolicy rpsPolicy(int32_t min = 2, int32_t max = 10) {
-  AutoscalePolicy p;
+PipelinePolicy rpsPolicy(int32_t min = 2, int32_t max = 10) {
+  PipelinePolicy p;
   p.sync_period = seconds(15);
   p.hpa.min_replicas = min;
   p.hpa.max_replicas = max;
@@ -32,8 +32,8 @@ AutoscalePolicy rpsPolicy(int32_t min = 2, int32_t max = 10) {
   return p;
 }
 
-AutoscalePolicy predictivePolicy(int32_t min = 2, int32_t max = 10) {
-  AutoscalePolicy p = rpsPolicy(min, max);
+PipelinePolicy predictivePolicy(int32_t min = 2, int32_t max = 10) {
+  PipelinePolicy p = rpsPolicy(min, max);
   p.predictive.enabled = true;
   p.predictive.rps_per_replica = 100;
   p.predictive.min_replicas = 2;
@@ -115,7 +115,7 @@ TEST(ScalingPipelineTest, StabilizationHistoryIsKeptBetweenSteps) {
 }
 
 TEST(ScalingPipelineTest, HoldsWhenEveryMetricIsMissingAndSkipsTheLaterStages) {
-  AutoscalePolicy policy = predictivePolicy(2, 10);
+  PipelinePolicy policy = predictivePolicy(2, 10);
   policy.panic.enabled = true;
   ScalingPipeline p(policy);
   p.setRpsHistory(flatHistory(750));
@@ -144,7 +144,7 @@ TEST(ScalingPipelineTest, HoldsWhenEveryMetricIsMissingAndSkipsTheLaterStages) {
 }
 
 TEST(ScalingPipelineTest, ZeroReplicasDisableScalingButAnUntoldTargetCountsWhatRuns) {
-  AutoscalePolicy policy = rpsPolicy();
+  PipelinePolicy policy = rpsPolicy();
   policy.panic.enabled = true;
   ScalingPipeline p(policy);
   Observation o = observe(p.collectSpec(), seconds(0), 0, 500);
@@ -195,7 +195,7 @@ TEST(ScalingPipelineTest, AForecastAloneNeverScalesIn) {
 }
 
 TEST(ScalingPipelineTest, ThePredictiveMetricIsCollectedForTheHistoryOnly) {
-  AutoscalePolicy policy = predictivePolicy();
+  PipelinePolicy policy = predictivePolicy();
   policy.predictive.metric = "inflight";
   ScalingPipeline p(policy);
   ASSERT_EQ(p.collectSpec().metrics.size(), 2u);  // added to what is collected...
@@ -248,7 +248,7 @@ TEST(ScalingPipelineTest, RefitsOncePerRefitPeriod) {
 }
 
 TEST(ScalingPipelineTest, PanicScalesStraightToTheDemandAndEmitsItsEvents) {
-  AutoscalePolicy policy = rpsPolicy(2, 20);
+  PipelinePolicy policy = rpsPolicy(2, 20);
   policy.panic.enabled = true;
   ScalingPipeline p(policy);
   PipelineResult r = p.step(observe(p.collectSpec(), seconds(0), 2, 500));
@@ -270,7 +270,7 @@ TEST(ScalingPipelineTest, PanicScalesStraightToTheDemandAndEmitsItsEvents) {
 TEST(ScalingPipelineTest, StagesRunInOrderReactivePredictivePanicClamp) {
   // Forecast 750 rps → 8 replicas (above the reactive 4); panic demand 12 (≥ 2 × 2 → panic)
   // raises past the forecast; maxReplicas 9 clamps last.
-  AutoscalePolicy policy = predictivePolicy(2, 9);
+  PipelinePolicy policy = predictivePolicy(2, 9);
   policy.panic.enabled = true;
   ScalingPipeline p(policy);
   p.setRpsHistory(flatHistory(750));
@@ -286,7 +286,7 @@ TEST(ScalingPipelineTest, StagesRunInOrderReactivePredictivePanicClamp) {
   EXPECT_EQ(r.events[0].to, 9);  // the event carries the clamped decision
 
   // Without panic the forecast wins over the reactive decision, and the clamp still applies.
-  AutoscalePolicy small = predictivePolicy(2, 6);
+  PipelinePolicy small = predictivePolicy(2, 6);
   ScalingPipeline q(small);
   q.setRpsHistory(flatHistory(750));
   r = q.step(observe(q.collectSpec(), seconds(0), 2, 100));
@@ -297,7 +297,7 @@ TEST(ScalingPipelineTest, StagesRunInOrderReactivePredictivePanicClamp) {
 }
 
 TEST(ScalingPipelineTest, PartialFailureWarnsFirstThenPanicEvent) {
-  AutoscalePolicy policy = rpsPolicy(2, 20);
+  PipelinePolicy policy = rpsPolicy(2, 20);
   MetricSpec ext;
   ext.type = MetricSourceType::kExternal;
   ext.name = "queue_length";
@@ -340,12 +340,12 @@ TEST(ScalingPipelinePropertyTest, BoundsAndAForecastNeverScalesIn) {
   for (int sequence = 0; sequence < 60; ++sequence) {
     const int32_t lo = 1 + static_cast<int32_t>(rng.uniform(4));
     const int32_t hi = lo + static_cast<int32_t>(rng.uniform(15));
-    AutoscalePolicy with = predictivePolicy(lo, hi);
+    PipelinePolicy with = predictivePolicy(lo, hi);
     with.predictive.rps_per_replica = 50 + static_cast<double>(rng.uniform(150));
     with.predictive.min_replicas = 1 + static_cast<int32_t>(rng.uniform(6));
     with.panic.enabled = rng.uniform(2) == 1;
     with.panic.threshold = 1.5 + static_cast<double>(rng.uniform(3));
-    AutoscalePolicy without = with;
+    PipelinePolicy without = with;
     without.predictive.enabled = false;
     ScalingPipeline p(with), q(without);
     p.setRpsHistory(flatHistory(static_cast<double>(rng.uniform(2000))));

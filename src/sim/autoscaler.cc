@@ -44,8 +44,9 @@ class HpaScaler : public SimAutoscaler {
  public:
   HpaScaler(AutoscalePolicy policy, SimScalerOptions options, const SimConfig& config,
             const RateCurve& curve)
-      : options_(options), pipeline_(std::move(policy), pipelineOptions(options)) {
-    const AutoscalePolicy& p = pipeline_.policy();
+      : options_(options),
+        pipeline_(std::move(policy), pipelineOptions(options)) {
+    const PipelinePolicy& p = pipeline_.policy();
     if (options_.scrape_interval.count() == 0) options_.scrape_interval = p.sync_period;
     if (options_.metrics_window.count() == 0) options_.metrics_window = p.sync_period;
     if (p.predictive.enabled) {
