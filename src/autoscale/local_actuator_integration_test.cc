@@ -11,17 +11,17 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <future>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
-#include "autoscale/gateway_admin_client.h"
-#include "autoscale/local_actuator.h"
+#include "autoscale/local/gateway_admin_client.h"
+#include "autoscale/local/local_actuator.h"
 #include "support/http_client.h"
 #include "support/process.h"
+#include "support/wait.h"
 
 namespace surge::autoscale {
 namespace {
@@ -29,19 +29,26 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 using surge::testing::Process;
+using surge::testing::waitUntil;
 
 constexpr const char* kToken = "itoken";
 
-bool waitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return pred();
-}
-
 bool alive(int64_t pid) { return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0; }
+
+// Real time that counts its reads: the witness that the actuator's supervisor ran. With no
+// replica, each supervisor tick reads the clock exactly once (when it starts) and nothing else
+// reads it.
+class CountingClock final : public Clock {
+ public:
+  TimePoint now() const override {
+    reads_.fetch_add(1, std::memory_order_relaxed);
+    return SteadyClock::instance().now();
+  }
+  int64_t reads() const { return reads_.load(std::memory_order_relaxed); }
+
+ private:
+  mutable std::atomic<int64_t> reads_{0};
+};
 
 std::string model(const std::string& params, int instances) {
   return "backend: \"synthetic\"\nmax_batch_size: 0\n"
@@ -126,7 +133,7 @@ class LocalActuatorIntegration : public ::testing::Test {
     c.termination_grace_period = 10s;
     c.backoff_initial = 100ms;
     c.run_dir = (dir_ / "run").string();
-    auto a = LocalActuator::create(std::move(c));
+    auto a = LocalActuator::create(std::move(c), clock_);
     ASSERT_TRUE(a.isOk()) << a.status().message();
     actuator_ = std::move(a).value();
     ASSERT_TRUE(actuator_->start().isOk());
@@ -163,7 +170,7 @@ class LocalActuatorIntegration : public ::testing::Test {
   }
   // Waits for `n` live replicas, all ready and all in the gateway (and nothing else there).
   void waitConverged(int n, std::chrono::milliseconds timeout, bool* saw_pending) {
-    bool ok = waitFor(
+    bool ok = waitUntil(
         [&] {
           checkOnlyReadyInGateway(saw_pending);
           auto ready = readyPods();
@@ -173,7 +180,7 @@ class LocalActuatorIntegration : public ::testing::Test {
           for (const auto& p : ready) want.insert(p.address);
           return gatewayBackends() == want;
         },
-        timeout);
+        timeout, 50ms);
     ASSERT_TRUE(ok) << "did not converge to " << n << " ready replicas; live "
                     << actuator_->getScale()->status_replicas << ", ready "
                     << readyPods().size() << ", gateway " << gatewayBackends().size();
@@ -184,6 +191,7 @@ class LocalActuatorIntegration : public ::testing::Test {
     return r.status;
   }
 
+  CountingClock clock_;
   std::filesystem::path dir_;
   Process gateway_;
   int port_ = 0, admin_port_ = 0;
@@ -196,9 +204,15 @@ TEST_F(LocalActuatorIntegration, ScalesJoinsWhenReadyReplacesCrashesAndDrainsOnS
   bool saw_pending = false;
 
   // 0: nothing runs.
+  // Witness: a whole supervisor tick ran after setScale(0) (the tick in progress reads the clock
+  // at most once more, the next one starts, the one after it proves that one finished).
   ASSERT_TRUE(actuator_->setScale(0).isOk());
-  std::this_thread::sleep_for(300ms);
+  const int64_t reads = clock_.reads();
+  ASSERT_TRUE(waitUntil([&] { return clock_.reads() >= reads + 3; }, 10s, 5ms,
+                        "a supervisor tick after setScale(0)"));
   EXPECT_EQ(actuator_->getScale()->status_replicas, 0);
+  EXPECT_TRUE(pods().empty());
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "run" / "replica-1.log"));
   EXPECT_TRUE(gatewayBackends().empty());
   EXPECT_EQ(infer("fast"), 503);  // no backend
 
@@ -221,13 +235,12 @@ TEST_F(LocalActuatorIntegration, ScalesJoinsWhenReadyReplacesCrashesAndDrainsOnS
   // 2 → 3.
   ASSERT_TRUE(actuator_->setScale(3).isOk());
   waitConverged(3, 60s, &saw_pending);
-  EXPECT_EQ(actuator_->getScale()->spec_replicas, 3);
 
   // A replica killed: removed from the gateway and replaced.
   PodInfo victim = readyPods()[1];
   ASSERT_EQ(::kill(static_cast<pid_t>(victim.pid), SIGKILL), 0);
-  ASSERT_TRUE(waitFor([&] { return actuator_->crashCount() >= 1; }, 15s));
-  ASSERT_TRUE(waitFor(
+  ASSERT_TRUE(waitUntil([&] { return actuator_->crashCount() >= 1; }, 15s, 50ms, "the crash counted"));
+  ASSERT_TRUE(waitUntil(
       [&] {
         auto ready = readyPods();
         if (ready.size() != 3) return false;
@@ -237,7 +250,7 @@ TEST_F(LocalActuatorIntegration, ScalesJoinsWhenReadyReplacesCrashesAndDrainsOnS
         auto backends = gatewayBackends();
         return backends.size() == 3;
       },
-      60s))
+      60s, 50ms))
       << "the killed replica was not replaced";
   EXPECT_EQ(actuator_->crashCount(), 1);
   for (int i = 0; i < 6; ++i) EXPECT_EQ(infer("fast"), 200);
@@ -249,7 +262,7 @@ TEST_F(LocalActuatorIntegration, ScalesJoinsWhenReadyReplacesCrashesAndDrainsOnS
   for (int i = 0; i < 6; ++i) {
     inflight.push_back(std::async(std::launch::async, [this] { return infer("slow", 30s); }));
   }
-  ASSERT_TRUE(waitFor(
+  ASSERT_TRUE(waitUntil(
       [&] {
         auto list = admin_->listBackends();
         if (!list.isOk()) return false;
@@ -257,17 +270,17 @@ TEST_F(LocalActuatorIntegration, ScalesJoinsWhenReadyReplacesCrashesAndDrainsOnS
         for (const auto& b : *list) busy += b.in_flight > 0 ? 1 : 0;
         return busy == 3;
       },
-      10s))
+      10s, 50ms))
       << "slow requests did not reach every replica";
   ASSERT_TRUE(actuator_->setScale(1).isOk());
   // While their requests run, the removed replicas are deleted pods, out of rotation but alive.
-  ASSERT_TRUE(waitFor(
+  ASSERT_TRUE(waitUntil(
       [&] {
         int deleted = 0;
         for (const auto& p : pods()) deleted += p.deleted ? 1 : 0;
         return deleted == 2;
       },
-      5s));
+      5s, 50ms, "two deleted pods"));
   for (const auto& p : pods()) {
     if (p.deleted) {
       EXPECT_TRUE(alive(p.pid)) << p.name << " was stopped before it drained";
@@ -279,7 +292,7 @@ TEST_F(LocalActuatorIntegration, ScalesJoinsWhenReadyReplacesCrashesAndDrainsOnS
   for (const auto& p : before) {
     bool kept = readyPods()[0].pid == p.pid;
     if (!kept) {
-      EXPECT_TRUE(waitFor([&] { return !alive(p.pid); }, 15s)) << p.name;
+      EXPECT_TRUE(waitUntil([&] { return !alive(p.pid); }, 15s, 50ms, "the removed replica exited")) << p.name;
     }
   }
   for (int i = 0; i < 3; ++i) EXPECT_EQ(infer("fast"), 200);
