@@ -1,4 +1,4 @@
-#include "autoscale/gateway_admin_client.h"
+#include "autoscale/local/gateway_admin_client.h"
 
 #include <nlohmann/json.hpp>
 

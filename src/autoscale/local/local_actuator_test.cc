@@ -2,7 +2,7 @@
 // process supervision, the min/max floor, scale-in of starting replicas, crash replacement with
 // backoff, spawn errors. The gateway is never contacted here (no replica turns ready); the real
 // thing — surge gateway + surge serve — is local_actuator_integration_test.cc.
-#include "autoscale/local_actuator.h"
+#include "autoscale/local/local_actuator.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>

@@ -1,4 +1,4 @@
-#include "autoscale/local_target_config.h"
+#include "autoscale/local/local_target_config.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

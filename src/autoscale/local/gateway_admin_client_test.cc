@@ -1,6 +1,6 @@
 // GatewayAdminClient against the real admin handler (gateway::makeAdminHandler over a
 // gateway::Cluster) served in-process by net::HttpServer on 127.0.0.1:0.
-#include "autoscale/gateway_admin_client.h"
+#include "autoscale/local/gateway_admin_client.h"
 
 #include <gtest/gtest.h>
 

@@ -28,9 +28,9 @@
 #include <thread>
 #include <vector>
 
-#include "autoscale/gateway_admin_client.h"
-#include "autoscale/local_target_config.h"
-#include "autoscale/replica_policy.h"
+#include "autoscale/local/gateway_admin_client.h"
+#include "autoscale/local/local_target_config.h"
+#include "autoscale/local/replica_policy.h"
 #include "autoscale/scale_target.h"
 #include "common/clock.h"
 

@@ -1,4 +1,4 @@
-#include "autoscale/local_actuator.h"
+#include "autoscale/local/local_actuator.h"
 
 #include <fcntl.h>
 #include <signal.h>

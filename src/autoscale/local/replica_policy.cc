@@ -1,4 +1,4 @@
-#include "autoscale/replica_policy.h"
+#include "autoscale/local/replica_policy.h"
 
 #include <algorithm>
 #include <cmath>
