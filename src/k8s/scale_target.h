@@ -22,7 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "autoscale/scale_target.h"
-#include "autoscale/sources/collector.h"
+#include "autoscale/metrics_collector.h"
 #include "common/clock.h"
 #include "k8s/api_client.h"
 

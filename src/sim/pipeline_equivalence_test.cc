@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "autoscale/controller.h"
+#include "autoscale/controller/controller.h"
 #include "autoscale/predict/forecaster.h"
 #include "sim/autoscaler.h"
 #include "sim/test_util.h"

@@ -10,12 +10,12 @@
 #include <memory>
 #include <string>
 
-#include "autoscale/admin.h"
+#include "autoscale/controller/admin.h"
 #include "autoscale/autoscale_config.h"
-#include "autoscale/controller.h"
+#include "autoscale/controller/controller.h"
 #include "autoscale/local/local_actuator.h"
 #include "autoscale/local/local_target_config.h"
-#include "autoscale/sources/collector.h"
+#include "autoscale/metrics_collector.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "k8s/scale_target.h"

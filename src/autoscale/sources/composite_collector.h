@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "autoscale/sources/collector.h"
+#include "autoscale/metrics_collector.h"
 
 namespace surge::autoscale {
 

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "autoscale/sources/collector.h"
+#include "autoscale/metrics_collector.h"
 #include "autoscale/keda.h"
 #include "autoscale/sources/keda_policy.h"
 #include "net/http_client.h"

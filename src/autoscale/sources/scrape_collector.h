@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "autoscale/sources/collector.h"
+#include "autoscale/metrics_collector.h"
 #include "autoscale/counter_rate.h"
 #include "net/http_client.h"
 

@@ -1,10 +1,10 @@
-#include "autoscale/admin.h"
+#include "autoscale/controller/admin.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "net/test_client.h"
+#include "support/socket_client.h"
 
 namespace surge::autoscale {
 namespace {
@@ -60,9 +60,9 @@ TEST(AdminServerTest, ServesStatusEventsMetricsHealth) {
   ASSERT_TRUE(admin.start("127.0.0.1:0").isOk());
   ASSERT_NE(admin.port(), 0);
 
-  std::string r = net::testing::httpExchange(admin.port(), "GET", "/status");
-  ASSERT_EQ(net::testing::statusOf(r), 200) << r;
-  auto status = nlohmann::json::parse(net::testing::bodyOf(r));
+  std::string r = surge::testing::httpExchange(admin.port(), "GET", "/status");
+  ASSERT_EQ(surge::testing::statusOf(r), 200) << r;
+  auto status = nlohmann::json::parse(surge::testing::bodyOf(r));
   EXPECT_EQ(status["currentReplicas"], 2);
   EXPECT_EQ(status["desiredReplicas"], 4);
   EXPECT_EQ(status["lastDecision"]["reactiveReplicas"], 4);
@@ -73,21 +73,21 @@ TEST(AdminServerTest, ServesStatusEventsMetricsHealth) {
   EXPECT_EQ(status["currentMetrics"][0]["proposal"], 6);
   EXPECT_EQ(status["conditions"].size(), 3u);
 
-  r = net::testing::httpExchange(admin.port(), "GET", "/events");
-  ASSERT_EQ(net::testing::statusOf(r), 200) << r;
-  auto events = nlohmann::json::parse(net::testing::bodyOf(r))["events"];
+  r = surge::testing::httpExchange(admin.port(), "GET", "/events");
+  ASSERT_EQ(surge::testing::statusOf(r), 200) << r;
+  auto events = nlohmann::json::parse(surge::testing::bodyOf(r))["events"];
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0]["reason"], "SuccessfulRescale");
   EXPECT_EQ(events[0]["from"], 2);
   EXPECT_EQ(events[0]["to"], 4);
-  r = net::testing::httpExchange(admin.port(), "GET", "/events?since=1");
-  EXPECT_EQ(nlohmann::json::parse(net::testing::bodyOf(r))["events"].size(), 0u);
-  r = net::testing::httpExchange(admin.port(), "GET", "/events?since=x");
-  EXPECT_EQ(net::testing::statusOf(r), 400);
+  r = surge::testing::httpExchange(admin.port(), "GET", "/events?since=1");
+  EXPECT_EQ(nlohmann::json::parse(surge::testing::bodyOf(r))["events"].size(), 0u);
+  r = surge::testing::httpExchange(admin.port(), "GET", "/events?since=x");
+  EXPECT_EQ(surge::testing::statusOf(r), 400);
 
-  r = net::testing::httpExchange(admin.port(), "GET", "/metrics");
-  ASSERT_EQ(net::testing::statusOf(r), 200);
-  const std::string page = net::testing::bodyOf(r);
+  r = surge::testing::httpExchange(admin.port(), "GET", "/metrics");
+  ASSERT_EQ(surge::testing::statusOf(r), 200);
+  const std::string page = surge::testing::bodyOf(r);
   EXPECT_NE(page.find("surge_autoscaler_desired_replicas 4"), std::string::npos) << page;
   EXPECT_NE(page.find("surge_autoscaler_current_replicas 2"), std::string::npos) << page;
   EXPECT_NE(page.find("surge_autoscaler_syncs_total 1"), std::string::npos) << page;
@@ -95,10 +95,10 @@ TEST(AdminServerTest, ServesStatusEventsMetricsHealth) {
             std::string::npos)
       << page;
 
-  r = net::testing::httpExchange(admin.port(), "GET", "/healthz");
-  EXPECT_EQ(net::testing::statusOf(r), 200);
-  r = net::testing::httpExchange(admin.port(), "GET", "/nope");
-  EXPECT_EQ(net::testing::statusOf(r), 404);
+  r = surge::testing::httpExchange(admin.port(), "GET", "/healthz");
+  EXPECT_EQ(surge::testing::statusOf(r), 200);
+  r = surge::testing::httpExchange(admin.port(), "GET", "/nope");
+  EXPECT_EQ(surge::testing::statusOf(r), 404);
   admin.stop();
 }
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "autoscale/controller.h"
+#include "autoscale/controller/controller.h"
 #include "autoscale/events.h"
 #include "common/status.h"
 #include "metrics/registry.h"

@@ -31,7 +31,7 @@
 #include "autoscale/hpa/types.h"
 #include "autoscale/scale_target.h"
 #include "autoscale/scaling_pipeline.h"
-#include "autoscale/sources/collector.h"
+#include "autoscale/metrics_collector.h"
 #include "common/clock.h"
 #include "common/status.h"
 

@@ -1,4 +1,4 @@
-#include "autoscale/controller.h"
+#include "autoscale/controller/controller.h"
 
 #include <chrono>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "autoscale/admin.h"
+#include "autoscale/controller/admin.h"
 
 #include <charconv>
 #include <nlohmann/json.hpp>

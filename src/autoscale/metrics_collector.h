@@ -1,4 +1,4 @@
-// MetricsCollector: fetches, for one sync, every metric an HPA spec names (the Kubernetes metrics
+// MetricsCollector (an interface of the core; adapters implement it): fetches, for one sync, every metric an HPA spec names (the Kubernetes metrics
 // APIs' role: metrics.k8s.io, custom.metrics.k8s.io, external.metrics.k8s.io). Implementations in
 // sources/: scraping replicas' and the gateway's /metrics, /proc for local CPU and memory,
 // Prometheus queries for KEDA triggers. A fetch that fails lands in snapshot.failed with the
