@@ -6,7 +6,7 @@
 //   target: {kind: local, ...}          # local_target_config.h; kind kubernetes: not yet
 //   sync_period: 15s
 //   hpa: <autoscaling/v2 HorizontalPodAutoscaler, whole object or spec>     (hpa/hpa.h)
-//   scaled_object: <keda.sh/v1alpha1 ScaledObject>                          (sources/keda.h)
+//   scaled_object: <keda.sh/v1alpha1 ScaledObject>                          (keda.h)
 //   trigger_authentications: {NAME: {bearer_token_file, username, password_file, ca_file, ...}}
 //                                       # what triggers' authenticationRef names (prometheus_auth.h)
 //   predictive: {enabled, horizon, rps_per_replica, min_replicas, history_file, metric}

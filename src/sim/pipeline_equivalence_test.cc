@@ -1,4 +1,4 @@
-// One decision, two drivers: the production Controller (autoscale/controller.h, with a fake
+// One decision, two drivers: the production Controller (autoscale/controller/controller.h, with a fake
 // ScaleTarget, a fake MetricsCollector and a ManualClock) and `surge sim`'s autoscaler
 // (sim/autoscaler.h, through its observe/decide seam), configured from the same `autoscaler:`
 // block, must decide alike at every sync — desired, reactive, predictive, forecast, panic, hold,
