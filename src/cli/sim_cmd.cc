@@ -48,7 +48,7 @@ const CommandSpec& spec() {
                        "series DIR/<name>.csv (one per configuration)"},
               {.name = "--seed",
                .value_name = "N",
-               .help = "override the seed (same seed, same results)"},
+               .help = "override the config's random seed (same seed, same results)"},
               {.name = "--duration",
                .value_name = "D",
                .help = "override the simulated duration (e.g. 1h, 24h)",

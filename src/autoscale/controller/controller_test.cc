@@ -212,7 +212,7 @@ TEST_F(ControllerTest, ScalesDownOnlyAfterTheStabilizationWindow) {
     EXPECT_EQ(d.desired, 6) << "t=" << t;  // the first recommendation (6) is inside the window
     clock_.advance(seconds(10));
   }
-  // t = 40 s: the seed recommendation is 40 s old, outside the 30 s window.
+  // t = 40 s: the initial recommendation is 40 s old, outside the 30 s window.
   Decision d = c.syncOnce();
   EXPECT_EQ(d.desired, 2);
   EXPECT_EQ(target_.set_calls, std::vector<int32_t>{2});
