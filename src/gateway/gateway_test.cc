@@ -3,23 +3,30 @@
 #include "gateway/gateway.h"
 
 #include <gtest/gtest.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <atomic>
+#include <fstream>
 #include <future>
 #include <map>
+#include <optional>
+#include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "net/asio.h"
 #include "net/http_server.h"
-#include "net/test_client.h"
+#include "support/socket_client.h"
+#include "support/wait.h"
 
 namespace surge::gateway {
 namespace {
 
 using namespace std::chrono_literals;
-using namespace surge::net::testing;
+using namespace surge::testing;
 using net::HttpRequest;
 using net::HttpResponse;
 using net::Responder;
@@ -32,6 +39,62 @@ void sseStep(std::shared_ptr<Responder> r, int i, int n, int interval_ms) {
   }
   r->after(std::chrono::milliseconds(interval_ms),
            [r, i, n, interval_ms] { sseStep(r, i + 1, n, interval_ms); });
+}
+
+// One IPv4 TCP socket of this machine as /proc/net/tcp shows it: its ports and its queues
+// (tx_queue: bytes sent and not yet acknowledged or not yet sent; rx_queue: bytes received and
+// not yet read by the application).
+struct TcpSocket {
+  uint16_t local_port = 0, remote_port = 0;
+  uint64_t tx_queue = 0, rx_queue = 0;
+};
+
+std::vector<TcpSocket> tcpSockets() {
+  std::vector<TcpSocket> out;
+  std::ifstream f("/proc/net/tcp");
+  std::string line;
+  std::getline(f, line);  // header
+  while (std::getline(f, line)) {
+    // "  0: 0100007F:1F90 0100007F:C350 01 00000000:00000000 ..."
+    std::istringstream in(line);
+    std::string slot, local, remote, state, queues;
+    if (!(in >> slot >> local >> remote >> state >> queues)) continue;
+    size_t lc = local.find(':'), rc = remote.find(':'), qc = queues.find(':');
+    if (lc == std::string::npos || rc == std::string::npos || qc == std::string::npos) continue;
+    TcpSocket t;
+    t.local_port = static_cast<uint16_t>(std::stoul(local.substr(lc + 1), nullptr, 16));
+    t.remote_port = static_cast<uint16_t>(std::stoul(remote.substr(rc + 1), nullptr, 16));
+    t.tx_queue = std::stoull(queues.substr(0, qc), nullptr, 16);
+    t.rx_queue = std::stoull(queues.substr(qc + 1), nullptr, 16);
+    out.push_back(t);
+  }
+  return out;
+}
+
+// The socket local_port -> remote_port, if there is one.
+std::optional<TcpSocket> tcpSocket(uint16_t local_port, uint16_t remote_port) {
+  for (const auto& t : tcpSockets()) {
+    if (t.local_port == local_port && t.remote_port == remote_port) return t;
+  }
+  return std::nullopt;
+}
+
+uint16_t localPort(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  return ntohs(a.sin_port);
+}
+
+uint16_t portOf(const std::string& address) {
+  return static_cast<uint16_t>(std::stoul(address.substr(address.rfind(':') + 1)));
+}
+
+// Bytes this socket sent that its peer's kernel has not acknowledged yet.
+int unacknowledged(int fd) {
+  int n = -1;
+  ::ioctl(fd, SIOCOUTQ, &n);
+  return n;
 }
 
 // A demo upstream: "/" names itself, /delay/{ms}, /sse?n=&interval_ms=, /hang, /chunked,
@@ -210,7 +273,7 @@ class GatewayTest : public ::testing::Test {
 TEST_F(GatewayTest, RoundRobinOverKeepAliveConnections) {
   for (const char* n : {"u1", "u2", "u3"}) addBackend(addUpstream(n));
   startGateway();
-  int fd = connectLoopback(port_);
+  int fd = connectTo(port_);
   ASSERT_GE(fd, 0);
   std::map<std::string, int> seen;
   for (int i = 0; i < 60; ++i) {
@@ -224,9 +287,9 @@ TEST_F(GatewayTest, RoundRobinOverKeepAliveConnections) {
   // Keep-alive to the upstreams: one connection per backend served all 60 requests.
   EXPECT_EQ(metricSum("surge_gateway_upstream_connections_total"), 3);
   // Counted right after the last response is written: the client may read it a moment earlier.
-  for (int i = 0; i < 100 && metricSum("surge_gateway_requests_total", "code=\"2xx\"") < 60; ++i) {
-    std::this_thread::sleep_for(5ms);
-  }
+  EXPECT_TRUE(waitUntil(
+      [&] { return metricSum("surge_gateway_requests_total", "code=\"2xx\"") >= 60; }, 5s, 5ms,
+      "60 requests counted"));
   EXPECT_EQ(metricSum("surge_gateway_requests_total", "code=\"2xx\""), 60);
 }
 
@@ -240,11 +303,20 @@ TEST_F(GatewayTest, ForwardsBodiesAndHeaders) {
   EXPECT_NE(bodyOf(r).find("\"xff\":\"127.0.0.1\""), std::string::npos) << bodyOf(r);
   EXPECT_NE(bodyOf(r).find("\"rid\":true"), std::string::npos) << bodyOf(r);
   // Chunked request body, X-Forwarded-For appended.
-  int fd = connectLoopback(port_);
+  int fd = connectTo(port_);
   ASSERT_TRUE(sendAll(fd,
                       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                       "X-Forwarded-For: 10.0.0.1\r\n\r\n5\r\nhello\r\n"));
-  std::this_thread::sleep_for(20ms);  // the body arrives in pieces
+  // The body arrives in pieces: the rest is sent only once the gateway has read the first piece
+  // (acknowledged by its kernel, nothing left unread on its socket) and started the request.
+  const uint16_t client_port = localPort(fd);
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        auto gw_side = tcpSocket(port_, client_port);
+        return unacknowledged(fd) == 0 && gw_side && gw_side->rx_queue == 0 &&
+               metricSum("surge_gateway_in_flight") == 1;
+      },
+      5s, 1ms, "the gateway read the first body piece"));
   ASSERT_TRUE(sendAll(fd, "6\r\n world\r\n0\r\n\r\n"));
   r = readResponse(fd);
   EXPECT_NE(bodyOf(r).find("\"bytes\":11"), std::string::npos) << r;
@@ -256,7 +328,7 @@ TEST_F(GatewayTest, ForwardsBodiesAndHeaders) {
   EXPECT_NE(r.find(std::string(1000, 'e') + "\r\n0\r\n\r\n"), std::string::npos);
   ::close(fd);
   // HTTP/1.0 client: de-chunked, closed at the end.
-  fd = connectLoopback(port_);
+  fd = connectTo(port_);
   ASSERT_TRUE(sendAll(fd, "GET /chunked HTTP/1.0\r\n\r\n"));
   r = readFor(fd, 2s);
   EXPECT_EQ(statusOf(r), 200);
@@ -268,7 +340,7 @@ TEST_F(GatewayTest, ForwardsBodiesAndHeaders) {
 TEST_F(GatewayTest, PipelinedRequestsAndExpectContinue) {
   addBackend(addUpstream("u1"));
   startGateway();
-  int fd = connectLoopback(port_);
+  int fd = connectTo(port_);
   // Two pipelined requests in one segment, the second with a body: answered in order.
   ASSERT_TRUE(sendAll(fd,
                       "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -288,7 +360,8 @@ TEST_F(GatewayTest, PipelinedRequestsAndExpectContinue) {
 }
 
 TEST_F(GatewayTest, LargeBodiesStreamBothWaysWithBackpressure) {
-  addBackend(addUpstream("u1"));
+  const std::string u1 = addUpstream("u1");
+  addBackend(u1);
   startGateway();
   // 8 MiB upload (over the 1 MiB replay limit: streamed without a copy), Content-Length.
   std::string big(8 << 20, 'q');
@@ -297,9 +370,29 @@ TEST_F(GatewayTest, LargeBodiesStreamBothWaysWithBackpressure) {
   EXPECT_NE(bodyOf(r).find("\"bytes\":8388608"), std::string::npos) << bodyOf(r);
   // 8 MiB chunked download read slowly at first: the proxy must stop reading the upstream while
   // the client is not reading, then finish with every byte in order.
-  int fd = connectLoopback(port_);
+  int fd = connectTo(port_);
   ASSERT_TRUE(sendAll(fd, "GET /big?bytes=8388608 HTTP/1.1\r\nHost: x\r\n\r\n"));
-  std::this_thread::sleep_for(300ms);  // socket buffers fill up; the proxy waits for EPOLLOUT
+  // The buffers fill up and the flow stops, the client reading nothing: the gateway has bytes
+  // for the client it cannot send (the client's window is closed) and bytes from the upstream it
+  // has not read (it stopped reading the upstream), unchanged between two samples. 8 MiB is more
+  // than the client's receive buffer and the gateway's send buffer hold, so a proxy that kept
+  // reading the upstream would empty that queue instead.
+  const uint16_t client_port = localPort(fd), upstream_port = portOf(u1);
+  std::optional<std::tuple<uint64_t, uint64_t>> last;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        auto to_client = tcpSocket(port_, client_port);
+        uint64_t from_upstream = 0;
+        for (const auto& t : tcpSockets()) {
+          if (t.remote_port == upstream_port) from_upstream += t.rx_queue;
+        }
+        if (!to_client || to_client->tx_queue == 0 || from_upstream == 0) return false;
+        auto now = std::make_tuple(to_client->tx_queue, from_upstream);
+        bool stopped = last == now;
+        last = now;
+        return stopped;
+      },
+      10s, 20ms, "the gateway stopped reading the upstream while the client does not read"));
   std::string all = readFor(fd, 10s, "\r\n0\r\n\r\n");
   ::close(fd);
   size_t he = all.find("\r\n\r\n");
@@ -325,7 +418,7 @@ TEST_F(GatewayTest, LargeBodiesStreamBothWaysWithBackpressure) {
 TEST_F(GatewayTest, ServerSentEventsArriveOneByOne) {
   addBackend(addUpstream("u1"));
   startGateway();
-  int fd = connectLoopback(port_);
+  int fd = connectTo(port_);
   ASSERT_TRUE(sendAll(fd, "GET /sse?n=3&interval_ms=300 HTTP/1.1\r\nHost: x\r\n\r\n"));
   auto t0 = std::chrono::steady_clock::now();
   std::string first = readFor(fd, 2s, "data: 0");
@@ -386,7 +479,7 @@ TEST_F(GatewayTest, BadRequestsGetTheir4xx) {
   options_.max_body_bytes = 1024;
   addBackend(addUpstream("u1"));
   startGateway();
-  int fd = connectLoopback(port_);
+  int fd = connectTo(port_);
   ASSERT_TRUE(sendAll(fd, "THIS IS NOT HTTP\r\n\r\n"));
   std::string r = readFor(fd, 2s);
   EXPECT_EQ(statusOf(r), 400) << r;
@@ -405,7 +498,7 @@ TEST_F(GatewayTest, SlowLorisGets408WhileOthersAreServed) {
   options_.header_timeout = 200ms;
   addBackend(addUpstream("u1"));
   startGateway();
-  int loris = connectLoopback(port_);
+  int loris = connectTo(port_);
   ASSERT_TRUE(sendAll(loris, "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: "));
   for (int i = 0; i < 5; ++i) EXPECT_EQ(statusOf(httpExchange(port_, "GET", "/")), 200);
   std::string r = readFor(loris, 3s);
@@ -416,9 +509,11 @@ TEST_F(GatewayTest, SlowLorisGets408WhileOthersAreServed) {
 TEST_F(GatewayTest, ShutdownFinishesInFlightRequests) {
   addBackend(addUpstream("u1"));
   startGateway();
-  int fd = connectLoopback(port_);
+  int fd = connectTo(port_);
   ASSERT_TRUE(sendAll(fd, "GET /delay/300 HTTP/1.1\r\nHost: x\r\n\r\n"));
-  std::this_thread::sleep_for(100ms);
+  // Shut down while the request is in flight (its upstream answers 300 ms later).
+  ASSERT_TRUE(waitUntil([&] { return metricSum("surge_gateway_in_flight") == 1; }, 5s, 1ms,
+                        "the request in flight"));
   gw_->requestShutdown();
   std::string r = readFor(fd, 3s);  // the response, then EOF (Connection: close)
   EXPECT_EQ(statusOf(r), 200) << r;
@@ -426,7 +521,7 @@ TEST_F(GatewayTest, ShutdownFinishesInFlightRequests) {
   ::close(fd);
   gw_thread_.join();
   gw_.reset();
-  EXPECT_LT(connectLoopback(port_), 0);
+  EXPECT_LT(connectTo(port_), 0);
 }
 
 }  // namespace

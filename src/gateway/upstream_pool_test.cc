@@ -3,17 +3,20 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <thread>
+
+#include "support/wait.h"
 
 namespace surge::gateway {
 namespace {
 
 using namespace std::chrono_literals;
+using surge::testing::waitUntil;
 
 // A loopback listener; connects complete through the backlog without accept().
 class Listener {
@@ -127,11 +130,12 @@ TEST_F(UpstreamPoolTest, BackendClosingAnIdleConnectionRemovesIt) {
   poll();  // a stale writable edge must not close it
   EXPECT_EQ(pool.idleCount(), 1u);
   ::close(server_side);  // the backend's keep-alive timeout
-  for (int i = 0; i < 100 && pool.idleCount() == 1; ++i) {
-    std::this_thread::sleep_for(1ms);
-    poll();
-  }
-  EXPECT_EQ(pool.idleCount(), 0u);
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        poll();
+        return pool.idleCount() == 0;
+      },
+      2s, 1ms, "the closed idle connection removed"));
   pool.reap();
   EXPECT_EQ(pool.openCount(), 0);
 }
@@ -175,9 +179,12 @@ TEST_F(UpstreamPoolTest, DestroyedConnectionsLeaveTheEpollSet) {
   int server_side = listener_.acceptOne();
   ASSERT_GE(server_side, 0);
   ::close(server_side);  // the socket (still open through `copy`) becomes readable
-  std::this_thread::sleep_for(5ms);
+  // Witness: the socket is readable now (the FIN arrived), so a registration still in the epoll
+  // set would have an event ready.
+  pollfd readable{copy, POLLIN | POLLRDHUP, 0};
+  ASSERT_EQ(::poll(&readable, 1, 2000), 1) << "the backend's FIN never arrived";
   epoll_event ev[4];
-  EXPECT_EQ(::epoll_wait(epoll_.fd(), ev, 4, 0), 0);  // deregistered: no event at all
+  EXPECT_EQ(::epoll_wait(epoll_.fd(), ev, 4, 50), 0);  // deregistered: no event at all
   ::close(copy);
 }
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "support/k8s_stub_api.h"
+#include "support/wait.h"
 
 namespace surge::k8s {
 namespace {
@@ -109,9 +110,10 @@ TEST(ApiClient, StreamStopsOnTheStopFlag) {
   ApiClient api(stubConfig(stub));
   std::atomic<bool> stop{false};
   std::thread t([&] {
-    for (int i = 0; i < 200 && stub.openWatches() == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    // Raise the flag once the watch is open (a failed wait is a failure, and stops it anyway).
+    EXPECT_TRUE(testing::waitUntil([&] { return stub.openWatches() > 0; },
+                                   std::chrono::seconds(4), std::chrono::milliseconds(5),
+                                   "an open watch"));
     stop = true;
   });
   Status s = api.stream("/apis/discovery.k8s.io/v1/namespaces/surge/endpointslices?watch=1",

@@ -1,9 +1,6 @@
 // Runs the real `surge plan` binary (SURGE_BIN, set by ctest) and checks its JSON, table and
 // errors.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -13,10 +10,10 @@
 #include <set>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
-extern char** environ;
+#include "support/fixtures.h"
+#include "support/process.h"
 
 namespace {
 
@@ -41,41 +38,13 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
+// Runs `surge plan ARGS...` to its exit (bounded: killed and failed after 60 s).
 Outcome runPlan(const std::vector<std::string>& args) {
-  const char* bin = std::getenv("SURGE_BIN");
-  EXPECT_NE(bin, nullptr) << "SURGE_BIN is not set";
+  std::vector<std::string> argv = {surge::testing::surgeBinary(), "plan"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const std::string err = tempDir() + "/err";
   Outcome r;
-  if (bin == nullptr) return r;
-  const std::string out = tempDir() + "/out", err = tempDir() + "/err";
-  std::vector<std::string> argv_s = {bin, "plan"};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& s : argv_s) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, bin, &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  EXPECT_EQ(rc, 0) << "cannot start " << bin;
-  if (rc != 0) return r;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  int status = 0;
-  while (true) {
-    const pid_t w = ::waitpid(pid, &status, WNOHANG);
-    if (w == pid) break;
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      ADD_FAILURE() << "surge plan did not finish in 60 s";
-      return r;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a child, not a decision
-  }
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out);
+  r.exit_code = surge::testing::runToExit(argv, err, std::chrono::seconds(60), &r.out);
   r.err = slurp(err);
   return r;
 }
