@@ -193,6 +193,11 @@ void LocalActuator::supervise() {
     if (stop_) break;
     cv_.wait_for(lock, tick);
   }
+  lock.unlock();
+  // Replicas die with the thread that spawned them (PR_SET_PDEATHSIG follows the thread, not the
+  // process): drain and stop them here, before this thread exits, or they would be SIGKILLed
+  // the moment it does.
+  stopAll();
 }
 
 void LocalActuator::reap(Replica& r) {
@@ -561,7 +566,11 @@ void LocalActuator::shutdown() {
     stop_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) thread_.join();  // the supervisor stops its replicas before it exits
+  stopAll();                                // replicas started without the thread (tests' tick())
+}
+
+void LocalActuator::stopAll() {
   if (replicas_.empty()) {
     publish();
     return;

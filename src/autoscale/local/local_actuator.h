@@ -97,6 +97,9 @@ class LocalActuator final : public ScaleTarget {
                 std::string run_dir);
 
   void supervise();
+  // Drains and stops every replica (SIGTERM, SIGKILL after the grace period), on the thread that
+  // spawned them. Idempotent.
+  void stopAll();
   void tick(TimePoint now);
   void reap(Replica& r);
   void discoverPort(Replica& r);
