@@ -2,8 +2,8 @@
 // module declared in docs/design/architecture.md (the ```module-deps block), and every quoted
 // #include of another module's header is an edge that block allows. A new wrong edge fails here
 // with the file and line; a new module fails until the document declares it. The declared graph
-// itself must be acyclic. Test-only files (*_test.cc, *_benchmark.cc, test_util.h, fake_*.h,
-// test_client.h) are exempt: a test may reach into what it tests.
+// itself must be acyclic. Test-only files (*_test.cc, *_benchmark.cc, test_util.h) are exempt:
+// a test may reach into what it tests.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -90,8 +90,7 @@ bool testOnly(const fs::path& p) {
   auto ends = [&](const std::string& s) {
     return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
   };
-  return ends("_test.cc") || ends("_benchmark.cc") || ends("test_util.h") ||
-         name.rfind("fake_", 0) == 0 || name == "test_client.h";
+  return ends("_test.cc") || ends("_benchmark.cc") || ends("test_util.h");
 }
 
 struct Source {

@@ -5,7 +5,7 @@
 #include <deque>
 
 #include "autoscale/sources/composite_collector.h"
-#include "autoscale/sources/fake_http_server.h"
+#include "support/fake_http_server.h"
 #include "autoscale/sources/scrape_collector.h"
 
 namespace surge::autoscale {

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "autoscale/sources/fake_http_server.h"
+#include "support/fake_http_server.h"
 #include "autoscale/sources/keda_scaler.h"
 
 namespace surge::autoscale {

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "autoscale/sources/fake_http_server.h"
+#include "support/fake_http_server.h"
 
 namespace surge::autoscale {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <chrono>
 
-#include "autoscale/sources/fake_http_server.h"
+#include "support/fake_http_server.h"
 #include "autoscale/sources/proc_stats.h"
 
 namespace surge::autoscale {
