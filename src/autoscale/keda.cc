@@ -98,8 +98,12 @@ StatusOr<PrometheusTrigger> parsePrometheusMetadata(const config::Node& md, int 
   }
   RETURN_IF_ERROR(md.require("serverAddress"));
   ASSIGN_OR_RETURN(t.server_address, md["serverAddress"].asString());
-  if (auto u = net::parseUrl(t.server_address, "http"); !u.isOk()) {
-    return md["serverAddress"].error(u.status().message());
+  {
+    // Normalised once here, so every query uses the same URL: a scheme-less address
+    // ("prometheus:9090") means http, and a bare "/" path is dropped.
+    auto u = net::parseUrl(t.server_address, "http");
+    if (!u.isOk()) return md["serverAddress"].error(u.status().message());
+    t.server_address = u->origin() + (u->target == "/" ? "" : u->target);
   }
   if (!md["authModes"].isNull()) {
     ASSIGN_OR_RETURN(std::string modes, md["authModes"].asString());

@@ -1,6 +1,7 @@
 #include "autoscale/app/autoscaler.h"
 
 #include "autoscale/sources/composite_collector.h"
+#include "net/url.h"
 #include "autoscale/sources/keda_scaler.h"
 #include "autoscale/sources/scrape_collector.h"
 #include "common/logging.h"
@@ -19,6 +20,12 @@ StatusOr<std::unique_ptr<Autoscaler>> Autoscaler::create(const AutoscaleConfig& 
   }
   AutoscalerOptions copts;
   copts.dry_run = options.dry_run;
+  if (!options.gateway_metrics_url.empty()) {
+    // Validated and normalised once (a scheme-less "127.0.0.1:9901/metrics" means http).
+    auto u = net::parseUrl(options.gateway_metrics_url, "http");
+    if (!u.isOk()) return invalidArgument("--gateway-metrics-url: " + u.status().message());
+    options.gateway_metrics_url = u->str();
+  }
 
   if (config.target_kind == TargetKind::kKubernetes) {
     // Resource metrics from metrics.k8s.io; Pods metrics scraped from the pods' /metrics (the

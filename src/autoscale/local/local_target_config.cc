@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "autoscale/hpa/hpa.h"
+#include "net/url.h"
 
 namespace surge::autoscale {
 namespace {
@@ -182,8 +183,13 @@ StatusOr<LocalTargetConfig> parseLocalTarget(const config::Node& target) {
   if (!gw.isNull()) {
     errors.add(gw.checkKeys({"admin", "token", "token_file", "weight", "zone"}));
     c.gateway_admin = errors.take(gw.getString("admin", c.gateway_admin), c.gateway_admin);
-    if (c.gateway_admin.rfind("http://", 0) != 0) {
-      errors.add(gw["admin"].error("expected an http:// URL, found '" + c.gateway_admin + "'"));
+    if (auto u = net::parseUrl(c.gateway_admin); !u.isOk()) {
+      errors.add(gw["admin"].error(u.status().message()));
+    } else if (u->target != "/") {
+      errors.add(gw["admin"].error("the admin URL '" + c.gateway_admin +
+                                   "' must not have a path or query"));
+    } else {
+      c.gateway_admin = u->origin();
     }
     c.gateway_token = errors.take(gw.getString("token", ""), std::string());
     std::string token_file = errors.take(gw.getString("token_file", ""), std::string());

@@ -33,6 +33,17 @@ class LocalTargetConfigTest : public ::testing::Test {
   std::filesystem::path dir_;
 };
 
+TEST_F(LocalTargetConfigTest, GatewayAdminUrlIsParsedAndNormalised) {
+  auto c = parse("target: {kind: local, model_repository: " + repo() +
+                 ", gateway: {admin: 'https://[::1]:9901/'}}\n");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->gateway_admin, "https://[::1]:9901");
+  c = parse("target: {kind: local, model_repository: " + repo() +
+            ", gateway: {admin: 'HTTP://gw:9901'}}\n");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->gateway_admin, "http://gw:9901");
+}
+
 TEST_F(LocalTargetConfigTest, Defaults) {
   auto c = parse("target: {kind: local, model_repository: " + repo() + "}\n");
   ASSERT_TRUE(c.isOk()) << c.status().message();
@@ -128,8 +139,14 @@ TEST_F(LocalTargetConfigTest, ErrorsNameTheField) {
        "max_replicas: must be >= min_replicas"},
       {"target: {kind: local, model_repository: REPO, ready_timeout: 0s}",
        "ready_timeout: must be greater than 0"},
-      {"target: {kind: local, model_repository: REPO, gateway: {admin: 'https://x:1'}}",
-       "expected an http:// URL"},
+      {"target: {kind: local, model_repository: REPO, gateway: {admin: 'ftp://x:1'}}",
+       "gateway.admin: unsupported URL scheme 'ftp'"},
+      {"target: {kind: local, model_repository: REPO, gateway: {admin: 'http://x:99999'}}",
+       "gateway.admin: malformed URL 'http://x:99999': bad port '99999'"},
+      {"target: {kind: local, model_repository: REPO, gateway: {admin: 'http://x:1?a=1'}}",
+       "must not have a path or query"},
+      {"target: {kind: local, model_repository: REPO, gateway: {admin: 'x:1'}}",
+       "no scheme"},
       {"target: {kind: local, model_repository: REPO, gateway: {token: a, token_file: /x}}",
        "not both"},
       {"target: {kind: local, model_repository: REPO, gateway: {weight: 0}}", "gateway.weight"},

@@ -5,6 +5,7 @@
 #include <deque>
 
 #include "autoscale/sources/composite_collector.h"
+#include "config/node.h"
 #include "support/fake_http_server.h"
 #include "autoscale/sources/scrape_collector.h"
 
@@ -50,6 +51,35 @@ TEST(KedaScaler, QueriesEveryTriggerFromPrometheus) {
   EXPECT_EQ(snap.external_metrics["s1-prometheus"][0], 250);
   EXPECT_TRUE(k.lastPoll().any_active);
   EXPECT_EQ(prom.requests(), 2);
+}
+
+// From the config file to the query: a scheme-less serverAddress ("127.0.0.1:PORT", accepted as
+// http like an address without a scheme always was) reaches Prometheus.
+TEST(KedaScaler, SchemeLessServerAddressFromTheConfigIsQueried) {
+  testing::FakeHttpServer prom([](const net::HttpRequest&) {
+    return net::HttpResponse::json(
+        200, R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},)"
+             R"("value":[1700000000,"7"]}]}})");
+  });
+  std::string address = prom.url("");
+  ASSERT_EQ(address.rfind("http://", 0), 0u) << address;
+  address.erase(0, 7);
+  while (!address.empty() && address.back() == '/') address.pop_back();
+  auto node = config::Node::loadString(
+      "scaleTargetRef: {name: web}\ntriggers:\n  - type: prometheus\n    metadata:\n"
+      "      serverAddress: " + address + "\n      query: up\n      threshold: '5'\n",
+      "keda.yaml");
+  ASSERT_TRUE(node.isOk()) << node.status().message();
+  auto so = parseScaledObject(*node);
+  ASSERT_TRUE(so.isOk()) << so.status().message();
+  EXPECT_EQ(so->triggers[0].server_address, "http://" + address);
+  ManualClock clock;
+  KedaScaler k(*so, clock.now());
+  auto snap = k.collect(k.hpaSpec(), {}, clock.now());
+  EXPECT_TRUE(snap.failed.empty()) << snap.failed.begin()->second;
+  ASSERT_EQ(snap.external_metrics["s0-prometheus"].size(), 1u);
+  EXPECT_EQ(snap.external_metrics["s0-prometheus"][0], 7000);
+  EXPECT_EQ(prom.requests(), 1);
 }
 
 TEST(KedaScaler, PrometheusDownFailsMetricsWithReason) {

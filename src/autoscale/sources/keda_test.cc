@@ -8,7 +8,7 @@ namespace {
 using namespace std::chrono_literals;
 
 // The reference KEDA ScaledObject (examples/autoscale/keda.yaml's triggers), as written.
-constexpr const char* kSeed = R"(# keda-scaledobject.yaml
+constexpr const char* kReference = R"(# keda-scaledobject.yaml
 apiVersion: keda.sh/v1alpha1
 kind: ScaledObject
 metadata:
@@ -44,8 +44,8 @@ std::string errorOf(const std::string& text) {
   return r.isOk() ? "(parsed)" : r.status().message();
 }
 
-TEST(Keda, ParsesTheSeedAsWritten) {
-  auto so = parse(kSeed);
+TEST(Keda, ParsesTheReferenceAsWritten) {
+  auto so = parse(kReference);
   ASSERT_TRUE(so.isOk()) << so.status().message();
   EXPECT_EQ(so->name, "model-server-scaler");
   EXPECT_EQ(so->target_name, "model-server");
@@ -140,6 +140,19 @@ triggers:
   EXPECT_EQ(h.metrics[0].target.value_milli, 2500);
   EXPECT_TRUE(h.behavior.has_value());
   EXPECT_TRUE(h.metrics[0].match_labels.empty());  // spec only: no ScaledObject name
+}
+
+TEST(Keda, ServerAddressIsNormalised) {
+  auto addr = [](const std::string& a) -> std::string {
+    auto so = parse("scaleTargetRef: {name: web}\ntriggers:\n  - type: prometheus\n"
+                    "    metadata:\n      serverAddress: " + a +
+                    "\n      query: up\n      threshold: '5'\n");
+    return so.isOk() ? so->triggers[0].server_address : so.status().message();
+  };
+  EXPECT_EQ(addr("prometheus:9090"), "http://prometheus:9090");
+  EXPECT_EQ(addr("http://prometheus:9090/"), "http://prometheus:9090");
+  EXPECT_EQ(addr("HTTPS://p.example/prom"), "https://p.example/prom");
+  EXPECT_EQ(addr("'[::1]:9090'"), "http://[::1]:9090");
 }
 
 TEST(Keda, HttpsServerAddress) {
