@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -64,7 +65,17 @@ struct Transfer {
   const std::function<bool(std::string_view)>* on_data = nullptr;
   const std::atomic<bool>* stop = nullptr;
   bool stopped = false;
+  // https: the TLS layer began (its SSL_CTX callback ran), so the TCP connect had succeeded.
+  // CURLINFO_CONNECT_TIME stays 0 until the whole connection (TCP + TLS) is up, so it cannot
+  // tell a silent TLS handshake from a TCP connect that never completes.
+  bool tls_started = false;
 };
+
+// CURLOPT_SSL_CTX_FUNCTION: called when the TLS handshake is about to start (after TCP connect).
+CURLcode onTlsStart(CURL*, void*, void* user) {
+  static_cast<Transfer*>(user)->tls_started = true;
+  return CURLE_OK;
+}
 
 size_t onHeader(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
@@ -209,6 +220,9 @@ Status setup(Easy& e, const Url& url, const std::string& url_text, const ClientR
 
   // TLS.
   if (url.scheme == "https") {
+    // Only to notice that the handshake began; ignored (no error) by a non-OpenSSL libcurl.
+    curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, onTlsStart);
+    curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, &t);
     if (o.insecure_skip_verify) {
       curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
       curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -270,7 +284,25 @@ Status transportError(CURL* h, CURLcode rc, const char* errbuf, const Url& url,
       return unavailable(what + ": connect: " +
                          (os_errno != 0 ? std::string(std::strerror(static_cast<int>(os_errno)))
                                         : detail));
+    case CURLE_OUT_OF_MEMORY:
+#if LIBCURL_VERSION_NUM >= 0x080600
+    case CURLE_TOO_LARGE:
+#endif
+      // libcurl 7.88 reports a response header line over its limit (100 KiB) as "Out of memory"
+      // (8.6 and later: CURLE_TOO_LARGE): the server answered, with headers too large to read.
+      if (rc != CURLE_OUT_OF_MEMORY || (connected_us > 0 && t.response.body.empty())) {
+        return {StatusCode::kResourceExhausted, what + ": response headers too large"};
+      }
+      return unavailable(what + ": " + detail);
     case CURLE_OPERATION_TIMEDOUT:
+      if (connected_us == 0 && t.response.status == 0 && t.tls_started) {
+        // TCP connected, TLS never completed: typically https to a plain-http port.
+        Duration limit = o.connect_timeout;
+        if (o.timeout.count() > 0) limit = std::min(limit, o.timeout);
+        return {StatusCode::kDeadlineExceeded,
+                what + ": TLS handshake: no answer within " + formatDuration(limit) +
+                    " (is the server speaking https?)"};
+      }
       if (connected_us == 0 && t.response.status == 0) {
         return {StatusCode::kDeadlineExceeded,
                 what + ": connect: timed out after " + formatDuration(o.connect_timeout)};

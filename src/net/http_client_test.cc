@@ -19,8 +19,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "net/asio.h"
 #include "net/http_server.h"
@@ -132,6 +135,49 @@ TEST(ParseUrl, Errors) {
           << r.status().message();
     }
   }
+}
+
+TEST(ParseUrl, PercentOnlyAsAnIpv6Zone) {
+  for (const char* bad : {"http://a%20b/", "http://%41/x", "http://h%:80/"}) {
+    auto r = parseUrl(bad);
+    ASSERT_FALSE(r.isOk()) << bad;
+    EXPECT_EQ(r.status().message(),
+              "malformed URL '" + std::string(bad) + "': bad character in the host");
+  }
+  auto u = parseUrl("http://[fe80::1%25eth0]:8080/x");
+  ASSERT_TRUE(u.isOk()) << u.status().message();
+  EXPECT_EQ(u->host, "fe80::1%25eth0");
+  EXPECT_EQ(u->port, 8080);
+  EXPECT_EQ(u->str(), "http://[fe80::1%25eth0]:8080/x");
+}
+
+TEST(ParseUrl, NonAsciiInThePathOrQueryIsRejected) {
+  for (const std::string bad : {"http://h/caf\xC3\xA9", "http://h/x?q=\xFF", "http://h/\x80"}) {
+    auto r = parseUrl(bad);
+    ASSERT_FALSE(r.isOk()) << bad;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(r.status().message(), "malformed URL '" + bad +
+                                        "': a non-ASCII byte in the path or query "
+                                        "(percent-encode it)");
+  }
+  auto ok = parseUrl("http://h/caf%C3%A9?q=%FF");  // the same bytes, percent-encoded
+  ASSERT_TRUE(ok.isOk()) << ok.status().message();
+  EXPECT_EQ(ok->target, "/caf%C3%A9?q=%FF");
+}
+
+TEST(PathEscape, OneSegmentUnreservedKept) {
+  EXPECT_EQ(pathEscape("resnet-50_v1.2~x"), "resnet-50_v1.2~x");
+  EXPECT_EQ(pathEscape("a b"), "a%20b");
+  EXPECT_EQ(pathEscape("a#b"), "a%23b");
+  EXPECT_EQ(pathEscape("a/b?c%d"), "a%2Fb%3Fc%25d");
+  EXPECT_EQ(pathEscape("caf\xC3\xA9"), "caf%C3%A9");
+  EXPECT_EQ(pathEscape("+"), "%2B");
+  EXPECT_EQ(pathEscape("."), "%2E");
+  EXPECT_EQ(pathEscape(".."), "%2E%2E");
+  EXPECT_EQ(pathEscape("..."), "...");
+  EXPECT_EQ(pathEscape(""), "");
+  auto u = parseUrl("http://h/v2/models/" + pathEscape("a b#c\xC3\xA9"));
+  ASSERT_TRUE(u.isOk()) << u.status().message();
 }
 
 TEST(QueryEscape, LikeGo) {
@@ -422,6 +468,90 @@ TEST(HttpClient, StreamStopFlag) {
   ASSERT_TRUE(r.isOk()) << r.status().message();
   EXPECT_TRUE(r->stopped);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+// A TCP server on 127.0.0.1 that hands every accepted connection to `serve` (on its thread) and
+// then keeps it open until the server is destroyed.
+class RawServer {
+ public:
+  explicit RawServer(std::function<void(int)> serve) : serve_(std::move(serve)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd_, 16) == 0;
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) continue;
+        serve_(c);
+        conns_.push_back(c);
+      }
+    });
+  }
+  ~RawServer() {
+    stop_ = true;
+    thread_.join();
+    for (int c : conns_) ::close(c);
+    ::close(fd_);
+  }
+  bool ok() const { return ok_; }
+  uint16_t port() const { return port_; }
+
+ private:
+  std::function<void(int)> serve_;
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  bool ok_ = false;
+  std::atomic<bool> stop_{false};
+  std::vector<int> conns_;
+  std::thread thread_;
+};
+
+TEST(HttpClient, HugeResponseHeaderIsNamed) {
+  RawServer server([](int fd) {
+    char buf[4096];
+    (void)::recv(fd, buf, sizeof buf, 0);
+    std::string resp = "HTTP/1.1 200 OK\r\nX-Big: " + std::string(2 << 20, 'a') +
+                       "\r\nContent-Length: 2\r\n\r\nok";
+    for (size_t off = 0; off < resp.size();) {
+      ssize_t n = ::send(fd, resp.data() + off, resp.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+  });
+  ASSERT_TRUE(server.ok());
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/";
+  auto r = httpGet(url);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(r.status().message(), "GET " + url + ": response headers too large");
+}
+
+TEST(HttpClient, HttpsToASilentPlainServerIsATlsHandshakeTimeout) {
+  RawServer server([](int) {});  // accepts, never answers (a plain-HTTP server waiting for CRLF)
+  ASSERT_TRUE(server.ok());
+  const std::string url = "https://127.0.0.1:" + std::to_string(server.port()) + "/";
+  ClientOptions o;
+  o.connect_timeout = 300ms;
+  o.insecure_skip_verify = true;
+  auto r = httpGet(url, o);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(r.status().message(), "GET " + url +
+                                      ": TLS handshake: no answer within 300ms (is the server "
+                                      "speaking https?)");
+  // Plain http to the same server: connected, no answer.
+  o.timeout = 300ms;
+  const std::string plain = "http://127.0.0.1:" + std::to_string(server.port()) + "/";
+  r = httpGet(plain, o);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().message(), "GET " + plain + ": no response within 300ms");
 }
 
 // ---- https --------------------------------------------------------------------------------------

@@ -54,8 +54,12 @@ StatusOr<Url> parseUrl(std::string_view text, std::string_view default_scheme) {
   out.target = target.empty() ? "/" : std::string(target);
   if (out.target[0] == '?') out.target.insert(0, "/");
   for (char c : out.target) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= ' ' || u == 0x7f) {
       return malformedUrl(text, "a space or control character in the path or query");
+    }
+    if (u >= 0x80) {  // curl would send it raw; servers disagree on what raw UTF-8 means
+      return malformedUrl(text, "a non-ASCII byte in the path or query (percent-encode it)");
     }
   }
   if (authority.find('@') != std::string_view::npos) {
@@ -63,7 +67,9 @@ StatusOr<Url> parseUrl(std::string_view text, std::string_view default_scheme) {
   }
   std::string_view port_text;
   bool has_colon = false;
+  bool bracketed = false;
   if (!authority.empty() && authority[0] == '[') {
+    bracketed = true;
     size_t close = authority.find(']');
     if (close == std::string_view::npos) return malformedUrl(text, "unterminated '['");
     out.host = std::string(authority.substr(1, close - 1));
@@ -88,9 +94,11 @@ StatusOr<Url> parseUrl(std::string_view text, std::string_view default_scheme) {
     }
   }
   if (out.host.empty()) return malformedUrl(text, "no host");
+  // '%' only inside brackets, as the IPv6 zone ("[fe80::1%25eth0]", RFC 6874): a percent-encoded
+  // name ("a%20b") is not a host.
   for (char c : out.host) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '.' || c == '_' || c == ':' || c == '%';
+              c == '-' || c == '.' || c == '_' || c == ':' || (c == '%' && bracketed);
     if (!ok) return malformedUrl(text, "bad character in the host");
   }
   if (has_colon) {
@@ -116,6 +124,24 @@ std::string queryEscape(std::string_view s) {
       out.push_back(static_cast<char>(c));
     } else if (c == ' ') {
       out.push_back('+');
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+std::string pathEscape(std::string_view s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size() * 3);
+  const bool dots = s == "." || s == "..";
+  for (unsigned char c : s) {
+    if (!dots && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == '.' || c == '~')) {
+      out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');
       out.push_back(kHex[c >> 4]);

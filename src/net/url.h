@@ -34,12 +34,19 @@ struct Url {
 // "scheme://" ("prometheus:9090/x") takes it; otherwise the scheme is required. Errors
 // (InvalidArgument): "unsupported URL scheme 'ftp' in '...' (supported: http, https)",
 // "malformed URL '...': no host" / "bad port 'x'" / "user info is not supported" /
-// "unterminated '['" / "no scheme (expected http:// or https://)".
+// "unterminated '['" / "no scheme (expected http:// or https://)" / "bad character in the host"
+// ('%' only as an IPv6 zone inside brackets: "[fe80::1%25eth0]") / "a non-ASCII byte in the path
+// or query (percent-encode it)".
 StatusOr<Url> parseUrl(std::string_view url, std::string_view default_scheme = "");
 
 // Percent-encodes `s` for a query component like Go's url.QueryEscape (space → '+'; unreserved
 // A-Z a-z 0-9 - _ . ~ kept).
 std::string queryEscape(std::string_view s);
+
+// Percent-encodes `s` as ONE path segment (RFC 3986 unreserved A-Z a-z 0-9 - _ . ~ kept,
+// every other byte %XX, '/' included): a model name "a b" → "a%20b", "a#b" → "a%23b", "a/b" →
+// "a%2Fb". "." and ".." are written %2E and %2E%2E so they cannot act as dot-segments.
+std::string pathEscape(std::string_view s);
 
 // ---- headers ----------------------------------------------------------------------------------
 
