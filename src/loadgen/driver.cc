@@ -235,15 +235,23 @@ struct LoadDriver::Impl {
 StatusOr<std::pair<std::string, std::string>> parseUrl(std::string_view url) {
   auto parsed = net::parseUrl(url);
   if (url.find("://") == std::string_view::npos || (parsed.isOk() && parsed->scheme != "http")) {
-    return invalidArgument("--url must start with http:// (got '" + std::string(url) + "')");
+    return invalidArgument("must start with http:// (got '" + std::string(url) + "')");
   }
   if (!parsed.isOk()) return parsed.status();
   std::string prefix = parsed->target;
   if (prefix.find('?') != std::string::npos) {
-    return invalidArgument("--url must not have a query (got '" + std::string(url) + "')");
+    return invalidArgument("must not have a query (got '" + std::string(url) + "')");
   }
   while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
   return std::make_pair(parsed->hostPort(), prefix);
+}
+
+std::string modelPath(std::string_view prefix, std::string_view model, std::string_view version,
+                      std::string_view action) {
+  std::string p = std::string(prefix) + "/v2/models/" + net::pathEscape(model);
+  if (!version.empty()) p += "/versions/" + net::pathEscape(version);
+  if (!action.empty()) p += "/" + std::string(action);
+  return p;
 }
 
 std::string buildRequest(const Target& t) {
@@ -298,8 +306,16 @@ StatusOr<HttpReply> LoadDriver::fetch(const std::string& method, const std::stri
   o.max_body_bytes = 64ull << 20;
   o.user_agent = "surge-load";
   auto r = net::httpCall(req, o);
-  if (!r.isOk()) return Status(r.status().code(), "cannot reach " + target_.host_port + ": " +
-                                                      r.status().message());
+  if (!r.isOk()) {
+    const StatusCode code = r.status().code();
+    // Only "not reached" gets the prefix: a malformed answer (Unavailable "...: malformed
+    // response (...)") or a body over the limit came from the server; a malformed URL never left.
+    if ((code != StatusCode::kUnavailable && code != StatusCode::kDeadlineExceeded) ||
+        r.status().message().find(": malformed response") != std::string::npos) {
+      return r.status();
+    }
+    return Status(code, "cannot reach " + target_.host_port + ": " + r.status().message());
+  }
   return HttpReply{r->status, std::move(r->body)};
 }
 

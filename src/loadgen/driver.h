@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -40,6 +41,12 @@ struct Target {
 // Splits "http://host:port[/prefix]" (net::parseUrl; "[::1]:port" for IPv6) into host_port
 // ("host:port", default port 80) and prefix.
 StatusOr<std::pair<std::string, std::string>> parseUrl(std::string_view url);
+
+// "<prefix>/v2/models/<model>[/versions/<version>][/<action>]" with the model name and version
+// percent-encoded as path segments (net::pathEscape), so any name makes a valid target:
+// modelPath("/api", "a b", "", "infer") = "/api/v2/models/a%20b/infer".
+std::string modelPath(std::string_view prefix, std::string_view model,
+                      std::string_view version = "", std::string_view action = "");
 
 // The raw HTTP/1.1 request bytes for `t` (Host, Content-Length, keep-alive).
 std::string buildRequest(const Target& t);
@@ -82,7 +89,10 @@ class LoadDriver {
   Status init();
   // One control call (metadata, /metrics, reachability) through the control-plane client
   // (net/http_client.h), not the load engine. Unavailable "cannot reach HOST:PORT: ..." when the
-  // server cannot be reached, DeadlineExceeded when it does not answer within `timeout`.
+  // server cannot be reached, DeadlineExceeded "cannot reach HOST:PORT: ..." when it does not
+  // answer within `timeout`; any other error (a malformed URL: InvalidArgument, a body over the
+  // limit: ResourceExhausted, ...) is the client's, without the prefix: the server was reached,
+  // or never tried.
   StatusOr<HttpReply> fetch(const std::string& method, const std::string& path,
                             const std::string& body = "",
                             Duration timeout = std::chrono::seconds(5));

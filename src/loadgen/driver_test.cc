@@ -190,5 +190,45 @@ TEST(LoadDriverFetch, ControlCallAnswersAndUnreachableServer) {
       << r.status().message();
 }
 
+// An error from a server that was reached (here: a 2 MB response header) is the client's own
+// message, not "cannot reach HOST:PORT".
+TEST(LoadDriverFetch, ErrorsOfAReachedServerAreNotCannotReach) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  const int port = ntohs(a.sin_port);
+  std::thread server([fd] {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 5000) <= 0) return;
+    int c = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) return;
+    char buf[4096];
+    (void)::recv(c, buf, sizeof buf, 0);
+    std::string resp =
+        "HTTP/1.1 200 OK\r\nX-Big: " + std::string(2 << 20, 'a') + "\r\nContent-Length: 0\r\n\r\n";
+    for (size_t off = 0; off < resp.size();) {
+      ssize_t n = ::send(c, resp.data() + off, resp.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+    ::close(c);
+  });
+  LoadDriver d(target(port), 5s);
+  ASSERT_TRUE(d.init().isOk());
+  auto r = d.fetch("GET", "/v2/models/m", "", 2s);
+  server.join();
+  ::close(fd);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(r.status().message().find("cannot reach"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("response headers too large"), std::string::npos)
+      << r.status().message();
+}
+
 }  // namespace
 }  // namespace surge::loadgen

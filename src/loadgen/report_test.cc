@@ -69,6 +69,15 @@ TEST(Url, SplitsHostPortAndPrefix) {
   EXPECT_FALSE(parseUrl("http://h:x").isOk());
 }
 
+TEST(Url, ModelPathEscapesTheNameAndVersion) {
+  EXPECT_EQ(modelPath("", "m"), "/v2/models/m");
+  EXPECT_EQ(modelPath("/api", "m", "", "infer"), "/api/v2/models/m/infer");
+  EXPECT_EQ(modelPath("", "a b", "", "infer"), "/v2/models/a%20b/infer");
+  EXPECT_EQ(modelPath("", "a#b"), "/v2/models/a%23b");
+  EXPECT_EQ(modelPath("", "a/b?c", "1 2", "ready"), "/v2/models/a%2Fb%3Fc/versions/1%202/ready");
+  EXPECT_EQ(modelPath("", ".."), "/v2/models/%2E%2E");
+}
+
 TEST(Request, HasFramingHeaders) {
   Target t;
   t.host_port = "h:1";
