@@ -76,15 +76,19 @@ int runAutoscale(const std::vector<std::string>& argv) {
   const std::string config_path = args->str("--config");
   const bool dry_run = args->boolean("--dry-run");
   if (config_path.empty()) return usageError(spec(), "--config FILE is required");
+  const std::string& admin = args->str("--admin");
+  const bool admin_off = admin == "off" || admin == "none";
+  if (args->has("--admin") && !admin_off) {
+    if (Status s = checkHostPort("--admin", admin, true); !s.isOk()) {
+      return usageError(spec(), s.message() + " (or off)");
+    }
+  }
   auto config = autoscale::loadAutoscaleConfig(config_path);
   if (!config.isOk()) {
     std::fprintf(stderr, "surge autoscale: %s\n", config.status().message().c_str());
     return 2;
   }
-  if (args->has("--admin")) {
-    const std::string& admin = args->str("--admin");
-    config->policy.admin_listen = (admin == "off" || admin == "none") ? "" : admin;
-  }
+  if (args->has("--admin")) config->policy.admin_listen = admin_off ? "" : admin;
 
   // Block the stop signals before any thread starts, so that only sigwait below sees them.
   sigset_t stop_signals;

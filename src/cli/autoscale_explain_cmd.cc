@@ -59,7 +59,7 @@ int runAutoscaleExplain(const std::vector<std::string>& argv) {
     source = "<stdin>";
   } else {
     std::ifstream f(input, std::ios::binary);
-    if (!f) return bad("--input: cannot open " + input);
+    if (!f) return usageError(spec(), "--input: cannot open '" + input + "'");
     text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
     source = input;
   }

@@ -212,6 +212,61 @@ TEST(CliCommands, BadValuesNameTheFlagAndTheValue) {
       {"up", {"--max-replicas=1"}, "--max-replicas: must be between 2 and 1000, found '1'"},
       {"up", {"--sync-period", "10ms"}, "--sync-period: must be at least 100ms, found '10ms'"},
       {"sim", {"--config", "a.yaml", "--duration", "0s"}, "--duration: must be > 0s, found '0s'"},
+      // Checked after the parse, by the command: the same two lines.
+      {"plan",
+       {"--peak-rps", "1", "--instance-rps", "1", "--percentile", "99"},
+       "--percentile: must be a fraction strictly between 0 and 1 (write 0.99 for 99%), found "
+       "'99'"},
+      {"plan", {"--instance-rps", "1"}, "--peak-rps is required (or peak_rps in --config)"},
+      {"predict",
+       {"--history", "t.csv", "--at", "bad", "--rps-per-replica", "1"},
+       "--at: expected Unix seconds or an RFC 3339 time"},
+      {"predict", {"--history", "t.csv", "--at", "+1x", "--rps-per-replica", "1"}, "--at: "},
+      {"predict synth", {"--start", "bad"}, "--start: expected Unix seconds"},
+      {"gateway",
+       {"--algorithm=nosuch"},
+       "--algorithm: expected one of round_robin, weighted, random, least_connections, "
+       "power_of_two, least_latency, consistent_hash, found 'nosuch'"},
+      {"gateway", {"--listen=bad"}, "--listen: 'bad' must be host:port"},
+      {"gateway", {"--listen="}, "--listen: '' must be host:port"},
+      {"gateway", {"--admin", "h:x"}, "--admin: 'h:x' has a bad port (0..65535) (or off)"},
+      {"gateway", {"--upstreams", "bad"}, "--upstreams: must be host:port, got 'bad'"},
+      {"gateway",
+       {"--upstreams", "127.0.0.1:1", "--per-try-timeout", "1h"},
+       "--per-try-timeout: must not exceed the request timeout ("},
+      {"upstream", {"--listen", "bad"}, "--listen: 'bad' must be host:port"},
+      {"serve",
+       {"--model-repository", "/nonexistent", "--listen", "h:99999"},
+       "--listen: 'h:99999' has a bad port (0..65535)"},
+      {"serve",
+       {"--model-repository", "/nonexistent", "--metrics-port", "x"},
+       "--metrics-port: expected an integer, found 'x'"},
+      {"serve",
+       {"--model-repository", "/nonexistent", "--cache", "redis://127.0.0.1:1", "--cache-ttl",
+        "0s"},
+       "--cache-ttl must be at least 1ms"},
+      {"up", {"--listen=bad"}, "--listen: 'bad' must be host:port"},
+      {"up", {"--listen="}, "--listen: '' must be host:port"},
+      {"up", {"--autoscaler-admin", "bad"}, "--autoscaler-admin: 'bad' must be host:port (or off)"},
+      {"up",
+       {"--model-repository", "/nonexistent"},
+       "--model-repository: '/nonexistent' is not a directory"},
+      {"autoscale",
+       {"--config", "/nonexistent.yaml", "--admin", "bad"},
+       "--admin: 'bad' must be host:port (or off)"},
+      {"autoscale explain", {"--input", "/nonexistent"}, "--input: cannot open '/nonexistent'"},
+      {"load", {"--model", "m", "--path", "x"}, "--path: must start with '/', found 'x'"},
+      {"load", {"--model", "m", "--path", "/a b"}, "--path: malformed URL"},
+      {"load", {"--url", "bad", "--model", "m"}, "--url: must start with http:// (got 'bad')"},
+      {"load", {"--url", "http://a%20b:1", "--model", "m"}, "--url: malformed URL"},
+      // An empty argument is never a useful path or word.
+      {"model demo", {""}, "empty argument (expected DIR)"},
+      {"model bench", {"--", ""}, "empty argument (expected DIR)"},
+      {"model", {""}, "empty argument"},
+      {"gateway", {""}, "empty argument"},
+      // Everything parsed, but no subcommand.
+      {"model", {"--"}, "missing subcommand (demo or bench)"},
+      {"model", {"--help=false"}, "missing subcommand (demo or bench)"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.command + " " + c.error);
@@ -220,6 +275,44 @@ TEST(CliCommands, BadValuesNameTheFlagAndTheValue) {
     ASSERT_EQ(r.err.size(), 2u) << r.out;
     EXPECT_EQ(r.err[0].rfind("surge " + c.command + ": " + c.error, 0), 0u) << r.err[0];
     EXPECT_EQ(r.err[1], "Run 'surge " + c.command + " --help' for usage.");
+  }
+}
+
+TEST(CliCommands, HelpOfHelpAndVersion) {
+  Outcome top = run({"--help"});
+  ASSERT_EQ(top.code, 0);
+  Outcome version = run({"--version"});
+  ASSERT_EQ(version.code, 0);
+  for (const char* word : {"help", "--help", "-h"}) {
+    Outcome r = run({"help", word});
+    EXPECT_EQ(r.code, 0) << word;
+    EXPECT_EQ(r.out, top.out) << word;
+    EXPECT_TRUE(r.err.empty()) << word << ": " << r.err.front();
+  }
+  Outcome v = run({"help", "--version"});
+  EXPECT_EQ(v.code, 0);
+  EXPECT_EQ(v.out, version.out);
+  EXPECT_TRUE(v.err.empty());
+  // A near miss after `help` still suggests; the suggestion is never the word typed.
+  Outcome miss = run({"help", "gatway"});
+  EXPECT_EQ(miss.code, 2);
+  EXPECT_EQ(miss.err, (std::vector<std::string>{"surge: unknown command 'gatway' (did you mean "
+                                                "'gateway'?)",
+                                                "Run 'surge --help' for usage."}));
+}
+
+// `surge load` builds its URLs from the model name with each segment percent-encoded: any name
+// reaches the server as one segment (here: refused, so the message shows the URL).
+TEST(CliCommands, LoadEscapesTheModelName) {
+  const std::string dead = "127.0.0.1:1";
+  for (const auto& [model, segment] : std::vector<std::pair<std::string, std::string>>{
+           {"a b", "a%20b"}, {"a#b", "a%23b"}, {"a/b", "a%2Fb"}}) {
+    Outcome r = run({"load", "--url", "http://" + dead, "--model", model, "--timeout", "2s"});
+    EXPECT_EQ(r.code, 1) << model;
+    ASSERT_EQ(r.err.size(), 1u) << model;
+    EXPECT_EQ(r.err[0], "surge load: cannot reach " + dead + ": GET http://" + dead +
+                            "/v2/models/" + segment + ": connect: Connection refused")
+        << model;
   }
 }
 

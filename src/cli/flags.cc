@@ -193,6 +193,28 @@ Status checkValue(const Flag& f, std::string_view value) {
   return Status::ok();
 }
 
+Status checkHostPort(std::string_view flag, std::string_view value, bool allow_zero_port) {
+  const std::string quoted = "'" + std::string(value) + "'";
+  const size_t colon = value.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == value.size()) {
+    return invalidArgument(std::string(flag) + ": " + quoted + " must be host:port");
+  }
+  long port = 0;
+  bool digits = true;
+  for (char c : value.substr(colon + 1)) {
+    if (c < '0' || c > '9' || port > 65535) {
+      digits = false;
+      break;
+    }
+    port = port * 10 + (c - '0');
+  }
+  if (!digits || port > 65535 || (port == 0 && !allow_zero_port)) {
+    return invalidArgument(std::string(flag) + ": " + quoted + " has a bad port (" +
+                           (allow_zero_port ? "0" : "1") + "..65535)");
+  }
+  return Status::ok();
+}
+
 Status checkSpec(const CommandSpec& spec) {
   std::vector<std::string_view> seen = {"--help", "-h"};
   auto fail = [&](const std::string& what) {
@@ -240,6 +262,11 @@ StatusOr<ParsedArgs> parseArgs(const CommandSpec& spec, const std::vector<std::s
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (only_positionals || a.empty() || a == "-" || a[0] != '-') {
+      if (a.empty()) {  // "" is never a useful path or word (`surge model demo ""` wrote into .)
+        return invalidArgument(spec.positional.empty()
+                                   ? std::string("empty argument")
+                                   : "empty argument (expected " + spec.positional + ")");
+      }
       if (out.positionals_.size() < spec.max_positionals) {
         out.positionals_.push_back(a);
         continue;

@@ -111,6 +111,12 @@ Status checkSpec(const CommandSpec& spec);
 // Checks one value against a flag (type, range, choices); the message names the flag and value.
 Status checkValue(const Flag& flag, std::string_view value);
 
+// Checks a HOST:PORT flag value after the parse (the rule of gateway::validateHostPort: a
+// non-empty host, a colon, a decimal port up to 65535; 0 only with allow_zero_port). The message
+// names the flag and the value: "--listen: 'bad' must be host:port", "--listen: 'h:99999' has a
+// bad port (1..65535)". Report it with usageError.
+Status checkHostPort(std::string_view flag, std::string_view value, bool allow_zero_port);
+
 // The --help text: usage lines, description, subcommands, flags with wrapped help, epilog.
 std::string helpText(const CommandSpec& spec);
 

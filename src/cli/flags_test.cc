@@ -273,6 +273,35 @@ TEST(Flags, SubcommandsAndPositionals) {
   EXPECT_EQ(dashed->positionals(), std::vector<std::string>{"--odd-dir"});
 }
 
+TEST(Flags, EmptyArgumentsAreRejected) {
+  EXPECT_EQ(error({""}, positionalSpec()), "empty argument (expected DIR)");
+  EXPECT_EQ(error({"--", ""}, positionalSpec()), "empty argument (expected DIR)");
+  EXPECT_EQ(error({"--name=m", ""}, positionalSpec()), "empty argument (expected DIR)");
+  EXPECT_EQ(error({"--config", "c", ""}), "empty argument");
+  EXPECT_EQ(error({""}), "empty argument");  // where a subcommand would be
+  // An empty flag value is a value (the command judges it).
+  auto a = parseArgs(positionalSpec(), {"--name=", "/tmp"});
+  ASSERT_TRUE(a.isOk()) << a.status().message();
+  EXPECT_EQ(a->str("--name"), "");
+}
+
+TEST(Flags, CheckHostPort) {
+  EXPECT_TRUE(checkHostPort("--listen", "127.0.0.1:8080", false).isOk());
+  EXPECT_TRUE(checkHostPort("--listen", "0.0.0.0:0", true).isOk());
+  EXPECT_TRUE(checkHostPort("--listen", "[::1]:65535", false).isOk());
+  EXPECT_EQ(checkHostPort("--listen", "bad", true).message(), "--listen: 'bad' must be host:port");
+  EXPECT_EQ(checkHostPort("--listen", "", true).message(), "--listen: '' must be host:port");
+  EXPECT_EQ(checkHostPort("--listen", ":80", true).message(), "--listen: ':80' must be host:port");
+  EXPECT_EQ(checkHostPort("--listen", "h:", true).message(), "--listen: 'h:' must be host:port");
+  EXPECT_EQ(checkHostPort("--admin", "h:x", true).message(),
+            "--admin: 'h:x' has a bad port (0..65535)");
+  EXPECT_EQ(checkHostPort("--admin", "h:65536", true).message(),
+            "--admin: 'h:65536' has a bad port (0..65535)");
+  EXPECT_EQ(checkHostPort("--up", "h:0", false).message(), "--up: 'h:0' has a bad port (1..65535)");
+  EXPECT_EQ(checkHostPort("--up", "h:99999999999999999999", false).code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST(Flags, HelpStopsTheParse) {
   for (const char* h : {"--help", "-h", "--help=true"}) {
     auto a = parseArgs(testSpec(), {"--workers", "3", h, "--no-such-flag"});

@@ -22,6 +22,7 @@
 #include "gateway/gateway.h"
 #include "gateway/gateway_config.h"
 #include "k8s/endpoint_discovery.h"
+#include "lb/balancer.h"
 #include "metrics/registry.h"
 
 namespace surge::cli {
@@ -49,8 +50,8 @@ const CommandSpec& spec() {
                .help = "backends host:port, comma-separated (replaces the config's)"},
               {.name = "--algorithm",
                .value_name = "NAME",
-               .help = "round_robin, weighted, random, least_connections, power_of_two, "
-                       "least_latency, consistent_hash"},
+               .help = "load-balancing algorithm",
+               .choices = lb::balancerNames()},
               {.name = "--workers",
                .value_name = "N",
                .help = "event-loop threads (default 2)",
@@ -120,6 +121,27 @@ int runGateway(const std::vector<std::string>& argv) {
                                     args->str("--per-try-timeout") + "'");
     }
   }
+  // Flag values are checked before the config file is read: their errors are usage errors (the
+  // error line and the hint); the file's stay one line with file:line:col.
+  const std::string& listen = args->str("--listen");
+  if (args->has("--listen")) {
+    if (Status s = checkHostPort("--listen", listen, true); !s.isOk()) {
+      return usageError(spec(), s.message());
+    }
+  }
+  const std::string& admin = args->str("--admin");
+  const bool admin_off = admin == "off" || admin == "none";
+  if (args->has("--admin") && !admin_off) {
+    if (Status s = checkHostPort("--admin", admin, true); !s.isOk()) {
+      return usageError(spec(), s.message() + " (or off)");
+    }
+  }
+  std::optional<std::vector<gateway::BackendSpec>> upstreams;
+  if (!args->str("--upstreams").empty()) {
+    auto list = gateway::parseBackendList(args->str("--upstreams"));
+    if (!list.isOk()) return usageError(spec(), "--upstreams: " + list.status().message());
+    upstreams = std::move(list).value();
+  }
   if (args->has("--log-level")) setLogLevelByName(args->str("--log-level"));
 
   gateway::GatewayConfig config;
@@ -131,11 +153,8 @@ int runGateway(const std::vector<std::string>& argv) {
     }
     config = std::move(loaded).value();
   }
-  if (const std::string& listen = args->str("--listen"); !listen.empty()) config.listen = listen;
-  if (args->has("--admin")) {
-    const std::string& admin = args->str("--admin");
-    config.admin.listen = (admin == "off" || admin == "none") ? "" : admin;
-  }
+  if (args->has("--listen")) config.listen = listen;
+  if (args->has("--admin")) config.admin.listen = admin_off ? "" : admin;
   if (const std::string& algorithm = args->str("--algorithm"); !algorithm.empty()) {
     config.balancer.algorithm = algorithm;
   }
@@ -145,14 +164,16 @@ int runGateway(const std::vector<std::string>& argv) {
   }
   if (args->has("--workers")) config.workers = static_cast<int>(args->integer("--workers"));
   if (args->has("--retries")) config.retries = static_cast<int>(args->integer("--retries"));
-  if (args->has("--per-try-timeout")) config.per_try_timeout = args->duration("--per-try-timeout");
-  if (const std::string& upstreams = args->str("--upstreams"); !upstreams.empty()) {
-    auto list = gateway::parseBackendList(upstreams);
-    if (!list.isOk()) {
-      std::fprintf(stderr, "surge gateway: --upstreams: %s\n", list.status().message().c_str());
-      return 2;
+  if (args->has("--per-try-timeout")) {
+    config.per_try_timeout = args->duration("--per-try-timeout");
+    if (config.per_try_timeout > config.request_timeout) {
+      return usageError(spec(), "--per-try-timeout: must not exceed the request timeout (" +
+                                    config::formatDuration(config.request_timeout) + "), found '" +
+                                    args->str("--per-try-timeout") + "'");
     }
-    config.backends = std::move(list).value();
+  }
+  if (upstreams) {
+    config.backends = std::move(*upstreams);
     config.backends_from.kind = gateway::BackendsFrom::Kind::kNone;  // the flag replaces discovery
   }
   if (Status s = gateway::validateGatewayConfig(config); !s.isOk()) {

@@ -19,6 +19,7 @@
 #include "loadgen/report.h"
 #include "loadgen/schedule.h"
 #include "loadgen/server_metrics.h"
+#include "net/url.h"
 
 namespace surge::cli {
 namespace {
@@ -153,6 +154,14 @@ int bad(const std::string& flag, const std::string& why) {
   return usageError(spec(), flag + ": " + why);
 }
 
+// A control call that failed: a URL the flags made unusable (InvalidArgument: --url's prefix) is
+// a usage error, anything else (not reached, a malformed answer) a runtime failure.
+int fetchFailed(const Status& s) {
+  if (s.code() == StatusCode::kInvalidArgument) return bad("--url", s.message());
+  std::fprintf(stderr, "surge load: %s\n", s.message().c_str());
+  return 1;
+}
+
 LevelResult summarize(const std::vector<WindowStats>& windows, size_t first, std::string mode) {
   LevelResult r;
   r.mode = std::move(mode);
@@ -205,9 +214,14 @@ int runLoad(const std::vector<std::string>& argv) {
   auto url_parts = loadgen::parseUrl(url);
   if (!url_parts.isOk()) return bad("--url", url_parts.status().message());
   if (model.empty() && input.empty()) return bad("--model", "required (or --input FILE)");
-  if (path.empty()) {
+  if (!path.empty()) {  // sent as written: it must be a request target
+    if (path[0] != '/') return bad("--path", "must start with '/', found '" + path + "'");
+    if (auto u = net::parseUrl("http://" + url_parts->first + path); !u.isOk()) {
+      return bad("--path", u.status().message());
+    }
+  } else {
     if (model.empty()) return bad("--path", "required with --input and no --model");
-    path = url_parts->second + "/v2/models/" + model + "/infer";
+    path = loadgen::modelPath(url_parts->second, model, "", "infer");  // any name: %-encoded
   }
 
   loadgen::RunConfig config;
@@ -272,14 +286,12 @@ int runLoad(const std::vector<std::string>& argv) {
   if (Status s = probe.init(); !s.isOk()) return bad("--url", s.message());
   const std::string prefix = url_parts->second;
   if (body.empty()) {
-    auto meta = probe.fetch("GET", prefix + "/v2/models/" + model);
-    if (!meta.isOk()) {
-      std::fprintf(stderr, "surge load: %s\n", meta.status().message().c_str());
-      return 1;
-    }
+    const std::string meta_path = loadgen::modelPath(prefix, model);
+    auto meta = probe.fetch("GET", meta_path);
+    if (!meta.isOk()) return fetchFailed(meta.status());
     if (meta->status != 200) {
-      std::fprintf(stderr, "surge load: model metadata %s/v2/models/%s: HTTP %d %s\n",
-                   url.c_str(), model.c_str(), meta->status, meta->body.c_str());
+      std::fprintf(stderr, "surge load: model metadata http://%s%s: HTTP %d %s\n",
+                   url_parts->first.c_str(), meta_path.c_str(), meta->status, meta->body.c_str());
       return 1;
     }
     auto b = loadgen::buildInferBody(meta->body, static_cast<int>(batch), config.seed);
@@ -287,10 +299,7 @@ int runLoad(const std::vector<std::string>& argv) {
     body = *b;
   } else {
     auto ready = probe.fetch("GET", prefix + "/v2/health/ready");
-    if (!ready.isOk()) {
-      std::fprintf(stderr, "surge load: %s\n", ready.status().message().c_str());
-      return 1;
-    }
+    if (!ready.isOk()) return fetchFailed(ready.status());
   }
   config.body_bytes = body.size();
   target.body = body;

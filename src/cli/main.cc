@@ -25,13 +25,25 @@ void usage(FILE* out) {
                "command. Options: --help, --version\n");
 }
 
-// "surge: unknown command 'gatway' (did you mean 'gateway'?)" and the hint; exit 2.
+// "surge: unknown command 'gatway' (did you mean 'gateway'?)" and the hint; exit 2. Never
+// suggests the word typed (a word that is not a command here, e.g. `surge help help`, is handled
+// before).
 int unknownCommand(const std::string& cmd) {
-  std::vector<std::string_view> names = {"help", "--help", "--version"};
-  for (const auto& c : surge::cli::commands()) names.push_back(c.name);
+  std::vector<std::string_view> names;
+  for (std::string_view n : {"help", "--help", "--version"}) {
+    if (n != cmd) names.push_back(n);
+  }
+  for (const auto& c : surge::cli::commands()) {
+    if (cmd != c.name) names.push_back(c.name);
+  }
   std::fprintf(stderr, "surge: unknown command '%s'%s\nRun 'surge --help' for usage.\n",
                cmd.c_str(), surge::config::didYouMean(cmd, names).c_str());
   return 2;
+}
+
+int version() {
+  std::printf("surge %s\n", SURGE_VERSION);
+  return 0;
 }
 
 const surge::cli::Command* findCommand(const std::string& name) {
@@ -51,6 +63,12 @@ int main(int argc, char** argv) {
   std::string cmd = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
   if (cmd == "help" && !args.empty()) {
+    // surge help help / --help / -h: the top-level usage; surge help --version: the version.
+    if (args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+      usage(stdout);
+      return 0;
+    }
+    if (args[0] == "--version" || args[0] == "version") return version();
     // surge help <command> [<subcommand>]: that command's --help.
     const surge::cli::Command* c = findCommand(args[0]);
     if (c == nullptr) return unknownCommand(args[0]);
@@ -62,10 +80,7 @@ int main(int argc, char** argv) {
     usage(stdout);
     return 0;
   }
-  if (cmd == "--version" || cmd == "version") {
-    std::printf("surge %s\n", SURGE_VERSION);
-    return 0;
-  }
+  if (cmd == "--version" || cmd == "version") return version();
   if (const surge::cli::Command* c = findCommand(cmd)) return c->run(args);
   return unknownCommand(cmd);
 }

@@ -201,8 +201,10 @@ int runModel(const std::vector<std::string>& argv) {
   const std::string sub = argv[0];
   if (sub != "demo" && sub != "bench") {
     int exit_code = 0;
-    parseOrExit(modelSpec(), argv, &exit_code);  // --help, or the error naming argv[0]
-    return exit_code;
+    // --help, or the error naming argv[0]; what parses (`surge model --`, `--help=false`) still
+    // names no subcommand.
+    if (!parseOrExit(modelSpec(), argv, &exit_code)) return exit_code;
+    return usageError(modelSpec(), "missing subcommand (demo or bench)");
   }
   const CommandSpec& spec = sub == "demo" ? demoSpec() : benchSpec();
   int exit_code = 0;

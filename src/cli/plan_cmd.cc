@@ -561,6 +561,15 @@ void printTable(const planner::Plan& p, const PlanInputs& in) {
   }
 }
 
+// An input error: from a flag ("--percentile: ...", "--peak-rps is required ...") it is a usage
+// error (the line and the hint); from --config or --profile (file:line:col or the file's name) one
+// line. Exit 2 either way.
+int inputError(const std::string& message) {
+  if (message.rfind("--", 0) == 0) return usageError(spec(), message);
+  std::fprintf(stderr, "surge plan: %s\n", message.c_str());
+  return 2;
+}
+
 }  // namespace
 
 int runPlan(const std::vector<std::string>& argv) {
@@ -595,17 +604,11 @@ int runPlan(const std::vector<std::string>& argv) {
     auto it = raw.find(f.key);
     if (it == raw.end()) continue;
     auto v = convert(f, it->second);
-    if (!v.isOk()) {
-      std::fprintf(stderr, "surge plan: %s\n", v.status().message().c_str());
-      return 2;
-    }
+    if (!v.isOk()) return inputError(v.status().message());
     values[f.key] = *v;
   }
   auto inputs = buildInputs(values);
-  if (!inputs.isOk()) {
-    std::fprintf(stderr, "surge plan: %s\n", inputs.status().message().c_str());
-    return 2;
-  }
+  if (!inputs.isOk()) return inputError(inputs.status().message());
   auto plan = planner::makePlan(*inputs);
   if (!plan.isOk()) {
     // The planner names fields in snake_case; say where the value came from instead.
@@ -616,8 +619,11 @@ int runPlan(const std::vector<std::string>& argv) {
         break;
       }
     }
-    std::fprintf(stderr, "surge plan: %s\n", message.c_str());
-    return plan.status().code() == StatusCode::kInternal ? 1 : 2;
+    if (plan.status().code() == StatusCode::kInternal) {
+      std::fprintf(stderr, "surge plan: %s\n", message.c_str());
+      return 1;
+    }
+    return inputError(message);
   }
   if (json) {
     nlohmann::ordered_json out = toJson(*plan);

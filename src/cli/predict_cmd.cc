@@ -211,6 +211,19 @@ int runForecast(const std::vector<std::string>& argv) {
   const double rps_per_replica = args->number("--rps-per-replica");
   const int64_t min_replicas = args->integer("--min-replicas");
   const std::string& path = args->str("--history");
+  // --at first (a usage error, before the file is read): +DURATION after the last sample, or a
+  // time.
+  const std::string& at_text = args->str("--at");
+  std::optional<int64_t> lead_seconds, at_time;
+  if (!at_text.empty() && at_text[0] == '+') {
+    auto d = config::parseDuration(std::string_view(at_text).substr(1));
+    if (!d.isOk()) return usageError(forecastSpec(), "--at: " + d.status().message());
+    lead_seconds = static_cast<int64_t>(d->count() / 1'000'000'000);
+  } else {
+    auto t = autoscale::parseTimestamp(at_text);
+    if (!t.isOk()) return usageError(forecastSpec(), "--at: " + t.status().message());
+    at_time = *t;
+  }
   auto samples = history(path);
   if (!samples.isOk()) return fail(samples.status());
 
@@ -219,17 +232,7 @@ int runForecast(const std::vector<std::string>& argv) {
     first = std::min(first, s.unix_seconds);
     last = std::max(last, s.unix_seconds);
   }
-  const std::string& at_text = args->str("--at");
-  int64_t at = 0;
-  if (!at_text.empty() && at_text[0] == '+') {
-    auto d = config::parseDuration(std::string_view(at_text).substr(1));
-    if (!d.isOk()) return fail(invalidArgument("--at: " + d.status().message()));
-    at = last + static_cast<int64_t>(d->count() / 1'000'000'000);
-  } else {
-    auto t = autoscale::parseTimestamp(at_text);
-    if (!t.isOk()) return fail(invalidArgument("--at: " + t.status().message()));
-    at = *t;
-  }
+  const int64_t at = lead_seconds ? last + *lead_seconds : *at_time;
 
   autoscale::SeasonalForecaster model;
   if (Status s = model.fit(*samples); !s.isOk()) return fail(s);
@@ -296,7 +299,7 @@ int runSynth(const std::vector<std::string>& argv) {
   o.spike_magnitude = args->number("--spike-magnitude");
   o.step_seconds = wholeSeconds(*args, "--step");
   auto t = autoscale::parseTimestamp(args->str("--start"));
-  if (!t.isOk()) return fail(invalidArgument("--start: " + t.status().message()));
+  if (!t.isOk()) return usageError(synthSpec(), "--start: " + t.status().message());
   o.start_unix_seconds = *t;
   const int64_t seed = args->integer("--seed");
   Random rng(static_cast<uint64_t>(seed));

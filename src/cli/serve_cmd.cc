@@ -62,7 +62,10 @@ const CommandSpec& spec() {
                .type = FlagType::kBool},
               {.name = "--metrics-port",
                .value_name = "PORT",
-               .help = "also serve /metrics on this port (same host as --listen)"},
+               .help = "also serve /metrics on this port (same host as --listen)",
+               .type = FlagType::kInt,
+               .min = 0,
+               .max = 65535},
               {.name = "--max-request-size",
                .value_name = "SIZE",
                .help = "larger request bodies get 413 (default 64MiB)"},
@@ -125,6 +128,9 @@ int runServe(const std::vector<std::string>& argv) {
   const std::string repo = args->str("--model-repository");
   const std::string listen = args->str("--listen");
   const std::string metrics_port = args->str("--metrics-port");
+  if (Status s = checkHostPort("--listen", listen, true); !s.isOk()) {
+    return usageError(spec(), s.message());
+  }
   serving::ModelServerOptions options;
   options.reuse_port = args->boolean("--reuse-port");
   if (args->has("--workers")) options.workers = static_cast<int>(args->integer("--workers"));
@@ -163,9 +169,9 @@ int runServe(const std::vector<std::string>& argv) {
   if (args->has("--log-level")) setLogLevelByName(args->str("--log-level"));
   if (repo.empty()) return usageError(spec(), "--model-repository DIR is required");
   if (!cache_url.empty()) {
+    // Every option it checks comes from a flag (--cache, --cache-ttl, ...): a usage error.
     if (Status s = serving::validateRedisCacheOptions(cache_options); !s.isOk()) {
-      std::fprintf(stderr, "surge serve: %s\n", s.message().c_str());
-      return 2;
+      return usageError(spec(), s.message());
     }
   }
   options.listen = listen;

@@ -28,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "autoscale/autoscale_config.h"
@@ -297,12 +298,20 @@ std::optional<UpOptions> parseUpOptions(const std::vector<std::string>& argv, in
   o.max_replicas = static_cast<int>(args->integer("--max-replicas"));
   o.log_level_set = args->has("--log-level");
   if (o.log_level_set) setLogLevelByName(args->str("--log-level"));
-  for (const std::string* addr : {&o.listen, &o.admin}) {
-    if (Status s = gateway::validateHostPort(*addr, true); !s.isOk()) {
-      std::fprintf(stderr, "surge up: %s: %s\n", addr->c_str(), s.message().c_str());
-      *exit_code = 2;
+  // Flag values: the error line names the flag and the value, then the hint.
+  for (const auto& [flag, addr] :
+       {std::pair<const char*, const std::string*>{"--listen", &o.listen},
+        {"--admin", &o.admin},
+        {"--autoscaler-admin", &o.scaler_admin}}) {
+    if (addr == &o.scaler_admin && addr->empty()) continue;  // off
+    if (Status s = checkHostPort(flag, *addr, true); !s.isOk()) {
+      *exit_code = usageError(spec(), s.message() + (addr == &o.scaler_admin ? " (or off)" : ""));
       return std::nullopt;
     }
+  }
+  if (!o.repo.empty() && !fs::is_directory(o.repo)) {
+    *exit_code = usageError(spec(), "--model-repository: '" + o.repo + "' is not a directory");
+    return std::nullopt;
   }
   return o;
 }
@@ -356,11 +365,7 @@ bool resolveRepository(UpOptions* o, autoscale::AutoscalePolicy* policy, std::st
       return false;
     }
     o->repo = *made;
-  } else if (!fs::is_directory(o->repo)) {
-    std::fprintf(stderr, "surge up: --model-repository %s: not a directory\n", o->repo.c_str());
-    *exit_code = 2;
-    return false;
-  }
+  }  // else: checked by parseUpOptions
   o->repo = fs::absolute(o->repo).string();
   if (policy->predictive.enabled &&
       policy->predictive.history_file == autoscale::PredictiveConfig{}.history_file) {

@@ -147,6 +147,9 @@ int runUpstream(const std::vector<std::string>& argv) {
   auto args = parseOrExit(spec(), argv, &exit_code);
   if (!args) return exit_code;
   const std::string listen = args->str("--listen");
+  if (Status s = checkHostPort("--listen", listen, true); !s.isOk()) {
+    return usageError(spec(), s.message());
+  }
   UpstreamState st;
   st.name = args->str("--name");
   st.healthy = !args->boolean("--unhealthy");
