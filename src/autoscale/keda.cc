@@ -64,23 +64,9 @@ StatusOr<double> finiteDouble(const config::Node& n) {
 
 // queryParameters: "key1=value1,key2=value2" (KEDA's format).
 StatusOr<std::map<std::string, std::string>> parseQueryParameters(const config::Node& n) {
+  ASSIGN_OR_RETURN(auto pairs, parseCommaPairs(n, "key"));
   std::map<std::string, std::string> out;
-  ASSIGN_OR_RETURN(std::string text, n.asString());
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t comma = text.find(',', pos);
-    std::string item =
-        text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    pos = comma == std::string::npos ? text.size() + 1 : comma + 1;
-    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
-    while (!item.empty() && item.back() == ' ') item.pop_back();
-    if (item.empty()) continue;
-    size_t eq = item.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return n.error("expected key=value pairs separated by commas, found '" + item + "'");
-    }
-    out[item.substr(0, eq)] = item.substr(eq + 1);
-  }
+  for (auto& [key, value] : pairs) out[key] = std::move(value);  // the last one wins
   return out;
 }
 

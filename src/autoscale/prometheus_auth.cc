@@ -123,8 +123,9 @@ StatusOr<TriggerAuthentications> parseTriggerAuthentications(const config::Node&
   return out;
 }
 
-StatusOr<net::HeaderList> parseCustomHeaders(const config::Node& n) {
-  net::HeaderList out;
+StatusOr<std::vector<std::pair<std::string, std::string>>> parseCommaPairs(const config::Node& n,
+                                                                           std::string_view what) {
+  std::vector<std::pair<std::string, std::string>> out;
   ASSIGN_OR_RETURN(std::string text, n.asString());
   size_t pos = 0;
   while (pos <= text.size()) {
@@ -137,10 +138,18 @@ StatusOr<net::HeaderList> parseCustomHeaders(const config::Node& n) {
     if (item.empty()) continue;
     size_t eq = item.find('=');
     if (eq == std::string::npos || eq == 0) {
-      return n.error("expected Name=value pairs separated by commas, found '" + item + "'");
+      return n.error("expected " + std::string(what) +
+                     "=value pairs separated by commas, found '" + item + "'");
     }
-    std::string name = item.substr(0, eq);
-    std::string value = item.substr(eq + 1);
+    out.emplace_back(item.substr(0, eq), item.substr(eq + 1));
+  }
+  return out;
+}
+
+StatusOr<net::HeaderList> parseCustomHeaders(const config::Node& n) {
+  ASSIGN_OR_RETURN(auto pairs, parseCommaPairs(n, "Name"));
+  net::HeaderList out;
+  for (auto& [name, value] : pairs) {
     RETURN_IF_ERROR(checkHeader(n, name, value));
     out.emplace_back(std::move(name), std::move(value));
   }

@@ -26,6 +26,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -57,6 +58,11 @@ using TriggerAuthentications = std::map<std::string, PrometheusAuth>;
 StatusOr<PrometheusAuth> parsePrometheusAuth(const config::Node& node);
 // The `trigger_authentications` map: name → block.
 StatusOr<TriggerAuthentications> parseTriggerAuthentications(const config::Node& node);
+
+// KEDA's comma-separated metadata lists ("k1=v1, k2=v2"): items trimmed of spaces, empty items
+// skipped; `what` names the key in the error ("expected Name=value pairs ...").
+StatusOr<std::vector<std::pair<std::string, std::string>>> parseCommaPairs(const config::Node& node,
+                                                                           std::string_view what);
 
 // KEDA's `customHeaders` metadata: "Name1=value1,Name2=value2".
 StatusOr<net::HeaderList> parseCustomHeaders(const config::Node& node);
