@@ -90,6 +90,11 @@ Status ModelServer::start() {
   if (im.started) return failedPrecondition("model server already started");
   if (options_.workers < 1) return invalidArgument("workers must be >= 1");
   std::signal(SIGPIPE, SIG_IGN);
+  // Blocks of 1 MiB and more (request bodies, tensors) come from mmap and go back to the kernel
+  // when freed. glibc otherwise raises its mmap threshold after the first large free (up to
+  // 32 MiB), so later large bodies land in the heap, where fragments can pin them after the
+  // request: RSS after a burst of large requests then depends on allocation order.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   net::HttpServerOptions http;
   http.limits.max_body_bytes = options_.max_request_bytes;
   http.reuse_port = options_.workers > 1 || options_.reuse_port;
