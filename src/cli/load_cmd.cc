@@ -58,7 +58,7 @@ const CommandSpec& spec() {
                .max = 1 << 20},
               {.name = "--seed",
                .value_name = "N",
-               .help = "seed of the random inputs",
+               .help = "random seed of the generated inputs",
                .type = FlagType::kInt,
                .default_value = "1",
                .min = 0,

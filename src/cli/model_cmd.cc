@@ -63,7 +63,7 @@ const CommandSpec& demoSpec() {
                .default_value = "512,1024,1024,16"},
               {.name = "--seed",
                .value_name = "N",
-               .help = "seed of the random weights",
+               .help = "random seed of the weights",
                .type = FlagType::kInt,
                .default_value = "1",
                .min = 1},

@@ -108,7 +108,7 @@ const CommandSpec& synthSpec() {
               number("--days", "D", "length of the trace", "28", 0, 3660, true),
               {.name = "--seed",
                .value_name = "N",
-               .help = "seed of the noise, wander and spikes",
+               .help = "random seed of the noise, wander and spikes",
                .type = FlagType::kInt,
                .default_value = "1",
                .min = 0},

@@ -39,7 +39,7 @@ const CommandSpec& spec() {
               {.name = "--compare",
                .value_name = "F1 F2 ...",
                .help = "run several configurations on the traffic of the first (its traffic, "
-                       "duration, start and seed) into one table and one chart",
+                       "duration, start and random seed) into one table and one chart",
                .repeatable = true,
                .greedy = true},
               {.name = "--out",
