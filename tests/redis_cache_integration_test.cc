@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -25,6 +26,7 @@
 #include <sstream>
 #include <thread>
 
+#include "metrics/promtool_allowlist.h"
 #include "support/fixtures.h"
 #include "support/http_client.h"
 #include "support/wait.h"
@@ -68,10 +70,10 @@ double metricSum(const std::string& page, const std::string& prefix) {
   return found ? sum : 0;
 }
 
-const std::string kHits = "nv_cache_num_hits_per_model_total{model=\"m\",version=\"1\"}";
-const std::string kMisses = "nv_cache_num_misses_per_model_total{model=\"m\",version=\"1\"}";
-const std::string kExec = "nv_inference_exec_count_total{model=\"m\",version=\"1\"}";
-const std::string kInferences = "nv_inference_count_total{model=\"m\",version=\"1\"}";
+const std::string kHits = "nv_cache_num_hits_per_model{model=\"m\",version=\"1\"}";
+const std::string kMisses = "nv_cache_num_misses_per_model{model=\"m\",version=\"1\"}";
+const std::string kExec = "nv_inference_exec_count{model=\"m\",version=\"1\"}";
+const std::string kInferences = "nv_inference_count{model=\"m\",version=\"1\"}";
 const std::string kStores = "surge_serve_cache_stores_total";
 const std::string kErrors = "surge_serve_cache_errors_total";
 
@@ -186,7 +188,10 @@ TEST_F(RedisCacheIntegration, IdenticalRequestIsAHitWithoutInference) {
   EXPECT_EQ(metricSum(page, kMisses), misses);
   EXPECT_EQ(metricSum(page, kExec), exec);  // no inference for a hit
   EXPECT_EQ(metricSum(page, kInferences), inferences);
-  EXPECT_EQ(metricSum(page, "nv_inference_request_success_total{model=\"m\""), 2);
+  EXPECT_EQ(metricSum(page, "nv_inference_request_success{model=\"m\""), 2);
+  // Triton's cache durations (µs): the hit's lookup; the miss's lookup and its SET.
+  EXPECT_GT(metricSum(page, "nv_cache_hit_duration_per_model{model=\"m\""), 0) << page;
+  EXPECT_GT(metricSum(page, "nv_cache_miss_duration_per_model{model=\"m\""), 0) << page;
 
   // Different inputs: a miss, inferred, with its own answer.
   auto other = infer(8);
@@ -199,6 +204,25 @@ TEST_F(RedisCacheIntegration, IdenticalRequestIsAHitWithoutInference) {
   EXPECT_EQ(metricSum(page, kMisses), misses + 1);
   EXPECT_EQ(metricSum(page, kHits), hits + 1);
   EXPECT_EQ(metricSum(page, kExec), exec + 1);
+  // The statistics extension reports the same lookups, as Triton's cache_hit / cache_miss.
+  json stats = json::parse(httpGet(port_, "/v2/models/m/stats").body);
+  const json& is = stats["model_stats"][0]["inference_stats"];
+  EXPECT_EQ(is["cache_hit"]["count"], 1) << stats.dump();
+  EXPECT_EQ(is["cache_miss"]["count"], 2) << stats.dump();
+  EXPECT_GT(is["cache_hit"]["ns"].get<uint64_t>(), 0u) << stats.dump();
+  // With the cache on, the page has Triton's nv_cache_* counters too: promtool reports only the
+  // lint problems metrics/promtool_allowlist.h allows for Triton's names.
+  if (access("/usr/bin/promtool", X_OK) == 0) {
+    std::string file = dir_.file("metrics.txt"), out_file = dir_.file("promtool.out");
+    std::ofstream(file) << page;
+    int rc = std::system(
+        ("/usr/bin/promtool check metrics < " + file + " > " + out_file + " 2>&1").c_str());
+    std::ifstream in(out_file);
+    std::string out((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 3) << out;
+    EXPECT_EQ(metrics::disallowedLint(out), std::vector<std::string>{}) << out;
+    EXPECT_NE(out.find("nv_cache_hit_duration_per_model "), std::string::npos) << out;
+  }
 
   // The entries are in Redis under surge's prefix, with the default TTL (300 s).
   ASSERT_TRUE(waitMetric(kStores, 2, 5s));
@@ -424,7 +448,8 @@ TEST_F(RedisCacheIntegration, WrongOrMissingPasswordIsAnAuthErrorAndAMiss) {
     }
     std::string page = metricsPage();
     EXPECT_EQ(metricSum(page, kHits), 0) << url;
-    EXPECT_EQ(metricSum(page, kMisses), 5) << url;
+    // Failed lookups are neither hits nor misses (Triton counts lookups that ran).
+    EXPECT_EQ(metricSum(page, kMisses), 0) << url;
     EXPECT_GE(metricSum(page, kErrors + "{kind=\"auth\""), 1) << url << "\n" << page;
     EXPECT_EQ(metricSum(page, kStores), 0);
     EXPECT_GE(metricSum(page, "surge_serve_cache_breaker_opens_total"), 1) << page;
@@ -448,10 +473,10 @@ TEST_F(RedisCacheIntegration, UnreachableRedisAtStartupStillServes) {
   }
   std::string page = metricsPage();
   EXPECT_EQ(metricSum(page, kHits), 0);
-  EXPECT_EQ(metricSum(page, kMisses), 10);
+  EXPECT_EQ(metricSum(page, kMisses), 0);  // failed lookups: neither hits nor misses
   EXPECT_GE(metricSum(page, kErrors + "{kind=\"connection\""), 1) << page;
   EXPECT_GE(metricSum(page, "surge_serve_cache_breaker_opens_total"), 1) << page;
-  EXPECT_EQ(metricSum(page, "nv_inference_request_success_total{model=\"m\""), 10);
+  EXPECT_EQ(metricSum(page, "nv_inference_request_success{model=\"m\""), 10);
 }
 
 TEST_F(RedisCacheIntegration, BadFlagsExitTwo) {
@@ -470,7 +495,8 @@ TEST_F(RedisCacheIntegration, BadFlagsExitTwo) {
   for (const Case& c : cases) {
     std::vector<std::string> argv = {surgeBinary(),        "serve",
                                      "--model-repository", (dir_ / "repo").string(),
-                                     "--listen",           "127.0.0.1:0"};
+                                     "--listen",           "127.0.0.1:0",
+                                     "--grpc-listen",      "127.0.0.1:0"};
     argv.insert(argv.end(), c.flags.begin(), c.flags.end());
     EXPECT_EQ(runToExit(argv, log(), 10s), 2) << c.flags.back();
     std::string text = logText();

@@ -5,6 +5,7 @@
 
 #include "common/status.h"
 #include "metrics/exposition.h"
+#include "metrics/promtool_allowlist.h"
 
 namespace surge::metrics {
 namespace {
@@ -75,7 +76,10 @@ std::shared_ptr<FamilyBase> Registry::checkAndFind(
     fail("metric name '" + name + "' must be snake_case");
   }
   bool total = endsWith(name, "_total");
-  if (type == MetricType::kCounter && !total) fail("counter '" + name + "' must end in _total");
+  // Triton's counter names (promtool_allowlist.h) are the only ones that may go without _total.
+  if (type == MetricType::kCounter && !total && !lintAllowed(name, kLintTotalSuffix)) {
+    fail("counter '" + name + "' must end in _total");
+  }
   if (type != MetricType::kCounter && total) {
     fail(std::string(metricTypeName(type)) + " '" + name + "' must not end in _total");
   }

@@ -1,9 +1,11 @@
 // Registry: every metric of a process, rendered as one Prometheus text page (format 0.0.4) for
 // GET /metrics. Registration is not the hot path (mutex); counting is (atomics, see
 // metric_types.h). Names are checked when registered — a bad name is a programming error and
-// SURGE_CHECKs, so render() always passes `promtool check metrics`:
+// SURGE_CHECKs, so render() always passes `promtool check metrics` (but for the lint messages
+// promtool_allowlist.h allows Triton's names):
 //   - names match [a-zA-Z_:][a-zA-Z0-9_:]* and are snake_case (no upper case);
-//   - counters end in _total, other types do not; help text is required;
+//   - counters end in _total (except Triton's names, metrics/promtool_allowlist.h), other types
+//     do not; help text is required;
 //   - label names match [a-zA-Z_][a-zA-Z0-9_]*, no "__" prefix, no duplicates, no "le" on
 //     histograms;
 //   - no two families may produce the same series name (a histogram "x" owns x_bucket, x_sum,

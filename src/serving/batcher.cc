@@ -44,6 +44,7 @@ void Batcher::start() {
   std::lock_guard<std::mutex> lock(mu_);
   SURGE_CHECK(!started_);
   started_ = true;
+  started_flag_.store(true, std::memory_order_release);
   alive_.store(instance_count_);
   for (const auto& is : instances_) {
     threads_.emplace_back([this, is] { runInstance(is); });
@@ -159,6 +160,7 @@ void Batcher::runInstance(const runtime::InstanceSpec& is) {
   if (!created.isOk()) {
     failLoad(
         Status(created.status().code(), "instance " + is.name + ": " + created.status().message()));
+    settled_.fetch_add(1, std::memory_order_acq_rel);
     alive_.fetch_sub(1);
     return;
   }
@@ -171,16 +173,19 @@ void Batcher::runInstance(const runtime::InstanceSpec& is) {
   }
   if (!w.isOk()) {
     failLoad(Status(w.code(), "instance " + is.name + ": " + w.message()));
+    settled_.fetch_add(1, std::memory_order_acq_rel);
     alive_.fetch_sub(1);
     return;
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
     warmed_.fetch_add(1, std::memory_order_acq_rel);
+    settled_.fetch_add(1, std::memory_order_acq_rel);
     loaded_cv_.notify_all();
   }
 
   std::vector<Pending> batch, rejected;
+  std::vector<WorkResult> results;  // reused: no allocation per batch once grown
   while (true) {
     batch.clear();
     rejected.clear();
@@ -244,13 +249,13 @@ void Batcher::runInstance(const runtime::InstanceSpec& is) {
       p.work.reset();
       done(std::move(r));
     }
-    if (!batch.empty()) executeBatch(*instance, is.index, batch, rows);
+    if (!batch.empty()) executeBatch(*instance, is.index, batch, rows, results);
   }
   alive_.fetch_sub(1);
 }
 
 void Batcher::executeBatch(runtime::ModelInstance& instance, int index, std::vector<Pending>& batch,
-                           int64_t rows) {
+                           int64_t rows, std::vector<WorkResult>& results) {
   bool batched = spec_.max_batch_size > 0;
   runtime::ExecuteRequest req;
   req.batch_size = batched ? rows : 1;
@@ -262,7 +267,10 @@ void Batcher::executeBatch(runtime::ModelInstance& instance, int index, std::vec
   }
   // Stacking copies inputs the requests already hold (bounded by their bodies); stacking, the
   // backend and slicing may still run out of memory: that fails this batch, not the process.
-  TimePoint start = clock_.now();
+  // Triton's phases: compute input = stacking, compute infer = execute() and the output checks,
+  // compute output = slicing.
+  const TimePoint input_start = clock_.now();
+  TimePoint infer_start = input_start;
   StatusOr<std::vector<runtime::Tensor>> result = internalError("not executed");
   try {
     if (batch.size() == 1) {
@@ -274,7 +282,7 @@ void Batcher::executeBatch(runtime::ModelInstance& instance, int index, std::vec
         req.inputs.push_back(runtime::Tensor::stackRows(parts));
       }
     }
-    start = clock_.now();
+    infer_start = clock_.now();
     result = instance.execute(req);
   } catch (const std::bad_alloc&) {
     result = Status(StatusCode::kResourceExhausted, "out of memory executing the batch");
@@ -283,8 +291,6 @@ void Batcher::executeBatch(runtime::ModelInstance& instance, int index, std::vec
   } catch (const std::exception& e) {
     result = internalError(std::string("backend threw: ") + e.what());
   }
-  Duration compute = clock_.now() - start;
-
   Status st = result.status();
   if (st.isOk()) {
     const auto& outs = *result;
@@ -312,17 +318,16 @@ void Batcher::executeBatch(runtime::ModelInstance& instance, int index, std::vec
                                            std::to_string(index) + ": " + st.message());
   }
 
-  // Statistics first: a client that has its answer sees the batch counted.
-  if (options_.on_batch) {
-    options_.on_batch(BatchStats{rows, batch.size(), compute, index, st.isOk()});
-  }
+  const TimePoint output_start = clock_.now();
+
+  // Every request's own rows of every output, before anyone is answered: the batch's compute
+  // output time is known when the first answer goes out.
+  results.clear();
+  results.resize(batch.size());
   int64_t offset = 0;
   for (size_t j = 0; j < batch.size(); ++j) {
     Pending& p = batch[j];
-    WorkResult r;
-    r.queue_time = start - p.enqueued;
-    r.compute_time = compute;
-    r.batch_rows = rows;
+    WorkResult& r = results[j];
     r.status = st;
     if (st.isOk()) {
       auto& outs = *result;
@@ -339,10 +344,37 @@ void Batcher::executeBatch(runtime::ModelInstance& instance, int index, std::vec
       }
     }
     offset += p.work->rows;
+  }
+  const TimePoint end = clock_.now();
+  const Duration input_time = infer_start - input_start;
+  const Duration infer_time = output_start - infer_start;
+  const Duration output_time = end - output_start;
+
+  // Statistics first: a client that has its answer sees the batch counted.
+  if (options_.on_batch) {
+    BatchStats b;
+    b.rows = rows;
+    b.requests = batch.size();
+    b.compute_time = infer_time;
+    b.instance = index;
+    b.ok = st.isOk();
+    b.compute_input_time = input_time;
+    b.compute_output_time = output_time;
+    options_.on_batch(b);
+  }
+  for (size_t j = 0; j < batch.size(); ++j) {
+    Pending& p = batch[j];
+    WorkResult& r = results[j];
+    r.queue_time = input_start - p.enqueued;
+    r.compute_input_time = input_time;
+    r.compute_time = infer_time;
+    r.compute_output_time = output_time;
+    r.batch_rows = rows;
     auto done = std::move(p.work->done);
     p.work.reset();
     done(std::move(r));
   }
+  results.clear();
   executing_.fetch_sub(batch.size(), std::memory_order_relaxed);
 }
 
@@ -352,6 +384,23 @@ void Batcher::flush() {
     flush_ = true;
   }
   cv_.notify_all();
+}
+
+void Batcher::rejectQueued(const Status& answer) {
+  std::deque<Pending> q, d;
+  std::deque<QueuedItem> qi, di;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    q.swap(queue_);
+    d.swap(delayed_);
+    qi.swap(items_);
+    di.swap(delayed_items_);
+    queued_.store(0, std::memory_order_relaxed);
+  }
+  cv_.notify_all();
+  rejectAll(q, qi, answer);
+  rejectAll(d, di, answer);
 }
 
 void Batcher::drainAndStop() {

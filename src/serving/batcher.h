@@ -3,9 +3,11 @@
 // decisions themselves come from the pure policy (batch_policy.h).
 // Each instance thread: creates its instance (backend load), runs the warm-up batches (every
 // preferred batch size once, zero inputs), then loops: when free, ask the policy; dispatch — stack
-// the requests' rows into one tensor per input, execute, slice each request's own rows of every
-// output back to it — or sleep until the policy's wake time or a new request. Instances take
-// batches from the one queue in parallel (whichever is free).
+// the requests' rows into one tensor per input (Triton's "compute input"), execute ("compute
+// infer"), slice each request's own rows of every output back to it ("compute output"), report
+// the batch (on_batch, with the three times), then answer every request — or sleep until the
+// policy's wake time or a new request. Instances take batches from the one queue in parallel
+// (whichever is free).
 // Queue policy: max_queue_size (requests) rejects at enqueue; a request's deadline is enqueue +
 // its timeout (the model's default_timeout, or the request's own when allow_timeout_override and
 // it is shorter); expired requests get 503 (REJECT) or go behind every other request (DELAY).
@@ -38,9 +40,12 @@ struct WorkResult {
   // One per model output (config order): this request's rows, backend shapes; default-constructed
   // for outputs the request did not want.
   std::vector<runtime::Tensor> outputs;
-  Duration queue_time{0};    // enqueue → its batch started
-  Duration compute_time{0};  // its batch's execute()
-  int64_t batch_rows = 0;    // rows in its batch
+  // Triton's phases of the request's batch (every request of a batch gets the batch's times):
+  Duration queue_time{0};           // enqueue → its batch started (stacking began)
+  Duration compute_input_time{0};   // stacking the batch's inputs (compute input)
+  Duration compute_time{0};         // the batch's execute() and output checks (compute infer)
+  Duration compute_output_time{0};  // slicing every request's outputs back (compute output)
+  int64_t batch_rows = 0;           // rows in its batch
 };
 
 // One request waiting for a batch.
@@ -54,12 +59,15 @@ struct InferWork {
   std::function<void(WorkResult&&)> done;
 };
 
+// One executed batch, as on_batch sees it (before any of its requests is answered).
 struct BatchStats {
-  int64_t rows = 0;
+  int64_t rows = 0;  // the batch size (1 for a model without batching)
   size_t requests = 0;
-  Duration compute_time{0};
+  Duration compute_time{0};  // compute infer: execute() and the output checks
   int instance = 0;
   bool ok = true;
+  Duration compute_input_time{0};   // stacking the requests' inputs into the batch tensors
+  Duration compute_output_time{0};  // slicing the outputs back to the requests
 };
 
 struct BatcherOptions {
@@ -93,6 +101,12 @@ class Batcher {
   Status loadStatus() const;
   // Waits until ready or failed, up to `timeout`; true when ready.
   bool waitLoaded(Duration timeout);
+  // Every instance thread is past its load and warm-up (ready, failed, or never started):
+  // drainAndStop() then waits for running batches only, never for a backend's load.
+  bool loadSettled() const {
+    return !started_flag_.load(std::memory_order_acquire) ||
+           settled_.load(std::memory_order_acquire) == instance_count_;
+  }
 
   // Queues a request. Unavailable when the queue is full ("Exceeds maximum queue size"), when the
   // batcher is stopping, or when loading failed; `done` is then never called.
@@ -105,6 +119,11 @@ class Batcher {
   // Refuses new work, runs everything queued (no batch delays), waits for running batches, joins.
   // Idempotent.
   void drainAndStop();
+
+  // Refuses new work and fails every queued request with `answer` (its `done` runs on the calling
+  // thread); batches already executing finish. A drain that ran out of time calls this before
+  // drainAndStop(), which then only waits for those batches. Idempotent.
+  void rejectQueued(const Status& answer);
 
   // Requests waiting in the queue (not yet executing).
   size_t queueLength() const { return queued_.load(std::memory_order_relaxed); }
@@ -121,8 +140,9 @@ class Batcher {
 
   void runInstance(const runtime::InstanceSpec& instance);
   Status warmUp(runtime::ModelInstance& instance);
+  // Runs one batch and answers its requests; `results` is the instance thread's scratch space.
   void executeBatch(runtime::ModelInstance& instance, int index, std::vector<Pending>& batch,
-                    int64_t rows);
+                    int64_t rows, std::vector<WorkResult>& results);
   void failLoad(Status status);
   void rejectAll(std::deque<Pending>& q, std::deque<QueuedItem>& items, const Status& status);
 
@@ -148,6 +168,8 @@ class Batcher {
   std::condition_variable loaded_cv_;
 
   std::atomic<int> warmed_{0};
+  std::atomic<int> settled_{0};  // instances past load + warm-up (ready or failed)
+  std::atomic<bool> started_flag_{false};
   std::atomic<int> alive_{0};  // instance threads still serving
   std::atomic<size_t> queued_{0};
   std::atomic<size_t> executing_{0};

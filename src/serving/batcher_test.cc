@@ -33,6 +33,8 @@ struct Gate {
   int max_parallel = 0;
   bool fail = false;
   bool bad_shape = false;
+  ManualClock* clock = nullptr;  // when set, every execute advances it by execute_time
+  Duration execute_time{0};
 
   void close() {
     std::lock_guard<std::mutex> l(mu);
@@ -67,6 +69,7 @@ class FakeInstance final : public runtime::ModelInstance {
       gate_.cv.wait(l, [&] { return gate_.open; });
       --gate_.executing;
       ++gate_.executed;
+      if (gate_.clock != nullptr) gate_.clock->advance(gate_.execute_time);
       if (gate_.fail) return internalError("boom");
     }
     int64_t rows = req.batch_size;
@@ -422,6 +425,97 @@ TEST_F(BatcherTest, UnwantedOutputsAreLeftEmpty) {
   ASSERT_TRUE(results.wait(1));
   EXPECT_EQ(results.by_id[0].outputs[0].dtype(), DataType::kInvalid);
   EXPECT_EQ(results.by_id[0].outputs[1].elementCount(), 1);
+}
+
+// Triton's phases: queue (enqueue → the batch starts), compute input (stacking), compute infer
+// (execute), compute output (slicing); every request of a batch carries its batch's times, and
+// on_batch sees them before any request of the batch is answered.
+TEST_F(BatcherTest, ReportsQueueAndComputePhasesPerRequestAndPerBatch) {
+  ManualClock clock;
+  gate_.clock = &clock;
+  gate_.execute_time = 7ms;
+  std::mutex mu;
+  std::vector<BatchStats> batches;
+  std::vector<size_t> answered_before;  // results already delivered when on_batch ran
+  Results results;
+  BatcherOptions o = dynamic();
+  o.on_batch = [&](const BatchStats& b) {
+    std::lock_guard<std::mutex> l(mu);
+    batches.push_back(b);
+    std::lock_guard<std::mutex> r(results.mu);
+    answered_before.push_back(results.by_id.size());
+  };
+  auto b = make(std::move(o), 1, clock);
+  ASSERT_TRUE(b->waitLoaded(10s));
+  gate_.close();
+  ASSERT_TRUE(b->enqueue(work(0, 0, 1, results)).isOk());
+  ASSERT_TRUE(gate_.waitExecuting(1));
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(b->enqueue(work(i, static_cast<float>(i), 2, results)).isOk());
+  }
+  clock.advance(2ms);  // batch 0 is held 2 ms, then executes for 7 ms
+  gate_.release();
+  ASSERT_TRUE(results.wait(4));
+  b->drainAndStop();
+
+  const WorkResult& first = results.by_id.at(0);
+  EXPECT_EQ(first.queue_time, 0ms);
+  EXPECT_EQ(first.compute_input_time, 0ms);  // the manual clock does not move while stacking
+  EXPECT_EQ(first.compute_time, 9ms);
+  EXPECT_EQ(first.compute_output_time, 0ms);
+  EXPECT_EQ(first.batch_rows, 1);
+  for (int i = 1; i <= 3; ++i) {
+    const WorkResult& r = results.by_id.at(i);
+    ASSERT_TRUE(r.status.isOk()) << r.status.message();
+    EXPECT_EQ(r.queue_time, 9ms) << i;  // queued at batch 0's start, run at its end
+    EXPECT_EQ(r.compute_time, 7ms) << i;
+    EXPECT_EQ(r.batch_rows, 6) << i;
+  }
+  std::lock_guard<std::mutex> l(mu);
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(batches[0].rows, 1);
+  EXPECT_EQ(batches[0].requests, 1u);
+  EXPECT_EQ(batches[0].compute_time, 9ms);
+  EXPECT_EQ(batches[1].rows, 6);
+  EXPECT_EQ(batches[1].requests, 3u);
+  EXPECT_EQ(batches[1].compute_time, 7ms);
+  EXPECT_TRUE(batches[1].ok);
+  EXPECT_EQ(answered_before, (std::vector<size_t>{0, 1}));
+}
+
+TEST_F(BatcherTest, StackingAndSlicingAreTimedApartFromExecution) {
+  std::mutex mu;
+  std::vector<BatchStats> batches;
+  BatcherOptions o = dynamic();
+  o.on_batch = [&](const BatchStats& b) {
+    std::lock_guard<std::mutex> l(mu);
+    batches.push_back(b);
+  };
+  auto b = make(std::move(o), 1, SteadyClock::instance());
+  ASSERT_TRUE(b->waitLoaded(10s));
+  gate_.close();
+  Results results;
+  ASSERT_TRUE(b->enqueue(work(0, 0, 1, results)).isOk());
+  ASSERT_TRUE(gate_.waitExecuting(1));
+  for (int i = 1; i <= 4; ++i) {
+    ASSERT_TRUE(b->enqueue(work(i, static_cast<float>(i), 2, results)).isOk());
+  }
+  gate_.release();
+  ASSERT_TRUE(results.wait(5));
+  b->drainAndStop();
+  std::lock_guard<std::mutex> l(mu);
+  ASSERT_EQ(batches.size(), 2u);
+  // Four requests stacked into one batch of 8 rows, then sliced back: both take time.
+  EXPECT_EQ(batches[1].rows, 8);
+  EXPECT_GT(batches[1].compute_input_time, 0ns);
+  EXPECT_GT(batches[1].compute_output_time, 0ns);
+  EXPECT_GT(batches[1].compute_time, 0ns);
+  for (int i = 1; i <= 4; ++i) {
+    const WorkResult& r = results.by_id.at(i);
+    EXPECT_EQ(r.compute_input_time, batches[1].compute_input_time);
+    EXPECT_EQ(r.compute_time, batches[1].compute_time);
+    EXPECT_EQ(r.compute_output_time, batches[1].compute_output_time);
+  }
 }
 
 TEST(BatcherOptionsFor, FollowsTheConfig) {

@@ -51,10 +51,15 @@ class PredictionCache {
   // default-constructed for outputs the request did not ask for.
   using Outputs = std::vector<runtime::Tensor>;
 
+  // How a lookup ended: `outputs` on a hit; nullopt on a miss, an error or a timeout.
+  // `looked_up`: the cache answered (a hit, or a miss it found) — false when the lookup was
+  // dropped or failed (breaker open, queue full, expired, connection error, stopping). Only
+  // answered lookups count as Triton's cache hits and misses.
+  using LookupDone = std::function<void(std::optional<Outputs> outputs, bool looked_up)>;
+
   virtual ~PredictionCache() = default;
-  // Calls done(outputs) on a hit, done(nullopt) on a miss, an error or a timeout.
   virtual void lookup(const PredictionKey& key, const InferRequest& request,
-                      std::function<void(std::optional<Outputs>)> done) = 0;
+                      LookupDone done) = 0;
   // Stores the outputs of a successful inference (fire and forget). `request.inputs` is empty by
   // then (the tensors went to the batcher): everything about the inputs is in the key.
   virtual void store(const PredictionKey& key, const InferRequest& request,

@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstring>
 #include <limits>
+#include <map>
 
 #include "common/hash.h"
 #include "common/logging.h"
@@ -413,7 +414,7 @@ struct RedisCache::Op {
   std::string value;  // store: the encoded outputs
   std::vector<int> requested;
   size_t output_count = 0;
-  std::function<void(std::optional<Outputs>)> done;
+  LookupDone done;
   TimePoint enqueued;
 };
 
@@ -432,6 +433,8 @@ struct RedisCache::Conn {
 struct RedisCache::Metrics {
   metrics::Family<metrics::Counter>* hits = nullptr;
   metrics::Family<metrics::Counter>* misses = nullptr;
+  metrics::Family<metrics::Counter>* hit_us = nullptr;
+  metrics::Family<metrics::Counter>* miss_us = nullptr;
   metrics::Counter* errors[7] = {};
   metrics::Counter* stores = nullptr;
   metrics::Counter* drop_lookup_full = nullptr;
@@ -442,6 +445,43 @@ struct RedisCache::Metrics {
   metrics::Gauge* breaker_state = nullptr;
   metrics::Counter* breaker_opens = nullptr;
   metrics::Histogram* lookup_seconds = nullptr;
+
+  // Triton's four cache counters of one model version, looked up in their families once: a
+  // lookup then takes one lock (series_mu), as a single labels() call would.
+  struct ModelSeries {
+    metrics::Counter* hits = nullptr;
+    metrics::Counter* misses = nullptr;
+    metrics::Counter* hit_us = nullptr;
+    metrics::Counter* miss_us = nullptr;
+    // The durations in ns; the µs counters read floor(ns / 1000), integral as Triton's.
+    std::atomic<uint64_t> hit_ns{0}, miss_ns{0};
+
+    static void add(std::atomic<uint64_t>& sum, metrics::Counter* us, Duration d) {
+      auto v = static_cast<uint64_t>(std::max<int64_t>(0, d.count()));
+      uint64_t before = sum.fetch_add(v, std::memory_order_relaxed);
+      uint64_t whole = (before + v) / 1000 - before / 1000;
+      if (whole > 0) us->inc(static_cast<double>(whole));
+    }
+    void addHit(Duration d) { add(hit_ns, hit_us, d); }
+    void addMiss(Duration d) { add(miss_ns, miss_us, d); }
+  };
+  std::mutex series_mu;
+  std::map<std::string, std::map<int64_t, ModelSeries>, std::less<>> series;  // guarded
+
+  ModelSeries& seriesFor(const PredictionKey& key) {
+    std::lock_guard<std::mutex> lock(series_mu);
+    auto& versions = series[key.model];
+    auto it = versions.find(key.version);
+    if (it == versions.end()) {
+      const std::vector<std::string> l = {key.model, std::to_string(key.version)};
+      it = versions.try_emplace(key.version).first;
+      it->second.hits = &hits->labels(l);
+      it->second.misses = &misses->labels(l);
+      it->second.hit_us = &hit_us->labels(l);
+      it->second.miss_us = &miss_us->labels(l);
+    }
+    return it->second;  // never erased: the reference stays valid
+  }
 };
 
 namespace {
@@ -477,13 +517,18 @@ RedisCache::RedisCache(RedisCacheOptions options, metrics::Registry& registry, C
   // hiredis writes with write(2): a Redis that dies must not kill the server with SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);
   Metrics& m = *metrics_;
-  m.hits =
-      &registry.counter("nv_cache_num_hits_per_model_total",
-                        "Prediction cache lookups answered from the cache", {"model", "version"});
-  m.misses = &registry.counter(
-      "nv_cache_num_misses_per_model_total",
-      "Prediction cache lookups not answered from the cache (absent, error, dropped, breaker open)",
-      {"model", "version"});
+  // Triton's response-cache counters: names, HELP texts and units (µs) verbatim
+  // (triton-inference-server/core src/metrics.cc; promtool lint: metrics/promtool_allowlist.h).
+  m.hits = &registry.counter("nv_cache_num_hits_per_model", "Number of cache hits per model",
+                             {"model", "version"});
+  m.misses = &registry.counter("nv_cache_num_misses_per_model", "Number of cache misses per model",
+                               {"model", "version"});
+  m.hit_us = &registry.counter("nv_cache_hit_duration_per_model",
+                               "Total cache hit duration per model, in microseconds",
+                               {"model", "version"});
+  m.miss_us = &registry.counter(
+      "nv_cache_miss_duration_per_model",
+      "Total cache miss (insert+lookup) duration per model, in microseconds", {"model", "version"});
   auto& errors = registry.counter("surge_serve_cache_errors_total",
                                   "Prediction cache operations that failed, by kind", {"kind"});
   for (int i = 0; i < 7; ++i) m.errors[i] = &errors.labels({kErrorKinds[i]});
@@ -536,23 +581,26 @@ BreakerState RedisCache::breakerState() const {
   return breaker_.state();
 }
 
-void RedisCache::countMiss(const PredictionKey& key) {
-  metrics_->misses->labels({key.model, std::to_string(key.version)}).inc();
-}
-
-void RedisCache::answer(Op& op, std::optional<Outputs> outputs) {
-  if (outputs) {
-    metrics_->hits->labels({op.key.model, std::to_string(op.key.version)}).inc();
-  } else {
-    countMiss(op.key);
+void RedisCache::answer(Op& op, std::optional<Outputs> outputs, bool looked_up) {
+  Duration took = clock_.now() - op.enqueued;
+  if (looked_up) {
+    // Triton counts a miss only for a lookup that ran and found nothing; dropped and failed
+    // lookups have surge_serve_cache_dropped_total / _errors_total.
+    Metrics::ModelSeries& series = metrics_->seriesFor(op.key);
+    if (outputs) {
+      series.hits->inc();
+      series.addHit(took);
+    } else {
+      series.misses->inc();
+      series.addMiss(took);
+    }
   }
-  metrics_->lookup_seconds->observe(toSeconds(clock_.now() - op.enqueued));
+  metrics_->lookup_seconds->observe(toSeconds(took));
   auto done = std::move(op.done);
-  done(std::move(outputs));
+  done(std::move(outputs), looked_up);
 }
 
-void RedisCache::lookup(const PredictionKey& key, const InferRequest& request,
-                        std::function<void(std::optional<Outputs>)> done) {
+void RedisCache::lookup(const PredictionKey& key, const InferRequest& request, LookupDone done) {
   auto op = std::make_unique<Op>();
   op->is_lookup = true;
   op->key = key;
@@ -829,11 +877,13 @@ void RedisCache::execute(Op& op, Conn& conn) {
     }
     recordSuccess();
     metrics_->stores->inc();
+    // Triton's miss duration is lookup + insert: the SET's time joins the miss's lookup time.
+    metrics_->seriesFor(op.key).addMiss(clock_.now() - op.enqueued);
     return;
   }
   if (reply->type == REDIS_REPLY_NIL) {
     recordSuccess();
-    answer(op, std::nullopt);
+    answer(op, std::nullopt, /*looked_up=*/true);
     return;
   }
   if (reply->type != REDIS_REPLY_STRING) {
@@ -851,10 +901,10 @@ void RedisCache::execute(Op& op, Conn& conn) {
               "ignoring cached value for " + key + ": " +
                   (decoded.isOk() ? std::string("outputs do not fit the request")
                                   : decoded.status().message()));
-    answer(op, std::nullopt);
+    answer(op, std::nullopt, /*looked_up=*/true);
     return;
   }
-  answer(op, std::move(decoded).value());
+  answer(op, std::move(decoded).value(), /*looked_up=*/true);
 }
 
 }  // namespace surge::serving

@@ -20,8 +20,11 @@
 // Value: a versioned binary encoding (encodeCacheValue below), bound to its key's model, version
 // and hash so a value written by anything else is rejected as corrupt, never served.
 // Metrics (docs/serving.md "Prediction cache"):
-//   nv_cache_num_hits_per_model_total{model,version}     lookups answered from Redis
-//   nv_cache_num_misses_per_model_total{model,version}   every other lookup
+//   nv_cache_num_hits_per_model{model,version}       lookups answered from Redis (Triton's
+//   nv_cache_num_misses_per_model{model,version}     every other lookup       names, HELP and
+//   nv_cache_hit_duration_per_model{model,version}   µs, hits' lookup time    units: no _total,
+//   nv_cache_miss_duration_per_model{model,version}  µs, misses' lookup time µs — see
+//                                                    + the SET of the result  serving_metrics.h)
 //   surge_serve_cache_errors_total{kind}                 timeout, connection, server, protocol,
 //                                                        corrupt, auth, key_mismatch
 //   surge_serve_cache_stores_total                       SETs acknowledged by Redis
@@ -122,7 +125,7 @@ class RedisCache final : public PredictionCache {
   RedisCache& operator=(const RedisCache&) = delete;
 
   void lookup(const PredictionKey& key, const InferRequest& request,
-              std::function<void(std::optional<Outputs>)> done) override;
+              LookupDone done) override;
   void store(const PredictionKey& key, const InferRequest& request,
              const Outputs& outputs) override;
 
@@ -143,8 +146,9 @@ class RedisCache final : public PredictionCache {
   // Outcome bookkeeping for an operation that reached (or tried to reach) Redis.
   void recordSuccess();
   void recordFailure(ErrorKind kind, const std::string& detail);
-  void answer(Op& op, std::optional<Outputs> outputs);
-  void countMiss(const PredictionKey& key);
+  // Answers a lookup; `looked_up` as in PredictionCache::LookupDone (only those count as hits
+  // and misses).
+  void answer(Op& op, std::optional<Outputs> outputs, bool looked_up = false);
 
   const RedisCacheOptions options_;
   Clock& clock_;

@@ -454,12 +454,15 @@ TEST(RedisCacheDriver, UnreachableRedisIsAMissAndOpensTheBreaker) {
   req.outputs = {0};
   req.outputs_wanted = {true};
   PredictionKey key = testKey();
-  // Every lookup is answered, as a miss, whatever the outcome; the breaker opens after three
-  // errors and further lookups are refused inline.
+  // Every lookup is answered without outputs whatever the outcome (the request goes to the
+  // model), and marked as not looked up; the breaker opens after three errors and further
+  // lookups are refused inline.
   for (int i = 0; i < 10; ++i) {
     std::promise<bool> p;
-    cache.lookup(key, req,
-                 [&](std::optional<PredictionCache::Outputs> o) { p.set_value(o.has_value()); });
+    cache.lookup(key, req, [&](std::optional<PredictionCache::Outputs> o, bool looked_up) {
+      EXPECT_FALSE(looked_up);
+      p.set_value(o.has_value());
+    });
     auto f = p.get_future();
     ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
     EXPECT_FALSE(f.get());
@@ -471,8 +474,9 @@ TEST(RedisCacheDriver, UnreachableRedisIsAMissAndOpensTheBreaker) {
   EXPECT_GE(sample(registry, "surge_serve_cache_dropped_total",
                    {{"op", "lookup"}, {"reason", "breaker_open"}}),
             1);
-  EXPECT_EQ(sample(registry, "nv_cache_num_misses_per_model_total", {{"model", "m"}}), 10);
-  EXPECT_EQ(sample(registry, "nv_cache_num_hits_per_model_total"), 0);
+  // Failed and dropped lookups are neither hits nor misses (Triton counts lookups that ran).
+  EXPECT_EQ(sample(registry, "nv_cache_num_misses_per_model", {{"model", "m"}}), 0);
+  EXPECT_EQ(sample(registry, "nv_cache_num_hits_per_model"), 0);
   // Stores while open are dropped, not queued.
   cache.store(key, req, {filled(DataType::kFp32, {1})});
   EXPECT_EQ(sample(registry, "surge_serve_cache_dropped_total",
@@ -494,7 +498,7 @@ TEST(RedisCacheDriver, DestructorAnswersQueuedLookups) {
     req.outputs = {0};
     req.outputs_wanted = {true};
     for (int i = 0; i < 50; ++i) {
-      cache.lookup(testKey(), req, [&](std::optional<PredictionCache::Outputs> r) {
+      cache.lookup(testKey(), req, [&](std::optional<PredictionCache::Outputs> r, bool) {
         EXPECT_FALSE(r.has_value());
         answered.fetch_add(1);
       });
