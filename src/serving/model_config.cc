@@ -292,6 +292,9 @@ std::vector<runtime::InstanceSpec> ModelConfig::instances() const {
 
 std::vector<int64_t> ModelConfig::preferredBatchSizes() const {
   if (spec.max_batch_size <= 0) return {};
+  if (dynamic_batching && !dynamic_batching->declared_preferred_batch_sizes.empty()) {
+    return dynamic_batching->declared_preferred_batch_sizes;
+  }
   if (dynamic_batching && !dynamic_batching->preferred_batch_sizes.empty()) {
     return dynamic_batching->preferred_batch_sizes;
   }
@@ -377,6 +380,8 @@ StatusOr<ModelConfig> loadModelConfig(std::string_view text, const std::string& 
                           "max_batch_size " + std::to_string(s.max_batch_size) + "]");
       } else if (!seen.insert(p).second) {
         v.error(here, "duplicate preferred_batch_size " + std::to_string(p));
+      } else {
+        d.declared_preferred_batch_sizes.push_back(p);
       }
     }
     d.preferred_batch_sizes.assign(seen.begin(), seen.end());
@@ -399,6 +404,7 @@ StatusOr<ModelConfig> loadModelConfig(std::string_view text, const std::string& 
         std::min<uint64_t>(qp.default_timeout_microseconds(), kMaxMicros));
     d.queue_policy.allow_timeout_override = qp.allow_timeout_override();
     d.queue_policy.max_queue_size = qp.max_queue_size();
+    d.preserve_ordering = db.preserve_ordering();
     c.dynamic_batching = std::move(d);
   }
 
@@ -421,7 +427,9 @@ StatusOr<ModelConfig> loadModelConfig(std::string_view text, const std::string& 
         if (!out.gpus.empty()) {
           v.error(w.at(gtree, g, "gpus"), "gpus can only be set with KIND_GPU or KIND_AUTO");
         }
-        out.kind = InstanceKind::kCpu;
+        // KIND_MODEL stays as declared (reported by GET .../config) and runs on CPU (instances()).
+        out.kind = g.kind() == pb::ModelInstanceGroup::KIND_MODEL ? InstanceKind::kModel
+                                                                  : InstanceKind::kCpu;
         break;
       case pb::ModelInstanceGroup::KIND_GPU:
         if (gpu_count == 0) {

@@ -40,10 +40,16 @@ struct QueuePolicy {
 
 struct DynamicBatchingConfig {
   std::vector<int64_t> preferred_batch_sizes;  // ascending, distinct, within [1, max_batch_size]
+  // The same sizes in the order config.pbtxt lists them: what GET .../config answers (Triton
+  // renders the field as written). Empty when built by hand: preferredBatchSizes() falls back.
+  std::vector<int64_t> declared_preferred_batch_sizes;
   Duration max_queue_delay{0};
   QueuePolicy queue_policy;
+  bool preserve_ordering = false;  // as configured (moot here: every request has its own answer)
 };
 
+// kModel (Triton's KIND_MODEL: the model places itself) is kept as declared so GET .../config
+// reports it; surge runs such a group on CPU, like kCpu.
 enum class InstanceKind { kAuto, kGpu, kCpu, kModel };
 
 struct InstanceGroupConfig {
@@ -69,7 +75,8 @@ struct ModelConfig {
 
   // The instances to create, groups expanded (Triton: `count` per listed GPU, or `count` on CPU).
   std::vector<runtime::InstanceSpec> instances() const;
-  // Preferred batch sizes with Triton's default ([max_batch_size]); empty without batching.
+  // Preferred batch sizes in declared order, with Triton's default ([max_batch_size]); empty
+  // without batching. (The batch policy uses dynamic_batching->preferred_batch_sizes, sorted.)
   std::vector<int64_t> preferredBatchSizes() const;
 };
 
