@@ -1,28 +1,42 @@
 #!/usr/bin/env bash
 # Model-server benchmarks for docs/benchmarks.md (issue 6). Not a test: numbers depend on the machine.
 #   1. demo MLP (surge model demo), one instance: concurrency sweep 1..64 with dynamic batching and
-#      without; throughput at saturation of each; p99 at 70% of the batched saturation (open loop);
+#      without; throughput at saturation of each; p99 at 70% of the batched saturation (open loop)
+#      — over HTTP (JSON) and over gRPC (ModelInfer), and the batching gain of each;
 #   2. synthetic backend, 5 ms + 0.05 ms/item, max_batch_size 64: throughput at saturation vs the
 #      analytic capacity 64 / (5 ms + 64 × 0.05 ms);
-#   3. server overhead: zero-cost synthetic model, 256-float input, HTTP keep-alive: infer/s per
-#      core of server CPU and CPU µs per request (server utime+stime from /proc).
-# Usage: bench/serve_bench.sh [--quick]   (SURGE=path/to/surge; default build/src/cli/surge)
+#   3. server overhead: zero-cost synthetic model, 256-float input, keep-alive, the same closed
+#      loop (16 in flight) over JSON HTTP, binary-tensor HTTP and gRPC ModelInfer: infer/s per
+#      core of server CPU and CPU µs per request (server utime+stime from /proc), each protocol
+#      against JSON (targets: gRPC ≥ 1.5×, binary HTTP ≥ 1.3×). With 2+ cores the server is pinned
+#      to CPU 0 and the load generator to CPU 1 (taskset), so the client's CPU (the gRPC client
+#      uses ~2.5× the HTTP one's) does not compete with the server's.
+# Usage: bench/serve_bench.sh [--quick] [--overhead-only]
+#   (SURGE=path/to/surge; default build/src/cli/surge). Run it on a quiet machine (no build).
 set -euo pipefail
 SURGE=${SURGE:-build/src/cli/surge}
-WINDOW=2s; DURATION=10s
-if [[ ${1:-} == --quick ]]; then WINDOW=500ms; DURATION=3s; fi
+WINDOW=2s; DURATION=10s; ONLY_OVERHEAD=0
+for arg in "$@"; do
+  case $arg in
+    --quick) WINDOW=500ms; DURATION=3s ;;
+    --overhead-only) ONLY_OVERHEAD=1 ;;
+    *) echo "usage: bench/serve_bench.sh [--quick] [--overhead-only]" >&2; exit 2 ;;
+  esac
+done
 T=$(mktemp -d /tmp/surge-serve-bench.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$T"; }
 trap cleanup EXIT
 
-# start_serve REPO → sets PORT and SPID
+# start_serve REPO → sets PORT (HTTP), GPORT (gRPC) and SPID
 start_serve() {
-  "$SURGE" serve --model-repository "$1" --listen 127.0.0.1:0 --workers 1 >"$T/serve.out" 2>"$T/serve.err" &
+  ${SERVE_PIN:-} "$SURGE" serve --model-repository "$1" --listen 127.0.0.1:0 --grpc-listen 127.0.0.1:0 --workers 1 \
+    >"$T/serve.out" 2>"$T/serve.err" &
   SPID=$!; PIDS+=("$SPID")
   for _ in $(seq 1 600); do
-    PORT=$(grep -o 'listening on [0-9.]*:[0-9]*' "$T/serve.out" "$T/serve.err" 2>/dev/null | head -1 | sed 's/.*://') || true
-    if [[ -n ${PORT:-} ]] && curl -fs "http://127.0.0.1:$PORT/v2/health/ready" >/dev/null; then return 0; fi
+    PORT=$(grep -o '^surge serve listening on [0-9.]*:[0-9]*' "$T/serve.out" 2>/dev/null | head -1 | sed 's/.*://') || true
+    GPORT=$(grep -o 'gRPC listening on [0-9.]*:[0-9]*' "$T/serve.out" 2>/dev/null | head -1 | sed 's/.*://') || true
+    if [[ -n ${PORT:-} && -n ${GPORT:-} ]] && curl -fs "http://127.0.0.1:$PORT/v2/health/ready" >/dev/null; then return 0; fi
     sleep 0.1
   done
   echo "surge serve did not become ready" >&2; cat "$T/serve.err" >&2; exit 1
@@ -33,7 +47,9 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 json_field() { python3 -c "import json,sys; j=json.load(open('$1')); print($2)"; }
 
 echo "# surge serve benchmarks — $(date -u +%FT%TZ), $(nproc) cores, $(uname -r)"
-echo "# command: bench/serve_bench.sh ${1:-}"
+echo "# command: bench/serve_bench.sh $*"
+
+if ((ONLY_OVERHEAD == 0)); then
 
 # ---- 1. demo MLP: batching vs none ---------------------------------------------------------------
 "$SURGE" model demo "$T/batched" >/dev/null
@@ -48,6 +64,8 @@ for variant in batched plain; do
   start_serve "$T/$variant"
   "$SURGE" load --url "http://127.0.0.1:$PORT" --model mlp --sweep 1,2,4,8,16,32,64 \
     --window "$WINDOW" --max-windows 8 --json >"$T/$variant.json"
+  "$SURGE" load --protocol grpc --url "127.0.0.1:$GPORT" --model mlp --sweep 1,2,4,8,16,32,64 \
+    --window "$WINDOW" --max-windows 8 --json >"$T/$variant.grpc.json"
   stop_serve
 done
 python3 - "$T/batched.json" "$T/plain.json" <<'PY'
@@ -66,6 +84,15 @@ for lb, lp in zip(b["levels"], p["levels"]):
 sb = max(l["ok_rps"] for l in b["levels"]); sp = max(l["ok_rps"] for l in p["levels"])
 print(f"\nsaturation: batched {sb:.0f} infer/s, no batching {sp:.0f} infer/s → **{sb/sp:.2f}×**")
 with open(sys.argv[1] + ".sat", "w") as f: f.write(f"{sb}\n")
+PY
+python3 - "$T/batched.json" "$T/plain.json" "$T/batched.grpc.json" "$T/plain.grpc.json" <<'PY'
+import json, sys
+hb, hp, gb, gp = (max(l["ok_rps"] for l in json.load(open(f))["levels"]) for f in sys.argv[1:5])
+print("\n### Dynamic-batching gain by protocol (saturation, same sweep)\n")
+print("| protocol | batched infer/s | no batching infer/s | gain |")
+print("|---|---:|---:|---:|")
+print(f"| HTTP (JSON) | {hb:.0f} | {hp:.0f} | {hb/hp:.2f}× |")
+print(f"| gRPC (ModelInfer) | {gb:.0f} | {gp:.0f} | {gb/gp:.2f}× |")
 PY
 SAT=$(cat "$T/batched.json.sat")
 RATE=$(python3 -c "print(int(0.7 * $SAT))")
@@ -104,6 +131,8 @@ print(f"{l['ok_rps']:.0f} infer/s vs analytic {cap:.0f} → **{100*l['ok_rps']/c
       f"avg batch {l.get('avg_batch')}, p99 {l['latency_s']['p99']*1e3:.1f} ms, errors {l['errors']}")
 PY
 
+fi  # ONLY_OVERHEAD
+
 # ---- 3. server overhead --------------------------------------------------------------------------
 mkdir -p "$T/zero/z/1"
 cat >"$T/zero/z/config.pbtxt" <<'PB'
@@ -114,18 +143,44 @@ output [ { name: "y" data_type: TYPE_FP32 dims: [ 4 ] } ]
 instance_group [ { count: 1 kind: KIND_CPU } ]
 parameters { key: "base_latency_us" value { string_value: "0" } }
 PB
+PIN_LOAD=""
+if [[ $(nproc) -ge 2 ]] && command -v taskset >/dev/null; then
+  SERVE_PIN="taskset -c 0"; PIN_LOAD="taskset -c 1"
+fi
 start_serve "$T/zero"
-"$SURGE" load --url "http://127.0.0.1:$PORT" --model z --concurrency 8 --duration 2s >/dev/null  # warm
-c0=$(cpu_ticks "$SPID")
-"$SURGE" load --url "http://127.0.0.1:$PORT" --model z --concurrency 16 --duration "$DURATION" --json >"$T/zero.json"
-c1=$(cpu_ticks "$SPID")
+SERVE_PIN=""
+# One protocol at a time, the same method: warm up, then a closed loop of 16 requests in flight for
+# DURATION; server CPU (utime+stime) over the run.
+measure() {  # NAME LOAD-ARGS...
+  local name=$1; shift
+  $PIN_LOAD "$SURGE" load "$@" --model z --concurrency 8 --duration 2s >/dev/null  # warm
+  local c0 c1
+  c0=$(cpu_ticks "$SPID")
+  $PIN_LOAD "$SURGE" load "$@" --model z --concurrency 16 --duration "$DURATION" --json \
+    >"$T/zero.$name.json"
+  c1=$(cpu_ticks "$SPID")
+  echo "$c0 $c1" >"$T/zero.$name.cpu"
+}
+measure json --url "http://127.0.0.1:$PORT"
+measure binary --url "http://127.0.0.1:$PORT" --binary
+measure grpc --protocol grpc --url "127.0.0.1:$GPORT"
 stop_serve
-python3 - "$T/zero.json" "$c0" "$c1" "$(getconf CLK_TCK)" <<'PY'
+python3 - "$T" "$(getconf CLK_TCK)" "$PIN_LOAD" <<'PY'
 import json, sys
-l = json.load(open(sys.argv[1]))["levels"][0]
-cpu = (int(sys.argv[3]) - int(sys.argv[2])) / int(sys.argv[4])
-print(f"\n## Server overhead: zero-cost model, 256 FP32 inputs (JSON), keep-alive, 16 connections, 1 worker\n")
-print(f"{l['ok_rps']:.0f} infer/s using {cpu / l['duration_s']:.2f} cores of server CPU → "
-      f"**{l['ok'] / cpu:.0f} infer/s per core**, {1e6 * cpu / l['ok']:.1f} CPU µs/request, "
-      f"p99 {l['latency_s']['p99']*1e3:.2f} ms, errors {l['errors']}")
+t, hz = sys.argv[1], int(sys.argv[2])
+pinned = " (server on CPU 0, load on CPU 1)" if sys.argv[3] else ""
+print(f"\n## Server overhead: zero-cost model, 256 FP32 inputs, 16 requests in flight, 1 HTTP worker{pinned}\n")
+print("| protocol | infer/s | server cores | infer/s per core | CPU µs/request | p99 ms | errors | vs JSON |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+base = None
+for name, label in (("json", "HTTP, JSON tensors"), ("binary", "HTTP, binary tensor data"),
+                    ("grpc", "gRPC ModelInfer (raw)")):
+    l = json.load(open(f"{t}/zero.{name}.json"))["levels"][0]
+    c0, c1 = map(int, open(f"{t}/zero.{name}.cpu").read().split())
+    cpu = (c1 - c0) / hz
+    per_core = l["ok"] / cpu
+    base = base or per_core
+    print(f"| {label} | {l['ok_rps']:.0f} | {cpu / l['duration_s']:.2f} | **{per_core:.0f}** | "
+          f"{1e6 * cpu / l['ok']:.1f} | {l['latency_s']['p99']*1e3:.2f} | {l['errors']} | "
+          f"{per_core / base:.2f}× |")
 PY

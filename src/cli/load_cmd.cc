@@ -2,12 +2,16 @@
 // against `surge serve` or the gateway, closed loop (N connections), open loop (scheduled sends,
 // latency from the intended time) or a perf_analyzer-like concurrency sweep. Wiring only — the
 // loadgen/ module does the work. Exit 2 on bad flags, 1 when the server cannot be reached.
+// --protocol grpc: the same runs over inference.GRPCInferenceService/ModelInfer
+// (loadgen/grpc_driver.h); --url is then HOST:PORT or grpc://HOST:PORT (default 127.0.0.1:8001).
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -15,6 +19,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "loadgen/driver.h"
+#include "loadgen/grpc_driver.h"
 #include "loadgen/infer_body.h"
 #include "loadgen/report.h"
 #include "loadgen/schedule.h"
@@ -30,7 +35,8 @@ using loadgen::WindowStats;
 const CommandSpec& spec() {
   static const CommandSpec spec{
       .path = "load",
-      .synopsis = {"--url http://HOST:PORT --model NAME [options]"},
+      .synopsis = {"--url http://HOST:PORT --model NAME [options]",
+                   "--protocol grpc --url HOST:PORT --model NAME [options]"},
       .description =
           "Load generator for the Open Inference Protocol (surge serve, the gateway, "
           "Triton).\nSee docs/load.md.\n",
@@ -38,8 +44,25 @@ const CommandSpec& spec() {
           {
               {.name = "--url",
                .value_name = "URL",
-               .help = "server or gateway",
-               .default_value = "http://127.0.0.1:8000"},
+               .help = "server or gateway (default http://127.0.0.1:8000; with --protocol grpc: "
+                       "HOST:PORT or grpc://HOST:PORT, default 127.0.0.1:8001)"},
+              {.name = "--protocol",
+               .value_name = "P",
+               .help = "http (JSON bodies) or grpc (ModelInfer, raw tensors, a few channels)",
+               .default_value = "http",
+               .choices = {"http", "grpc"}},
+              {.name = "--binary",
+               .help = "HTTP: send the inputs as binary tensor data (Triton's extension, "
+                       "Inference-Header-Content-Length) and ask for binary outputs",
+               .type = FlagType::kBool},
+              {.name = "--grpc-channels",
+               .value_name = "N",
+               .help = "with --protocol grpc: channels (TCP connections) the requests are "
+                       "spread over",
+               .type = FlagType::kInt,
+               .default_value = "4",
+               .min = 1,
+               .max = 256},
               {.name = "--model",
                .value_name = "NAME",
                .help = "model; its metadata shapes the random inputs"},
@@ -192,7 +215,11 @@ int runLoad(const std::vector<std::string>& argv) {
   int exit_code = 0;
   auto args = parseOrExit(spec(), argv, &exit_code);
   if (!args) return exit_code;
-  const std::string url = args->str("--url"), model = args->str("--model"),
+  const bool grpc_mode = args->str("--protocol") == "grpc";
+  const std::string url = args->has("--url") ? args->str("--url")
+                          : grpc_mode        ? std::string("127.0.0.1:8001")
+                                             : std::string("http://127.0.0.1:8000");
+  const std::string model = args->str("--model"),
                     input = args->str("--input"), rate = args->str("--rate"),
                     rate_profile = args->str("--rate-profile"), trace = args->str("--trace"),
                     sweep = args->str("--sweep");
@@ -211,10 +238,21 @@ int runLoad(const std::vector<std::string>& argv) {
   if (open_flags > 1) return bad("--rate", "use only one of --rate, --rate-profile, --trace");
   if (open_flags == 1 && !sweep.empty()) return bad("--sweep", "not with an open-loop rate");
   if (!sweep.empty() && concurrency_set) return bad("--sweep", "not with --concurrency");
-  auto url_parts = loadgen::parseUrl(url);
+  if (grpc_mode) {
+    if (!path.empty()) return bad("--path", "not with --protocol grpc");
+    if (model.empty()) return bad("--model", "required with --protocol grpc");
+    if (args->boolean("--binary")) return bad("--binary", "HTTP only (gRPC sends raw tensors)");
+    auto target = loadgen::parseGrpcTarget(url);
+    if (!target.isOk()) return bad("--url", target.status().message());
+  }
+  auto url_parts = grpc_mode ? StatusOr<std::pair<std::string, std::string>>(
+                                   std::make_pair(std::string(), std::string()))
+                             : loadgen::parseUrl(url);
   if (!url_parts.isOk()) return bad("--url", url_parts.status().message());
   if (model.empty() && input.empty()) return bad("--model", "required (or --input FILE)");
-  if (!path.empty()) {  // sent as written: it must be a request target
+  if (grpc_mode) {
+    path = "/inference.GRPCInferenceService/ModelInfer";
+  } else if (!path.empty()) {  // sent as written: it must be a request target
     if (path[0] != '/') return bad("--path", "must start with '/', found '" + path + "'");
     if (auto u = net::parseUrl("http://" + url_parts->first + path); !u.isOk()) {
       return bad("--path", u.status().message());
@@ -279,54 +317,95 @@ int runLoad(const std::vector<std::string>& argv) {
     body = ss.str();
   }
 
-  loadgen::Target target;
-  target.host_port = url_parts->first;
-  target.path = path;
-  loadgen::LoadDriver probe(target, timeout);
-  if (Status s = probe.init(); !s.isOk()) return bad("--url", s.message());
-  const std::string prefix = url_parts->second;
-  if (body.empty()) {
-    const std::string meta_path = loadgen::modelPath(prefix, model);
-    auto meta = probe.fetch("GET", meta_path);
-    if (!meta.isOk()) return fetchFailed(meta.status());
-    if (meta->status != 200) {
-      std::fprintf(stderr, "surge load: model metadata http://%s%s: HTTP %d %s\n",
-                   url_parts->first.c_str(), meta_path.c_str(), meta->status, meta->body.c_str());
-      return 1;
-    }
-    auto b = loadgen::buildInferBody(meta->body, static_cast<int>(batch), config.seed);
-    if (!b.isOk()) return bad("--model", b.status().message());
-    body = *b;
-  } else {
-    auto ready = probe.fetch("GET", prefix + "/v2/health/ready");
-    if (!ready.isOk()) return fetchFailed(ready.status());
-  }
-  config.body_bytes = body.size();
-  target.body = body;
-
-  loadgen::LoadDriver driver(target, timeout);
-  if (Status s = driver.init(); !s.isOk()) return bad("--url", s.message());
   const bool tty = isatty(2) == 1;
   std::string level_label;
-  if (tty) {
-    driver.setProgress([&](const loadgen::Progress& p) {
-      std::fprintf(stderr, "\r%s[%6.1fs] %llu done, %llu errors, %zu in flight, %zu conns   ",
-                   level_label.c_str(), p.elapsed_s, static_cast<unsigned long long>(p.completed),
-                   static_cast<unsigned long long>(p.errors), p.in_flight, p.connections);
-      std::fflush(stderr);
-    });
+  auto progress = [&](const loadgen::Progress& p) {
+    std::fprintf(stderr, "\r%s[%6.1fs] %llu done, %llu errors, %zu in flight, %zu conns   ",
+                 level_label.c_str(), p.elapsed_s, static_cast<unsigned long long>(p.completed),
+                 static_cast<unsigned long long>(p.errors), p.in_flight, p.connections);
+    std::fflush(stderr);
+  };
+  std::unique_ptr<loadgen::LoadDriver> probe, driver;
+  std::unique_ptr<loadgen::GrpcLoadDriver> grpc_driver;
+  const std::string prefix = url_parts->second;
+  if (grpc_mode) {
+    grpc_driver = std::make_unique<loadgen::GrpcLoadDriver>(
+        *loadgen::parseGrpcTarget(url), timeout,
+        static_cast<int>(args->integer("--grpc-channels")));
+    if (Status s = grpc_driver->init(); !s.isOk()) return fetchFailed(s);
+    if (body.empty()) {
+      auto meta = grpc_driver->metadataJson(model);
+      if (!meta.isOk()) {
+        std::fprintf(stderr, "surge load: %s\n", meta.status().message().c_str());
+        return 1;
+      }
+      auto b = loadgen::buildInferBody(*meta, static_cast<int>(batch), config.seed);
+      if (!b.isOk()) return bad("--model", b.status().message());
+      body = *b;
+    }
+    auto request = loadgen::grpcInferRequestFromJson(body, model);
+    if (!request.isOk()) return bad(input.empty() ? "--model" : "--input", request.status().message());
+    config.body_bytes = request->size();
+    grpc_driver->setRequest(std::move(*request));
+    if (tty) grpc_driver->setProgress(progress);
+  } else {
+    loadgen::Target target;
+    target.host_port = url_parts->first;
+    target.path = path;
+    probe = std::make_unique<loadgen::LoadDriver>(target, timeout);
+    if (Status s = probe->init(); !s.isOk()) return bad("--url", s.message());
+    if (body.empty()) {
+      const std::string meta_path = loadgen::modelPath(prefix, model);
+      auto meta = probe->fetch("GET", meta_path);
+      if (!meta.isOk()) return fetchFailed(meta.status());
+      if (meta->status != 200) {
+        std::fprintf(stderr, "surge load: model metadata http://%s%s: HTTP %d %s\n",
+                     url_parts->first.c_str(), meta_path.c_str(), meta->status,
+                     meta->body.c_str());
+        return 1;
+      }
+      auto b = loadgen::buildInferBody(meta->body, static_cast<int>(batch), config.seed);
+      if (!b.isOk()) return bad("--model", b.status().message());
+      body = *b;
+    } else {
+      auto ready = probe->fetch("GET", prefix + "/v2/health/ready");
+      if (!ready.isOk()) return fetchFailed(ready.status());
+    }
+    if (args->boolean("--binary")) {
+      auto bin = loadgen::binaryInferBody(body);
+      if (!bin.isOk()) return bad(input.empty() ? "--model" : "--input", bin.status().message());
+      body = std::move(bin->body);
+      target.headers.emplace_back("Content-Type", "application/octet-stream");
+      target.headers.emplace_back("Inference-Header-Content-Length",
+                                  std::to_string(bin->json_length));
+    }
+    config.body_bytes = body.size();
+    target.body = body;
+    driver = std::make_unique<loadgen::LoadDriver>(target, timeout);
+    if (Status s = driver->init(); !s.isOk()) return bad("--url", s.message());
+    if (tty) driver->setProgress(progress);
   }
+  // The batch sizes come from the server's /metrics over HTTP; with --protocol grpc there is no
+  // HTTP URL to scrape, so avg_batch stays null.
   auto scrapeBatch = [&]() -> std::optional<loadgen::BatchTotals> {
-    auto page = probe.fetch("GET", prefix + "/metrics");
+    if (!probe) return std::nullopt;
+    auto page = probe->fetch("GET", prefix + "/metrics");
     if (!page.isOk() || page->status != 200) return std::nullopt;
     return loadgen::batchTotals(page->body);
+  };
+  auto runClosed = [&](int c, Duration w,
+                       const std::function<bool(const std::vector<WindowStats>&)>& more) {
+    return grpc_driver ? grpc_driver->runClosed(c, w, more) : driver->runClosed(c, w, more);
+  };
+  auto runOpen = [&](const loadgen::RateProfile& p, int max, Duration drain) {
+    return grpc_driver ? grpc_driver->runOpen(p, max, drain) : driver->runOpen(p, max, drain);
   };
 
   std::vector<LevelResult> results;
   if (profile) {
     level_label = "open ";
     auto before = scrapeBatch();
-    WindowStats w = driver.runOpen(*profile, static_cast<int>(max_conns), timeout);
+    WindowStats w = runOpen(*profile, static_cast<int>(max_conns), timeout);
     LevelResult r = summarize({w}, 0, "open");
     r.dropped = w.dropped;
     r.target_rps = profile->expectedRequests() /
@@ -341,9 +420,9 @@ int runLoad(const std::vector<std::string>& argv) {
       std::vector<WindowStats> windows;
       bool stable = true;
       if (sweep.empty()) {
-        windows = driver.runClosed(c, duration, [](const auto&) { return false; });
+        windows = runClosed(c, duration, [](const auto&) { return false; });
       } else {
-        windows = driver.runClosed(c, window, [&](const std::vector<WindowStats>& ws) {
+        windows = runClosed(c, window, [&](const std::vector<WindowStats>& ws) {
           if (ws.size() >= 3) {
             double lo = 1e300, hi = 0, sum = 0;
             for (size_t i = ws.size() - 3; i < ws.size(); ++i) {
