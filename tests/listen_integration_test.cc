@@ -84,7 +84,7 @@ class ListenIntegration : public ::testing::Test {
   std::vector<std::string> serve(const std::string& listen, std::vector<std::string> extra = {}) {
     std::vector<std::string> a = {surgeBinary(),  "serve",  "--model-repository",
                                   (dir_ / "repo").string(), "--listen", listen,
-                                  "--workers",    "2"};
+                                  "--workers",    "2",      "--grpc-listen", "127.0.0.1:0"};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }

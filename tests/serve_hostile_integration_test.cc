@@ -54,7 +54,8 @@ class ServeHostile : public ::testing::Test {
 
   int runToExit() {
     return testing::runToExit({surgeBinary(), "serve", "--model-repository",
-                               (dir_ / "repo").string(), "--listen", "127.0.0.1:0"},
+                               (dir_ / "repo").string(), "--listen", "127.0.0.1:0",
+                               "--grpc-listen", "127.0.0.1:0"},
                               log(), 10s);
   }
 

@@ -110,7 +110,7 @@ TEST_F(TorchServeIntegration, MissingModelFileFailsStartup) {
   ASSERT_EQ(runDemo(), 0) << logText();
   std::filesystem::remove(dir_ / "repo" / "mlp" / "1" / "model.pt");
   int rc = runToExit({surgeBinary(), "serve", "--model-repository", (dir_ / "repo").string(),
-                      "--listen", "127.0.0.1:0"},
+                      "--listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0"},
                      log(), 30s);
   EXPECT_NE(rc, 0);
   EXPECT_NE(rc, -1) << "did not exit";

@@ -1,12 +1,17 @@
 // `surge serve`: the model server (Open Inference Protocol over HTTP, Triton's model repository
 // and dynamic batching). Wiring only — serving/ does the work.
 //   surge serve --model-repository DIR [--listen 0.0.0.0:8000] [--workers 2]
-// Prints "surge serve listening on HOST:PORT" once listening; /v2/health/ready turns 200 after
+// Prints "surge serve listening on HOST:PORT" once listening (and "surge serve gRPC listening on
+// HOST:PORT" for the gRPC endpoint, --grpc-listen, default 0.0.0.0:8001, 'off' for none); /v2/health/ready turns 200 after
 // every model instance has loaded and warmed up. SIGTERM/SIGINT: not ready at once, requests
 // already received finish, exit 0. Exit 2 on usage or configuration errors, 1 when a model fails
 // to load or the address cannot be bound.
 // --cache redis://[[USER]:PASSWORD@]HOST:PORT[/DB]: the shared prediction cache
 // (serving/redis_cache.h).
+// --model-control-mode none|poll|explicit, --load-model NAME..., --repository-poll-secs N:
+// Triton's model control (serving/model_control.h); explicit mode scans only the --load-model
+// models at start.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -36,9 +41,9 @@ const CommandSpec& spec() {
       .path = "serve",
       .synopsis = {"--model-repository DIR [options]"},
       .description =
-          "Model server: Open Inference Protocol (KServe v2 / Triton) over HTTP, Triton's model\n"
-          "repository layout (DIR/<model>/config.pbtxt, DIR/<model>/<version>/), dynamic batching\n"
-          "and instance groups. See docs/serving.md.\n",
+          "Model server: Open Inference Protocol (KServe v2 / Triton) over HTTP and gRPC, Triton's\n"
+          "model repository layout (DIR/<model>/config.pbtxt, DIR/<model>/<version>/), dynamic\n"
+          "batching and instance groups. See docs/serving.md.\n",
       .flags =
           {
               {.name = "--model-repository",
@@ -50,6 +55,11 @@ const CommandSpec& spec() {
                .value_name = "HOST:PORT",
                .help = "HTTP listener (port 0 = any)",
                .default_value = "0.0.0.0:8000"},
+              {.name = "--grpc-listen",
+               .value_name = "HOST:PORT",
+               .help = "gRPC listener, Triton's inference.GRPCInferenceService (port 0 = any; "
+                       "'off' = no gRPC endpoint)",
+               .default_value = "0.0.0.0:8001"},
               {.name = "--workers",
                .value_name = "N",
                .help = "HTTP event-loop threads (default 2)",
@@ -78,6 +88,26 @@ const CommandSpec& spec() {
                .value_name = "DUR",
                .help = "longest wait for requests in flight at shutdown (default 30s)",
                .type = FlagType::kDuration},
+              section("Model control (Triton's; see docs/serving.md, \"Model control\"):"),
+              {.name = "--model-control-mode",
+               .value_name = "MODE",
+               .help = "none: the models loaded at start are final; explicit: load/unload "
+                       "through POST /v2/repository/models/{m}/load|unload; poll: rescan the "
+                       "repository every --repository-poll-secs",
+               .default_value = "none",
+               .choices = {"none", "poll", "explicit"}},
+              {.name = "--load-model",
+               .value_name = "NAME",
+               .help = "explicit mode: a model to load at start (repeatable; '*' = all, alone); "
+                       "without it none is loaded",
+               .repeatable = true},
+              {.name = "--repository-poll-secs",
+               .value_name = "N",
+               .help = "poll mode: seconds between rescans of the repository (default 15; "
+                       "ignored in the other modes, as Triton does)",
+               .type = FlagType::kInt,
+               .min = 0,
+               .max = 86400},
               {.name = "--log-level",
                .value_name = "LEVEL",
                .help = "log threshold",
@@ -131,6 +161,12 @@ int runServe(const std::vector<std::string>& argv) {
   if (Status s = checkHostPort("--listen", listen, true); !s.isOk()) {
     return usageError(spec(), s.message());
   }
+  const std::string grpc_listen = args->str("--grpc-listen");
+  if (grpc_listen != "off") {
+    if (Status s = checkHostPort("--grpc-listen", grpc_listen, true); !s.isOk()) {
+      return usageError(spec(), s.message() + " (or 'off')");
+    }
+  }
   serving::ModelServerOptions options;
   options.reuse_port = args->boolean("--reuse-port");
   if (args->has("--workers")) options.workers = static_cast<int>(args->integer("--workers"));
@@ -144,6 +180,25 @@ int runServe(const std::vector<std::string>& argv) {
   }
   if (args->has("--shutdown-delay")) options.shutdown_delay = args->duration("--shutdown-delay");
   if (args->has("--drain-timeout")) options.drain_timeout = args->duration("--drain-timeout");
+  auto control_mode = serving::parseModelControlMode(args->str("--model-control-mode"));
+  if (!control_mode.isOk()) return usageError(spec(), control_mode.status().message());
+  options.control.mode = *control_mode;
+  options.control.drain_timeout = options.drain_timeout;
+  const std::vector<std::string>& load_models = args->all("--load-model");
+  if (!load_models.empty() && *control_mode != serving::ModelControlMode::kExplicit) {
+    return usageError(spec(), "--load-model needs --model-control-mode explicit");
+  }
+  if (load_models.size() > 1 &&
+      std::find(load_models.begin(), load_models.end(), "*") != load_models.end()) {
+    return usageError(spec(), "--load-model '*' must be the only --load-model");
+  }
+  if (args->has("--repository-poll-secs")) {
+    int64_t secs = args->integer("--repository-poll-secs");
+    if (secs == 0 && *control_mode == serving::ModelControlMode::kPoll) {
+      return usageError(spec(), "--model-control-mode poll needs --repository-poll-secs > 0");
+    }
+    options.control.poll_interval = std::chrono::seconds(secs);
+  }
   const std::string cache_url = args->str("--cache");
   serving::RedisCacheOptions cache_options;
   if (args->has("--cache")) {
@@ -175,6 +230,7 @@ int runServe(const std::vector<std::string>& argv) {
     }
   }
   options.listen = listen;
+  if (grpc_listen != "off") options.grpc_listen = grpc_listen;
   if (!metrics_port.empty()) {
     options.metrics_listen = listen.substr(0, listen.rfind(':')) + ":" + metrics_port;
   }
@@ -184,7 +240,11 @@ int runServe(const std::vector<std::string>& argv) {
 
   runtime::BackendRegistry backends;
   runtime::registerBuiltinBackends(backends);
-  auto models = serving::loadRepository(repo, backends);
+  options.control.repository = repo;
+  // Explicit mode loads only the --load-model models at start; the others load on request.
+  auto models = *control_mode == serving::ModelControlMode::kExplicit
+                    ? serving::loadRepositoryModels(repo, load_models, backends)
+                    : serving::loadRepository(repo, backends);
   if (!models.isOk()) {
     std::fprintf(stderr, "surge serve: %s\n", models.status().message().c_str());
     return 2;

@@ -12,7 +12,10 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include <zlib.h>
+
 #include "runtime/builtin_backends.h"
+#include "serving/http_compression.h"
 #include "serving/model_server.h"
 #include "support/socket_client.h"
 #include "support/wait.h"
@@ -378,7 +381,7 @@ dynamic_batching { default_queue_policy { max_queue_size: 1 default_timeout_micr
 parameters { key: "base_latency_us" value { string_value: "300000" } }
 )");
   start();
-  ServedModel* m = *server_->models().find("slow", "");
+  std::shared_ptr<ServedModel> m = *server_->models().find("slow", "");
   std::string body = inferBody("", {{1, 2, 3}});
   std::string req = "POST /v2/models/slow/infer HTTP/1.1\r\nHost: t\r\nContent-Length: " +
                     std::to_string(body.size()) + "\r\n\r\n" + body;
@@ -430,13 +433,13 @@ TEST_F(HttpApiTest, MetricsStatisticsAndRepositoryIndex) {
   ASSERT_EQ(m.status, 200);
   EXPECT_NE(m.raw.find("text/plain; version=0.0.4"), std::string::npos);
   const std::string& page = m.body;
-  EXPECT_NE(page.find("nv_inference_request_success_total{model=\"simple\",version=\"1\"} 3"),
+  EXPECT_NE(page.find("nv_inference_request_success{model=\"simple\",version=\"1\"} 3"),
             std::string::npos)
       << page;
-  EXPECT_NE(page.find("nv_inference_count_total{model=\"simple\",version=\"1\"} 6"),
+  EXPECT_NE(page.find("nv_inference_count{model=\"simple\",version=\"1\"} 6"),
             std::string::npos)
       << page;
-  EXPECT_NE(page.find("nv_inference_request_failure_total{model=\"simple\",version=\"1\","
+  EXPECT_NE(page.find("nv_inference_request_failure{model=\"simple\",version=\"1\","
                       "reason=\"OTHER\"} 1"),
             std::string::npos)
       << page;
@@ -476,7 +479,7 @@ parameters { key: "base_latency_us" value { string_value: "100000" } }
   ModelServerOptions o;
   o.shutdown_delay = 300ms;
   start(o);
-  ServedModel* m = *server_->models().find("slow", "");
+  std::shared_ptr<ServedModel> m = *server_->models().find("slow", "");
   std::string body = inferBody("", {{1, 2, 3}});
   std::string req = "POST /v2/models/slow/infer HTTP/1.1\r\nHost: t\r\nContent-Length: " +
                     std::to_string(body.size()) + "\r\n\r\n" + body;
@@ -495,6 +498,283 @@ parameters { key: "base_latency_us" value { string_value: "100000" } }
   runner_.join();
   EXPECT_EQ(exit_code_, 0);
   EXPECT_LT(nt::connectTo(port_), 0);  // the listener is gone
+}
+
+// --- GET .../config (Triton's model configuration) ---
+
+TEST_F(HttpApiTest, ModelConfigIsTritonsJson) {
+  model("simple", kSimple, {"1", "2"});
+  start();
+  Reply r = call("GET", "/v2/models/simple/config");
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_NE(r.raw.find("Content-Type: application/json"), std::string::npos);
+  EXPECT_EQ(r.j["name"], "simple");
+  EXPECT_EQ(r.j["backend"], "synthetic");
+  EXPECT_EQ(r.j["max_batch_size"], 8);
+  EXPECT_EQ(r.j["version_policy"], json({{"latest", {{"num_versions", 1}}}}));
+  EXPECT_EQ(r.j["input"][0]["dims"], json::array({3}));
+  EXPECT_EQ(r.j["input"][0]["data_type"], "TYPE_FP32");
+  EXPECT_EQ(r.j["output"][1]["data_type"], "TYPE_INT32");
+  EXPECT_EQ(r.j["dynamic_batching"]["max_queue_delay_microseconds"], 100);
+  EXPECT_EQ(r.j["dynamic_batching"]["preferred_batch_size"], json::array({8}));
+  EXPECT_EQ(r.j["instance_group"][0]["name"], "simple_0");
+  EXPECT_EQ(r.j["instance_group"][0]["kind"], "KIND_CPU");
+  EXPECT_EQ(r.j["instance_group"][0]["count"], 2);
+  // The configuration is the model's: the same for every served version.
+  Reply v = call("GET", "/v2/models/simple/versions/2/config");
+  EXPECT_EQ(v.status, 200);
+  EXPECT_EQ(v.j, r.j);
+  Reply old = call("GET", "/v2/models/simple/versions/1/config");
+  EXPECT_EQ(old.status, 404);  // latest 1: version 1 is not served
+  EXPECT_TRUE(old.j["error"].is_string());
+  Reply unknown = call("GET", "/v2/models/nope/config");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_TRUE(unknown.j["error"].is_string());
+  Reply post = call("POST", "/v2/models/simple/config", "{}");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_NE(post.raw.find("Allow: GET"), std::string::npos);
+  EXPECT_TRUE(post.j["error"].is_string());
+  EXPECT_EQ(call("GET", "/v2/models/simple/config/x").status, 404);
+}
+
+// --- Content-Encoding / Accept-Encoding (Triton's HTTP compression) ---
+
+// zlib, independently of the server's codec: 15+16 gzip (gzip.compress), 15 zlib (zlib.compress).
+std::string zpack(std::string_view data, int window_bits) {
+  z_stream zs{};
+  EXPECT_EQ(deflateInit2(&zs, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&zs, data.size()) + 64, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+// Inflates gzip or zlib data (automatic header detection); empty on error.
+std::string zunpack(std::string_view data) {
+  z_stream zs{};
+  EXPECT_EQ(inflateInit2(&zs, 15 + 32), Z_OK);
+  std::string out(1 << 20, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  int ret = inflate(&zs, Z_FINISH);
+  out.resize(ret == Z_STREAM_END ? zs.total_out : 0);
+  inflateEnd(&zs);
+  return out;
+}
+
+// The value of a response header (exact name), or "".
+std::string headerValue(const std::string& raw, const std::string& name) {
+  size_t he = raw.find("\r\n\r\n");
+  size_t p = raw.find("\r\n" + name + ": ");
+  if (p == std::string::npos || p > he) return "";
+  p += name.size() + 4;
+  return raw.substr(p, raw.find("\r\n", p) - p);
+}
+
+constexpr const char* kWide = R"(
+backend: "synthetic"
+max_batch_size: 8
+input [ { name: "x" data_type: TYPE_FP32 dims: [ 3 ] } ]
+output [ { name: "y" data_type: TYPE_FP32 dims: [ 600 ] } ]
+)";
+
+TEST_F(HttpApiTest, CompressedRequestBodiesAnswerLikePlainOnes) {
+  model("simple", kSimple);
+  start();
+  std::string body = inferBody("c", {{1, 2, 3}, {4, 5, 6}});
+  Reply plain = call("POST", "/v2/models/simple/infer", body);
+  ASSERT_EQ(plain.status, 200) << plain.raw;
+  for (auto [coding, bits] : {std::pair{"gzip", 31}, std::pair{"deflate", 15},
+                              std::pair{"deflate", -15}, std::pair{"GZIP", 31}}) {
+    std::string raw = nt::httpExchange(port_, "POST", "/v2/models/simple/infer",
+                                       zpack(body, bits),
+                                       std::string("Content-Encoding: ") + coding + "\r\n");
+    ASSERT_EQ(nt::statusOf(raw), 200) << coding << " " << bits << ": " << raw;
+    EXPECT_EQ(json::parse(nt::bodyOf(raw)), plain.j) << coding;
+    EXPECT_EQ(headerValue(raw, "Vary"), "Accept-Encoding");
+    EXPECT_EQ(headerValue(raw, "Content-Encoding"), "");  // small answer: sent as it is
+  }
+  std::string id = nt::httpExchange(port_, "POST", "/v2/models/simple/infer", body,
+                                    "Content-Encoding: identity\r\n");
+  EXPECT_EQ(nt::statusOf(id), 200) << id;
+}
+
+TEST_F(HttpApiTest, CompressedBinaryTensorRequest) {
+  model("simple", kSimple);
+  start();
+  std::string header =
+      R"({"inputs":[{"name":"x","shape":[2,3],"datatype":"FP32",)"
+      R"("parameters":{"binary_data_size":24}}],"outputs":[{"name":"y"},{"name":"n"}]})";
+  float x[6] = {1, 2, 3, 10, 20, 30};
+  std::string body = header + std::string(reinterpret_cast<const char*>(x), sizeof x);
+  // tritonclient: Inference-Header-Content-Length is the JSON length in the uncompressed body.
+  std::string raw = nt::httpExchange(
+      port_, "POST", "/v2/models/simple/infer", zpack(body, 31),
+      "Content-Encoding: gzip\r\nInference-Header-Content-Length: " +
+          std::to_string(header.size()) + "\r\n");
+  ASSERT_EQ(nt::statusOf(raw), 200) << raw;
+  json j = json::parse(nt::bodyOf(raw));
+  EXPECT_EQ(j["outputs"][0]["data"], json::array({6, 7, 60, 61}));
+  EXPECT_EQ(j["outputs"][1]["data"], json::array({6, 60}));
+}
+
+TEST_F(HttpApiTest, CompressionBombIs413AndTheServerStillServes) {
+  model("simple", kSimple);
+  ModelServerOptions o;
+  o.max_request_bytes = 1 << 20;
+  start(o);
+  std::string bomb = zpack(std::string(size_t{16} << 20, ' '), 31);  // 16 MiB of spaces
+  ASSERT_LT(bomb.size(), 64u << 10);
+  std::string raw = nt::httpExchange(port_, "POST", "/v2/models/simple/infer", bomb,
+                                     "Content-Encoding: gzip\r\n");
+  ASSERT_EQ(nt::statusOf(raw), 413) << raw;
+  EXPECT_EQ(json::parse(nt::bodyOf(raw)),
+            json({{"error", "decompressed body exceeds --max-request-size (1048576 bytes)"}}));
+  std::string cut = zpack(inferBody("", {{1, 2, 3}}), 31);
+  raw = nt::httpExchange(port_, "POST", "/v2/models/simple/infer", cut.substr(0, cut.size() - 3),
+                         "Content-Encoding: gzip\r\n");
+  EXPECT_EQ(nt::statusOf(raw), 400) << raw;
+  EXPECT_NE(raw.find("truncated gzip body"), std::string::npos) << raw;
+  raw = nt::httpExchange(port_, "POST", "/v2/models/simple/infer", inferBody("", {{1, 2, 3}}),
+                         "Content-Encoding: gzip\r\n");
+  EXPECT_EQ(nt::statusOf(raw), 400) << raw;
+  EXPECT_EQ(call("POST", "/v2/models/simple/infer", inferBody("", {{1, 2, 3}})).status, 200);
+}
+
+TEST_F(HttpApiTest, UnsupportedContentEncodingIs415) {
+  model("simple", kSimple);
+  start();
+  std::string raw = nt::httpExchange(port_, "POST", "/v2/models/simple/infer", "xxxx",
+                                     "Content-Encoding: br\r\n");
+  ASSERT_EQ(nt::statusOf(raw), 415) << raw;
+  EXPECT_EQ(json::parse(nt::bodyOf(raw)),
+            json({{"error", "unsupported Content-Encoding 'br' (supported: gzip, deflate, "
+                            "identity)"}}));
+  EXPECT_EQ(headerValue(raw, "Accept-Encoding"), "gzip, deflate");
+  std::string body = inferBody("", {{1, 2, 3}});
+  raw = nt::httpExchange(port_, "POST", "/v2/models/simple/infer", zpack(zpack(body, 31), 31),
+                         "Content-Encoding: gzip, gzip\r\n");
+  EXPECT_EQ(nt::statusOf(raw), 415) << raw;
+  EXPECT_TRUE(json::parse(nt::bodyOf(raw))["error"].is_string());
+}
+
+TEST_F(HttpApiTest, AcceptEncodingCompressesLargeAnswers) {
+  model("wide", kWide);
+  start();
+  std::string body = inferBody("w", {{1, 2, 3}, {4, 5, 6}});
+  Reply plain = call("POST", "/v2/models/wide/infer", body);
+  ASSERT_EQ(plain.status, 200) << plain.raw;
+  ASSERT_GT(plain.body.size(), kMinCompressBytes);
+  for (std::string coding : {"gzip", "deflate"}) {
+    std::string raw = nt::httpExchange(port_, "POST", "/v2/models/wide/infer", body,
+                                       "Accept-Encoding: " + coding + "\r\n");
+    ASSERT_EQ(nt::statusOf(raw), 200) << raw;
+    EXPECT_EQ(headerValue(raw, "Content-Encoding"), coding);
+    EXPECT_EQ(headerValue(raw, "Vary"), "Accept-Encoding");
+    std::string packed = nt::bodyOf(raw);
+    EXPECT_LT(packed.size(), plain.body.size());
+    EXPECT_EQ(std::stoul(headerValue(raw, "Content-Length")), packed.size());
+    EXPECT_EQ(zunpack(packed), plain.body) << coding;
+  }
+  // q-values; identity preferred or nothing acceptable: the answer goes out as it is.
+  std::string raw = nt::httpExchange(port_, "POST", "/v2/models/wide/infer", body,
+                                     "Accept-Encoding: gzip;q=0.2, deflate;q=0.9\r\n");
+  EXPECT_EQ(headerValue(raw, "Content-Encoding"), "deflate");
+  for (std::string accept : {"identity", "gzip;q=0", "identity;q=0", "br"}) {
+    raw = nt::httpExchange(port_, "POST", "/v2/models/wide/infer", body,
+                           "Accept-Encoding: " + accept + "\r\n");
+    ASSERT_EQ(nt::statusOf(raw), 200) << raw;
+    EXPECT_EQ(headerValue(raw, "Content-Encoding"), "") << accept;
+    EXPECT_EQ(nt::bodyOf(raw), plain.body) << accept;
+  }
+  // Errors are never compressed.
+  raw = nt::httpExchange(port_, "POST", "/v2/models/wide/infer", "{\"inputs\": 5" +
+                         std::string(4000, ' ') + "}", "Accept-Encoding: gzip\r\n");
+  EXPECT_EQ(nt::statusOf(raw), 400);
+  EXPECT_EQ(headerValue(raw, "Content-Encoding"), "");
+}
+
+TEST_F(HttpApiTest, CompressedBinaryAnswerKeepsTheUncompressedJsonLength) {
+  model("wide", kWide);
+  start();
+  std::string body = R"({"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[1,2,3]}],)"
+                     R"("outputs":[{"name":"y","parameters":{"binary_data":true}}]})";
+  std::string raw = nt::httpExchange(port_, "POST", "/v2/models/wide/infer", zpack(body, 15),
+                                     "Content-Encoding: deflate\r\nAccept-Encoding: gzip\r\n");
+  ASSERT_EQ(nt::statusOf(raw), 200) << raw;
+  EXPECT_EQ(headerValue(raw, "Content-Encoding"), "gzip");
+  EXPECT_EQ(headerValue(raw, "Content-Type"), "application/octet-stream");
+  size_t json_length = std::stoul(headerValue(raw, "Inference-Header-Content-Length"));
+  std::string whole = zunpack(nt::bodyOf(raw));
+  ASSERT_EQ(whole.size(), json_length + 600 * sizeof(float));
+  json j = json::parse(whole.substr(0, json_length));
+  EXPECT_EQ(j["outputs"][0]["parameters"]["binary_data_size"], 2400);
+  float y[2];
+  std::memcpy(y, whole.data() + json_length, sizeof y);
+  EXPECT_EQ(y[0], 6);
+  EXPECT_EQ(y[1], 7);
+}
+
+// Inference-Header-Content-Length edge cases, as Triton (server src/http_server.cc): 0 = the whole
+// body is JSON; beyond the (decoded) body, or negative, 400 "inference header size should be in
+// range (0, N), got: X"; not a number, 400 "Unable to parse ...". 2^64-1 is not "absent".
+TEST_F(HttpApiTest, InferenceHeaderContentLengthEdgeCases) {
+  model("simple", kSimple);
+  start();
+  const std::string body =
+      R"({"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[1,2,3]}]})";
+  auto send = [&](const std::string& value, const std::string& payload,
+                  const std::string& extra = "") {
+    return nt::httpExchange(port_, "POST", "/v2/models/simple/infer", payload,
+                            extra + "Inference-Header-Content-Length: " + value + "\r\n");
+  };
+  auto errorOf = [](const std::string& raw) {
+    json j = json::parse(nt::bodyOf(raw), nullptr, false);
+    return j.is_object() && j.contains("error") ? j["error"].get<std::string>() : raw;
+  };
+  const std::string size = std::to_string(body.size());
+
+  for (const std::string& ok : {std::string("0"), size}) {
+    std::string raw = send(ok, body);
+    ASSERT_EQ(nt::statusOf(raw), 200) << ok << "\n" << raw;
+    EXPECT_EQ(json::parse(nt::bodyOf(raw))["outputs"][0]["data"], json::array({6, 7})) << ok;
+  }
+  for (const std::string& big :
+       {std::to_string(body.size() + 1), std::string("18446744073709551615"),
+        std::string("99999999999999999999999"), std::string("-5")}) {
+    std::string raw = send(big, body);
+    ASSERT_EQ(nt::statusOf(raw), 400) << big << "\n" << raw;
+    EXPECT_EQ(errorOf(raw),
+              "inference header size should be in range (0, " + size + "), got: " + big);
+  }
+  for (std::string bad : {"twelve", "12abc", "0x10"}) {
+    std::string raw = send(bad, body);
+    ASSERT_EQ(nt::statusOf(raw), 400) << "'" << bad << "'\n" << raw;
+    EXPECT_EQ(errorOf(raw).rfind("Unable to parse Inference-Header-Content-Length, got: ", 0), 0u)
+        << errorOf(raw);
+  }
+
+  // Compressed: the range is the decoded body's.
+  std::string packed = zpack(body, 31);
+  ASSERT_NE(packed.size(), body.size());
+  std::string raw = send(std::to_string(body.size() + 1), packed, "Content-Encoding: gzip\r\n");
+  ASSERT_EQ(nt::statusOf(raw), 400) << raw;
+  EXPECT_EQ(errorOf(raw), "inference header size should be in range (0, " + size +
+                              "), got: " + std::to_string(body.size() + 1));
+  raw = send("18446744073709551615", packed, "Content-Encoding: gzip\r\n");
+  ASSERT_EQ(nt::statusOf(raw), 400) << raw;
+  for (const std::string& ok : {std::string("0"), size}) {
+    raw = send(ok, packed, "Content-Encoding: gzip\r\n");
+    ASSERT_EQ(nt::statusOf(raw), 200) << ok << "\n" << raw;
+  }
+  EXPECT_EQ(call("POST", "/v2/models/simple/infer", body).status, 200);
 }
 
 }  // namespace

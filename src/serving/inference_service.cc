@@ -1,5 +1,6 @@
 #include "serving/inference_service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <new>
 #include <stdexcept>
@@ -45,60 +46,80 @@ int httpStatusFor(const Status& status) {
   }
 }
 
+FailureReason failureReasonFor(const Status& status) {
+  switch (httpStatusFor(status)) {
+    case 500:
+      return FailureReason::kBackend;
+    case 503:
+      return FailureReason::kRejected;
+    default:
+      return FailureReason::kOther;
+  }
+}
+
 struct InferenceService::Call {
-  ServedModel* model = nullptr;
+  std::shared_ptr<ServedModel> model;
   InferRequest request;
   PredictionKey key;
   bool cached_key = false;
   TimePoint start;
   Post post;
-  std::function<void(InferReply)> reply;
+  InferCodec codec;
 };
 
 InferenceService::InferenceService(ModelManager& models, Clock& clock)
     : models_(models), clock_(clock) {}
 
-void InferenceService::infer(std::string_view model, std::string_view version,
-                             std::string_view body, const Post& post,
-                             std::function<void(InferReply)> reply, size_t json_length) {
+void InferenceService::run(std::string_view model, std::string_view version, InferCodec codec,
+                           const Post& post) {
   auto found = models_.find(model, version);
   if (!found.isOk()) {
-    reply({404, jsonErrorBody(found.status().message())});
+    codec.done(found.status(), nullptr);
     return;
   }
-  ServedModel* m = *found;
+  std::shared_ptr<ServedModel> m = std::move(*found);
   if (!m->ready()) {
-    m->metrics().fail_rejected->inc();
     Status load = m->batcher().loadStatus();
-    reply({503, jsonErrorBody(load.isOk() ? "model '" + m->spec().name + "' version " +
-                                                m->versionString() + " is not ready (warming up)"
-                                          : "model failed to load: " + load.message())});
+    Status s = unavailable(load.isOk() ? "model '" + m->spec().name + "' version " +
+                                             m->versionString() + " is not ready (warming up)"
+                                       : "model failed to load: " + load.message());
+    recordFailure(m->metrics(), m->stats(), FailureReason::kRejected, Duration::zero());
+    codec.done(s, m.get());
     return;
   }
   auto call = std::make_shared<Call>();
-  call->model = m;
   call->start = clock_.now();
-  Status parsed = guarded(
-      [&] { return parseInferRequest(body, m->spec(), &call->request, json_length); });
+  Status parsed = guarded([&] { return codec.parse(*m, &call->request); });
   if (!parsed.isOk()) {
-    m->metrics().fail_other->inc();
-    m->stats().fail_count.fetch_add(1, std::memory_order_relaxed);
+    recordFailure(m->metrics(), m->stats(), failureReasonFor(parsed), Duration::zero());
     call->request = InferRequest();  // frees whatever the failed parse allocated
-    reply({httpStatusFor(parsed), jsonErrorBody(parsed.message())});
+    codec.done(parsed, m.get());
     return;
   }
+  call->model = std::move(m);
   call->post = post;
-  call->reply = std::move(reply);
+  call->codec = std::move(codec);
   in_flight_.fetch_add(1, std::memory_order_relaxed);
   if (cache_ == nullptr) {
     enqueue(std::move(call));
     return;
   }
   // The prediction cache hook: a hit answers without inference, a miss goes to the batcher.
-  call->key = predictionKey(m->spec(), call->request);
+  call->key = predictionKey(call->model->spec(), call->request);
   call->cached_key = true;
+  TimePoint lookup_start = clock_.now();
   cache_->lookup(
-      call->key, call->request, [this, call](std::optional<PredictionCache::Outputs> hit) mutable {
+      call->key, call->request,
+      [this, call, lookup_start](std::optional<PredictionCache::Outputs> hit,
+                                 bool looked_up) mutable {
+        if (looked_up) {  // dropped or failed lookups are neither hits nor misses (Triton)
+          ModelStats& st = call->model->stats();
+          auto took = static_cast<uint64_t>(
+              std::max<int64_t>(0, (clock_.now() - lookup_start).count()));
+          (hit ? st.cache_hit_count : st.cache_miss_count)
+              .fetch_add(1, std::memory_order_relaxed);
+          (hit ? st.cache_hit_ns : st.cache_miss_ns).fetch_add(took, std::memory_order_relaxed);
+        }
         if (!hit) {
           enqueue(std::move(call));
           return;
@@ -107,6 +128,32 @@ void InferenceService::infer(std::string_view model, std::string_view version,
         r.outputs = std::move(*hit);
         call->post([this, call, r = std::move(r)]() mutable { finish(*call, std::move(r), true); });
       });
+}
+
+void InferenceService::infer(std::string_view model, std::string_view version,
+                             std::string_view body, const Post& post,
+                             std::function<void(InferReply)> reply, size_t json_length) {
+  // The rendered answer lives with the codec until done() hands it over.
+  auto out = std::make_shared<InferReply>();
+  InferCodec codec;
+  codec.parse = [body, json_length](const ServedModel& m, InferRequest* request) {
+    return parseInferRequest(body, m.spec(), request, json_length);
+  };
+  codec.render = [out](const ServedModel& m, const InferRequest& request,
+                       const std::vector<runtime::Tensor>& outputs) {
+    auto n = appendInferResponse(out->body, m.spec(), request, outputs);
+    if (!n.isOk()) return n.status();
+    out->json_length = *n;
+    return Status::ok();
+  };
+  codec.done = [out, reply = std::move(reply)](const Status& status, ServedModel*) {
+    if (status.isOk()) {
+      reply(std::move(*out));
+      return;
+    }
+    reply({httpStatusFor(status), jsonErrorBody(status.message())});
+  };
+  run(model, version, std::move(codec), post);
 }
 
 void InferenceService::enqueue(std::shared_ptr<Call> call) {
@@ -120,7 +167,7 @@ void InferenceService::enqueue(std::shared_ptr<Call> call) {
   work->done = [this, call](WorkResult&& r) {
     call->post([this, call, r = std::move(r)]() mutable { finish(*call, std::move(r), false); });
   };
-  ServedModel* m = call->model;
+  ServedModel* m = call->model.get();
   if (Status s = m->batcher().enqueue(std::move(work)); !s.isOk()) {
     WorkResult r;
     r.status = s;
@@ -129,73 +176,35 @@ void InferenceService::enqueue(std::shared_ptr<Call> call) {
 }
 
 void InferenceService::finish(Call& call, WorkResult&& r, bool from_cache) {
-  try {
-    finishUnguarded(call, std::move(r), from_cache);
-  } catch (const std::exception& e) {
-    // Out of memory while answering (on the event loop): fail this request, keep the process.
-    if (!call.reply) return;  // the reply itself threw: nothing more can be sent
-    auto reply_fn = std::move(call.reply);
-    in_flight_.fetch_sub(1, std::memory_order_relaxed);
-    reply_fn({503, "{\"error\":\"out of memory while answering this request\"}"});
-  }
-}
-
-void InferenceService::finishUnguarded(Call& call, WorkResult&& r, bool from_cache) {
   ServedModel& m = *call.model;
   Duration total = clock_.now() - call.start;
-  auto ns = [](Duration d) { return static_cast<uint64_t>(std::max<int64_t>(0, d.count())); };
-  InferReply reply;
   if (r.status.isOk()) {
     // Rendering can fail (a BYTES output that is not UTF-8 and may not go out as binary, or
     // memory): the request then fails alone, never the process.
-    Status rendered = guarded([&] {
-      auto n = appendInferResponse(reply.body, m.spec(), call.request, r.outputs);
-      if (n.isOk()) reply.json_length = *n;
-      return n.status();
-    });
-    if (!rendered.isOk()) {
-      reply.body.clear();
-      reply.body.shrink_to_fit();
-      r.status = rendered;
-    }
+    Status rendered = guarded([&] { return call.codec.render(m, call.request, r.outputs); });
+    if (!rendered.isOk()) r.status = rendered;
   }
   if (r.status.isOk()) {
     if (cache_ != nullptr && call.cached_key && !from_cache) {
       cache_->store(call.key, call.request, r.outputs);
     }
-    const ModelMetrics& mm = m.metrics();
-    mm.success->inc();
-    mm.request_seconds->inc(toSeconds(total));
-    mm.latency->observe(toSeconds(total));
-    if (!from_cache) {
-      mm.queue_seconds->inc(toSeconds(r.queue_time));
-      mm.compute_seconds->inc(toSeconds(r.compute_time));
-      mm.queue_latency->observe(toSeconds(r.queue_time));
-    }
-    ModelStats& st = m.stats();
-    st.success_count.fetch_add(1, std::memory_order_relaxed);
-    st.success_ns.fetch_add(ns(total), std::memory_order_relaxed);
-    if (!from_cache) {
-      st.queue_count.fetch_add(1, std::memory_order_relaxed);
-      st.queue_ns.fetch_add(ns(r.queue_time), std::memory_order_relaxed);
-      st.compute_count.fetch_add(1, std::memory_order_relaxed);
-      st.compute_ns.fetch_add(ns(r.compute_time), std::memory_order_relaxed);
-    }
-    st.last_inference_ms.store(
-        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count()),
-        std::memory_order_relaxed);
+    recordSuccess(m.metrics(), m.stats(), total, r, from_cache);
   } else {
-    reply.status = httpStatusFor(r.status);
-    reply.body = jsonErrorBody(r.status.message());
-    (reply.status == 500 ? m.metrics().fail_backend : m.metrics().fail_rejected)->inc();
-    m.stats().fail_count.fetch_add(1, std::memory_order_relaxed);
-    m.stats().fail_ns.fetch_add(ns(total), std::memory_order_relaxed);
+    recordFailure(m.metrics(), m.stats(), failureReasonFor(r.status), total);
   }
-  auto reply_fn = std::move(call.reply);
+  complete(call, r.status);
+}
+
+void InferenceService::complete(Call& call, const Status& status) {
+  auto codec = std::move(call.codec);
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
-  reply_fn(std::move(reply));
+  // The transport's reply itself may run out of memory: that request is lost (nothing more can
+  // be sent), never the process.
+  Status sent = guarded([&] {
+    codec.done(status, call.model.get());
+    return Status::ok();
+  });
+  (void)sent;
 }
 
 }  // namespace surge::serving

@@ -2,13 +2,19 @@
 // version, its metrics and its statistics (Triton's statistics extension). Loading runs in the
 // background (every instance loads and warms up on its own thread); a version is ready once all
 // its instances are, the server once every version is.
-// Lookup: find(name, "") is the newest served version; a named version must be served.
-// Thread-safety: find/ready/stats are safe from any thread once constructed; start() and
-// drainAndStop() from the owner.
+// Lookup: find(name, "") is the newest served version; a named version must be served. Lookups
+// hand out shared_ptrs: a request keeps its version alive even if it is unloaded meanwhile.
+// Model control (model_control.h) changes the table at run time: it builds a version off the table
+// (makeVersion), starts and warms it up, then swaps a model's versions in one step
+// (setVersions); versions taken out are drained by the caller.
+// Thread-safety: find/all/versionsOf/ready/stats are safe from any thread (the table is guarded
+// by a shared mutex); start() and drainAndStop() from the owner; makeVersion/setVersions from
+// one thread at a time (model control's).
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,16 +27,6 @@
 #include "serving/serving_metrics.h"
 
 namespace surge::serving {
-
-// Cumulative counters behind GET /v2/models/{m}/stats (Triton's statistics extension).
-struct ModelStats {
-  std::atomic<uint64_t> success_count{0}, success_ns{0};
-  std::atomic<uint64_t> fail_count{0}, fail_ns{0};
-  std::atomic<uint64_t> queue_count{0}, queue_ns{0};
-  std::atomic<uint64_t> compute_count{0}, compute_ns{0};
-  std::atomic<uint64_t> inference_count{0}, execution_count{0};
-  std::atomic<uint64_t> last_inference_ms{0};  // wall clock, ms since the Unix epoch
-};
 
 class ServedModel {
  public:
@@ -73,11 +69,12 @@ class ModelManager {
   bool waitLoaded(Duration timeout);
 
   // NotFound "unknown model 'x'" / "model 'x' has no version '3' (serving 1, 2)".
-  StatusOr<ServedModel*> find(std::string_view name, std::string_view version) const;
-  // Every served version, sorted by model name then version.
-  const std::vector<std::unique_ptr<ServedModel>>& all() const { return models_; }
+  StatusOr<std::shared_ptr<ServedModel>> find(std::string_view name,
+                                              std::string_view version) const;
+  // Every served version, sorted by model name then version (a snapshot).
+  std::vector<std::shared_ptr<ServedModel>> all() const;
   // The served versions of one model (ascending), empty when unknown.
-  std::vector<ServedModel*> versionsOf(std::string_view name) const;
+  std::vector<std::shared_ptr<ServedModel>> versionsOf(std::string_view name) const;
 
   // Dispatch queued requests without waiting for batch delays (draining); new ones still queue.
   void flush();
@@ -86,9 +83,23 @@ class ModelManager {
   // Queued requests across every version.
   size_t queued() const;
 
+  // A new version of a model, not served yet (its batcher not started). The backend must exist
+  // (a validated config names one).
+  std::shared_ptr<ServedModel> makeVersion(std::shared_ptr<const ModelConfig> config,
+                                           int64_t version);
+  // Serves exactly `versions` (ascending, all of model `name`; empty: the model is no longer
+  // served) in one step; returns the versions it served before. Lookups see either the old set or
+  // the new one, never a mix.
+  std::vector<std::shared_ptr<ServedModel>> setVersions(
+      const std::string& name, std::vector<std::shared_ptr<ServedModel>> versions);
+  metrics::Registry& registry() { return registry_; }
+
  private:
+  const runtime::BackendRegistry& backends_;
   metrics::Registry& registry_;
-  std::vector<std::unique_ptr<ServedModel>> models_;
+  Clock& clock_;
+  mutable std::shared_mutex mu_;
+  std::vector<std::shared_ptr<ServedModel>> models_;  // guarded by mu_
 };
 
 }  // namespace surge::serving

@@ -9,6 +9,8 @@
 #include "common/logging.h"
 #include "net/asio.h"
 #include "net/http_server.h"
+#include "serving/grpc/grpc_server.h"
+#include "serving/system_metrics.h"
 
 namespace surge::serving {
 
@@ -42,6 +44,7 @@ class ModelServer::Impl {
   asio::signal_set signals;
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<net::HttpServer> metrics_server;
+  std::unique_ptr<GrpcServer> grpc;
   std::atomic<bool> shutdown_requested{false};
   // Set by a worker after a large request (steady-clock ns); the control loop then gives freed
   // memory back to the kernel (malloc_trim) once a second for the next 3 s, off the event loops
@@ -73,15 +76,23 @@ ModelServer::ModelServer(ModelServerOptions options, std::vector<RepositoryModel
       registry_(registry),
       models_(std::move(models), backends, registry, clock),
       service_(models_, clock),
-      api_(HttpApiOptions{"surge", options_.server_version, true}, models_, service_, registry,
-           draining_),
-      impl_(std::make_unique<Impl>()) {}
+      control_(options_.control, models_, backends),
+      api_(HttpApiOptions{"surge", options_.server_version, true, options_.max_request_bytes, {}},
+           models_, service_, registry, draining_),
+      impl_(std::make_unique<Impl>()) {
+  api_.setModelControl(&control_);
+  registerSystemMetrics(registry);  // Triton's nv_cpu_* gauges (system_metrics.h)
+}
 
 ModelServer::~ModelServer() {
   // Instance threads post their replies to the workers' loops: stop them before the loops go.
+  control_.stop();  // no load or drain runs past this point
+  api_.stop();      // codec pool jobs post to the loops: none runs past this point
   models_.drainAndStop();
   impl_->stopWorkers();
   impl_->metrics_server.reset();
+  // After the batchers: every gRPC call they were answering has been finished.
+  impl_->grpc.reset();
   impl_.reset();
 }
 
@@ -143,6 +154,18 @@ Status ModelServer::start() {
     RETURN_IF_ERROR(im.metrics_server->listen(options_.metrics_listen));
     metrics_port_ = im.metrics_server->port();
   }
+  if (!options_.grpc_listen.empty()) {
+    GrpcServerOptions g;
+    g.listen = options_.grpc_listen;
+    g.max_request_bytes = options_.max_request_bytes;
+    g.reuse_port = options_.reuse_port;
+    g.server_version = options_.server_version;
+    g.extensions = {"binary_tensor_data", "model_repository", "statistics"};  // as GET /v2
+    im.grpc = std::make_unique<GrpcServer>(std::move(g), models_, service_, draining_);
+    im.grpc->setModelControl(&control_);
+    RETURN_IF_ERROR(im.grpc->start());
+    grpc_port_ = im.grpc->port();
+  }
   if (options_.install_signal_handlers) {
     im.signals.add(SIGINT);
     im.signals.add(SIGTERM);
@@ -161,6 +184,7 @@ Status ModelServer::start() {
     });
   }
   models_.start();
+  control_.start();
   for (auto& w : im.workers) {
     Worker* wp = w.get();
     w->thread = std::thread([wp] { wp->io.run(); });
@@ -173,13 +197,19 @@ Status ModelServer::start() {
               ")";
     }
     std::printf("%s\n", line.c_str());
+    if (im.grpc) {
+      std::printf("surge serve gRPC listening on %s:%u\n", hostOf(options_.grpc_listen).c_str(),
+                  static_cast<unsigned>(grpc_port_));
+    }
     std::fflush(stdout);
   }
   size_t instances = 0;
   for (const auto& m : models_.all()) instances += m->config().instances().size();
   SURGE_LOG(kInfo, "serve",
             "listening on port " + std::to_string(port_) + " with " +
-                std::to_string(options_.workers) + " workers; loading " +
+                std::to_string(options_.workers) + " workers" +
+                (im.grpc ? ", gRPC on port " + std::to_string(grpc_port_) : std::string()) +
+                "; loading " +
                 std::to_string(models_.all().size()) + " model versions (" +
                 std::to_string(instances) + " instances)");
   return Status::ok();
@@ -222,6 +252,8 @@ int ModelServer::run() {
     if (im.phase == Impl::Phase::kDelaying && (now >= im.phase_deadline || im.force)) {
       for (auto& w : im.workers) w->server->stop();
       if (im.metrics_server) im.metrics_server->stop();
+      if (im.grpc) im.grpc->beginShutdown(im.force ? Duration::zero() : options_.drain_timeout);
+      control_.stop();  // shutting down: a load in progress is abandoned, a drain cut short
       models_.flush();
       im.phase = Impl::Phase::kDraining;
       im.phase_deadline = now + options_.drain_timeout;
@@ -229,7 +261,8 @@ int ModelServer::run() {
     if (im.phase == Impl::Phase::kDraining) {
       size_t connections = 0;
       for (auto& w : im.workers) connections += w->server->connectionCount();
-      bool idle = service_.inFlight() == 0 && connections == 0;
+      bool idle =
+          service_.inFlight() == 0 && connections == 0 && (!im.grpc || im.grpc->done());
       if (idle || now >= im.phase_deadline || im.force) {
         if (!idle) {
           SURGE_LOG(kWarn, "serve",

@@ -2,14 +2,20 @@
 // the HTTP API on N event-loop workers (one io_context and one SO_REUSEPORT listener each, the
 // kernel spreading connections), plus a control loop for signals and the lifecycle:
 //   start():  listen (the port is known and, with print_ready_line, printed as
-//             "surge serve listening on HOST:PORT"), then load and warm up every model version in
-//             the background — /v2/health/live is 200 at once, /v2/health/ready only once every
-//             instance has warmed up.
-//   shutdown (SIGTERM/SIGINT or requestShutdown()): readiness turns false at once; after
-//             shutdown_delay the listeners close (busy connections finish their response);
+//             "surge serve listening on HOST:PORT"), then the gRPC endpoint when grpc_listen is set
+//             (grpc/grpc_server.h; printed as "surge serve gRPC listening on HOST:PORT"), then
+//             load and warm up every model version in the background — /v2/health/live is 200 at
+//             once, /v2/health/ready only once every instance has warmed up.
+//   shutdown (SIGTERM/SIGINT or requestShutdown()): readiness turns false at once (HTTP and
+//             gRPC); after shutdown_delay the listeners close (busy connections finish their
+//             response; the gRPC server takes no new calls, its calls and streams in flight
+//             finish);
 //             batch delays are skipped; every request already received is answered; then the
 //             batchers stop and run() returns 0. A second signal stops at once.
 //   A model that fails to load makes run() return 1 (Triton's --exit-on-error).
+//   Model control (options.control, model_control.h): its thread starts with start() and stops
+//             when the shutdown closes the listeners (a load in progress is abandoned); models
+//             it loads later never stop the server when they fail.
 // Thread-safety: start()/run() from one thread; requestShutdown() from any thread.
 #pragma once
 
@@ -24,6 +30,7 @@
 #include "runtime/backend_registry.h"
 #include "serving/http_api.h"
 #include "serving/inference_service.h"
+#include "serving/model_control.h"
 #include "serving/model_manager.h"
 #include "serving/model_repository.h"
 
@@ -32,6 +39,9 @@ namespace surge::serving {
 struct ModelServerOptions {
   std::string listen = "127.0.0.1:8000";
   std::string metrics_listen;                        // "" = /metrics on the main listener only
+  // The gRPC endpoint (inference.GRPCInferenceService), HOST:PORT, port 0 = any; "" = none.
+  // `surge serve` defaults it to 0.0.0.0:8001 (Triton's port).
+  std::string grpc_listen;
   int workers = 2;                                   // event-loop threads
   uint64_t max_request_bytes = 64ull * 1024 * 1024;  // larger bodies get 413
   Duration shutdown_delay{0};  // not ready but still serving, before the listeners close
@@ -43,6 +53,9 @@ struct ModelServerOptions {
   // is exclusive ("address already in use" if another process listens on it), even though the
   // workers of this process share it among themselves.
   bool reuse_port = false;
+  // --model-control-mode and friends (model_control.h): load/unload/poll at run time. The
+  // drain_timeout there bounds the drain of an unloaded model's requests.
+  ModelControlOptions control;
 };
 
 class ModelServer {
@@ -66,9 +79,12 @@ class ModelServer {
 
   uint16_t port() const { return port_; }
   uint16_t metricsPort() const { return metrics_port_; }
+  uint16_t grpcPort() const { return grpc_port_; }  // 0 without a gRPC endpoint
   bool draining() const { return draining_.load(); }
   ModelManager& models() { return models_; }
   InferenceService& service() { return service_; }
+  // Load / unload / index, shared by the HTTP and gRPC endpoints.
+  ModelControl& control() { return control_; }
 
   class Impl;
 
@@ -77,11 +93,13 @@ class ModelServer {
   metrics::Registry& registry_;
   ModelManager models_;
   InferenceService service_;
+  ModelControl control_;
   std::atomic<bool> draining_{false};
   HttpApi api_;
   std::unique_ptr<Impl> impl_;
   uint16_t port_ = 0;
   uint16_t metrics_port_ = 0;
+  uint16_t grpc_port_ = 0;
 };
 
 }  // namespace surge::serving

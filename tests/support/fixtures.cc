@@ -128,8 +128,10 @@ void writeModel(const std::filesystem::path& repo, const std::string& name,
                                       const std::string& log_path,
                                       const std::vector<std::string>& extra,
                                       std::chrono::milliseconds ready_timeout) {
-  std::vector<std::string> argv = {surgeBinary(), "serve", "--model-repository", repo.string(),
-                                   "--listen", "127.0.0.1:0"};
+  // --grpc-listen: never Triton's default 8001, so parallel tests do not collide on it.
+  std::vector<std::string> argv = {surgeBinary(), "serve",        "--model-repository",
+                                   repo.string(),  "--listen",     "127.0.0.1:0",
+                                   "--grpc-listen", "127.0.0.1:0"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   auto started = p.start(argv, log_path, "surge serve listening on", 30s);
   if (!started) return started;

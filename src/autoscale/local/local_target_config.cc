@@ -69,7 +69,9 @@ Status checkPositive(const config::Node& n, Duration d) {
 }  // namespace
 
 std::vector<std::string> defaultLocalArgs() {
-  return {"serve", "--model-repository", "{repo}", "--listen", "127.0.0.1:0"};
+  // gRPC on an ephemeral port: replicas never collide on Triton's 8001 (the gateway speaks HTTP).
+  return {"serve", "--model-repository", "{repo}", "--listen", "127.0.0.1:0",
+          "--grpc-listen", "127.0.0.1:0"};
 }
 
 std::string expandLocalTemplate(const std::string& text, const std::string& repo,

@@ -5,7 +5,8 @@
 //   target:
 //     kind: local
 //     command: /usr/bin/surge           # default: this surge binary (/proc/self/exe)
-//     args: [serve, --model-repository, "{repo}", --listen, "127.0.0.1:0"]   # the default
+//     args: [serve, --model-repository, "{repo}", --listen, "127.0.0.1:0",
+//            --grpc-listen, "127.0.0.1:0"]                                   # the default
 //     model_repository: models/         # {repo}; must be a directory
 //     resources: {requests: {cpu: 500m, memory: 256Mi}}   # reported in PodInfo.requests_milli
 //     env: {OMP_NUM_THREADS: "1"}       # added to the inherited environment

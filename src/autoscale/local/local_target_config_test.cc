@@ -49,7 +49,8 @@ TEST_F(LocalTargetConfigTest, Defaults) {
   ASSERT_TRUE(c.isOk()) << c.status().message();
   EXPECT_EQ(c->args, defaultLocalArgs());
   EXPECT_EQ(c->args, (std::vector<std::string>{"serve", "--model-repository", "{repo}",
-                                                "--listen", "127.0.0.1:0"}));
+                                                "--listen", "127.0.0.1:0", "--grpc-listen",
+                                                "127.0.0.1:0"}));
   EXPECT_EQ(c->min_replicas, 2);
   EXPECT_EQ(c->termination_grace_period, 30s);
   EXPECT_EQ(c->gateway_admin, "http://127.0.0.1:9901");
