@@ -331,6 +331,19 @@ TEST_F(GrpcIntegration, ExplicitModelControlUnloadsAndLoads) {
   st = stub_->RepositoryModelLoad(ctx(30s).get(), lq, &lr);
   EXPECT_FALSE(st.ok());
   EXPECT_FALSE(st.error_message().empty());
+  // Names that could reach outside the repository, and a repository name (Triton: UNSUPPORTED).
+  lq.set_model_name("../../../../proc");
+  st = stub_->RepositoryModelLoad(ctx().get(), lq, &lr);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
+  lq.set_model_name("m");
+  lq.set_repository_name("other");
+  st = stub_->RepositoryModelLoad(ctx().get(), lq, &lr);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED) << st.error_message();
+  EXPECT_NE(st.error_message().find("repository_name"), std::string::npos) << st.error_message();
+  uq.set_repository_name("other");
+  st = stub_->RepositoryModelUnload(ctx().get(), uq, &ur);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED) << st.error_message();
+  EXPECT_TRUE(stub_->ModelReady(ctx().get(), mr, &ready).ok());  // still served
 }
 
 TEST_F(GrpcIntegration, BadRequestsGetClearStatusesAndTheServerKeepsServing) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <csignal>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -336,6 +337,96 @@ TEST_F(ModelControlIntegration, NoneModeRefusesLoadAndUnload) {
   }
   EXPECT_EQ(infer("m").status, 200);
   EXPECT_EQ(index(), json::parse(R"([{"name":"m","version":"1","state":"READY"}])"));
+}
+
+TEST_F(ModelControlIntegration, BadNamesAndRepositoryNames) {
+  model("steady", syntheticConfig(8));
+  startServe({"--model-control-mode", "explicit", "--load-model", "steady", "--load-model",
+              "steady"});
+  // --load-model named twice serves the model once.
+  EXPECT_EQ(index(), json::parse(R"([{"name":"steady","version":"1","state":"READY"}])"));
+  const json override_config = {
+      {"backend", "synthetic"},
+      {"max_batch_size", 2},
+      {"input", {{{"name", "x"}, {"data_type", "TYPE_FP32"}, {"dims", {4}}}}},
+      {"output", {{{"name", "y"}, {"data_type", "TYPE_FP32"}, {"dims", {2}}}}}};
+  const std::string override_body =
+      json({{"parameters", {{"config", override_config.dump()}}}}).dump();
+  // The NUL would have cut the name to "steady" on the file system: a copy under this name.
+  for (const std::string& name : {std::string("steady%00%FF%0Ainjected"), std::string("..")}) {
+    auto r = post("/v2/repository/models/" + name + "/load", override_body);
+    EXPECT_EQ(r.status, 400) << r.body;
+    json body = json::parse(r.body, nullptr, false);
+    ASSERT_FALSE(body.is_discarded()) << r.body;
+    EXPECT_EQ(body["error"].get<std::string>().rfind("invalid model name '", 0), 0u) << r.body;
+    EXPECT_EQ(post("/v2/repository/models/" + name + "/unload").status, 400);
+  }
+  EXPECT_EQ(index().size(), 1u);
+  auto metrics = httpGet(port_, "/metrics");
+  EXPECT_EQ(metrics.body.find("injected"), std::string::npos);
+  EXPECT_EQ(logText().find("injected"), std::string::npos);
+  // Unknown names: 400 for load, 200 for unload, no state (the index stays as it was).
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(post("/v2/repository/models/nope" + std::to_string(i) + "/load").status, 400);
+    EXPECT_EQ(post("/v2/repository/models/nope" + std::to_string(i) + "/unload").status, 200);
+  }
+  EXPECT_EQ(index().size(), 1u);
+  // A named repository: Triton's UNSUPPORTED text.
+  auto r = post("/v2/repository/other/models/steady/load");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(json::parse(r.body)["error"], "'repository_name' specification is not supported");
+}
+
+TEST_F(ModelControlIntegration, ShutdownDoesNotWaitForASlowLoad) {
+  model("steady", syntheticConfig(8));
+  model("slow", syntheticConfig(8, param("load_latency_us", "30000000")));  // 30 s
+  startServe({"--model-control-mode", "explicit", "--load-model", "steady", "--drain-timeout",
+              "2s"});
+  std::thread loader([&] { (void)post("/v2/repository/models/slow/load", "", 60000ms); });
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        json e = entry("slow", "1");
+        return e.is_object() && e["state"] == "LOADING";
+      },
+      10s, 10ms, "slow is loading"));
+  auto t0 = std::chrono::steady_clock::now();
+  server_.signal(SIGTERM);
+  auto code = server_.wait(10s);
+  EXPECT_TRUE(code.has_value()) << logText();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s) << logText();
+  loader.join();
+}
+
+TEST_F(ModelControlIntegration, ShutdownDoesNotWaitForAStartupModelStillLoading) {
+  model("slow", syntheticConfig(8, param("load_latency_us", "30000000")));  // 30 s
+  ASSERT_TRUE(testing::startServe(server_, repo(), dir_.file("serve.log"),
+                                  {"--drain-timeout", "1s"}, 0ms));
+  std::this_thread::sleep_for(300ms);  // inside the backend's load
+  auto t0 = std::chrono::steady_clock::now();
+  server_.signal(SIGTERM);
+  EXPECT_TRUE(server_.wait(10s).has_value()) << logText();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s) << logText();
+}
+
+TEST_F(ModelControlIntegration, PollModeStartsWithAnEmptyOrUnfinishedRepository) {
+  fs::create_directories(repo());
+  startServe({"--model-control-mode", "poll", "--repository-poll-secs", "1"});
+  EXPECT_EQ(index(), json::array());
+  fs::create_directories(repo() / "half" / "1");  // no config.pbtxt yet
+  model("m", syntheticConfig(8));
+  ASSERT_TRUE(waitUntil([&] { return infer("m").status == 200; }, 10s, 50ms, "m loaded"));
+  json half = entry("half", "");
+  ASSERT_TRUE(half.is_object()) << index();
+  EXPECT_EQ(half["state"], "UNAVAILABLE");
+  EXPECT_NE(half["reason"].get<std::string>().find("half: missing config.pbtxt"),
+            std::string::npos)
+      << half;
+  server_.stop();
+  // A restart with the unfinished folder still there serves the rest.
+  startServe({"--model-control-mode", "poll", "--repository-poll-secs", "1"});
+  EXPECT_EQ(infer("m").status, 200);
+  ASSERT_TRUE(waitUntil([&] { return entry("half", "").is_object(); }, 5s, 20ms, "half listed"));
+  EXPECT_EQ(entry("half", "")["state"], "UNAVAILABLE");
 }
 
 TEST_F(ModelControlIntegration, UsageErrors) {

@@ -25,6 +25,7 @@
 #include "config/units.h"
 #include "metrics/registry.h"
 #include "runtime/builtin_backends.h"
+#include "serving/model_manager.h"
 #include "serving/model_repository.h"
 #include "serving/model_server.h"
 #include "serving/redis_cache.h"
@@ -184,7 +185,13 @@ int runServe(const std::vector<std::string>& argv) {
   if (!control_mode.isOk()) return usageError(spec(), control_mode.status().message());
   options.control.mode = *control_mode;
   options.control.drain_timeout = options.drain_timeout;
-  const std::vector<std::string>& load_models = args->all("--load-model");
+  // Each model once, in the order first named (--load-model a --load-model a serves a once).
+  std::vector<std::string> load_models;
+  for (const auto& name : args->all("--load-model")) {
+    if (std::find(load_models.begin(), load_models.end(), name) == load_models.end()) {
+      load_models.push_back(name);
+    }
+  }
   if (!load_models.empty() && *control_mode != serving::ModelControlMode::kExplicit) {
     return usageError(spec(), "--load-model needs --model-control-mode explicit");
   }
@@ -241,9 +248,14 @@ int runServe(const std::vector<std::string>& argv) {
   runtime::BackendRegistry backends;
   runtime::registerBuiltinBackends(backends);
   options.control.repository = repo;
-  // Explicit mode loads only the --load-model models at start; the others load on request.
+  // Explicit mode loads only the --load-model models at start (any of them broken: exit, as
+  // Triton's --exit-on-error default); the others load on request. Poll mode starts with what
+  // loads (even nothing): folders still being written or broken are UNAVAILABLE in the index and
+  // load once fixed. None mode serves the whole repository or nothing (fails fast).
   auto models = *control_mode == serving::ModelControlMode::kExplicit
                     ? serving::loadRepositoryModels(repo, load_models, backends)
+                : *control_mode == serving::ModelControlMode::kPoll
+                    ? serving::loadRepositoryValid(repo, backends)
                     : serving::loadRepository(repo, backends);
   if (!models.isOk()) {
     std::fprintf(stderr, "surge serve: %s\n", models.status().message().c_str());
@@ -266,7 +278,16 @@ int runServe(const std::vector<std::string>& argv) {
     std::fprintf(stderr, "surge serve: %s\n", s.message().c_str());
     return s.code() == StatusCode::kAlreadyExists ? 2 : 1;  // address in use: a config error
   }
-  return server.run();
+  int rc = server.run();
+  if (serving::reapersRunning() > 0) {
+    // A model version is still inside its backend's load (abandoned at shutdown): its reaper
+    // would free it after the backends and the registry it refers to are gone. Every request
+    // was answered; leave without running destructors.
+    SURGE_LOG(kWarn, "serve", "exiting while a model version is still loading in its backend");
+    std::fflush(nullptr);
+    std::_Exit(rc);
+  }
+  return rc;
 }
 
 }  // namespace surge::cli

@@ -284,8 +284,11 @@ void HttpApi::repositoryControl(const net::HttpRequest& req, std::string_view mo
   // answer comes back to this event loop through `post`.
   auto answer = [responder, post](Status s) {
     post([responder, s = std::move(s)] {
-      responder->send(s.isOk() ? HttpResponse::json(200, "{}")
-                               : error(httpStatusFor(s), s.message()));
+      if (s.isOk()) return responder->send(HttpResponse::json(200, "{}"));
+      HttpResponse r = error(httpStatusFor(s), s.message());
+      // ResourceExhausted: too many load / unload requests pending (503).
+      if (s.code() == StatusCode::kResourceExhausted) r.headers.emplace_back("Retry-After", "1");
+      responder->send(std::move(r));
     });
   };
   if (control_ == nullptr) {
@@ -358,6 +361,14 @@ void HttpApi::route(const net::HttpRequest& req, const std::shared_ptr<net::Resp
   if (path == "/v2/repository/index") {
     if (req.method != "POST") return send(methodNotAllowed("POST"));
     return send(repositoryIndex(req.body));
+  }
+  if (path.starts_with("/v2/repository/") && !path.starts_with("/v2/repository/models/")) {
+    // /v2/repository/{r}/models/{m}/load|unload: Triton's answer for a named repository.
+    std::vector<std::string_view> p = splitPath(path);
+    if (p.size() == 7 && p[4] == "models" && (p[6] == "load" || p[6] == "unload")) {
+      if (req.method != "POST") return send(methodNotAllowed("POST"));
+      return send(error(400, "'repository_name' specification is not supported"));
+    }
   }
   if (path.starts_with("/v2/repository/models/")) {
     // /v2/repository/models/{m}/load|unload

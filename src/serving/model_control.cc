@@ -212,21 +212,62 @@ void ModelControl::loadAsync(const std::string& name, std::optional<std::string>
                                 " bytes; at most " + std::to_string(kMaxConfigOverrideBytes) +
                                 " are accepted"));
   }
-  auto answer = std::make_shared<std::function<void(Status)>>(std::move(done));
-  Status queued = post([this, name, config = std::move(config_json), answer] {
-    (*answer)(abort_.load() ? unavailable(kStopping) : doLoad(name, config, /*from_poll=*/false));
-  });
-  if (!queued.isOk()) (*answer)(queued);
+  OpKind kind = config_json ? OpKind::kLoadOverride : OpKind::kLoad;
+  submit(kind, name, std::move(config_json), std::move(done));
 }
 
 void ModelControl::unloadAsync(const std::string& name, std::function<void(Status)> done) {
   if (Status s = checkAllowed(); !s.isOk()) return done(s);
   if (Status s = validateModelName(name); !s.isOk()) return done(s);
-  auto answer = std::make_shared<std::function<void(Status)>>(std::move(done));
-  Status queued = post([this, name, answer] {
-    (*answer)(abort_.load() ? unavailable(kStopping) : doUnload(name));
-  });
-  if (!queued.isOk()) (*answer)(queued);
+  submit(OpKind::kUnload, name, std::nullopt, std::move(done));
+}
+
+void ModelControl::submit(OpKind kind, const std::string& name, std::optional<std::string> config,
+                          std::function<void(Status)> done) {
+  auto op = std::make_shared<PendingOp>();
+  op->kind = kind;
+  std::function<void()> task = [this, kind, name, config = std::move(config), op] {
+    std::vector<std::function<void(Status)>> answers;
+    {
+      std::lock_guard lock(mu_);
+      op->started = true;
+      auto it = last_op_.find(name);
+      if (it != last_op_.end() && it->second == op) last_op_.erase(it);
+      answers.swap(op->done);
+    }
+    Status s = abort_.load()              ? unavailable(kStopping)
+               : kind == OpKind::kUnload ? doUnload(name)
+                                          : doLoad(name, config, /*from_poll=*/false);
+    for (auto& answer : answers) answer(s);
+  };
+  Status refused = Status::ok();
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      auto it = last_op_.find(name);
+      if (it != last_op_.end() && !it->second->started && it->second->kind == kind &&
+          kind != OpKind::kLoadOverride) {
+        it->second->done.push_back(std::move(done));  // joins the equal queued operation
+        return;
+      }
+      if (tasks_.size() >= kMaxPendingOperations) {
+        refused = Status(StatusCode::kResourceExhausted,
+                         "too many model load / unload requests pending (" +
+                             std::to_string(kMaxPendingOperations) + "); retry later");
+      } else {
+        op->done.push_back(std::move(done));
+        tasks_.push_back(std::move(task));
+        last_op_[name] = op;
+        task = nullptr;
+      }
+    }
+  }
+  if (!refused.isOk()) return done(refused);
+  if (task) {  // stopping: answers Unavailable at once
+    op->done.push_back(std::move(done));
+    return task();
+  }
+  cv_.notify_all();
 }
 
 Status ModelControl::load(const std::string& name, std::optional<std::string> config_json) {
@@ -291,20 +332,23 @@ void ModelControl::release(std::vector<std::shared_ptr<ServedModel>> versions) {
     if (m->batcher().loadSettled()) {
       m->batcher().drainAndStop();  // waits for executing batches only
     } else {
-      m->batcher().rejectQueued(unavailable(unloadedMessage(m->spec().name)));
       loading.push_back(m);
     }
   }
   versions.clear();  // frees the instances (unless a late holder still has one)
-  if (loading.empty()) return;
   // An instance still inside its backend's load: joining it could take as long as the load.
-  // The reaper owns the versions until their instance threads return, then frees them; at
-  // process exit it is simply killed.
-  std::thread([loading = std::move(loading)]() mutable {
-    for (auto& m : loading) m->batcher().drainAndStop();
-    loading.clear();
-  }).detach();
+  if (!loading.empty()) {
+    const std::string name = loading.front()->spec().name;
+    reapInBackground(std::move(loading), unavailable(unloadedMessage(name)));
+  }
 }
+
+size_t ModelControl::recordCount() const {
+  std::lock_guard lock(state_mu_);
+  return records_.size();
+}
+
+int ModelControl::reapersRunning() { return serving::reapersRunning(); }
 
 Status ModelControl::doLoad(const std::string& name, const std::optional<std::string>& config_json,
                             bool from_poll) {

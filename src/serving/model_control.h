@@ -31,6 +31,8 @@
 // Operations run one at a time on the control thread (which also polls); load()/unload() block the
 // caller until done, loadAsync()/unloadAsync() call back on the control thread. At most
 // kMaxPendingOperations wait; more fail ResourceExhausted at once (503 + Retry-After over HTTP).
+// A request equal to the newest one queued for its model joins it (one operation, every caller
+// gets its result).
 // A config override longer than kMaxConfigOverrideBytes fails InvalidArgument.
 // Versions whose instances are still loading when a load is abandoned (or fails) are never joined
 // on the control thread: a detached reaper stops and frees them once their backend returns, so
@@ -138,6 +140,12 @@ class ModelControl {
   // and returns when done.
   void pollNow();
 
+  // How many models model control keeps state for (tests: bounded by the repository's folders
+  // and the served models).
+  size_t recordCount() const;
+  // Reaper threads still stopping abandoned versions, process-wide (tests wait for 0).
+  static int reapersRunning();
+
  private:
   // What model control knows about one model.
   struct Record {
@@ -155,6 +163,17 @@ class ModelControl {
   // Queues `task`; ResourceExhausted when kMaxPendingOperations are waiting (the task is then
   // dropped), Unavailable when stopping (the task then ran at once, answering Unavailable).
   Status post(std::function<void()> task);
+  // A client's load / unload. A request equal to the newest one still queued for the same model
+  // (load without override, or unload) joins it: one operation, every client answered with its
+  // result; the order of a model's operations is kept.
+  enum class OpKind { kLoad, kLoadOverride, kUnload };
+  struct PendingOp {
+    OpKind kind;
+    bool started = false;                            // mu_
+    std::vector<std::function<void(Status)>> done;  // mu_ until started
+  };
+  void submit(OpKind kind, const std::string& name, std::optional<std::string> config,
+              std::function<void(Status)> done);
   void run();
   Status checkAllowed() const;
   Status doLoad(const std::string& name, const std::optional<std::string>& config_json,
@@ -188,6 +207,7 @@ class ModelControl {
   std::mutex mu_;  // guards the task queue and the flags below
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;
+  std::map<std::string, std::shared_ptr<PendingOp>, std::less<>> last_op_;  // newest queued op
   bool started_ = false;
   bool stopping_ = false;
   std::atomic<bool> abort_{false};

@@ -65,6 +65,7 @@ class ModelControlTest : public ::testing::Test {
   }
   void TearDown() override {
     control_.reset();
+    waitForReapers();
     manager_.reset();
     fs::remove_all(repo_);
   }
@@ -76,9 +77,12 @@ class ModelControlTest : public ::testing::Test {
     for (const auto& v : versions) fs::create_directories(repo_ / name / v);
   }
 
-  // Starts a manager serving `startup` (scanned now) and a control in `mode`.
-  void start(ModelControlMode mode, const std::vector<std::string>& startup = {}) {
-    auto models = loadRepositoryModels(repo_.string(), startup, backends_);
+  // Starts a manager serving `startup` (scanned now; every valid model folder when
+  // `valid_only`, as poll mode's start) and a control in `mode`.
+  void start(ModelControlMode mode, const std::vector<std::string>& startup = {},
+             bool valid_only = false) {
+    auto models = valid_only ? loadRepositoryValid(repo_.string(), backends_)
+                             : loadRepositoryModels(repo_.string(), startup, backends_);
     ASSERT_TRUE(models.isOk()) << models.status().message();
     manager_ = std::make_unique<ModelManager>(std::move(models).value(), backends_, registry_,
                                               SteadyClock::instance());
@@ -88,7 +92,7 @@ class ModelControlTest : public ::testing::Test {
     o.mode = mode;
     o.repository = repo_.string();
     o.poll_interval = 1h;  // tests poll with pollNow()
-    o.drain_timeout = 10s;
+    o.drain_timeout = drain_timeout_;
     control_ = std::make_unique<ModelControl>(o, *manager_, backends_);
     control_->start();
   }
@@ -113,6 +117,13 @@ class ModelControlTest : public ::testing::Test {
     return renderRepositoryIndex(control_->index(ready_only));
   }
 
+  // Reapers (abandoned loads) may still hold versions built from backends_ and registry_.
+  void waitForReapers() {
+    ASSERT_TRUE(testing::waitUntil([] { return ModelControl::reapersRunning() == 0; }, 20s, 5ms,
+                                   "reapers done"));
+  }
+
+  Duration drain_timeout_ = 10s;
   runtime::BackendRegistry backends_;
   metrics::Registry registry_;
   fs::path repo_;
@@ -360,6 +371,242 @@ TEST_F(ModelControlTest, FingerprintSeesFileChanges) {
   EXPECT_EQ(b.versions[2], a.versions[2]);
   std::ofstream(repo_ / "m" / "labels.txt") << "cat\n";
   EXPECT_NE(fingerprintModel((repo_ / "m").string()).config, b.config);
+}
+
+// --- regressions of the model control review ----------------------------------------------------
+
+bool validUtf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80             ? 1
+               : (c & 0xE0) == 0xC0 ? 2
+               : (c & 0xF0) == 0xE0 ? 3
+               : (c & 0xF8) == 0xF0 ? 4
+                                    : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+TEST(ModelNames, Validation) {
+  for (const char* ok : {"m", "resnet.v1", "a-b_c", "mod\xc3\xa8le", "x..y"}) {
+    EXPECT_TRUE(validateModelName(ok).isOk()) << ok;
+  }
+  EXPECT_TRUE(validateModelName(std::string(kMaxModelNameBytes, 'a')).isOk());
+  const std::vector<std::string> bad = {
+      "",  ".", "..", ".hidden", "a/b", "a\\b", "../../../../proc", std::string("st\0x", 4),
+      "a\nb", "a\x01", "a\x7f", "\xff", "\xc3", "\xc0\xaf", "\xed\xa0\x80", "a\xc2\x85",
+      std::string(kMaxModelNameBytes + 1, 'a')};
+  for (const auto& name : bad) {
+    Status s = validateModelName(name);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << printableName(name);
+    EXPECT_TRUE(validUtf8(s.message())) << s.message();
+    for (char c : s.message()) EXPECT_GE(static_cast<unsigned char>(c), 0x20) << s.message();
+  }
+  EXPECT_EQ(printableName(std::string("st\0\xff\n'", 6)), "st\\x00\\xff\\x0a\\x27");
+  EXPECT_EQ(printableName(std::string(100, 'a')), std::string(64, 'a') + "...");
+}
+
+TEST_F(ModelControlTest, BadNamesFailFirstAndLeaveNoState) {
+  model("steady", config(8));
+  start(ModelControlMode::kExplicit, {"steady"});
+  const std::string override_json = R"({"backend":"synthetic","max_batch_size":2,
+      "input":[{"name":"x","data_type":"TYPE_FP32","dims":[4]}],
+      "output":[{"name":"y","data_type":"TYPE_FP32","dims":[2]}]})";
+  // The file system cuts "steady\0..." at the NUL: without the check it named steady's folder.
+  const std::string nul = std::string("steady\0\xff\n", 9);
+  for (const std::string& name : {nul, std::string("../steady"), std::string("..")}) {
+    Status s = control_->load(name, override_json);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.message();
+    EXPECT_EQ(s.message().rfind("invalid model name '", 0), 0u) << s.message();
+    EXPECT_TRUE(validUtf8(s.message()));
+    EXPECT_EQ(control_->unload(name).code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(find(name), nullptr);
+  }
+  EXPECT_EQ(manager_->all().size(), 1u);
+  EXPECT_EQ(control_->recordCount(), 1u);
+  EXPECT_EQ(registry_.render().find("\xff"), std::string::npos);
+  // A folder with such a name in the repository is skipped by the scan, the poll and the index.
+  fs::create_directories(repo_ / "bad\x01name" / "1");
+  std::ofstream(repo_ / "bad\x01name" / "config.pbtxt") << config(8);
+  auto folders = listModelFolders(repo_.string());
+  ASSERT_TRUE(folders.isOk());
+  EXPECT_EQ(*folders, std::vector<std::string>{"steady"});
+  control_->pollNow();
+  EXPECT_EQ(indexText(), R"([{"name":"steady","version":"1","state":"READY"}])");
+}
+
+TEST_F(ModelControlTest, UnknownNamesLeaveNoState) {
+  model("m", config(8));
+  start(ModelControlMode::kExplicit, {"m"});
+  for (int i = 0; i < 200; ++i) {
+    Status l = control_->load("nope" + std::to_string(i));
+    EXPECT_EQ(l.code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(l.message(), "failed to load 'nope" + std::to_string(i) + "': no model folder 'nope" +
+                               std::to_string(i) + "' in the repository");
+    EXPECT_TRUE(control_->unload("gone" + std::to_string(i)).isOk());  // Triton: 200
+  }
+  EXPECT_EQ(control_->recordCount(), 1u);
+  EXPECT_EQ(indexText(), R"([{"name":"m","version":"1","state":"READY"}])");
+  // Unloading a served model whose folder is gone forgets it once it is drained.
+  ASSERT_TRUE(control_->unload("m").isOk());
+  fs::remove_all(repo_ / "m");
+  ASSERT_TRUE(control_->unload("m").isOk());
+  EXPECT_EQ(control_->recordCount(), 0u);
+}
+
+TEST_F(ModelControlTest, ClientMessagesHaveNoServerPaths) {
+  model("m", "backend: \"synthetic\"\nmax_batch_size: [\n");
+  start(ModelControlMode::kExplicit);
+  Status s = control_->load("m");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message().find(repo_.string()), std::string::npos) << s.message();
+  EXPECT_EQ(s.message().rfind("load failed for model 'm': m/config.pbtxt", 0), 0u) << s.message();
+  EXPECT_EQ(indexText().find(repo_.string()), std::string::npos) << indexText();
+}
+
+TEST_F(ModelControlTest, FailedFirstLoadLeavesNoMetricSeries) {
+  std::string flaky = config(8);
+  flaky.replace(flaky.find("synthetic"), 9, "flaky");
+  model("f", flaky);
+  std::ofstream(repo_ / "f" / "1" / "broken") << "";
+  start(ModelControlMode::kExplicit);
+  EXPECT_EQ(control_->load("f").code(), StatusCode::kInvalidArgument);
+  std::string page = registry_.render();
+  EXPECT_EQ(page.find("model=\"f\""), std::string::npos) << page;
+}
+
+TEST_F(ModelControlTest, UnreadableConfigIsRecordedLikeAnyLoadError) {
+  model("m", config(8));
+  fs::remove(repo_ / "m" / "config.pbtxt");
+  fs::create_directories(repo_ / "m" / "config.pbtxt");  // exists, cannot be read as a file
+  start(ModelControlMode::kExplicit);
+  Status s = control_->load("m");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("m/config.pbtxt: cannot read"), std::string::npos) << s.message();
+  auto idx = control_->index(false);
+  ASSERT_EQ(idx.size(), 1u);
+  EXPECT_EQ(idx[0].state, "UNAVAILABLE");
+  EXPECT_EQ(idx[0].reason, s.message());
+}
+
+TEST_F(ModelControlTest, PollModeStartsWithBrokenAndUnfinishedFolders) {
+  {
+    auto empty = loadRepositoryValid(repo_.string(), backends_);
+    ASSERT_TRUE(empty.isOk());
+    EXPECT_TRUE(empty->empty());
+  }
+  model("ok", config(8));
+  fs::create_directories(repo_ / "half" / "1");  // being copied: no config.pbtxt yet
+  model("broken", "max_batch_size: [\n");
+  start(ModelControlMode::kPoll, {}, /*valid_only=*/true);
+  control_->pollNow();
+  auto idx = control_->index(false);
+  ASSERT_EQ(idx.size(), 3u) << indexText();
+  EXPECT_EQ(idx[0].name, "broken");
+  EXPECT_EQ(idx[0].state, "UNAVAILABLE");
+  EXPECT_EQ(idx[1].name, "half");
+  EXPECT_EQ(idx[1].state, "UNAVAILABLE");
+  EXPECT_NE(idx[1].reason.find("half: missing config.pbtxt"), std::string::npos) << idx[1].reason;
+  EXPECT_EQ(idx[2].state, "READY");
+  std::ofstream(repo_ / "half" / "config.pbtxt") << config(8);
+  control_->pollNow();
+  EXPECT_NE(find("half"), nullptr);
+}
+
+TEST_F(ModelControlTest, StopDoesNotWaitForAnAbandonedLoad) {
+  model("slow",
+        config(8, R"(parameters { key: "load_latency_us" value { string_value: "3000000" } })"));
+  start(ModelControlMode::kExplicit);
+  std::promise<Status> answered;
+  control_->loadAsync("slow", std::nullopt, [&](Status s) { answered.set_value(s); });
+  ASSERT_TRUE(testing::waitUntil(
+      [&] {
+        auto idx = control_->index(false);
+        return !idx.empty() && idx[0].state == "LOADING";
+      },
+      5s, 1ms, "loading"));
+  auto t0 = std::chrono::steady_clock::now();
+  control_->stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  EXPECT_EQ(answered.get_future().get().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(registry_.render().find("model=\"slow\""), std::string::npos);
+  waitForReapers();
+}
+
+TEST_F(ModelControlTest, UnloadDrainIsBoundedByTheDrainTimeout) {
+  // 1 row per batch, 100 ms each: 30 queued requests would take 3 s.
+  model("m",
+        config(1, R"(parameters { key: "base_latency_us" value { string_value: "100000" } })"));
+  drain_timeout_ = 300ms;
+  start(ModelControlMode::kExplicit, {"m"});
+  std::atomic<int> answered{0}, unloaded{0};
+  for (int i = 0; i < 30; ++i) {
+    auto w = std::make_unique<InferWork>();
+    w->inputs.emplace_back(runtime::DataType::kFp32, runtime::Shape{1, 4});
+    w->outputs_wanted = {true};
+    // Like the inference service: the request holds its version until answered.
+    w->done = [held = find("m"), &answered, &unloaded](WorkResult&& r) {
+      if (r.status.code() == StatusCode::kUnavailable &&
+          r.status.message() == "model 'm' was unloaded") {
+        unloaded.fetch_add(1);
+      }
+      answered.fetch_add(1);
+    };
+    ASSERT_TRUE(find("m")->batcher().enqueue(std::move(w)).isOk());
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(control_->unload("m").isOk());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
+  EXPECT_EQ(answered.load(), 30);
+  EXPECT_GE(unloaded.load(), 20);
+}
+
+TEST_F(ModelControlTest, PendingOperationsAndOverridesAreCapped) {
+  model("slow",
+        config(8, R"(parameters { key: "load_latency_us" value { string_value: "2000000" } })"));
+  model("m", config(8));
+  start(ModelControlMode::kExplicit);
+  Status big = control_->load("m", std::string(ModelControl::kMaxConfigOverrideBytes + 1, ' '));
+  EXPECT_EQ(big.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(big.message().find("at most 1048576"), std::string::npos) << big.message();
+
+  std::atomic<int> answers{0}, refused{0};
+  auto count = [&](Status s) {
+    if (s.code() == StatusCode::kResourceExhausted) refused.fetch_add(1);
+    answers.fetch_add(1);
+  };
+  control_->loadAsync("slow", std::nullopt, count);
+  const int n = static_cast<int>(ModelControl::kMaxPendingOperations) + 10;
+  for (int i = 0; i < n; ++i) control_->unloadAsync("u" + std::to_string(i), count);
+  EXPECT_GE(refused.load(), 10);
+  control_->stop();  // the queued ones answer Unavailable, the load is abandoned
+  EXPECT_EQ(answers.load(), n + 1);
+}
+
+TEST_F(ModelControlTest, DuplicatePendingOperationsCoalesce) {
+  model("slow",
+        config(8, R"(parameters { key: "load_latency_us" value { string_value: "300000" } })"));
+  model("m", config(8));
+  start(ModelControlMode::kExplicit, {"m"});
+  std::promise<Status> slow;
+  control_->loadAsync("slow", std::nullopt, [&](Status s) { slow.set_value(s); });
+  // Queued behind the slow load: 200 equal unloads are one operation (none refused), then a
+  // load of the same model after them is its own operation and runs after the unload.
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 200; ++i) {
+    control_->unloadAsync("m", [&](Status s) { ok.fetch_add(s.isOk() ? 1 : 0); });
+  }
+  std::promise<Status> reloaded;
+  control_->loadAsync("m", std::nullopt, [&](Status s) { reloaded.set_value(s); });
+  EXPECT_TRUE(slow.get_future().get().isOk());
+  EXPECT_TRUE(reloaded.get_future().get().isOk());
+  EXPECT_EQ(ok.load(), 200);
+  EXPECT_NE(find("m"), nullptr);  // load ran after the unload
 }
 
 TEST(RepositoryJson, Bodies) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <thread>
 
 namespace surge::serving {
 
@@ -128,6 +129,37 @@ std::vector<std::shared_ptr<ServedModel>> ModelManager::versionsOf(std::string_v
 
 void ModelManager::flush() {
   for (auto& m : all()) m->batcher().flush();
+}
+
+namespace {
+std::atomic<int> g_reapers{0};
+}  // namespace
+
+void reapInBackground(std::vector<std::shared_ptr<ServedModel>> versions, const Status& answer) {
+  if (versions.empty()) return;
+  for (auto& m : versions) m->batcher().rejectQueued(answer);
+  g_reapers.fetch_add(1);
+  std::thread([versions = std::move(versions)]() mutable {
+    for (auto& m : versions) m->batcher().drainAndStop();
+    versions.clear();
+    g_reapers.fetch_sub(1);
+  }).detach();
+}
+
+int reapersRunning() { return g_reapers.load(); }
+
+std::vector<std::shared_ptr<ServedModel>> ModelManager::takeLoading() {
+  std::vector<std::shared_ptr<ServedModel>> out;
+  std::unique_lock lock(mu_);
+  for (auto it = models_.begin(); it != models_.end();) {
+    if ((*it)->batcher().loadSettled()) {
+      ++it;
+    } else {
+      out.push_back(std::move(*it));
+      it = models_.erase(it);
+    }
+  }
+  return out;
 }
 
 void ModelManager::drainAndStop() {

@@ -51,6 +51,13 @@ class ServedModel {
   std::unique_ptr<Batcher> batcher_;
 };
 
+// Stops and frees `versions` on a detached thread: their queued requests fail with `answer` at
+// once, then the thread waits for their instance threads (possibly still inside a backend's load)
+// and drops them. At process exit the thread is simply killed.
+void reapInBackground(std::vector<std::shared_ptr<ServedModel>> versions, const Status& answer);
+// Reaper threads still running, process-wide (tests wait for 0).
+int reapersRunning();
+
 class ModelManager {
  public:
   ModelManager(std::vector<RepositoryModel> models, const runtime::BackendRegistry& backends,
@@ -93,6 +100,9 @@ class ModelManager {
   std::vector<std::shared_ptr<ServedModel>> setVersions(
       const std::string& name, std::vector<std::shared_ptr<ServedModel>> versions);
   metrics::Registry& registry() { return registry_; }
+  // Takes every version whose instances are still inside a backend's load out of the table
+  // (shutdown: such a version has answered nothing yet, and nobody should wait for the load).
+  std::vector<std::shared_ptr<ServedModel>> takeLoading();
 
  private:
   const runtime::BackendRegistry& backends_;

@@ -1,16 +1,15 @@
 #include "serving/model_repository.h"
 
 #include <algorithm>
-#include <charconv>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
+#include <sstream>
 
 #include "common/hash.h"
 #include "common/logging.h"
@@ -84,7 +83,6 @@ Status validateModelName(std::string_view name) {
                std::to_string(name.size()) + ")");
   }
   if (name == "." || name == "..") return bad("not a folder name");
-  if (name[0] == '.') return bad("starts with '.' (hidden folders are not models)");
   for (size_t i = 0; i < name.size();) {
     uint32_t cp = 0;
     size_t n = utf8At(name, i, &cp);
@@ -96,6 +94,7 @@ Status validateModelName(std::string_view name) {
     if (cp == '/' || cp == '\\') return bad("contains a path separator");
     i += n;
   }
+  if (name[0] == '.') return bad("starts with '.' (hidden folders are not models)");
   return Status::ok();
 }
 
@@ -186,10 +185,16 @@ StatusOr<RepositoryModel> scanModel(const std::string& repo, const std::string& 
                              (ec ? " (" + ec.message() + ")" : std::string()));
     }
     // Unreadable (EACCES, a folder, ...) is the model's error, not a missing model.
-    if (std::FILE* f = std::fopen(config.c_str(), "rb"); f == nullptr) {
-      return invalidArgument(config.string() + ": cannot read: " + std::strerror(errno));
-    } else {
+    std::FILE* f = std::fopen(config.c_str(), "rb");
+    int error = f == nullptr ? errno : 0;
+    if (f != nullptr) {
+      errno = 0;
+      std::fgetc(f);
+      if (std::ferror(f)) error = errno != 0 ? errno : EIO;
       std::fclose(f);
+    }
+    if (error != 0) {
+      return invalidArgument(config.string() + ": cannot read: " + std::strerror(error));
     }
   }
   StatusOr<ModelConfig> c = config_text != nullptr

@@ -253,7 +253,9 @@ int ModelServer::run() {
       for (auto& w : im.workers) w->server->stop();
       if (im.metrics_server) im.metrics_server->stop();
       if (im.grpc) im.grpc->beginShutdown(im.force ? Duration::zero() : options_.drain_timeout);
-      control_.stop();  // shutting down: a load in progress is abandoned, a drain cut short
+      // Not waited for here: the signal loop must keep running (a second signal forces). A load
+      // in progress is abandoned, a drain cut short; the thread ends within a batch.
+      control_.requestStop();
       models_.flush();
       im.phase = Impl::Phase::kDraining;
       im.phase_deadline = now + options_.drain_timeout;
@@ -261,15 +263,22 @@ int ModelServer::run() {
     if (im.phase == Impl::Phase::kDraining) {
       size_t connections = 0;
       for (auto& w : im.workers) connections += w->server->connectionCount();
-      bool idle =
-          service_.inFlight() == 0 && connections == 0 && (!im.grpc || im.grpc->done());
+      bool idle = service_.inFlight() == 0 && connections == 0 &&
+                  (!im.grpc || im.grpc->done()) && control_.stopped();
       if (idle || now >= im.phase_deadline || im.force) {
         if (!idle) {
           SURGE_LOG(kWarn, "serve",
                     "drain ended with " + std::to_string(service_.inFlight()) +
                         " requests in flight and " + std::to_string(connections) +
                         " connections open");
+          // Out of time: queued requests fail rather than run (the batches executing finish).
+          for (auto& m : models_.all()) {
+            m->batcher().rejectQueued(unavailable("server is shutting down"));
+          }
         }
+        // Versions still inside a backend's load are not waited for (a reaper frees them if the
+        // load ends before the process does).
+        reapInBackground(models_.takeLoading(), unavailable("server is shutting down"));
         models_.drainAndStop();
         im.stopWorkers();
         im.phase = Impl::Phase::kStopped;

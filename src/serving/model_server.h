@@ -10,12 +10,18 @@
 //             gRPC); after shutdown_delay the listeners close (busy connections finish their
 //             response; the gRPC server takes no new calls, its calls and streams in flight
 //             finish);
-//             batch delays are skipped; every request already received is answered; then the
-//             batchers stop and run() returns 0. A second signal stops at once.
+//             batch delays are skipped; every request already received is answered (within
+//             drain_timeout: then what is still queued fails 503; versions still loading are
+//             left to a reaper, never joined); then the batchers stop and run() returns 0. A
+//             second signal stops at once (the signal loop is never blocked).
 //   A model that fails to load makes run() return 1 (Triton's --exit-on-error).
-//   Model control (options.control, model_control.h): its thread starts with start() and stops
-//             when the shutdown closes the listeners (a load in progress is abandoned); models
-//             it loads later never stop the server when they fail.
+//   Model control (options.control, model_control.h): its thread starts with start() and is
+//             told to stop (without waiting) when the shutdown closes the listeners: a load in
+//             progress is abandoned (instances still inside a backend's load are left to a
+//             reaper, never joined), a drain is cut short. The drain phase waits for it like for
+//             the requests, bounded by drain_timeout; when that runs out (or on the second
+//             signal) queued requests fail 503 instead of running. Models it loads later never
+//             stop the server when they fail.
 // Thread-safety: start()/run() from one thread; requestShutdown() from any thread.
 #pragma once
 
