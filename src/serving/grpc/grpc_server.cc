@@ -218,6 +218,7 @@ class GrpcServer::Impl final : public ServiceBase {
                                                 const inference::RepositoryModelLoadRequest* req,
                                                 inference::RepositoryModelLoadResponse*) override {
     if (control_ == nullptr) return finishNow(ctx, kControlOff);
+    if (!req->repository_name().empty()) return finishNow(ctx, kRepositoryNameUnsupported);
     std::optional<std::string> config;
     for (const auto& [key, value] : req->parameters()) {
       if (key == "config") {
@@ -247,6 +248,7 @@ class GrpcServer::Impl final : public ServiceBase {
       grpc::CallbackServerContext* ctx, const inference::RepositoryModelUnloadRequest* req,
       inference::RepositoryModelUnloadResponse*) override {
     if (control_ == nullptr) return finishNow(ctx, kControlOff);
+    if (!req->repository_name().empty()) return finishNow(ctx, kRepositoryNameUnsupported);
     auto* reactor = ctx->DefaultReactor();
     // "unload_dependents" is accepted and moot (surge has no ensembles).
     control_->unloadAsync(req->model_name(),
@@ -353,6 +355,9 @@ class GrpcServer::Impl final : public ServiceBase {
   InferenceService& service_;
   const std::atomic<bool>& draining_;
   ModelControl* control_ = nullptr;
+  // Triton's UNSUPPORTED (gRPC UNIMPLEMENTED) for a load / unload naming a repository.
+  const grpc::Status kRepositoryNameUnsupported{
+      grpc::StatusCode::UNIMPLEMENTED, "'repository_name' specification is not supported"};
   const grpc::Status kControlOff{grpc::StatusCode::UNAVAILABLE,
                                  "explicit model load / unload is not allowed if polling is "
                                  "enabled"};
