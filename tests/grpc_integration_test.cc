@@ -366,7 +366,7 @@ TEST_F(GrpcIntegration, BadRequestsGetClearStatusesAndTheServerKeepsServing) {
   expectCode(q, grpc::StatusCode::INVALID_ARGUMENT, "does not match the model's [-1, 4]");
   q = mRequest(x, true);
   q.mutable_raw_input_contents(0)->append("xx");
-  expectCode(q, grpc::StatusCode::INVALID_ARGUMENT, "needs 32 bytes in raw_input_contents, got 34");
+  expectCode(q, grpc::StatusCode::INVALID_ARGUMENT, "needs 32 bytes of raw_input_contents, got 34");
   q = mRequest(x, false);
   q.mutable_inputs(0)->mutable_contents()->add_fp32_contents(1);
   expectCode(q, grpc::StatusCode::INVALID_ARGUMENT, "needs 8 elements");

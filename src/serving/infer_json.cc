@@ -8,6 +8,7 @@
 
 #include "common/hash.h"
 #include "net/http_util.h"
+#include "serving/tensor_wire.h"
 
 namespace surge::serving {
 namespace {
@@ -19,14 +20,6 @@ using runtime::Tensor;
 // Nesting depth a request may use (objects and arrays, e.g. a rank-60 nested "data" array).
 constexpr int kMaxDepth = 64;
 
-std::string names(const std::vector<runtime::TensorSpec>& specs) {
-  std::string s;
-  for (const auto& t : specs) {
-    if (!s.empty()) s += ", ";
-    s += t.name;
-  }
-  return s;
-}
 
 // A forward-only JSON reader (RFC 8259) over the request body: no document tree, nothing
 // allocated but the strings that need unescaping, so a request costs its body plus the tensors
@@ -546,22 +539,6 @@ bool readBool(JsonReader& r, bool* dst) {
   return r.boolean(dst);
 }
 
-// Product of non-negative dims; false when it exceeds INT64_MAX (a 0 dim makes it 0).
-bool checkedCount(const Shape& shape, int64_t* out) {
-  for (int64_t d : shape) {
-    if (d == 0) {
-      *out = 0;
-      return true;
-    }
-  }
-  int64_t n = 1;
-  for (int64_t d : shape) {
-    if (d < 0 || n > std::numeric_limits<int64_t>::max() / d) return false;
-    n *= d;
-  }
-  *out = n;
-  return true;
-}
 
 // Fills `t` (its element count already equal to the leaf count at `data`) from JSON.
 // Fills `t` from the JSON at `data`, validating every byte; leaves beyond the tensor are read
@@ -672,40 +649,6 @@ Status fillTensor(const JsonReader& body, const char* data, const char* data_end
   return Status::ok();
 }
 
-bool dimsMatch(const Shape& want, const Shape& got, size_t offset) {
-  if (got.size() != want.size() + offset) return false;
-  for (size_t i = 0; i < want.size(); ++i) {
-    if (want[i] != -1 && want[i] != got[i + offset]) return false;
-  }
-  return true;
-}
-
-// [rows] + reshape (batched) or reshape, with its -1 resolved from the element count.
-bool resolveShape(const Shape& pattern, int64_t elements, bool batched, int64_t rows, Shape* out) {
-  out->clear();
-  if (batched) out->push_back(rows);
-  int64_t per = batched ? (rows > 0 ? elements / rows : 0) : elements;
-  int64_t fixed = 1;
-  int wildcard = -1;
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] < 0) {
-      wildcard = static_cast<int>(i);
-    } else {
-      fixed *= pattern[i];  // config dims: their product is range-checked at load
-    }
-  }
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    if (static_cast<int>(i) == wildcard) {
-      if (fixed == 0 || per % fixed != 0) return false;
-      out->push_back(per / fixed);
-    } else {
-      out->push_back(pattern[i]);
-    }
-  }
-  int64_t n = 0;
-  return checkedCount(*out, &n) && n == elements;
-}
-
 Status parseOutputs(JsonReader& r, const runtime::ModelSpec& spec, InferRequest* out) {
   if (r.peek() != '[') {
     if (!r.skip()) return r.status();
@@ -737,7 +680,7 @@ Status parseOutputs(JsonReader& r, const runtime::ModelSpec& spec, InferRequest*
     int k = spec.outputIndex(name);
     if (k < 0) {
       return invalidArgument("unknown output '" + name + "' for model '" + spec.name +
-                             "' (outputs: " + names(spec.outputs) + ")");
+                             "' (outputs: " + tensorNames(spec.outputs) + ")");
     }
     if (params != nullptr) {
       JsonReader p = r.at(params);
@@ -852,69 +795,6 @@ void appendJsonString(std::string& out, std::string_view s) {
 namespace {
 
 // Fills `t` from raw little-endian bytes (BYTES: 4-byte length + bytes per element).
-Status fillTensorBinary(std::string_view raw, Tensor& t, const std::string& input) {
-  if (t.dtype() != DataType::kBytes) {
-    size_t want = t.byteSize();
-    if (raw.size() != want) {
-      return invalidArgument("input '" + input + "': shape " + runtime::shapeToString(t.shape()) +
-                             " needs " + std::to_string(want) + " bytes of binary data, got " +
-                             std::to_string(raw.size()));
-    }
-    if (want > 0) std::memcpy(t.data(), raw.data(), want);
-    if (t.dtype() == DataType::kBool) {
-      for (size_t i = 0; i < want; ++i) {
-        if (static_cast<uint8_t>(raw[i]) > 1) {
-          return invalidArgument("input '" + input + "': BOOL binary data must be 0 or 1");
-        }
-      }
-    }
-    return Status::ok();
-  }
-  size_t pos = 0;
-  for (auto& s : t.strings()) {
-    if (raw.size() - pos < 4) {
-      return invalidArgument("input '" + input + "': BYTES binary data ends inside an element");
-    }
-    uint32_t n = static_cast<uint32_t>(static_cast<uint8_t>(raw[pos])) |
-                 static_cast<uint32_t>(static_cast<uint8_t>(raw[pos + 1])) << 8 |
-                 static_cast<uint32_t>(static_cast<uint8_t>(raw[pos + 2])) << 16 |
-                 static_cast<uint32_t>(static_cast<uint8_t>(raw[pos + 3])) << 24;
-    pos += 4;
-    if (raw.size() - pos < n) {
-      return invalidArgument("input '" + input + "': BYTES binary data ends inside an element");
-    }
-    s.assign(raw.substr(pos, n));
-    pos += n;
-  }
-  if (pos != raw.size()) {
-    return invalidArgument("input '" + input + "': " + std::to_string(raw.size() - pos) +
-                           " bytes of binary data left after " + std::to_string(t.elementCount()) +
-                           " BYTES elements");
-  }
-  return Status::ok();
-}
-
-void appendBinary(std::string& out, const Tensor& t) {
-  if (t.dtype() != DataType::kBytes) {
-    out.append(reinterpret_cast<const char*>(t.data()), t.byteSize());
-    return;
-  }
-  for (const auto& s : t.strings()) {
-    auto n = static_cast<uint32_t>(s.size());
-    char len[4] = {static_cast<char>(n & 0xff), static_cast<char>((n >> 8) & 0xff),
-                   static_cast<char>((n >> 16) & 0xff), static_cast<char>((n >> 24) & 0xff)};
-    out.append(len, 4);
-    out += s;
-  }
-}
-
-size_t binarySize(const Tensor& t) {
-  if (t.dtype() != DataType::kBytes) return t.byteSize();
-  size_t n = 0;
-  for (const auto& s : t.strings()) n += 4 + s.size();
-  return n;
-}
-
 }  // namespace
 
 Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, InferRequest* out,
@@ -999,7 +879,7 @@ Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, 
     int idx = spec.inputIndex(iname);
     if (idx < 0) {
       return invalidArgument("unknown input '" + iname + "' for model '" + spec.name +
-                             "' (inputs: " + names(spec.inputs) + ")");
+                             "' (inputs: " + tensorNames(spec.inputs) + ")");
     }
     const runtime::TensorSpec& ts = spec.inputs[static_cast<size_t>(idx)];
     if (seen[static_cast<size_t>(idx)]) {
@@ -1074,7 +954,7 @@ Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, 
     // The element count the shape claims, checked against what the body really carries before
     // anything is allocated for it.
     int64_t count = 0;
-    if (!checkedCount(shape, &count)) {
+    if (!checkedElementCount(shape, &count)) {
       return invalidArgument("input '" + iname + "': shape " + runtime::shapeToString(shape) +
                              " has more elements than fit in 64 bits");
     }
@@ -1111,7 +991,8 @@ Status parseInferRequest(std::string_view body, const runtime::ModelSpec& spec, 
                                std::to_string(binary_size));
       }
       t = Tensor(ts.dtype, shape);
-      RETURN_IF_ERROR(fillTensorBinary(binary.substr(binary_pos, binary_size), t, iname));
+      RETURN_IF_ERROR(
+          fillRawTensor(binary.substr(binary_pos, binary_size), t, iname, "binary data"));
       binary_pos += binary_size;
       out->binary_accepted = true;
     } else {
@@ -1309,7 +1190,7 @@ StatusOr<size_t> appendInferResponse(std::string& out, const runtime::ModelSpec&
     if (binary[static_cast<size_t>(k)]) {
       any_binary = true;
       out += "],\"parameters\":{\"binary_data_size\":";
-      appendInt(out, binarySize(t));
+      appendInt(out, rawTensorSize(t));
       out += "}}";
     } else {
       out += "],\"data\":";
@@ -1322,7 +1203,7 @@ StatusOr<size_t> appendInferResponse(std::string& out, const runtime::ModelSpec&
   size_t json_length = out.size() - start;
   for (int k : request.outputs) {
     if (binary[static_cast<size_t>(k)]) {
-      appendBinary(out, outputs[static_cast<size_t>(k)]);
+      appendRawTensor(out, outputs[static_cast<size_t>(k)]);
     }
   }
   return json_length;

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "common/hash.h"
+#include "serving/tensor_wire.h"
 #include "serving/model_config.pb.h"
 
 namespace surge::serving {
@@ -15,68 +16,6 @@ using runtime::Tensor;
 
 constexpr uint64_t kMaxTimeoutMicros = 3600ull * 1000 * 1000;
 
-std::string names(const std::vector<runtime::TensorSpec>& specs) {
-  std::string out;
-  for (const auto& s : specs) {
-    if (!out.empty()) out += ", ";
-    out += s.name;
-  }
-  return out;
-}
-
-// Product of non-negative dims; false when it exceeds INT64_MAX or a dim is negative.
-bool checkedCount(const Shape& shape, int64_t* out) {
-  for (int64_t d : shape) {
-    if (d < 0) return false;
-  }
-  for (int64_t d : shape) {
-    if (d == 0) {
-      *out = 0;
-      return true;
-    }
-  }
-  int64_t n = 1;
-  for (int64_t d : shape) {
-    if (n > std::numeric_limits<int64_t>::max() / d) return false;
-    n *= d;
-  }
-  *out = n;
-  return true;
-}
-
-bool dimsMatch(const Shape& want, const Shape& got, size_t offset) {
-  if (got.size() != want.size() + offset) return false;
-  for (size_t i = 0; i < want.size(); ++i) {
-    if (want[i] != -1 && want[i] != got[i + offset]) return false;
-  }
-  return true;
-}
-
-// [rows] + pattern (batched) or pattern, its one -1 resolved from the element count.
-bool resolveShape(const Shape& pattern, int64_t elements, bool batched, int64_t rows, Shape* out) {
-  out->clear();
-  if (batched) out->push_back(rows);
-  int64_t per = batched ? (rows > 0 ? elements / rows : 0) : elements;
-  int64_t fixed = 1;
-  int wildcard = -1;
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] < 0) {
-      wildcard = static_cast<int>(i);
-    } else {
-      fixed *= pattern[i];  // config dims: their product is range-checked at load
-    }
-  }
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    if (static_cast<int>(i) == wildcard) {
-      if (fixed == 0 || per % fixed != 0) return false;
-      out->push_back(per / fixed);
-    } else {
-      out->push_back(pattern[i]);
-    }
-  }
-  int64_t n = 0;
-  return checkedCount(*out, &n) && n == elements;
-}
 
 // The typed contents field a datatype travels in (FP16: none, raw only).
 const char* contentsFieldFor(DataType t) {
@@ -190,65 +129,6 @@ Status fillTyped(const inference::InferTensorContents& c, Tensor& t, const std::
 
 // Fills `t` from raw little-endian bytes (BYTES: 4-byte length + bytes per element). The size
 // was checked against the element count before `t` was allocated.
-Status fillRaw(const std::string& raw, Tensor& t, const std::string& input) {
-  if (t.dtype() != DataType::kBytes) {
-    size_t want = t.byteSize();
-    if (raw.size() != want) {
-      return invalidArgument("input '" + input + "': shape " + runtime::shapeToString(t.shape()) +
-                             " needs " + std::to_string(want) +
-                             " bytes in raw_input_contents, got " + std::to_string(raw.size()));
-    }
-    if (want > 0) std::memcpy(t.data(), raw.data(), want);
-    if (t.dtype() == DataType::kBool) {
-      const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
-      for (size_t i = 0; i < want; ++i) {
-        if (p[i] > 1) {
-          return invalidArgument("input '" + input + "': BOOL raw contents must be 0 or 1");
-        }
-      }
-    }
-    return Status::ok();
-  }
-  size_t pos = 0;
-  for (auto& s : t.strings()) {
-    if (raw.size() - pos < 4) {
-      return invalidArgument("input '" + input + "': BYTES raw contents end inside an element");
-    }
-    const auto* p = reinterpret_cast<const uint8_t*>(raw.data() + pos);
-    uint32_t n = static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
-                 static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
-    pos += 4;
-    if (raw.size() - pos < n) {
-      return invalidArgument("input '" + input + "': BYTES raw contents end inside an element");
-    }
-    s.assign(raw, pos, n);
-    pos += n;
-  }
-  if (pos != raw.size()) {
-    return invalidArgument("input '" + input + "': " + std::to_string(raw.size() - pos) +
-                           " bytes of raw contents left after " +
-                           std::to_string(t.elementCount()) + " BYTES elements");
-  }
-  return Status::ok();
-}
-
-void appendRaw(std::string& out, const Tensor& t) {
-  if (t.dtype() != DataType::kBytes) {
-    out.assign(reinterpret_cast<const char*>(t.data()), t.byteSize());
-    return;
-  }
-  size_t n = 0;
-  for (const auto& s : t.strings()) n += 4 + s.size();
-  out.clear();
-  out.reserve(n);
-  for (const auto& s : t.strings()) {
-    auto len = static_cast<uint32_t>(s.size());
-    char b[4] = {static_cast<char>(len & 0xff), static_cast<char>((len >> 8) & 0xff),
-                 static_cast<char>((len >> 16) & 0xff), static_cast<char>((len >> 24) & 0xff)};
-    out.append(b, 4);
-    out += s;
-  }
-}
 
 Status readTimeout(const inference::InferParameter& p, Duration* out) {
   Status bad = invalidArgument("parameter 'timeout' must be microseconds (0..3600000000)");
@@ -301,7 +181,7 @@ Status parseGrpcInferRequest(const inference::ModelInferRequest& req,
     int idx = spec.inputIndex(iname);
     if (idx < 0) {
       return invalidArgument("unknown input '" + iname + "' for model '" + spec.name +
-                             "' (inputs: " + names(spec.inputs) + ")");
+                             "' (inputs: " + tensorNames(spec.inputs) + ")");
     }
     const runtime::TensorSpec& ts = spec.inputs[static_cast<size_t>(idx)];
     if (seen[static_cast<size_t>(idx)]) {
@@ -347,7 +227,7 @@ Status parseGrpcInferRequest(const inference::ModelInferRequest& req,
       rows_from = iname;
     }
     int64_t count = 0;
-    if (!checkedCount(shape, &count)) {
+    if (!checkedElementCount(shape, &count)) {
       return invalidArgument("input '" + iname + "': shape " + runtime::shapeToString(shape) +
                              " has more elements than fit in 64 bits");
     }
@@ -368,7 +248,7 @@ Status parseGrpcInferRequest(const inference::ModelInferRequest& req,
               (ucount > std::numeric_limits<uint64_t>::max() / size
                    ? std::string("more than 2^64")
                    : std::to_string(ucount * size)) +
-              " bytes in raw_input_contents, got " + std::to_string(bytes.size()));
+              " bytes of raw_input_contents, got " + std::to_string(bytes.size()));
         }
       } else if (ucount > bytes.size() / 4) {
         return invalidArgument("input '" + iname + "': shape " + runtime::shapeToString(shape) +
@@ -377,7 +257,7 @@ Status parseGrpcInferRequest(const inference::ModelInferRequest& req,
                                std::to_string(bytes.size()) + " bytes");
       }
       t = Tensor(ts.dtype, shape);  // bounded by the raw bytes the request carries
-      RETURN_IF_ERROR(fillRaw(bytes, t, iname));
+      RETURN_IF_ERROR(fillRawTensor(bytes, t, iname, "raw_input_contents"));
     } else {
       if (!in.has_contents()) {
         return invalidArgument("input '" + iname +
@@ -430,7 +310,7 @@ Status parseGrpcInferRequest(const inference::ModelInferRequest& req,
     int k = spec.outputIndex(o.name());
     if (k < 0) {
       return invalidArgument("unknown output '" + o.name() + "' for model '" + spec.name +
-                             "' (outputs: " + names(spec.outputs) + ")");
+                             "' (outputs: " + tensorNames(spec.outputs) + ")");
     }
     if (o.parameters().count("classification") > 0) {
       return invalidArgument("output '" + o.name() +
@@ -477,7 +357,7 @@ Status renderGrpcInferResponse(const runtime::ModelSpec& spec, const InferReques
     o->set_name(os.name);
     o->set_datatype(std::string(runtime::dataTypeName(t.dtype())));
     o->mutable_shape()->Add(shape.begin(), shape.end());
-    appendRaw(*out->add_raw_output_contents(), t);
+    appendRawTensor(*out->add_raw_output_contents(), t);
   }
   return Status::ok();
 }

@@ -172,17 +172,17 @@ TEST(GrpcCodec, RawRules) {
             std::string::npos);
   r = rawRequest();
   r.mutable_raw_input_contents(0)->push_back('\0');
-  EXPECT_NE(errorOf(r).find("needs 16 bytes in raw_input_contents, got 17"), std::string::npos);
+  EXPECT_NE(errorOf(r).find("needs 16 bytes of raw_input_contents, got 17"), std::string::npos);
   r = rawRequest();
   r.set_raw_input_contents(2, le32(5) + "hello" + le32(60) + "w");
-  EXPECT_NE(errorOf(r).find("end inside an element"), std::string::npos);
+  EXPECT_NE(errorOf(r).find("ends inside an element"), std::string::npos);
   r = rawRequest();
   r.set_raw_input_contents(2, le32(0) + le32(0) + "xy");
-  EXPECT_NE(errorOf(r).find("2 bytes of raw contents left"), std::string::npos);
+  EXPECT_NE(errorOf(r).find("2 bytes of raw_input_contents left"), std::string::npos);
   // A huge shape with little data is refused before anything is allocated.
   r = rawRequest();
   r.mutable_inputs(1)->set_shape(1, int64_t{1} << 61);
-  EXPECT_NE(errorOf(r).find("bytes in raw_input_contents"), std::string::npos);
+  EXPECT_NE(errorOf(r).find("bytes of raw_input_contents"), std::string::npos);
   r = rawRequest();
   r.mutable_inputs(2)->set_shape(1, 1);
   r.mutable_inputs(2)->add_shape(int64_t{1} << 40);
