@@ -70,6 +70,38 @@ bool resolveShape(const Shape& pattern, int64_t elements, bool batched, int64_t 
   return checkedElementCount(*out, &n) && n == elements;
 }
 
+Status checkInputShape(const runtime::TensorSpec& ts, const Shape& shape, int64_t max_batch_size,
+                       const std::string& iname, int64_t* rows, std::string* rows_from,
+                       int64_t* count) {
+  const bool batched = max_batch_size > 0;
+  Shape want = ts.dims;
+  if (batched) want.insert(want.begin(), -1);
+  if (!dimsMatch(ts.dims, shape, batched ? 1 : 0)) {
+    return invalidArgument("input '" + iname + "': shape " + runtime::shapeToString(shape) +
+                           " does not match the model's " + runtime::shapeToString(want) +
+                           (batched ? " (batch dimension first)" : ""));
+  }
+  if (batched) {
+    if (shape[0] < 1 || shape[0] > max_batch_size) {
+      return invalidArgument("input '" + iname + "': batch size " + std::to_string(shape[0]) +
+                             " is outside [1, max_batch_size " + std::to_string(max_batch_size) +
+                             "]");
+    }
+    if (*rows >= 0 && shape[0] != *rows) {
+      return invalidArgument("inputs '" + *rows_from + "' and '" + iname +
+                             "' have different batch sizes (" + std::to_string(*rows) + " and " +
+                             std::to_string(shape[0]) + ")");
+    }
+    *rows = shape[0];
+    *rows_from = iname;
+  }
+  if (!checkedElementCount(shape, count)) {
+    return invalidArgument("input '" + iname + "': shape " + runtime::shapeToString(shape) +
+                           " has more elements than fit in 64 bits");
+  }
+  return Status::ok();
+}
+
 Status fillRawTensor(std::string_view raw, Tensor& t, const std::string& input,
                      std::string_view source) {
   const std::string what(source);

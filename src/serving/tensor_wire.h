@@ -35,6 +35,14 @@ bool dimsMatch(const runtime::Shape& want, const runtime::Shape& got, size_t off
 bool resolveShape(const runtime::Shape& pattern, int64_t elements, bool batched, int64_t rows,
                   runtime::Shape* out);
 
+// Checks a request input's shape against its spec: the config dims (-1 = any) after a batch
+// dimension when `max_batch_size` > 0, that batch size in [1, max_batch_size] and equal to the
+// other inputs' (`rows` -1 until the first batched input sets it, `rows_from` names that input),
+// and the element count fitting in 64 bits (into `count`). InvalidArgument naming the input.
+Status checkInputShape(const runtime::TensorSpec& spec, const runtime::Shape& shape,
+                       int64_t max_batch_size, const std::string& input, int64_t* rows,
+                       std::string* rows_from, int64_t* count);
+
 // Fills `t` (shape and dtype already set) from raw bytes. `input` names the tensor and `source`
 // the bytes ("binary data", "raw_input_contents") in the InvalidArgument messages: a size that
 // does not match the shape, a BOOL that is not 0 or 1, a BYTES element cut short, bytes left over.

@@ -205,32 +205,9 @@ Status parseGrpcInferRequest(const inference::ModelInferRequest& req,
                                " has a negative dimension");
       }
     }
-    Shape want = ts.dims;
-    if (batched) want.insert(want.begin(), -1);
-    if (!dimsMatch(ts.dims, shape, batched ? 1 : 0)) {
-      return invalidArgument("input '" + iname + "': shape " + runtime::shapeToString(shape) +
-                             " does not match the model's " + runtime::shapeToString(want) +
-                             (batched ? " (batch dimension first)" : ""));
-    }
-    if (batched) {
-      if (shape[0] < 1 || shape[0] > spec.max_batch_size) {
-        return invalidArgument("input '" + iname + "': batch size " + std::to_string(shape[0]) +
-                               " is outside [1, max_batch_size " +
-                               std::to_string(spec.max_batch_size) + "]");
-      }
-      if (rows >= 0 && shape[0] != rows) {
-        return invalidArgument("inputs '" + rows_from + "' and '" + iname +
-                               "' have different batch sizes (" + std::to_string(rows) + " and " +
-                               std::to_string(shape[0]) + ")");
-      }
-      rows = shape[0];
-      rows_from = iname;
-    }
     int64_t count = 0;
-    if (!checkedElementCount(shape, &count)) {
-      return invalidArgument("input '" + iname + "': shape " + runtime::shapeToString(shape) +
-                             " has more elements than fit in 64 bits");
-    }
+    RETURN_IF_ERROR(
+        checkInputShape(ts, shape, spec.max_batch_size, iname, &rows, &rows_from, &count));
     Tensor t;
     if (raw) {
       if (in.has_contents()) {
