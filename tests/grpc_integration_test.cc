@@ -523,15 +523,18 @@ TEST_F(GrpcIntegration, GrpcListenOffAndPortInUse) {
 // A client that is not surge's code: Debian's python3-grpcio, stubs generated at test time from
 // grpc_service.proto by protoc's Python plugin.
 TEST_F(GrpcIntegration, PythonGrpcioClient) {
-  const char* protoc = std::getenv("PROTOC");
-  const char* plugin = std::getenv("GRPC_PYTHON_PLUGIN");
-  const char* src = std::getenv("SURGE_SOURCE_DIR");
-  ASSERT_TRUE(protoc && src);
-  if (plugin == nullptr || *plugin == '\0' ||
-      runToExit({"/usr/bin/python3", "-c", "import grpc, google.protobuf"},
-                dir_.file("probe.log"), 30s) != 0) {
-    GTEST_SKIP() << "python3-grpcio or grpc_python_plugin missing (scripts/install-deps)";
-  }
+  // Paths fixed at configure time (CMake); scripts/install-deps installs all three.
+  const std::string protoc = SURGE_TEST_PROTOC;
+  const std::string plugin = SURGE_TEST_GRPC_PYTHON_PLUGIN;
+  const std::string src = SURGE_TEST_SOURCE_DIR;
+  ASSERT_FALSE(protoc.empty()) << "protoc not found at configure time (scripts/install-deps)";
+  ASSERT_FALSE(plugin.empty())
+      << "grpc_python_plugin not found at configure time (protobuf-compiler-grpc)";
+  ASSERT_EQ(runToExit({"/usr/bin/python3", "-c", "import grpc, google.protobuf"},
+                      dir_.file("probe.log"), 30s),
+            0)
+      << "Debian's python3-grpcio / python3-protobuf are missing (scripts/install-deps): "
+      << readFile(dir_.file("probe.log"));
   std::string out = dir_.file("py");
   std::filesystem::create_directories(out);
   int rc = runToExit({protoc, "-I" + std::string(src) + "/src", "--python_out=" + out,
