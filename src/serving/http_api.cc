@@ -355,7 +355,14 @@ void HttpApi::route(const net::HttpRequest& req, const std::shared_ptr<net::Resp
     appendJsonString(out, options_.server_name);
     out += ",\"version\":";
     appendJsonString(out, options_.server_version);
-    out += ",\"extensions\":[\"binary_tensor_data\",\"model_repository\",\"statistics\"]}";
+    out += ",\"extensions\":[";
+    bool first_ext = true;
+    for (const std::string& e : serverExtensions()) {
+      if (!first_ext) out += ',';
+      first_ext = false;
+      appendJsonString(out, e);
+    }
+    out += "]}";
     return send(HttpResponse::json(200, std::move(out)));
   }
   if (path == "/v2/repository/index") {

@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "metrics/registry.h"
 #include "net/http_server.h"
@@ -95,6 +96,15 @@ class HttpApi {
   ModelControl* control_ = nullptr;
   CodecPool codec_pool_;
 };
+
+// The protocol extensions the server supports, as GET /v2 and gRPC ServerMetadata list them
+// (Triton's names).
+inline const std::vector<std::string>& serverExtensions() {
+  static const std::vector<std::string> kExtensions = {
+      "binary_tensor_data", "model_configuration", "model_repository",
+      "model_repository(unload_dependents)", "statistics"};
+  return kExtensions;
+}
 
 // Serves /metrics only (for --metrics-port).
 net::HttpResponse metricsResponse(const metrics::Registry& registry);

@@ -160,7 +160,7 @@ Status ModelServer::start() {
     g.max_request_bytes = options_.max_request_bytes;
     g.reuse_port = options_.reuse_port;
     g.server_version = options_.server_version;
-    g.extensions = {"binary_tensor_data", "model_repository", "statistics"};  // as GET /v2
+    g.extensions = serverExtensions();  // as GET /v2
     im.grpc = std::make_unique<GrpcServer>(std::move(g), models_, service_, draining_);
     im.grpc->setModelControl(&control_);
     RETURN_IF_ERROR(im.grpc->start());
