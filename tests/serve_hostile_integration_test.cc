@@ -90,8 +90,11 @@ TEST_F(ServeHostile, NinetyByteRequestIs400AndTheServerStaysUp) {
                     R"({"inputs":[{"name":"x","shape":[500000000],"datatype":"FP32","data":[1]}]})");
   EXPECT_EQ(half.status, 400);
   EXPECT_TRUE(server_.running());
-  // It allocated nothing for those claims.
+  // It allocated nothing for those claims (measured on the release build: ASan's shadow memory
+  // and quarantine alone take the sanitized server past this bound).
+#if !defined(__SANITIZE_ADDRESS__)
   EXPECT_LT(statusKiB(server_.pid(), "VmHWM"), 512 * 1024);
+#endif
   auto ok = infer("/v2/models/var/infer",
                   R"({"inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[1,2,3]}]})");
   EXPECT_EQ(ok.status, 200) << ok.body;
