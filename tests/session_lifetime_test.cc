@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -138,6 +139,8 @@ TEST(SessionLifetime, StaleEventsForClosedSessionsAreNeverDispatched) {
   const uint16_t port = gw.port();
 
   // Background load: new connections all the time, so freed session memory is reused.
+  // Paced (about 1,000 connections/s at most): unpaced, it took a whole core of a 2-core CI
+  // machine from the gateway's worker, which then missed the idle-close wait below.
   std::atomic<bool> stop{false};
   std::atomic<int> load_ok{0};
   std::thread load([&] {
@@ -148,8 +151,22 @@ TEST(SessionLifetime, StaleEventsForClosedSessionsAreNeverDispatched) {
         ++load_ok;
       }
       ::close(fd);
+      std::this_thread::sleep_for(1ms);
     }
   });
+  // Stops every thread on any exit, a failed ASSERT included (a joinable std::thread destroyed
+  // by an early return aborts the test binary instead of reporting the failure).
+  struct Teardown {
+    std::function<void()> fn;
+    ~Teardown() { fn(); }
+  } teardown{[&] {
+    stop = true;
+    if (load.joinable()) load.join();
+    gw.requestShutdown();
+    if (gw_thread.joinable()) gw_thread.join();
+    up_io.stop();
+    if (up_thread.joinable()) up_thread.join();
+  }};
 
   constexpr int kRounds = 6;
   constexpr int kClients = 40;
@@ -181,7 +198,7 @@ TEST(SessionLifetime, StaleEventsForClosedSessionsAreNeverDispatched) {
           }
           return true;
         },
-        5s, 10ms, "the gateway closed its idle sessions"));
+        20s, 10ms, "the gateway closed its idle sessions (idle timeout 150 ms)"));
     // Make every one of those sockets readable, and hang up on half of them: each is an event
     // for a session the gateway has freed.
     for (size_t i = 0; i < clients.size(); ++i) {
@@ -205,12 +222,6 @@ TEST(SessionLifetime, StaleEventsForClosedSessionsAreNeverDispatched) {
   EXPECT_NE(readFor(fd, 2s, "ok").find("200 OK"), std::string::npos);
   ::close(fd);
   EXPECT_GT(load_ok.load(), 0);
-
-  gw.requestShutdown();
-  gw_thread.join();
-  up_io.stop();
-  up_thread.join();
-  up.reset();
 }
 
 }  // namespace
