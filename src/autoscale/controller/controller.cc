@@ -17,7 +17,29 @@ std::string fmtDouble(double v) {
   return buf;
 }
 
+bool isMetricFailureEvent(const AutoscaleEvent& e) {
+  return e.type == "Warning" && e.reason.rfind("FailedGet", 0) == 0 && e.reason.size() > 15 &&
+         e.reason.compare(e.reason.size() - 6, 6, "Metric") == 0;
+}
+
 }  // namespace
+
+bool targetStarting(const ScaleState& scale, const std::vector<PodInfo>& pods, TimePoint now,
+                    Duration sample_after) {
+  if (scale.spec_replicas <= 0 && scale.status_replicas <= 0) return false;
+  for (const PodInfo& p : pods) {
+    if (p.deleted || p.phase == "Failed" || p.phase == "Succeeded") continue;
+    if (p.phase == "Pending") continue;
+    if (!p.ready) return false;  // no condition: not something we can call "starting"
+    if (p.ready->status) {
+      if (now - p.ready->last_transition < sample_after) continue;  // no sample yet
+      return false;
+    }
+    // Not ready: starting only if it never was (its condition has not moved since its start).
+    if (!p.start_time || p.ready->last_transition > *p.start_time) return false;
+  }
+  return true;
+}
 
 Controller::Controller(AutoscalePolicy policy, ScaleTarget& target, MetricsCollector& collector,
                        Clock& clock, AutoscalerOptions options)
@@ -179,8 +201,44 @@ Decision Controller::syncOnce() {
   const SyncResult& result = r.hpa;
   const int32_t current = d.current;
   const int64_t unix_ms = d.unix_ms;
+  // A rate needs two scrapes one sync apart, and a replica joins the gateway just after it turns
+  // ready: a second of slack.
+  const bool starting =
+      targetStarting(obs.scale, obs.pods, obs.now, policy.sync_period + std::chrono::seconds(1));
 
-  for (AutoscaleEvent& e : r.events) record(std::move(e));
+  for (AutoscaleEvent& e : r.events) {
+    if (starting && isMetricFailureEvent(e)) {
+      SURGE_LOG(kDebug, kModule, options_.name + ": replicas starting: " + e.message);
+      continue;
+    }
+    record(std::move(e));
+  }
+  if (starting && d.held) {
+    // The normal start: nothing to decide yet, nothing wrong either.
+    int live = 0;
+    for (const PodInfo& p : obs.pods) {
+      if (!p.deleted && p.phase != "Failed" && p.phase != "Succeeded") ++live;
+    }
+    SURGE_LOG(kDebug, kModule,
+              options_.name + ": waiting for the first ready replicas (" + std::to_string(live) +
+                  " starting), holding " + std::to_string(current));
+    std::lock_guard<std::mutex> lock(mu_);
+    status_.syncs++;
+    status_.last_sync_unix_ms = unix_ms;
+    status_.current_replicas = current;
+    status_.status_replicas = r.scale.status_replicas;
+    status_.metrics = result.metrics;
+    status_.conditions = {
+        {"AbleToScale", true, "ReadyForNewScale", "recommended size matches current size"},
+        {"ScalingActive", false, "WaitingForReadyPods",
+         std::to_string(live) + " replica(s) starting: no metric sample yet (not ready, or ready "
+                                "for less than one sync period); holding " +
+             std::to_string(current) + " replicas"},
+        {"ScalingLimited", false, "DesiredWithinRange",
+         "the desired count is within the acceptable range"},
+    };
+    return d;
+  }
   if (d.observed_rps) {
     const RpsSample sample{unix_ms / 1000, *d.observed_rps};
     if (Status s = appendRpsHistory(policy.predictive.history_file, sample);
@@ -226,6 +284,7 @@ Decision Controller::syncOnce() {
   status_.current_replicas = current;
   status_.status_replicas = r.scale.status_replicas;
   status_.desired_replicas = d.desired;
+  status_.decided = true;
   status_.metrics = result.metrics;
   if (d.scaled && !write_failed && !options_.dry_run) {
     status_.last_scale_unix_ms = unix_ms;

@@ -58,7 +58,10 @@ struct AutoscalerStatus {
   bool dry_run = false;
   int32_t current_replicas = 0;   // scale.spec.replicas at the last sync
   int32_t status_replicas = 0;    // scale.status.replicas
-  int32_t desired_replicas = 0;
+  int32_t desired_replicas = 0;  // meaningful only when `decided`
+  // A sync decided (or held on a real failure). False until then: while the target's first
+  // replicas are starting, syncs only wait (desiredReplicas null in /status).
+  bool decided = false;
   int32_t min_replicas = 0;
   int32_t max_replicas = 0;
   int64_t last_sync_unix_ms = 0;  // 0 = never
@@ -73,6 +76,15 @@ struct AutoscalerStatus {
   std::optional<Decision> last_decision;
   std::string forecaster;  // the predictive model's summary ("" when disabled)
 };
+
+// True when the target is starting: spec > 0 and no live pod has been ready long enough to have
+// a metric sample — every live pod (not deleted, not Failed/Succeeded) is Pending, or not ready
+// and never was (Ready=False since its start), or ready for less than `sample_after` (a rate
+// needs two scrapes, one sync apart). No live pod at all counts as starting too. While starting,
+// a metric that fails is not a FailedGet*Metric warning: the HPA core already treats such pods as
+// unready; the controller holds and says it waits (ScalingActive False, WaitingForReadyPods).
+bool targetStarting(const ScaleState& scale, const std::vector<PodInfo>& pods, TimePoint now,
+                    Duration sample_after);
 
 class Controller {
  public:

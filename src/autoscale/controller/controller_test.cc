@@ -364,5 +364,118 @@ TEST(DescribeMetricTest, KubectlNames) {
   EXPECT_EQ(describeMetric(ext), "external metric queue_length");
 }
 
+
+// ---- the normal start: replicas starting are not a metric failure
+
+PodInfo pod(const std::string& name, const std::string& phase, bool ready, TimePoint started,
+            TimePoint transition) {
+  PodInfo p;
+  p.name = name;
+  p.phase = phase;
+  p.start_time = started;
+  p.ready = ReadyCondition{ready, transition};
+  return p;
+}
+
+TEST(TargetStartingTest, PendingNeverReadyOrJustReadyPodsAreStarting) {
+  const TimePoint t0(std::chrono::hours(1));
+  const TimePoint now = t0 + seconds(20);
+  const ScaleState two{2, 2};
+  // Pending, and ready for less than the sample delay: starting.
+  EXPECT_TRUE(targetStarting(two,
+                             {pod("a", "Pending", false, t0, t0),
+                              pod("b", "Running", true, t0, now - seconds(3))},
+                             now, seconds(6)));
+  // No pod yet (the supervisor has not spawned them): starting.
+  EXPECT_TRUE(targetStarting(two, {}, now, seconds(6)));
+  // One pod ready long enough to have a sample: not starting.
+  EXPECT_FALSE(targetStarting(two,
+                              {pod("a", "Pending", false, t0, t0),
+                               pod("b", "Running", true, t0, now - seconds(6))},
+                              now, seconds(6)));
+  // Not ready after having been ready: a real problem, not a start.
+  EXPECT_FALSE(targetStarting(two, {pod("a", "Running", false, t0, t0 + seconds(5))}, now,
+                              seconds(6)));
+  // Running, Ready=False since its start (probes not passed yet): starting.
+  EXPECT_TRUE(targetStarting(two, {pod("a", "Running", false, t0, t0)}, now, seconds(6)));
+  // Deleted and failed pods do not count.
+  PodInfo gone = pod("c", "Running", true, t0, t0);
+  gone.deleted = true;
+  EXPECT_TRUE(targetStarting(two, {gone, pod("a", "Pending", false, t0, t0)}, now, seconds(6)));
+  // Scaled to zero: nothing is starting.
+  EXPECT_FALSE(targetStarting(ScaleState{0, 0}, {}, now, seconds(6)));
+}
+
+// A target whose replicas start: Pending until `ready_at`, then ready.
+class StartingTarget : public ScaleTarget {
+ public:
+  StartingTarget(Clock& clock, TimePoint ready_at) : clock_(clock), ready_at_(ready_at) {}
+  StatusOr<ScaleState> getScale() override { return ScaleState{2, 2}; }
+  Status setScale(int32_t) override { return Status::ok(); }
+  StatusOr<std::vector<PodInfo>> listPods() override {
+    const TimePoint start = ready_at_ - seconds(10);
+    const bool ready = clock_.now() >= ready_at_;
+    std::vector<PodInfo> pods;
+    for (const char* name : {"replica-1", "replica-2"}) {
+      pods.push_back(pod(name, ready ? "Running" : "Pending", ready, start,
+                         ready ? ready_at_ : start));
+    }
+    return pods;
+  }
+
+ private:
+  Clock& clock_;
+  TimePoint ready_at_;
+};
+
+TEST_F(ControllerTest, StartingReplicasAreAWaitNotAFailedMetricWarning) {
+  StartingTarget target(clock_, clock_.now() + seconds(5));
+  collector_.fail = true;  // no sample for anybody yet
+  Controller c(rpsPolicy(), target, collector_, clock_, options());
+  Decision d = c.syncOnce();
+  EXPECT_TRUE(d.held);
+  EXPECT_EQ(d.current, 2);
+  EXPECT_TRUE(c.events().snapshot().empty());
+  AutoscalerStatus s = c.status();
+  EXPECT_FALSE(s.decided);
+  EXPECT_EQ(s.current_replicas, 2);
+  EXPECT_EQ(s.sync_errors, 0u);
+  EXPECT_FALSE(s.last_decision.has_value());
+  ASSERT_EQ(s.conditions.size(), 3u);
+  EXPECT_EQ(s.conditions[1].type, "ScalingActive");
+  EXPECT_EQ(s.conditions[1].reason, "WaitingForReadyPods");
+  for (const auto& cond : s.conditions) {
+    EXPECT_EQ(cond.message.find("scaling is disabled"), std::string::npos) << cond.message;
+  }
+
+  // Ready at +5 s: the next sync (+6 s, sync period 2 s) is within the sample delay.
+  clock_.advance(seconds(6));
+  c.syncOnce();
+  EXPECT_TRUE(c.events().snapshot().empty());
+  EXPECT_FALSE(c.status().decided);
+
+  // Ready for longer than a sync period + 1 s and still no metric: that is a failure.
+  clock_.advance(seconds(4));
+  c.syncOnce();
+  EXPECT_EQ(reasons(c), std::vector<std::string>{"FailedGetPodsMetric"});
+  EXPECT_TRUE(c.status().decided);
+  EXPECT_EQ(c.status().conditions[1].reason, "FailedGetPodsMetric");
+
+  // Samples arrive: a real decision.
+  collector_.fail = false;
+  collector_.rps_per_pod = 100;
+  clock_.advance(seconds(2));
+  d = c.syncOnce();
+  EXPECT_FALSE(d.held);
+  EXPECT_EQ(c.status().desired_replicas, 2);
+}
+
+TEST_F(ControllerTest, FirstSyncWithValidMetricsDecides) {
+  Controller c(rpsPolicy(), target_, collector_, clock_, options());
+  EXPECT_FALSE(c.status().decided);
+  c.syncOnce();
+  EXPECT_TRUE(c.status().decided);
+}
+
 }  // namespace
 }  // namespace surge::autoscale

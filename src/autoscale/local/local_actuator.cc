@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <regex>
+#include <string_view>
 
 #include "common/logging.h"
 
@@ -103,17 +105,66 @@ std::string describeExit(int status) {
   return "status " + std::to_string(status);
 }
 
+constexpr std::string_view kRunDirPrefix = "surge-local-";
+constexpr const char* kKeptMarker = "KEPT";
+
 }  // namespace
+
+int removeStaleRunDirs(const std::filesystem::path& temp_dir, pid_t self) {
+  namespace fs = std::filesystem;
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(temp_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(kRunDirPrefix, 0) != 0) continue;
+    const std::string digits = name.substr(kRunDirPrefix.size());
+    if (digits.empty() || digits.size() > 9 ||
+        digits.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    const pid_t pid = static_cast<pid_t>(std::atol(digits.c_str()));
+    if (pid <= 0 || pid == self) continue;
+    struct stat st {};
+    if (::lstat(entry.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+        st.st_uid != ::getuid()) {
+      continue;
+    }
+    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to know)
+    // Only what an actuator writes there: replica logs, no KEPT marker, no subdirectory.
+    bool only_logs = true;
+    std::error_code list_ec;
+    for (const auto& f : fs::directory_iterator(entry.path(), list_ec)) {
+      const std::string fname = f.path().filename().string();
+      if (!f.is_regular_file() || fname.size() < 5 ||
+          fname.compare(fname.size() - 4, 4, ".log") != 0) {
+        only_logs = false;
+        break;
+      }
+    }
+    if (list_ec || !only_logs) continue;
+    std::error_code rm_ec;
+    fs::remove_all(entry.path(), rm_ec);
+    if (!rm_ec) ++removed;
+  }
+  return removed;
+}
 
 StatusOr<std::unique_ptr<LocalActuator>> LocalActuator::create(LocalTargetConfig config,
                                                                Clock& clock) {
   ASSIGN_OR_RETURN(GatewayAdminClient admin,
                    GatewayAdminClient::create(config.gateway_admin, config.gateway_token));
   std::string run_dir = config.run_dir;
-  if (run_dir.empty()) {
-    run_dir = (std::filesystem::temp_directory_path() /
-               ("surge-local-" + std::to_string(::getpid())))
-                  .string();
+  const bool owns_run_dir = run_dir.empty();
+  if (owns_run_dir) {
+    std::error_code tmp_ec;
+    const std::filesystem::path tmp = std::filesystem::temp_directory_path(tmp_ec);
+    if (tmp_ec) return invalidArgument("no temporary directory: " + tmp_ec.message());
+    if (int n = removeStaleRunDirs(tmp, ::getpid()); n > 0) {
+      SURGE_LOG(kInfo, kLog,
+                "removed " + std::to_string(n) + " run director" + (n == 1 ? "y" : "ies") +
+                    " of exited surge processes from " + tmp.string());
+    }
+    run_dir = (tmp / (std::string(kRunDirPrefix) + std::to_string(::getpid()))).string();
   }
   std::error_code ec;
   std::filesystem::create_directories(run_dir, ec);
@@ -122,15 +173,17 @@ StatusOr<std::unique_ptr<LocalActuator>> LocalActuator::create(LocalTargetConfig
                            "': " + (ec ? ec.message() : "not a directory"));
   }
   return std::unique_ptr<LocalActuator>(
-      new LocalActuator(std::move(config), clock, std::move(admin), std::move(run_dir)));
+      new LocalActuator(std::move(config), clock, std::move(admin), std::move(run_dir),
+                        owns_run_dir));
 }
 
 LocalActuator::LocalActuator(LocalTargetConfig config, Clock& clock, GatewayAdminClient admin,
-                             std::string run_dir)
+                             std::string run_dir, bool owns_run_dir)
     : config_(std::move(config)),
       clock_(clock),
       admin_(std::move(admin)),
       run_dir_(std::move(run_dir)),
+      owns_run_dir_(owns_run_dir),
       backoff_(config_.backoff_initial, config_.backoff_max, config_.backoff_reset_after) {}
 
 LocalActuator::~LocalActuator() { shutdown(); }
@@ -150,7 +203,11 @@ Status LocalActuator::start() {
 
 StatusOr<ScaleState> LocalActuator::getScale() {
   std::lock_guard lock(mu_);
-  return ScaleState{desired_, live_};
+  // Before the first setScale the supervisor runs (starts) the floor: that is the target's spec,
+  // not 0 (which the HPA reads as "scaling disabled").
+  const int32_t spec =
+      scale_set_ ? desired_ : effectiveReplicas(0, config_.min_replicas, config_.max_replicas);
+  return ScaleState{spec, live_};
 }
 
 Status LocalActuator::setScale(int32_t replicas) {
@@ -168,6 +225,7 @@ Status LocalActuator::setScale(int32_t replicas) {
                                         : ""));
     }
     desired_ = replicas;
+    scale_set_ = true;
   }
   cv_.notify_all();
   return Status::ok();
@@ -568,6 +626,51 @@ void LocalActuator::shutdown() {
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();  // the supervisor stops its replicas before it exits
   stopAll();                                // replicas started without the thread (tests' tick())
+  cleanUpRunDir();
+}
+
+bool LocalActuator::runDirKept() const {
+  std::lock_guard lock(mu_);
+  return run_dir_kept_;
+}
+
+void LocalActuator::keepRunDir() {
+  std::lock_guard lock(mu_);
+  keep_run_dir_ = true;
+}
+
+void LocalActuator::cleanUpRunDir() {
+  if (!owns_run_dir_) return;  // the user's directory: logs stay
+  int64_t crashes;
+  bool keep;
+  {
+    std::lock_guard lock(mu_);
+    crashes = crashes_;
+    keep = keep_run_dir_;
+  }
+  std::error_code ec;
+  if (crashes == 0 && !keep) {
+    std::filesystem::remove_all(run_dir_, ec);
+    if (ec) SURGE_LOG(kWarn, kLog, "cannot remove " + run_dir_ + ": " + ec.message());
+    return;
+  }
+  // A replica failed: its log is the evidence. Marked so that a later start does not take the
+  // directory for a crashed run's leftovers.
+  const std::string why =
+      keep ? std::string("kept on request\n")
+           : std::to_string(crashes) + " replica failure(s); logs kept\n";
+  int fd = ::open((run_dir_ + "/" + kKeptMarker).c_str(),
+                  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd >= 0) {
+    ssize_t ignored = ::write(fd, why.data(), why.size());
+    (void)ignored;
+    ::close(fd);
+  }
+  {
+    std::lock_guard lock(mu_);
+    run_dir_kept_ = true;
+  }
+  SURGE_LOG(kInfo, kLog, "replica logs kept in " + run_dir_ + " (" + why.substr(0, why.size() - 1) + ")");
 }
 
 void LocalActuator::stopAll() {

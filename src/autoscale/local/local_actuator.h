@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include <condition_variable>
+#include <filesystem>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -36,6 +37,12 @@
 
 namespace surge::autoscale {
 
+// Removes the run directories <temp_dir>/surge-local-<pid> that earlier actuators made and could
+// not clean up (their process was killed): only when that pid is not running, the directory is
+// ours (uid) and holds nothing but replica logs (*.log; no KEPT marker, no subdirectory). Never
+// `self`'s. Returns how many were removed.
+int removeStaleRunDirs(const std::filesystem::path& temp_dir, pid_t self);
+
 class LocalActuator final : public ScaleTarget {
  public:
   // Validates the gateway URL and creates the run directory; start() launches the supervisor.
@@ -47,7 +54,8 @@ class LocalActuator final : public ScaleTarget {
   // is 0 until setScale, so min_replicas replicas start at once).
   Status start();
 
-  // {spec: the last setScale value (0 before any), status: live replicas (not being removed)}.
+  // {spec: the last setScale value (before any: clamp(0, min_replicas, max_replicas), the count
+  // being started), status: live replicas (not being removed)}.
   StatusOr<ScaleState> getScale() override;
   // Records the desired count and returns; the supervisor converges. InvalidArgument when < 0.
   Status setScale(int32_t replicas) override;
@@ -57,9 +65,17 @@ class LocalActuator final : public ScaleTarget {
 
   // Drains every replica in the gateway, SIGTERMs them, waits up to the grace period, SIGKILLs
   // the rest. Bounded by drain_timeout + termination_grace_period (+ a few seconds). Idempotent.
+  // Then removes the run directory when the actuator made it (no target.run_dir) and no replica
+  // failed; otherwise it is kept (with a KEPT marker when the actuator made it).
   void shutdown();
 
   const std::string& runDir() const { return run_dir_; }
+  // After shutdown(): the run directory the actuator made was kept (a replica failed, or
+  // keepRunDir() was called).
+  bool runDirKept() const;
+  // Keep the run directory at shutdown even if no replica failed (the caller reports an error
+  // that names a replica log).
+  void keepRunDir();
   const LocalTargetConfig& config() const { return config_; }
   // Replicas that crashed (exited, never ready, unready too long) since start.
   int64_t crashCount() const;
@@ -94,7 +110,10 @@ class LocalActuator final : public ScaleTarget {
   };
 
   LocalActuator(LocalTargetConfig config, Clock& clock, GatewayAdminClient admin,
-                std::string run_dir);
+                std::string run_dir, bool owns_run_dir);
+
+  // Removes the run directory when owned and no replica failed; else marks it KEPT.
+  void cleanUpRunDir();
 
   void supervise();
   // Drains and stops every replica (SIGTERM, SIGKILL after the grace period), on the thread that
@@ -115,6 +134,7 @@ class LocalActuator final : public ScaleTarget {
   Clock& clock_;
   GatewayAdminClient admin_;
   const std::string run_dir_;
+  const bool owns_run_dir_;  // made by create() under the temp directory
 
   // Supervisor-owned.
   std::vector<Replica> replicas_;
@@ -126,6 +146,9 @@ class LocalActuator final : public ScaleTarget {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   int32_t desired_ = 0;
+  bool scale_set_ = false;  // setScale was called
+  bool run_dir_kept_ = false;
+  bool keep_run_dir_ = false;
   bool stop_ = false;
   bool started_ = false;
   bool shut_down_ = false;

@@ -6,10 +6,14 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <optional>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "support/wait.h"
@@ -218,6 +222,117 @@ TEST_F(LocalActuatorTest, ShutdownKillsAReplicaThatIgnoresSigterm) {
   // death signal of the thread that spawned it) ends in a few milliseconds.
   EXPECT_GE(elapsed, 250ms);
   EXPECT_LT(elapsed, 5s);
+}
+
+TEST_F(LocalActuatorTest, SpecBeforeTheFirstSetScaleIsTheFloorBeingStarted) {
+  auto c = shConfig("exec sleep 60");
+  c.min_replicas = 2;
+  make(c);
+  // Not 0: the HPA would read "scaling is disabled since the replica count of the target is zero"
+  // while the first replicas start.
+  EXPECT_EQ(actuator_->getScale()->spec_replicas, 2);
+  ASSERT_TRUE(waitUntil([&] { return live() == 2; }, 10s, 20ms, "two replicas"));
+  ASSERT_TRUE(actuator_->setScale(1).isOk());
+  EXPECT_EQ(actuator_->getScale()->spec_replicas, 1);  // the requested value from now on
+}
+
+// Points TMPDIR at the test's directory while it lives (the actuator's default run directory and
+// its stale-directory sweep use the temporary directory).
+class ScopedTmpdir {
+ public:
+  explicit ScopedTmpdir(const std::filesystem::path& dir) {
+    if (const char* old = std::getenv("TMPDIR")) old_ = old;
+    std::filesystem::create_directories(dir);
+    ::setenv("TMPDIR", dir.c_str(), 1);
+  }
+  ~ScopedTmpdir() {
+    if (old_) {
+      ::setenv("TMPDIR", old_->c_str(), 1);
+    } else {
+      ::unsetenv("TMPDIR");
+    }
+  }
+
+ private:
+  std::optional<std::string> old_;
+};
+
+TEST_F(LocalActuatorTest, OwnRunDirectoryIsRemovedAtShutdown) {
+  ScopedTmpdir tmp(dir_);
+  auto c = shConfig("echo up; exec sleep 60");
+  c.run_dir.clear();
+  make(c);
+  const std::filesystem::path run = actuator_->runDir();
+  EXPECT_EQ(run, dir_ / ("surge-local-" + std::to_string(::getpid())));
+  ASSERT_TRUE(actuator_->setScale(1).isOk());
+  ASSERT_TRUE(waitUntil([&] { return std::filesystem::exists(run / "replica-1.log"); }, 10s, 20ms,
+                        "the replica's log"));
+  actuator_->shutdown();
+  EXPECT_FALSE(std::filesystem::exists(run));
+  EXPECT_FALSE(actuator_->runDirKept());
+}
+
+TEST_F(LocalActuatorTest, OwnRunDirectoryIsKeptWhenAReplicaFailed) {
+  ScopedTmpdir tmp(dir_);
+  auto c = shConfig("echo 'model failed to load'; exit 3");
+  c.run_dir.clear();
+  make(c);
+  const std::filesystem::path run = actuator_->runDir();
+  ASSERT_TRUE(actuator_->setScale(1).isOk());
+  ASSERT_TRUE(waitUntil([&] { return actuator_->crashCount() >= 1; }, 10s, 20ms, "a crash"));
+  actuator_->shutdown();
+  EXPECT_TRUE(actuator_->runDirKept());
+  EXPECT_TRUE(std::filesystem::exists(run / "replica-1.log"));
+  EXPECT_TRUE(std::filesystem::exists(run / "KEPT"));
+  // Kept on purpose: a later start does not sweep it.
+  EXPECT_EQ(removeStaleRunDirs(dir_, ::getpid() + 1), 0);
+  EXPECT_TRUE(std::filesystem::exists(run));
+}
+
+TEST_F(LocalActuatorTest, ConfiguredRunDirectoryIsNeverRemoved) {
+  make(shConfig("exec sleep 60"));
+  ASSERT_TRUE(actuator_->setScale(1).isOk());
+  ASSERT_TRUE(waitUntil([&] { return live() == 1; }, 10s, 20ms, "one replica"));
+  actuator_->shutdown();
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "replica-1.log"));
+  EXPECT_FALSE(actuator_->runDirKept());
+}
+
+pid_t deadPid() {
+  pid_t pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return pid;
+}
+
+TEST(RemoveStaleRunDirsTest, RemovesOnlyLogOnlyDirectoriesOfExitedProcesses) {
+  namespace fs = std::filesystem;
+  const fs::path tmp = fs::temp_directory_path() / ("surge-stale-" + std::to_string(::getpid()));
+  fs::remove_all(tmp);
+  auto dir = [&](const std::string& name, std::vector<std::string> files) {
+    fs::create_directories(tmp / name);
+    for (const auto& f : files) std::ofstream(tmp / name / f) << "log\n";
+    return tmp / name;
+  };
+  const pid_t dead = deadPid();
+  ASSERT_FALSE(alive(dead));
+  const auto stale = dir("surge-local-" + std::to_string(dead), {"replica-1.log", "replica-2.log"});
+  const auto empty_stale = dir("surge-local-" + std::to_string(deadPid()), {});
+  const auto running = dir("surge-local-" + std::to_string(::getpid()), {"replica-1.log"});
+  const auto parent = dir("surge-local-" + std::to_string(::getppid()), {"replica-1.log"});
+  const auto kept = dir("surge-local-" + std::to_string(deadPid()), {"replica-1.log", "KEPT"});
+  const auto other = dir("surge-local-" + std::to_string(deadPid()), {"notes.txt"});
+  const auto not_a_pid = dir("surge-local-abc", {"replica-1.log"});
+  const auto with_subdir = tmp / ("surge-local-" + std::to_string(deadPid()));
+  fs::create_directories(with_subdir / "sub");
+
+  EXPECT_EQ(removeStaleRunDirs(tmp, ::getpid()), 2);
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_FALSE(fs::exists(empty_stale));
+  for (const auto& p : {running, parent, kept, other, not_a_pid}) EXPECT_TRUE(fs::exists(p)) << p;
+  EXPECT_TRUE(fs::exists(with_subdir / "sub"));
+  fs::remove_all(tmp);
 }
 
 }  // namespace
