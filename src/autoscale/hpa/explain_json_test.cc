@@ -33,6 +33,10 @@ TEST(ExplainJsonTest, GoldenCpuScaleUp) { expectGolden("cpu_scale_up"); }
 TEST(ExplainJsonTest, GoldenKedaRateLimited) { expectGolden("keda_rate_limited"); }
 TEST(ExplainJsonTest, GoldenPartialFailureHold) { expectGolden("partial_failure_hold"); }
 TEST(ExplainJsonTest, GoldenRateLimitedScaleDown) { expectGolden("rate_limited_scale_down"); }
+// A Pods metric exactly at its target with one pod missing a sample: no back-fill, hold at 4.
+TEST(ExplainJsonTest, GoldenPodsAtTargetMissingHold) { expectGolden("pods_at_target_missing_hold"); }
+// No sample at all: the metric fails, and its pods are still reported as grouped.
+TEST(ExplainJsonTest, GoldenErrorStillGrouped) { expectGolden("error_still_grouped"); }
 
 TEST(ExplainJsonTest, OutputKeysInPageOrder) {
   auto out = explain(R"({"now": "2024-01-01T00:00:00Z", "hpa": {"spec": {"maxReplicas": 3}},

@@ -74,6 +74,21 @@ Samples usableSamples(const std::map<std::string, PodSample>& raw, const PodGrou
   return s;
 }
 
+// Groups the pods against the samples that arrived (possibly none) and reports the groups before
+// any later error can end the metric: the explain output then shows which pods were unready,
+// missing or ignored also for a metric that failed (a Pending pod is unready, a Running pod
+// without a sample is missing). Only a failed fetch comes first, as in the Kubernetes controller
+// (the metrics client errs before the pods are listed): its pods are not grouped.
+PodGroups groupAndReport(const SyncInput& in, const std::string& name, bool cpu,
+                         MetricResult* r) {
+  static const std::map<std::string, PodSample> kNone;
+  auto it = in.metrics.pod_metrics.find(name);
+  const auto& samples = it == in.metrics.pod_metrics.end() ? kNone : it->second;
+  PodGroups g = groupPods(in.pods, samples, cpu, in.now, in.controller);
+  reportGroups(g, r);
+  return g;
+}
+
 const std::map<std::string, PodSample>* samplesFor(const SyncInput& in, const std::string& name) {
   auto it = in.metrics.pod_metrics.find(name);
   if (it == in.metrics.pod_metrics.end() || it->second.empty()) return nullptr;
@@ -93,6 +108,7 @@ std::variant<int32_t, Failure> resourceUtilization(const MetricSpec& m, const Sy
   if (auto why = fetchFailure(in, m.name)) {
     return Failure{prefix + "unable to get metrics for resource " + m.name + ": " + *why};
   }
+  PodGroups g = groupAndReport(in, m.name, m.name == "cpu", r);
   const auto* raw = samplesFor(in, m.name);
   if (raw == nullptr) {
     return Failure{prefix + "unable to get metrics for resource " + m.name +
@@ -102,8 +118,6 @@ std::variant<int32_t, Failure> resourceUtilization(const MetricSpec& m, const Sy
     return Failure{prefix + "no pods returned by selector while calculating replica count"};
   }
   const int32_t current = in.scale.spec_replicas;
-  PodGroups g = groupPods(in.pods, *raw, m.name == "cpu", in.now, in.controller);
-  reportGroups(g, r);
   Samples samples = usableSamples(*raw, g);
   if (samples.empty()) {
     return Failure{prefix + "did not receive metrics for targeted pods (pods might be unready)"};
@@ -163,6 +177,7 @@ std::variant<int32_t, Failure> plainMetric(const MetricSpec& m, const SyncInput&
   const std::string fetch = resource ? "unable to get metrics for resource " + m.name + ": "
                                      : "unable to get metric " + m.name + ": ";
   if (auto why = fetchFailure(in, m.name)) return Failure{prefix + fetch + *why};
+  PodGroups g = groupAndReport(in, m.name, resource && m.name == "cpu", r);
   const auto* raw = samplesFor(in, m.name);
   if (raw == nullptr) {
     return Failure{prefix + fetch + "no metrics returned from " +
@@ -172,8 +187,6 @@ std::variant<int32_t, Failure> plainMetric(const MetricSpec& m, const SyncInput&
     return Failure{prefix + "no pods returned by selector while calculating replica count"};
   }
   const int32_t current = in.scale.spec_replicas;
-  PodGroups g = groupPods(in.pods, *raw, resource && m.name == "cpu", in.now, in.controller);
-  reportGroups(g, r);
   Samples samples = usableSamples(*raw, g);
   if (samples.empty()) {
     return Failure{prefix + "did not receive metrics for targeted pods (pods might be unready)"};
@@ -188,8 +201,13 @@ std::variant<int32_t, Failure> plainMetric(const MetricSpec& m, const SyncInput&
     return ceilToInt32(ratio * g.ready_count);
   }
   if (!g.missing.empty()) {
-    // Scale-down: missing pods use exactly the target; otherwise (also at exactly 1.0) zero.
-    for (const std::string& pod : g.missing) samples[pod] = ratio < 1.0 ? target : 0;
+    // Scale-down: missing pods use exactly the target; scale-up: zero; at exactly 1.0 they are
+    // not back-filled at all (the recomputed ratio stays 1.0, within tolerance → current).
+    if (ratio < 1.0) {
+      for (const std::string& pod : g.missing) samples[pod] = target;
+    } else if (ratio > 1.0) {
+      for (const std::string& pod : g.missing) samples[pod] = 0;
+    }
   }
   if (scale_up_with_unready) {
     for (const std::string& pod : g.unready) samples[pod] = 0;

@@ -238,6 +238,79 @@ TEST(ReplicaCalculatorTest, PodsAverageValueMissingBackFill) {
   EXPECT_EQ(*r.current.average_value_milli, 300000);
 }
 
+TEST(ReplicaCalculatorTest, PodsAverageValueAtExactlyTargetWithMissingPodsHolds) {
+  // 3 ready pods exactly at the target (ratio 1.0) and one without a sample: Kubernetes'
+  // calcPlainMetricReplicas back-fills missing pods only when ratio < 1 (target) or > 1 (zero);
+  // at exactly 1.0 nothing is added, the recomputed ratio stays 1.0 → current (4). Back-filling
+  // zero here would give 300/4 = 75 → 0.75 × 4 → 3, a scale-down Kubernetes does not make.
+  SyncInput in = input(4, 1, 10);
+  in.spec.metrics = {averageValue(MetricSourceType::kPods, "rps", 100000)};
+  addPods(&in, 3, 100000, "rps");
+  in.pods.push_back(pod("p3"));
+  MetricResult r = compute(in);
+  ASSERT_TRUE(r.proposal.has_value()) << *r.error;
+  EXPECT_EQ(*r.proposal, 4);
+  EXPECT_EQ(r.missing_pods, (Names{"p3"}));
+  // The same for a Resource AverageValue metric (memory), which takes the same path.
+  SyncInput mem = input(4, 1, 10);
+  const int64_t mi = 1024LL * 1024 * 1000;
+  mem.spec.metrics = {averageValue(MetricSourceType::kResource, "memory", 512 * mi)};
+  addPods(&mem, 3, 512 * mi, "memory");
+  mem.pods.push_back(pod("p3"));
+  EXPECT_EQ(*compute(mem).proposal, 4);
+}
+
+TEST(ReplicaCalculatorTest, UtilizationAtExactlyTargetWithMissingPodsHolds) {
+  // The utilization path had this rule already: 3 pods at 50% of a 50% target, one missing.
+  SyncInput in = cpuInput(3, 500);
+  in.scale = {4, 4};
+  in.pods.push_back(pod("p3"));
+  EXPECT_EQ(*compute(in).proposal, 4);
+}
+
+TEST(ReplicaCalculatorTest, GroupsAreReportedWhenTheMetricEndsInAnError) {
+  // No sample at all: the metric fails ("no metrics returned"), yet the pods are grouped and
+  // reported — the Pending pod is unready, the Running pod without a sample is missing, the
+  // Failed pod is ignored.
+  for (bool cpu : {true, false}) {
+    SyncInput in = input(3, 1, 10);
+    in.spec.metrics = {cpu ? resourceUtilization("cpu", 50)
+                           : averageValue(MetricSourceType::kPods, "rps", 100000)};
+    PodInfo pending = pod("pending");
+    pending.phase = "Pending";
+    PodInfo failed = pod("failed");
+    failed.phase = "Failed";
+    in.pods = {pod("running"), pending, failed};
+    MetricResult r = compute(in);
+    EXPECT_FALSE(r.proposal.has_value());
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_NE(r.error->find("no metrics returned"), std::string::npos) << *r.error;
+    EXPECT_EQ(r.unready_pods, (Names{"pending"})) << (cpu ? "cpu" : "rps");
+    EXPECT_EQ(r.missing_pods, (Names{"running"})) << (cpu ? "cpu" : "rps");
+    EXPECT_EQ(r.ignored_pods, (Names{"failed"})) << (cpu ? "cpu" : "rps");
+    EXPECT_EQ(r.ready_pod_count, 0);
+  }
+  // Samples only for the Pending pod: grouped, then "did not receive metrics for targeted pods".
+  SyncInput in = input(2, 1, 10);
+  in.spec.metrics = {averageValue(MetricSourceType::kPods, "rps", 100000)};
+  PodInfo pending = pod("pending");
+  pending.phase = "Pending";
+  in.pods = {pod("running"), pending};
+  in.metrics.pod_metrics["rps"]["pending"] = {5000, in.now, seconds(30)};
+  MetricResult r = compute(in);
+  ASSERT_TRUE(r.error.has_value());
+  EXPECT_NE(r.error->find("did not receive metrics"), std::string::npos) << *r.error;
+  EXPECT_EQ(r.unready_pods, (Names{"pending"}));
+  EXPECT_EQ(r.missing_pods, (Names{"running"}));
+  // A failed fetch comes before grouping in the Kubernetes controller: nothing is grouped.
+  in.metrics.failed["rps"] = "connection refused";
+  r = compute(in);
+  ASSERT_TRUE(r.error.has_value());
+  EXPECT_NE(r.error->find("connection refused"), std::string::npos) << *r.error;
+  EXPECT_TRUE(r.unready_pods.empty());
+  EXPECT_TRUE(r.missing_pods.empty());
+}
+
 TEST(ReplicaCalculatorTest, ResourceAverageValueMemory) {
   // memory AverageValue 512Mi; 4 pods at 1Gi → ratio 2 → 8.
   SyncInput in = input(4, 1, 20);
