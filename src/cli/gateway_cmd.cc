@@ -72,6 +72,14 @@ const CommandSpec& spec() {
               {.name = "--hash-header",
                .value_name = "NAME",
                .help = "consistent-hash key header (default X-Session-Id)"},
+              {.name = "--access-log",
+               .value_name = "PATH|stdout|off",
+               .help = "one line per request to PATH (reopened on SIGHUP) or stdout (access_log; "
+                       "default off)"},
+              {.name = "--access-log-format",
+               .value_name = "FORMAT",
+               .help = "access-log line format (access_log.format; default text)",
+               .choices = {"text", "json"}},
               {.name = "--reuse-port",
                .help = "share --listen with another process (hot restart); without it a port in "
                        "use is an error (exit 2)",
@@ -161,6 +169,14 @@ int runGateway(const std::vector<std::string>& argv) {
   if (const std::string& hash_header = args->str("--hash-header"); !hash_header.empty()) {
     config.hash_key.kind = gateway::HashKeySource::Kind::kHeader;
     config.hash_key.name = hash_header;
+  }
+  if (args->has("--access-log")) {
+    const std::string& a = args->str("--access-log");
+    if (a.empty()) return usageError(spec(), "--access-log wants PATH, stdout or off");
+    config.access_log.path = (a == "off" || a == "none") ? "" : a;
+  }
+  if (args->has("--access-log-format")) {
+    gateway::parseAccessLogFormat(args->str("--access-log-format"), &config.access_log.format);
   }
   if (args->has("--workers")) config.workers = static_cast<int>(args->integer("--workers"));
   if (args->has("--retries")) config.retries = static_cast<int>(args->integer("--retries"));

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "common/logging.h"
+#include "gateway/access_log.h"
 #include "gateway/admin.h"
 #include "gateway/proxy.h"
 #include "health/health_checker.h"
@@ -16,11 +17,13 @@ namespace asio = net::asio;
 
 class Gateway::Control {
  public:
-  Control() : io(1), tick(io), signals(io) {}
+  Control() : io(1), tick(io), signals(io), hup(io) {}
 
   asio::io_context io;
   asio::steady_timer tick;
   asio::signal_set signals;
+  asio::signal_set hup;  // SIGHUP: reopen the access-log file (only when it is a file)
+  std::function<void(boost::system::error_code, int)> on_hup;
   std::unique_ptr<net::HttpServer> admin;
   std::unique_ptr<health::HealthChecker> checker;
   std::atomic<int> workers_running{0};
@@ -41,6 +44,8 @@ Gateway::~Gateway() {
     }
   }
   registry_.removeCallback("surge_gateway_in_flight");
+  registry_.removeCallback("surge_gateway_access_log_dropped_total");
+  registry_.removeCallback("surge_gateway_access_log_written_bytes_total");
   registry_.removeCallback("surge_gateway_health_checks_total");
   registry_.removeCallback("surge_gateway_health_transitions_total");
   cluster_.unregisterMetrics(registry_);
@@ -49,6 +54,13 @@ Gateway::~Gateway() {
   control_->admin.reset();
   control_->checker.reset();
   workers_.clear();
+  if (access_log_) access_log_->stop();  // after the workers: their last entries are written
+}
+
+uint64_t Gateway::accessLogDropped() const { return access_log_ ? access_log_->dropped() : 0; }
+
+void Gateway::reopenAccessLog() {
+  if (access_log_) access_log_->reopen();
 }
 
 Status Gateway::start() {
@@ -71,6 +83,23 @@ Status Gateway::start() {
   m.upstream_connections = &registry_.counter("surge_gateway_upstream_connections_total",
                                               "Connections opened to backends", {"backend"});
   SharedState shared{&retries_in_flight_};
+  if (options_.access_log.enabled()) {
+    access_log_ = std::make_unique<AccessLogWriter>(options_.access_log, options_.workers);
+    RETURN_IF_ERROR(access_log_->open());
+    shared.access_log = access_log_.get();
+    AccessLogWriter* log = access_log_.get();
+    registry_.counterCallback("surge_gateway_access_log_dropped_total",
+                              "Access-log entries dropped (writer behind: buffer full; write "
+                              "errors)",
+                              {}, [log](std::vector<metrics::Sample>& out) {
+                                out.push_back({{}, static_cast<double>(log->dropped())});
+                              });
+    registry_.counterCallback("surge_gateway_access_log_written_bytes_total",
+                              "Access-log bytes written", {},
+                              [log](std::vector<metrics::Sample>& out) {
+                                out.push_back({{}, static_cast<double>(log->writtenBytes())});
+                              });
+  }
 
   uint64_t seed = options_.seed != 0 ? options_.seed : Random::osSeed();
   // The workers bind the port with SO_REUSEPORT, which would also let a second surge process
@@ -160,7 +189,20 @@ Status Gateway::start() {
       });
     };
     c.signals.async_wait(on_signal);
+    // SIGHUP reopens the access-log file (logrotate: move, then HUP). Only with a file: without
+    // one SIGHUP keeps its default action, as before the access log existed.
+    if (access_log_ && !options_.access_log.toStdout()) {
+      c.hup.add(SIGHUP);
+      c.on_hup = [this](boost::system::error_code ec, int) {
+        if (ec) return;
+        SURGE_LOG(kInfo, "gateway", "received SIGHUP: reopening the access log");
+        reopenAccessLog();
+        control_->hup.async_wait(control_->on_hup);
+      };
+      c.hup.async_wait(c.on_hup);
+    }
   }
+  if (access_log_) access_log_->start();
 
   c.workers_running = static_cast<int>(workers_.size());
   for (auto& w : workers_) {
@@ -214,6 +256,8 @@ void Gateway::run() {
   threads_.clear();
   boost::system::error_code ec;
   c.signals.cancel(ec);
+  c.hup.cancel(ec);
+  if (access_log_) access_log_->stop();  // every worker has finished: flush their last entries
   if (c.checker) c.checker->stop();
   if (c.admin) c.admin->stop();
   SURGE_LOG(kInfo, "gateway", "stopped");

@@ -40,6 +40,7 @@ struct GatewayOptions : GatewayConfig {
 };
 
 class Worker;
+class AccessLogWriter;
 
 class Gateway {
  public:
@@ -65,6 +66,10 @@ class Gateway {
 
   // Process-wide counters (tests, admin): retries currently in flight.
   std::atomic<int64_t>& retriesInFlight() { return retries_in_flight_; }
+  // Access-log entries dropped so far (ring full or write error); 0 when the log is off.
+  uint64_t accessLogDropped() const;
+  // Reopens the access-log file (what SIGHUP does). Thread-safe; no-op when off or stdout.
+  void reopenAccessLog();
 
   class Control;
 
@@ -73,6 +78,7 @@ class Gateway {
   Cluster& cluster_;
   metrics::Registry& registry_;
   std::unique_ptr<Control> control_;
+  std::unique_ptr<AccessLogWriter> access_log_;  // null when the access log is off
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   std::atomic<bool> shutting_down_{false};

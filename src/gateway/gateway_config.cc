@@ -138,7 +138,48 @@ Status parseHashKey(const config::Node& n, HashKeySource* k) {
   return Status::ok();
 }
 
+// access_log: off | stdout | PATH | {path, format, buffer_size}.
+Status parseAccessLog(const config::Node& n, AccessLogOptions* a) {
+  if (n.isNull()) return Status::ok();
+  if (n.isScalar()) {
+    ASSIGN_OR_RETURN(a->path, n.asString());
+  } else {
+    if (!n.isMap()) {
+      return n.error("must be off, stdout, a file path or {path, format, buffer_size}");
+    }
+    RETURN_IF_ERROR(n.checkKeys({"path", "format", "buffer_size"}));
+    RETURN_IF_ERROR(n.require("path"));
+    ASSIGN_OR_RETURN(a->path, n.getString("path", ""));
+    std::string format;
+    ASSIGN_OR_RETURN(format, n.getOneOf("format", "text", {"text", "json"}));
+    parseAccessLogFormat(format, &a->format);
+    ASSIGN_OR_RETURN(a->buffer_bytes, n.getBytes("buffer_size", a->buffer_bytes));
+    if (a->buffer_bytes < (64u << 10) || a->buffer_bytes > (1ull << 30)) {
+      return n["buffer_size"].error("must be in 64KiB..1GiB");
+    }
+  }
+  if (a->path == "off" || a->path == "none") a->path.clear();
+  if (a->path.empty() && !n.isScalar() && n.has("path")) {
+    return n["path"].error("must not be empty (use access_log: off)");
+  }
+  if (a->path.find('\0') != std::string::npos) {
+    return (n.isScalar() ? n : n["path"]).error("must not contain NUL");
+  }
+  return Status::ok();
+}
+
 }  // namespace
+
+bool parseAccessLogFormat(std::string_view name, AccessLogFormat* out) {
+  if (name == "text") {
+    *out = AccessLogFormat::kText;
+  } else if (name == "json") {
+    *out = AccessLogFormat::kJson;
+  } else {
+    return false;
+  }
+  return true;
+}
 
 Status validateHostPort(const std::string& a, bool allow_zero) {
   auto colon = a.rfind(':');
@@ -199,7 +240,8 @@ StatusOr<GatewayConfig> parseGatewayConfig(const config::Node& root) {
                                   "timeouts",
                                   "max_body_size",
                                   "max_header_size",
-                                  "drain_timeout"}));
+                                  "drain_timeout",
+                                  "access_log"}));
   ASSIGN_OR_RETURN(c.listen, root.getString("listen", c.listen));
   if (Status s = validateHostPort(c.listen, true); !s.isOk())
     return root["listen"].error(s.message());
@@ -316,6 +358,7 @@ StatusOr<GatewayConfig> parseGatewayConfig(const config::Node& root) {
   if (c.max_header_bytes < 1024) return root["max_header_size"].error("must be at least 1KiB");
   ASSIGN_OR_RETURN(c.drain_timeout, root.getDuration("drain_timeout", c.drain_timeout));
   c.cluster.drain_timeout = c.drain_timeout;
+  RETURN_IF_ERROR(parseAccessLog(root["access_log"], &c.access_log));
   return c;
 }
 

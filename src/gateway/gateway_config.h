@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "gateway/access_log.h"
 #include "gateway/admin.h"
 #include "gateway/cluster.h"
 #include "health/active_health.h"
@@ -69,6 +70,7 @@ struct GatewayConfig {
   uint64_t max_body_bytes = 64ull << 20;
   uint64_t max_header_bytes = 64 << 10;
   Duration drain_timeout = std::chrono::seconds(30);  // graceful shutdown
+  AccessLogOptions access_log;  // off unless access_log.path is set (docs/gateway.md)
 };
 
 // Loads and validates a gateway.yaml. Errors: InvalidArgument "file:line:col: field: message".
@@ -78,6 +80,8 @@ StatusOr<GatewayConfig> parseGatewayConfig(const config::Node& root);
 Status validateGatewayConfig(const GatewayConfig& config);
 // "127.0.0.1:8001,127.0.0.1:8002" → backends (flag --upstreams).
 StatusOr<std::vector<BackendSpec>> parseBackendList(const std::string& list);
+// access_log's format name ("text", "json") → the enum; false for anything else.
+bool parseAccessLogFormat(std::string_view name, AccessLogFormat* out);
 // Checks "host:port" with a port in 1..65535 (0 allowed when allow_zero, for listeners).
 Status validateHostPort(const std::string& address, bool allow_zero);
 

@@ -82,5 +82,44 @@ TEST(GatewayConfigTimeouts, ValidateRejectsPerTryAboveTheRequestTimeout) {
   EXPECT_TRUE(validateGatewayConfig(c).isOk());
 }
 
+TEST(GatewayConfigAccessLog, OffByDefault) {
+  auto c = parse("backends: [127.0.0.1:8001]\n");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_FALSE(c->access_log.enabled());
+  auto off = parse("access_log: off\n");
+  ASSERT_TRUE(off.isOk()) << off.status().message();
+  EXPECT_FALSE(off->access_log.enabled());
+}
+
+TEST(GatewayConfigAccessLog, ScalarAndMapForms) {
+  auto s = parse("access_log: /var/log/surge/access.log\n");
+  ASSERT_TRUE(s.isOk()) << s.status().message();
+  EXPECT_EQ(s->access_log.path, "/var/log/surge/access.log");
+  EXPECT_EQ(s->access_log.format, AccessLogFormat::kText);
+  auto m = parse("access_log: {path: stdout, format: json, buffer_size: 4MiB}\n");
+  ASSERT_TRUE(m.isOk()) << m.status().message();
+  EXPECT_TRUE(m->access_log.toStdout());
+  EXPECT_EQ(m->access_log.format, AccessLogFormat::kJson);
+  EXPECT_EQ(m->access_log.buffer_bytes, 4u << 20);
+}
+
+TEST(GatewayConfigAccessLog, ErrorsNameLineColumnAndField) {
+  auto f = parse("workers: 1\naccess_log:\n  path: a.log\n  format: xml\n");
+  ASSERT_FALSE(f.isOk());
+  EXPECT_NE(f.status().message().find("gateway.yaml:4:"), std::string::npos)
+      << f.status().message();
+  EXPECT_NE(f.status().message().find("format"), std::string::npos) << f.status().message();
+  auto b = parse("access_log: {path: a.log, buffer_size: 1KiB}\n");
+  ASSERT_FALSE(b.isOk());
+  EXPECT_NE(b.status().message().find("buffer_size"), std::string::npos);
+  EXPECT_NE(b.status().message().find("64KiB"), std::string::npos) << b.status().message();
+  auto k = parse("access_log: {path: a.log, fromat: json}\n");
+  ASSERT_FALSE(k.isOk());
+  EXPECT_NE(k.status().message().find("fromat"), std::string::npos) << k.status().message();
+  auto p = parse("access_log: {format: json}\n");
+  ASSERT_FALSE(p.isOk());
+  EXPECT_NE(p.status().message().find("path"), std::string::npos) << p.status().message();
+}
+
 }  // namespace
 }  // namespace surge::gateway

@@ -135,6 +135,10 @@ class Session final : public IoTarget, public UpstreamOwner {
   void startPerTryClock();
 
   void finishExchange();
+  // Access log (no-ops when it is off): copies what the entry needs out of the parser's buffer
+  // (bounded), and formats + queues the entry of the current exchange.
+  void captureForLog(bool parsed);
+  void logAccess(std::string_view abort_reason);
   // Ends the request's accounting (in-flight, metrics, retry slot); idempotent.
   void accountEnd();
   void closeGracefully(bool linger);
@@ -203,6 +207,14 @@ class Session final : public IoTarget, public UpstreamOwner {
   bool dechunk_ = false;
   bool linger_ = false;
   std::string out_client_;  // response head (and local bodies)
+
+  // access log (only when on): the current exchange's entry, filled as it goes
+  bool log_pending_ = false;   // an entry is owed for the current exchange
+  bool log_request_ = false;   // it became a request (beginRequest), not a rejected head
+  bool local_answer_ = false;  // answered by respondLocal
+  uint64_t log_req_bytes_ = 0;
+  uint64_t log_resp_bytes_ = 0;
+  std::string log_method_, log_path_, log_rid_, log_reason_;
 };
 
 Session::Session(Worker& w, int fd, std::string client_ip)
@@ -350,6 +362,7 @@ void Session::beginRequest() {
   head_request_ = p.isHead();
   hash_key_ = w_.wants_hash_key_ ? hashKey(w_.options_.hash_key, p) : std::nullopt;
   writeUpstreamHead(p, client_ip_, w_.random_, out_up_);
+  if (w_.access_ring_ != nullptr) captureForLog(true);
   up_sent_ = 0;
   bool expect_continue = p.expectContinue();
   in_start_ += p.headSize();
@@ -368,6 +381,7 @@ void Session::beginRequest() {
       return;
     }
     in_start_ += n;
+    log_req_bytes_ += n;
     req_body_received_ = req_body_.done();
   }
   if (out_up_.size() > w_.options_.retry_max_body_bytes + 65536 ||
@@ -564,6 +578,7 @@ void Session::pumpRequestBody() {
     up_sent_ = 0;
   }
   in_start_ += n;
+  log_req_bytes_ += n;
   req_body_received_ = req_body_.done();
   if (client_eof_ && !req_body_received_ && in_start_ == in_len_) {
     close();  // the client's FIN came before the end of the body
@@ -759,6 +774,7 @@ void Session::continueClientWrite() {
     }
     if (sent == 0) return;  // EAGAIN: continues on EPOLLOUT
     size_t s = static_cast<size_t>(sent);
+    log_resp_bytes_ += s;
     for (int i = 0; i < 2 && s > 0; ++i) {
       size_t take = std::min(s, cw_len_[i]);
       cw_ptr_[i] += take;
@@ -795,6 +811,11 @@ void Session::respondLocal(int status, std::string_view message, bool linger) {
   resp_status_ = status;
   if (!counted_) {  // rejected before it became a request (bad head, header timeout)
     if (auto* c = w_.requestsCounter(nullptr, statusClass(status))) c->inc();
+    if (w_.access_ring_ != nullptr && !log_pending_) captureForLog(false);
+  }
+  if (log_pending_) {
+    local_answer_ = true;
+    log_reason_.assign(message.substr(0, kMaxReasonBytes + 1));
   }
   writeLocalResponse(status, message, client_minor_, client_keep_alive_, head_request_,
                      out_client_);
@@ -883,9 +904,101 @@ void Session::attemptFailed(std::optional<Outcome> outcome, std::string_view why
   }
 }
 
+// ---- access log ---------------------------------------------------------------------------------
+
+namespace {
+// `v` when it lies inside [base, base + len) (the parser's views of a failed head may be stale).
+std::string_view inBuffer(std::string_view v, const char* base, size_t len) {
+  if (v.data() == nullptr || v.data() < base || v.data() + v.size() > base + len) return {};
+  return v;
+}
+// Copies at most max + 1 bytes: enough for the formatter to see (and mark) the truncation.
+void assignBounded(std::string& dst, std::string_view v, size_t max) {
+  dst.assign(v.substr(0, max + 1));
+}
+}  // namespace
+
+void Session::captureForLog(bool parsed) {
+  const HeadParser& p = req_parser_;
+  log_pending_ = true;
+  log_request_ = parsed;
+  local_answer_ = false;
+  log_reason_.clear();
+  log_resp_bytes_ = 0;
+  if (parsed) {
+    log_req_bytes_ = p.headSize();
+    assignBounded(log_method_, p.method(), kMaxMethodBytes);
+    assignBounded(log_path_, p.target(), kMaxPathBytes);
+    if (const net::HeaderField* f = p.find(net::HeaderId::kXRequestId)) {
+      assignBounded(log_rid_, f->value, kMaxRequestIdBytes);
+    } else {
+      // The id writeUpstreamHead generated: its field is the last X-Request-Id of out_up_, which
+      // holds exactly the head at this point.
+      static constexpr std::string_view kField = "\r\nX-Request-Id: ";
+      size_t at = out_up_.rfind(kField);
+      log_rid_.clear();
+      if (at != std::string::npos) {
+        size_t b = at + kField.size();
+        size_t e = out_up_.find('\r', b);
+        if (e != std::string::npos) {
+          assignBounded(log_rid_, {out_up_.data() + b, e - b}, kMaxRequestIdBytes);
+        }
+      }
+    }
+    return;
+  }
+  // A head that failed to parse (or timed out): what the parser saw of the request line, if any.
+  const char* base = in_.get() + in_start_;
+  size_t len = in_len_ - in_start_;
+  log_req_bytes_ = len;
+  assignBounded(log_method_, inBuffer(p.method(), base, len), kMaxMethodBytes);
+  assignBounded(log_path_, inBuffer(p.target(), base, len), kMaxPathBytes);
+  log_rid_.clear();
+}
+
+void Session::logAccess(std::string_view abort_reason) {
+  log_pending_ = false;
+  AccessLogRing* ring = w_.access_ring_;
+  if (ring == nullptr) return;
+  const TimePoint now = w_.now();
+  const int64_t dur_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(now - req_start_).count();
+  const int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+  AccessLogEntry e;
+  e.start_unix_ms = wall_ms - dur_us / 1000;
+  e.client = client_ip_;
+  e.method = log_method_;
+  e.path = log_path_;
+  e.http_minor = client_minor_;
+  e.status = resp_status_;
+  const bool from_upstream = !local_answer_ && pool_ != nullptr;
+  if (from_upstream) e.upstream = pool_->host->address();
+  e.request_bytes = log_req_bytes_;
+  e.response_bytes = log_resp_bytes_;
+  e.duration_us = dur_us;
+  if (from_upstream && resp_status_ != 0 && first_byte_ >= sent_at_) {
+    e.upstream_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(first_byte_ - sent_at_).count();
+  }
+  e.request_id = log_rid_;
+  e.retries = log_request_ && tries_ > 1 ? tries_ - 1 : 0;
+  e.reason = local_answer_ ? std::string_view(log_reason_) : abort_reason;
+  std::string& line = w_.access_line_;
+  line.clear();
+  formatAccessLogLine(e, w_.access_format_, w_.access_clock_, line);
+  bool past_half = false;
+  ring->push(line, &past_half);
+  if (past_half) w_.shared_.access_log->nudge();
+  local_answer_ = false;
+  log_resp_bytes_ = 0;
+}
+
 // ---- end of an exchange -------------------------------------------------------------------------
 
 void Session::accountEnd() {
+  if (log_pending_) logAccess({});
   if (counted_) {
     counted_ = false;
     w_.in_flight_.fetch_sub(1, std::memory_order_relaxed);
@@ -941,6 +1054,10 @@ void Session::closeGracefully(bool linger) {
 
 void Session::close() {
   if (closed_) return;
+  if (log_pending_) {
+    logAccess(state_ == State::kStreaming ? "connection closed mid-response"
+                                          : "client closed the connection");
+  }
   releaseUpstream(false);  // an attempt in progress is abandoned (not the backend's fault)
   if (counted_) {
     counted_ = false;
@@ -1036,6 +1153,11 @@ Worker::Worker(int index, const GatewayOptions& options, Cluster& cluster, Gatew
   balancer_ = std::move(b).value();
   wants_hash_key_ = options.balancer.algorithm == "consistent_hash";
   if (metrics_.duration) duration_ = &metrics_.duration->get();
+  if (shared_.access_log != nullptr) {
+    access_ring_ = &shared_.access_log->ring(index_);
+    access_format_ = shared_.access_log->options().format;
+    access_line_.reserve(1024);
+  }
   pool_.on_new_entry = [this](HostPool& p) {
     if (metrics_.upstream_connections) {
       p.connections_total = &metrics_.upstream_connections->labels({p.host->address()});

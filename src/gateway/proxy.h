@@ -35,6 +35,7 @@
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/status.h"
+#include "gateway/access_log.h"
 #include "gateway/cluster.h"
 #include "gateway/gateway.h"
 #include "gateway/upstream_pool.h"
@@ -55,6 +56,7 @@ struct GatewayMetrics {
 // Counters shared by the workers of one gateway (retry budget).
 struct SharedState {
   std::atomic<int64_t>* retries_in_flight = nullptr;
+  AccessLogWriter* access_log = nullptr;  // null: access log off
 };
 
 class Session;
@@ -143,6 +145,11 @@ class Worker {
   std::atomic<int64_t> in_flight_{0};
   metrics::Counter* no_backend_[6] = {};  // requests answered without a backend, by class
   metrics::Histogram* duration_ = nullptr;
+  // Access log (null when off): this worker's ring, its line buffer (reused) and time cache.
+  AccessLogRing* access_ring_ = nullptr;
+  AccessLogFormat access_format_ = AccessLogFormat::kText;
+  std::string access_line_;
+  AccessLogClock access_clock_;
 };
 
 }  // namespace surge::gateway
