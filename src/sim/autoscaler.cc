@@ -51,10 +51,17 @@ class HpaScaler : public SimAutoscaler {
     if (options_.metrics_window.count() == 0) options_.metrics_window = p.sync_period;
     if (p.predictive.enabled) {
       // Generated history: the noise-free curve for the days before the start, one sample per
-      // 5 minutes (the forecaster's bucket), as if `surge autoscale` had been recording it.
+      // 5 minutes (the forecaster's bucket), as if `surge autoscale` had been recording it. A
+      // trace's history is its recorded data before `start:` (never earlier than its first
+      // sample: a shorter history, not the first value repeated).
       const int64_t step = 300;
       std::vector<RpsSample> history;
-      for (int64_t t = -options_.history_days * 86400; t < 0; t += step) {
+      int64_t from = -options_.history_days * 86400;
+      const double covered = curve.historyStart();
+      if (covered > static_cast<double>(from)) {
+        from = static_cast<int64_t>(std::ceil(covered / step)) * step;
+      }
+      for (int64_t t = from; t < 0; t += step) {
         history.push_back({config.start_unix + t, curve.historyRateAt(static_cast<double>(t))});
       }
       pipeline_.setRpsHistory(std::move(history));

@@ -90,6 +90,7 @@ StatusOr<RateComponent> parseComponent(const Node& item, const std::string& base
     auto trace = loadTraceCsv(p.string(), &first);
     if (!trace.isOk()) return body["file"].error(trace.status().message());
     c.trace = std::move(trace).value();
+    c.first_unix = first;
     if (!trace_start->has_value()) *trace_start = first;
   } else {
     return item.error("unknown traffic component '" + kind +

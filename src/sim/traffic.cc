@@ -1,6 +1,7 @@
 #include "sim/traffic.h"
 
 #include <algorithm>
+#include <limits>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -161,6 +162,7 @@ double RateCurve::componentRate(const RateComponent& c, double t) const {
     }
     case K::kTrace: {
       const auto& p = c.trace;
+      if (c.first_unix) t += static_cast<double>(start_unix_ - *c.first_unix);
       if (t <= p.front().t) return p.front().rps * c.scale;
       if (t >= p.back().t) return p.back().rps * c.scale;
       auto it = std::upper_bound(p.begin(), p.end(), t,
@@ -171,6 +173,16 @@ double RateCurve::componentRate(const RateComponent& c, double t) const {
     }
   }
   return 0;
+}
+
+double RateCurve::historyStart() const {
+  double earliest = -std::numeric_limits<double>::infinity();
+  for (const auto& c : components_) {
+    if (c.kind != RateComponent::Kind::kTrace || c.trace.empty()) continue;
+    double offset = c.first_unix ? static_cast<double>(*c.first_unix - start_unix_) : 0.0;
+    earliest = std::max(earliest, c.trace.front().t + offset);
+  }
+  return earliest;
 }
 
 double RateCurve::baseRateAt(double t) const { return sum(t, false); }

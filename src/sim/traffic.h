@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,10 @@ struct RateComponent {
   double rise = 0;              // spike: rise and fall time (s)
   double scale = 1;             // trace
   std::vector<TracePoint> trace;
+  // trace: Unix time of its first sample. Set, the trace is read on the wall clock (t = 0 is the
+  // run's start, so `start:` later than the first sample skips into the trace and the part before
+  // it is history); unset, the trace starts at t = 0.
+  std::optional<int64_t> first_unix;
 };
 
 // Parses "timestamp,rps" lines (optional header; Unix seconds or RFC 3339 "2026-01-05T00:00:00Z").
@@ -67,6 +72,10 @@ class RateCurve {
   // recorded history would have taught a forecaster before the run.
   double historyRateAt(double t_seconds) const;
   int64_t startUnix() const { return start_unix_; }
+  // The earliest t (≤ 0 when the data reaches back before the start) for which every trace
+  // component has recorded data: history before it would only repeat a trace's first value.
+  // -infinity without trace components.
+  double historyStart() const;
 
  private:
   double componentRate(const RateComponent& c, double t) const;

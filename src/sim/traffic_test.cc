@@ -151,6 +151,34 @@ TEST(Traffic, TraceCsvInterpolatesAndReportsErrors) {
   std::remove(path.c_str());
 }
 
+TEST(Traffic, TraceIsReadOnTheWallClockAndItsEarlierPartIsHistory) {
+  // Three days, one value per day (100, 200, 300); the run starts on the third day.
+  RateComponent c;
+  c.kind = RateComponent::Kind::kTrace;
+  const int64_t first = 1767571200;  // 2026-01-05T00:00:00Z
+  for (int day = 0; day < 3; ++day) {
+    c.trace.push_back({day * 86400.0, 100.0 * (day + 1)});
+    c.trace.push_back({day * 86400.0 + 86399, 100.0 * (day + 1)});
+  }
+  c.first_unix = first;
+  RateCurve at_trace_start({c}, 1, 1, first, 0, 60, 1);
+  EXPECT_DOUBLE_EQ(at_trace_start.rateAt(3600), 100);
+  EXPECT_DOUBLE_EQ(at_trace_start.historyStart(), 0);  // no history before the trace
+  RateCurve later({c}, 1, 1, first + 2 * 86400, 0, 60, 1);
+  EXPECT_DOUBLE_EQ(later.rateAt(3600), 300);             // `start:` skips into the trace
+  EXPECT_DOUBLE_EQ(later.historyRateAt(-86400 + 3600), 200);  // yesterday, as recorded
+  EXPECT_DOUBLE_EQ(later.historyRateAt(-2 * 86400 + 3600), 100);
+  EXPECT_DOUBLE_EQ(later.historyStart(), -2 * 86400.0);
+  // Without a first timestamp (built in code), the trace starts at t = 0 as before.
+  c.first_unix.reset();
+  RateCurve plain({c}, 1, 1, first + 2 * 86400, 0, 60, 1);
+  EXPECT_DOUBLE_EQ(plain.rateAt(3600), 100);
+  // No trace: history is unbounded.
+  RateComponent k;
+  k.rps = 5;
+  EXPECT_TRUE(std::isinf(RateCurve({k}, 1, 1, first, 0, 60, 1).historyStart()));
+}
+
 TEST(Traffic, ParseTimestamp) {
   EXPECT_EQ(*parseTimestamp("2026-01-05T00:00:00Z"), 1767571200);
   EXPECT_EQ(*parseTimestamp("2026-01-05T01:00:00+01:00"), 1767571200);
