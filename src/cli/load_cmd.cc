@@ -4,9 +4,15 @@
 // loadgen/ module does the work. Exit 2 on bad flags, 1 when the server cannot be reached.
 // --protocol grpc: the same runs over inference.GRPCInferenceService/ModelInfer
 // (loadgen/grpc_driver.h); --url is then HOST:PORT or grpc://HOST:PORT (default 127.0.0.1:8001).
+// SIGINT/SIGTERM during the run stop it and print the summary of what was measured (marked
+// interrupted); a second SIGINT exits at once. --max-error-rate / --max-p99 make the exit code a
+// verdict (1 when one fails). Exit codes: docs/load.md, "Exit codes".
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -24,6 +30,7 @@
 #include "loadgen/report.h"
 #include "loadgen/schedule.h"
 #include "loadgen/server_metrics.h"
+#include "loadgen/thresholds.h"
 #include "net/url.h"
 
 namespace surge::cli {
@@ -149,6 +156,17 @@ const CommandSpec& spec() {
                .default_value = "10",
                .min = 3,
                .max = 1000},
+              section("Thresholds (exit 1 when one fails, like k6):"),
+              {.name = "--max-error-rate",
+               .value_name = "R",
+               .help = "fail when the share of failed requests (non-2xx, transport errors, "
+                       "open-loop drops) exceeds R: a fraction 0..1 (0.01) or a percentage (1%)"},
+              {.name = "--max-p99",
+               .value_name = "DUR",
+               .help = "fail when the p99 latency exceeds DUR (e.g. 250ms)",
+               .type = FlagType::kDuration,
+               .min = 0,
+               .min_exclusive = true},
               section("Output:"),
               {.name = "--json",
                .help = "one JSON object on stdout (schema surge.load/v1) instead of the table",
@@ -183,6 +201,30 @@ int fetchFailed(const Status& s) {
   if (s.code() == StatusCode::kInvalidArgument) return bad("--url", s.message());
   std::fprintf(stderr, "surge load: %s\n", s.message().c_str());
   return 1;
+}
+
+// Set by the first SIGINT/SIGTERM; the drivers poll it. A second SIGINT exits at once.
+std::atomic<bool> g_stop{false};
+std::atomic<int> g_signal{0};
+
+extern "C" void onStopSignal(int sig) {
+  if (g_stop.load() && sig == SIGINT) {
+    static const char msg[] = "\nsurge load: interrupted again, exiting\n";
+    ssize_t ignored = write(2, msg, sizeof msg - 1);
+    (void)ignored;
+    _exit(130);
+  }
+  g_signal.store(sig);
+  g_stop.store(true);
+}
+
+void installStopHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = onStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
 }
 
 LevelResult summarize(const std::vector<WindowStats>& windows, size_t first, std::string mode) {
@@ -233,6 +275,17 @@ int runLoad(const std::vector<std::string>& argv) {
   const bool json = args->boolean("--json"), concurrency_set = args->has("--concurrency");
   const Duration duration = args->duration("--duration"), window = args->duration("--window"),
                  timeout = args->duration("--timeout");
+  loadgen::Thresholds thresholds;
+  if (args->has("--max-error-rate")) {
+    auto r = loadgen::parseErrorRate(args->str("--max-error-rate"));
+    if (!r.isOk()) return bad("--max-error-rate", r.status().message());
+    thresholds.max_error_rate = *r;
+    thresholds.max_error_rate_text = args->str("--max-error-rate");
+  }
+  if (args->has("--max-p99")) {
+    thresholds.max_p99_s = toSeconds(args->duration("--max-p99"));
+    thresholds.max_p99_text = args->str("--max-p99");
+  }
 
   int open_flags = !rate.empty() + !rate_profile.empty() + !trace.empty();
   if (open_flags > 1) return bad("--rate", "use only one of --rate, --rate-profile, --trace");
@@ -348,6 +401,7 @@ int runLoad(const std::vector<std::string>& argv) {
     config.body_bytes = request->size();
     grpc_driver->setRequest(std::move(*request));
     if (tty) grpc_driver->setProgress(progress);
+    grpc_driver->setStopFlag(&g_stop);
   } else {
     loadgen::Target target;
     target.host_port = url_parts->first;
@@ -384,6 +438,7 @@ int runLoad(const std::vector<std::string>& argv) {
     driver = std::make_unique<loadgen::LoadDriver>(target, timeout);
     if (Status s = driver->init(); !s.isOk()) return bad("--url", s.message());
     if (tty) driver->setProgress(progress);
+    driver->setStopFlag(&g_stop);
   }
   // The batch sizes come from the server's /metrics over HTTP; with --protocol grpc there is no
   // HTTP URL to scrape, so avg_batch stays null.
@@ -401,6 +456,9 @@ int runLoad(const std::vector<std::string>& argv) {
     return grpc_driver ? grpc_driver->runOpen(p, max, drain) : driver->runOpen(p, max, drain);
   };
 
+  // From here on, Ctrl-C stops the run and prints what was measured.
+  installStopHandlers();
+  const auto run_start = std::chrono::steady_clock::now();
   std::vector<LevelResult> results;
   if (profile) {
     level_label = "open ";
@@ -411,10 +469,12 @@ int runLoad(const std::vector<std::string>& argv) {
     r.target_rps = profile->expectedRequests() /
                    std::max(1e-9, std::chrono::duration<double>(profile->totalLength()).count());
     r.avg_batch = loadgen::averageBatch(before, scrapeBatch());
+    r.interrupted = g_stop.load();
     results.push_back(r);
   } else {
     const double tol = stability / 100;
     for (int c : levels) {
+      if (g_stop.load()) break;
       level_label = "c=" + std::to_string(c) + " ";
       auto before = scrapeBatch();
       std::vector<WindowStats> windows;
@@ -444,16 +504,35 @@ int runLoad(const std::vector<std::string>& argv) {
       LevelResult r = summarize(windows, first, "closed");
       r.windows = static_cast<int>(windows.size());
       r.stable = stable;
-      r.avg_batch = loadgen::averageBatch(before, scrapeBatch());
+      r.interrupted = g_stop.load();
+      // A level interrupted before any answer adds nothing to the levels before it.
+      if (r.interrupted && r.requests == 0 && !results.empty()) break;
+      if (!r.interrupted) r.avg_batch = loadgen::averageBatch(before, scrapeBatch());
       results.push_back(r);
     }
   }
   if (tty) std::fprintf(stderr, "\r%80s\r", "");
+  loadgen::RunOutcome outcome;
+  outcome.interrupted = g_stop.load();
+  outcome.signal = g_signal.load() == SIGTERM ? "SIGTERM" : "SIGINT";
+  outcome.elapsed_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+  outcome.thresholds = loadgen::evaluateThresholds(thresholds, results);
+  bool failed = false;
+  for (const auto& t : outcome.thresholds) failed = failed || !t.ok;
   if (json) {
-    std::printf("%s\n", loadgen::toJson(config, results).c_str());
+    std::printf("%s\n", loadgen::toJson(config, results, outcome).c_str());
+    for (const auto& t : outcome.thresholds) {
+      if (!t.ok) std::fprintf(stderr, "surge load: threshold %s\n", t.message.c_str());
+    }
   } else {
-    std::printf("%s", loadgen::formatTable(results).c_str());
+    std::printf("%s", loadgen::formatTable(results, outcome).c_str());
   }
+  std::fflush(stdout);
+  // A failed threshold is the verdict even on partial results; otherwise an interrupted run
+  // exits as the shell expects of a command killed by that signal (128 + signal number).
+  if (failed) return 1;
+  if (outcome.interrupted) return 128 + (g_signal.load() == SIGTERM ? SIGTERM : SIGINT);
   return 0;
 }
 

@@ -391,6 +391,29 @@ std::vector<WindowStats> LoadDriver::runClosed(
     });
   };
   if (progress_) tick();
+  steady_timer stop_timer(e.io);
+  std::function<void()> poll_stop = [&] {
+    stop_timer.expires_after(std::chrono::milliseconds(50));
+    stop_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec || stopping) return;
+      if (!stop_->load()) {
+        poll_stop();
+        return;
+      }
+      // Interrupted: the current window ends now, with its real length.
+      cur.seconds = secondsSince(window_start, std::chrono::steady_clock::now());
+      cur.connections = concurrency;
+      cur.stale_closed = std::exchange(e.stale_closed, 0);
+      cur.stale_retries = std::exchange(e.stale_retries, 0);
+      out.push_back(std::move(cur));
+      cur = WindowStats{};
+      stopping = true;
+      window_timer.cancel();
+      progress_timer.cancel();
+      e.stopAll();
+    });
+  };
+  if (stop_) poll_stop();
   e.io.run();
   return out;
 }
@@ -500,6 +523,29 @@ WindowStats LoadDriver::runOpen(const RateProfile& profile, int max_connections,
     });
   };
   if (progress_) tick();
+  steady_timer stop_timer(e.io);
+  std::function<void()> poll_stop = [&] {
+    stop_timer.expires_after(std::chrono::milliseconds(50));
+    stop_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec || finished) return;
+      if (!stop_->load()) {
+        poll_stop();
+        return;
+      }
+      // Interrupted: what is in flight or queued is abandoned, not counted; the rates use the
+      // real elapsed time.
+      finished = true;
+      st.seconds = std::max(0.0, secondsSince(start, std::chrono::steady_clock::now()));
+      st.connections = static_cast<int>(e.conns.size());
+      st.stale_closed = e.stale_closed;
+      st.stale_retries = e.stale_retries;
+      send_timer.cancel();
+      drain_timer.cancel();
+      progress_timer.cancel();
+      e.stopAll();
+    });
+  };
+  if (stop_) poll_stop();
   e.io.run();
   return st;
 }

@@ -15,6 +15,7 @@
 // Thread-safety: a driver is used by one thread at a time.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -98,6 +99,11 @@ class LoadDriver {
                             Duration timeout = std::chrono::seconds(5));
 
   void setProgress(std::function<void(const Progress&)> fn) { progress_ = std::move(fn); }
+  // A flag the runs poll (every 50 ms): once true, a run stops early — the closed loop ends its
+  // current window at that moment (its real length) and returns the windows so far; the open loop
+  // stops sending, abandons what is in flight or queued (not counted) and returns what was
+  // answered, `seconds` the real elapsed time. Set from a signal handler by `surge load`.
+  void setStopFlag(const std::atomic<bool>* stop) { stop_ = stop; }
 
   // Closed loop with `concurrency` connections, in consecutive windows of `window`; after each
   // window `more(windows so far)` decides whether to measure another.
@@ -112,6 +118,7 @@ class LoadDriver {
   Duration timeout_;
   std::string request_;
   std::function<void(const Progress&)> progress_;
+  const std::atomic<bool>* stop_ = nullptr;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -253,10 +253,15 @@ std::vector<WindowStats> GrpcLoadDriver::runClosed(
   SteadyTime window_start = start;
   SteadyTime next_progress = start + std::chrono::seconds(1);
   std::unique_lock<std::mutex> lock(mu);
+  auto stopRequested = [&] { return stop_ != nullptr && stop_->load(); };
   while (true) {
     SteadyTime end = window_start + window;
-    while (std::chrono::steady_clock::now() < end) {
-      cv.wait_until(lock, progress_ ? std::min(end, next_progress) : end);
+    while (std::chrono::steady_clock::now() < end && !stopRequested()) {
+      SteadyTime until = progress_ ? std::min(end, next_progress) : end;
+      if (stop_) {
+        until = std::min(until, std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
+      }
+      cv.wait_until(lock, until);
       auto now = std::chrono::steady_clock::now();
       if (progress_ && now >= next_progress) {
         next_progress += std::chrono::seconds(1);
@@ -268,7 +273,7 @@ std::vector<WindowStats> GrpcLoadDriver::runClosed(
     cur.connections = concurrency;
     out.push_back(std::move(cur));
     cur = WindowStats{};
-    if (!more(out)) break;
+    if (stopRequested() || !more(out)) break;
     window_start = now;
   }
   stopping = true;
@@ -320,8 +325,19 @@ WindowStats GrpcLoadDriver::runOpen(const RateProfile& profile, int max_in_fligh
 
   Schedule schedule(profile);
   SteadyTime next_progress = start + std::chrono::seconds(1);
+  auto stopRequested = [&] { return stop_ != nullptr && stop_->load(); };
+  bool interrupted = false;
   for (std::optional<Duration> next = schedule.next(); next; next = schedule.next()) {
     SteadyTime t = start + *next;
+    // Sleep until the send time, waking every 50 ms to notice a stop request.
+    while (stop_ != nullptr && !stopRequested() && std::chrono::steady_clock::now() < t) {
+      std::this_thread::sleep_until(
+          std::min(t, std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));
+    }
+    if (stopRequested()) {
+      interrupted = true;
+      break;
+    }
     std::this_thread::sleep_until(t);
     auto now = std::chrono::steady_clock::now();
     std::unique_lock<std::mutex> lock(mu);
@@ -349,8 +365,26 @@ WindowStats GrpcLoadDriver::runOpen(const RateProfile& profile, int max_in_fligh
     impl_->issue(c, t, &on_done);
   }
   std::unique_lock<std::mutex> lock(mu);
-  cv.wait_until(lock, std::chrono::steady_clock::now() + drain,
-                [&] { return in_flight == 0 && backlog.empty(); });
+  const SteadyTime drain_end = std::chrono::steady_clock::now() + drain;
+  auto drained = [&] { return in_flight == 0 && backlog.empty(); };
+  while (!interrupted && !drained() && std::chrono::steady_clock::now() < drain_end) {
+    if (stopRequested()) {
+      interrupted = true;
+      break;
+    }
+    cv.wait_until(lock, stop_ ? std::min(drain_end, std::chrono::steady_clock::now() +
+                                                        std::chrono::milliseconds(50))
+                              : drain_end);
+  }
+  if (interrupted) {
+    // What is in flight or queued is abandoned, not counted; the real elapsed time.
+    finished = true;
+    backlog.clear();
+    st.seconds = std::max(0.0, secondsSince(start, std::chrono::steady_clock::now()));
+    st.connections = static_cast<int>(pool.size());
+    cv.wait(lock, [&] { return in_flight == 0; });  // bounded by the per-call deadline
+    return st;
+  }
   finished = true;
   st.dropped += in_flight + backlog.size();
   backlog.clear();

@@ -11,6 +11,7 @@
 // Thread-safety: a driver is used by one thread at a time; its completions run on gRPC threads.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -51,6 +52,9 @@ class GrpcLoadDriver {
   void setRequest(std::string serialized);
 
   void setProgress(std::function<void(const Progress&)> fn) { progress_ = std::move(fn); }
+  // As LoadDriver::setStopFlag (polled every 50 ms). Calls in flight when it is set are not
+  // counted; the run returns once they end (each is bounded by the per-call deadline).
+  void setStopFlag(const std::atomic<bool>* stop) { stop_ = stop; }
 
   // As LoadDriver::runClosed: `concurrency` requests in flight.
   std::vector<WindowStats> runClosed(int concurrency, Duration window,
@@ -68,6 +72,7 @@ class GrpcLoadDriver {
   int channel_count_;
   std::string request_;
   std::function<void(const Progress&)> progress_;
+  const std::atomic<bool>* stop_ = nullptr;
   std::unique_ptr<Impl> impl_;
 };
 

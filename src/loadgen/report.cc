@@ -5,7 +5,8 @@
 
 namespace surge::loadgen {
 
-std::string toJson(const RunConfig& c, const std::vector<LevelResult>& levels) {
+std::string toJson(const RunConfig& c, const std::vector<LevelResult>& levels,
+                   const RunOutcome& outcome) {
   nlohmann::ordered_json j;
   j["schema"] = "surge.load/v1";
   auto& cfg = j["config"];
@@ -43,12 +44,27 @@ std::string toJson(const RunConfig& c, const std::vector<LevelResult>& levels) {
     o["windows"] = l.windows;
     o["stable"] = l.stable;
     o["max_send_lateness_s"] = l.max_lateness_s;
+    o["interrupted"] = l.interrupted;
     j["levels"].push_back(std::move(o));
   }
-  return j.dump();
+  j["interrupted"] = outcome.interrupted;
+  if (outcome.interrupted) j["signal"] = outcome.signal;
+  j["elapsed_s"] = outcome.elapsed_s;
+  j["thresholds"] = nlohmann::ordered_json::array();
+  for (const auto& t : outcome.thresholds) {
+    nlohmann::ordered_json o;
+    o["name"] = t.name;
+    o["level"] = t.level;
+    o["limit"] = t.limit;
+    o["measured"] = t.measured_any ? nlohmann::ordered_json(t.measured) : nullptr;
+    o["ok"] = t.ok;
+    o["message"] = t.message;
+    j["thresholds"].push_back(std::move(o));
+  }
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-std::string formatTable(const std::vector<LevelResult>& levels) {
+std::string formatTable(const std::vector<LevelResult>& levels, const RunOutcome& outcome) {
   std::string out;
   char line[256];
   std::snprintf(line, sizeof line, "%-6s %11s %10s %10s %10s %10s %10s %8s %9s\n", "mode", "conc",
@@ -64,7 +80,17 @@ std::string formatTable(const std::vector<LevelResult>& levels) {
                   l.p99_s * 1e3, static_cast<unsigned long long>(l.errorCount()), batch,
                   l.stable ? "" : "  (unstable)");
     out += line;
+    if (l.interrupted) {
+      out.pop_back();
+      out += "  (interrupted)\n";
+    }
   }
+  if (outcome.interrupted) {
+    std::snprintf(line, sizeof line, "interrupted by %s after %.1f s: partial results\n",
+                  outcome.signal.c_str(), outcome.elapsed_s);
+    out += line;
+  }
+  for (const auto& t : outcome.thresholds) out += "threshold " + t.message + "\n";
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "loadgen/stats.h"
+#include "loadgen/thresholds.h"
 
 namespace surge::loadgen {
 
@@ -25,9 +26,22 @@ struct RunConfig {
   size_t body_bytes = 0;
 };
 
-// {"schema":"surge.load/v1","config":{...},"levels":[{...}]}
-std::string toJson(const RunConfig& config, const std::vector<LevelResult>& levels);
-// Header plus one line per level; latencies in ms.
-std::string formatTable(const std::vector<LevelResult>& levels);
+// How the run ended: interrupted by a signal (its name, the real elapsed time) and the
+// thresholds' verdicts.
+struct RunOutcome {
+  bool interrupted = false;
+  std::string signal;      // "SIGINT" | "SIGTERM"
+  double elapsed_s = 0;    // wall time of the measured runs
+  std::vector<ThresholdResult> thresholds;
+};
+
+// {"schema":"surge.load/v1","config":{...},"levels":[{...}]}; with an outcome also
+// "interrupted", "elapsed_s" and "thresholds":[{"name","level","limit","measured","ok"}].
+std::string toJson(const RunConfig& config, const std::vector<LevelResult>& levels,
+                   const RunOutcome& outcome = {});
+// Header plus one line per level; latencies in ms. An interrupted level ends in
+// "(interrupted)"; after the table, "interrupted by SIGINT after 3.2 s: partial results" and one
+// line per threshold.
+std::string formatTable(const std::vector<LevelResult>& levels, const RunOutcome& outcome = {});
 
 }  // namespace surge::loadgen

@@ -57,6 +57,7 @@ struct LevelResult {
   int windows = 0;            // sweep: windows measured
   bool stable = true;         // sweep: last 3 windows within the tolerance
   double max_lateness_s = 0;  // open loop: worst delay between intended and actual send
+  bool interrupted = false;   // the run was stopped (SIGINT/SIGTERM) during this level
 
   uint64_t errorCount() const;
   void fillLatency(const LatencyRecorder& rec);
