@@ -3,7 +3,20 @@
 // own balancers, batch policy and autoscaler on virtual time, prints a summary table (or JSON) and
 // with --out writes the time series (CSV), the chart (SVG) and the summary. Bad input: one line
 // naming file:line:col and the field, exit 2.
+// --compare runs the configurations in parallel (one thread each, at most --jobs, default the
+// hardware's cores); every run owns its engine, scaler and random streams and only reads the
+// shared traffic curve, so the results are those of a serial run. Long runs show their progress
+// on stderr (docs/simulation.md, "Progress").
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -58,6 +71,20 @@ const CommandSpec& spec() {
               {.name = "--json",
                .help = "print the summary as JSON (schema surge.sim/v1) instead of a table",
                .type = FlagType::kBool},
+              {.name = "--jobs",
+               .value_name = "N",
+               .help = "runs simulated at once with --compare (0: one per core; 1: serial; the "
+                       "results are the same)",
+               .type = FlagType::kInt,
+               .default_value = "0",
+               .min = 0,
+               .max = 1024},
+              {.name = "--progress",
+               .value_name = "WHEN",
+               .help = "progress on stderr: auto (once a run has taken 2 s, about one line a "
+                       "second; one updated line on a terminal), always, never",
+               .default_value = "auto",
+               .choices = {"auto", "always", "never"}},
           },
       .epilog =
           "Example: surge sim --compare examples/sim/hpa-defaults.yaml "
@@ -77,6 +104,60 @@ bool writeFile(const std::filesystem::path& path, const std::string& text) {
     return false;
   }
   return true;
+}
+
+// Progress of the runs, written by the simulating threads (at each interval tick) and read by
+// the reporting thread.
+struct RunProgress {
+  std::atomic<double> simulated_s{0};
+  std::atomic<double> total_s{0};
+  std::atomic<uint64_t> requests{0};
+  std::atomic<double> started_s{-1};  // wall seconds since the start of all runs; -1: queued
+};
+
+std::string clockText(double s) {
+  char buf[64];
+  long t = static_cast<long>(s);
+  if (t >= 3600) {
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t % 3600) / 60);
+  } else if (t >= 60) {
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%lds", t);
+  }
+  return buf;
+}
+
+// "surge sim: simulated 6h12m of 24h00m (26%), 2 runs, 1.84M req/s simulated, ETA 12s".
+std::string progressLine(const std::vector<RunProgress>& runs, double wall_s, double rate) {
+  double done = 0, total = 0;
+  for (const auto& r : runs) {
+    done += r.simulated_s.load();
+    total += r.total_s.load();
+  }
+  double f = total > 0 ? std::min(1.0, done / total) : 0;
+  double each_total = runs.empty() ? 0 : total / static_cast<double>(runs.size());
+  // ETA: the slowest running run's own extrapolation, and never less than the overall one (runs
+  // still queued behind --jobs).
+  double eta_s = f > 0 ? wall_s * (1 - f) / f : -1;
+  for (const auto& r : runs) {
+    double started = r.started_s.load(), t = r.total_s.load(), sim = r.simulated_s.load();
+    if (started < 0 || t <= 0 || sim >= t) continue;
+    if (sim <= 0) {
+      eta_s = -1;  // not measurable yet (a forecaster fitting its history)
+      break;
+    }
+    double fi = sim / t;
+    eta_s = std::max(eta_s, (wall_s - started) * (1 - fi) / fi);
+  }
+  char buf[256];
+  std::string eta = f < 1 && eta_s >= 0 ? clockText(eta_s + 0.5) : "-";
+  std::snprintf(buf, sizeof buf,
+                "surge sim: simulated %s of %s (%.0f%%)%s, %.2fM req/s simulated, ETA %s",
+                clockText(f * each_total).c_str(), clockText(each_total).c_str(), 100 * f,
+                runs.size() > 1 ? (", " + std::to_string(runs.size()) + " runs").c_str() : "",
+                rate / 1e6, f >= 1 ? "0s" : eta.c_str());
+  return buf;
 }
 
 std::string safeFileName(const std::string& name) {
@@ -162,9 +243,71 @@ int runSim(const std::vector<std::string>& argv) {
     scalers.push_back(std::move(s).value());
   }
 
+  // The runs, in parallel: a worker takes the next configuration until none is left.
+  const size_t n = configs.size();
+  size_t jobs = static_cast<size_t>(args->integer("--jobs"));
+  if (jobs == 0) jobs = std::max(1u, std::thread::hardware_concurrency());
+  jobs = std::min(jobs, n);
+  std::vector<std::optional<StatusOr<sim::SimResult>>> outcomes(n);
+  std::vector<RunProgress> progress(n);
+  for (size_t i = 0; i < n; ++i) progress[i].total_s.store(toSeconds(configs[i].duration));
+  std::atomic<size_t> next{0};
+  const auto wall0 = std::chrono::steady_clock::now();
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t finished = 0;
+  auto work = [&] {
+    for (size_t i = next++; i < n; i = next++) {
+      RunProgress& p = progress[i];
+      p.started_s.store(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
+      auto r = sim::runSimulation(configs[i], curve, scalers[i].get(),
+                                  [&p](const sim::SimProgress& sp) {
+                                    p.simulated_s.store(sp.simulated_s,
+                                                        std::memory_order_relaxed);
+                                    p.requests.store(sp.requests, std::memory_order_relaxed);
+                                  });
+      p.simulated_s.store(p.total_s.load());
+      std::lock_guard<std::mutex> lock(mu);
+      outcomes[i].emplace(std::move(r));
+      ++finished;
+      cv.notify_all();
+    }
+  };
+  std::vector<std::thread> workers;
+  for (size_t t = 0; t < jobs; ++t) workers.emplace_back(work);
+  // The main thread reports the progress while the workers run.
+  const std::string when = args->str("--progress");
+  const bool tty = isatty(2) == 1;
+  bool shown = false;
+  auto report = [&](bool final_line) {
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+    uint64_t reqs = 0;
+    for (const auto& p : progress) reqs += p.requests.load();
+    std::string line =
+        progressLine(progress, wall, wall > 0 ? static_cast<double>(reqs) / wall : 0);
+    if (tty) {
+      std::fprintf(stderr, "\r%-100s%s", line.c_str(), final_line ? "\n" : "");
+    } else {
+      std::fprintf(stderr, "%s\n", line.c_str());
+    }
+    std::fflush(stderr);
+    shown = true;
+  };
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    auto next_line = wall0 + std::chrono::seconds(when == "always" ? 1 : 2);
+    while (!cv.wait_until(lock, next_line, [&] { return finished == n; })) {
+      if (when != "never") report(false);
+      next_line += std::chrono::seconds(1);
+    }
+  }
+  for (auto& w : workers) w.join();
+  if (when == "always" || (when == "auto" && shown)) report(true);
   std::vector<sim::SimResult> results;
-  for (size_t i = 0; i < configs.size(); ++i) {
-    auto r = sim::runSimulation(configs[i], curve, scalers[i].get());
+  for (size_t i = 0; i < n; ++i) {
+    auto& r = *outcomes[i];
     if (!r.isOk()) {
       std::fprintf(stderr, "surge sim: %s: %s\n", files[i].c_str(), r.status().message().c_str());
       return 2;

@@ -190,43 +190,91 @@ std::string seriesCsv(const std::vector<IntervalRow>& series) {
 std::string chartSvg(const std::vector<std::string>& names,
                      const std::vector<const std::vector<IntervalRow>*>& runs,
                      double slo_target_ms, const std::string& slo_label) {
+  // Each configuration has a colour AND a dash pattern (readable in grey print and for colour
+  // blindness); earlier runs are drawn wider, so a later run on the same values leaves them
+  // visible at its dash gaps.
   static const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
                                   "#9467bd", "#8c564b", "#e377c2", "#17becf"};
-  const double width = 1000, left = 70, right = 20, panel_h = 170, gap = 45, top = 50;
+  static const char* kDashes[] = {"", "9,5", "2,4", "12,4,3,4", "5,3", "1,3", "14,6", "6,3,2,3"};
+  const size_t nruns = runs.size();
+  auto color = [](size_t i) { return kColors[i % 8]; };
+  auto dash = [](size_t i) { return kDashes[(i + i / 8) % 8]; };  // 9th run: new pairing
+  auto width_of = [&](size_t i) {
+    return nruns > 1 ? 1.5 + 1.5 * static_cast<double>(nruns - 1 - i) / static_cast<double>(nruns - 1)
+                     : 1.5;
+  };
+  const double width = 1000, left = 70, right = 20, panel_h = 150, gap = 45;
+  const double legend_h = 18.0 * static_cast<double>(std::max<size_t>(1, nruns));
+  const double top = 40 + legend_h + 20;
   const double plot_w = width - left - right;
-  const double height = top + 3 * panel_h + 3 * gap + 20;
+  const double strip_row = 14;
+  const double strips_h = 22 + strip_row * static_cast<double>(nruns);
+  // Panels: traffic, replicas, latency (+ SLO-violation strips below it), rejections.
+  const double y_traffic = top, y_replicas = y_traffic + panel_h + gap,
+               y_latency = y_replicas + panel_h + gap, y_strips = y_latency + panel_h + 26,
+               y_rejected = y_strips + strips_h + gap;
+  const double height = y_rejected + panel_h + 40;
+
   double t_max = 1;
-  double rps_max = 0, rep_max = 0, lat_max = slo_target_ms;
-  for (const auto* s : runs) {
-    for (const auto& r : *s) {
+  double rps_max = 0, rep_max = 0, lat_peak = 0, rej_max = 0;
+  // Per run: totals over its series.
+  std::vector<uint64_t> rejected_total(nruns, 0);
+  std::vector<double> violation_min(nruns, 0), peak_ms(nruns, 0), peak_t(nruns, 0);
+  auto rejectedRate = [](const IntervalRow& r, double prev_t) {
+    double len = r.t_s - prev_t;
+    return len > 0 ? static_cast<double>(r.rejected) / len : 0.0;
+  };
+  for (size_t i = 0; i < nruns; ++i) {
+    double prev = 0;
+    for (const auto& r : *runs[i]) {
       t_max = std::max(t_max, r.t_s);
       rep_max = std::max(rep_max, static_cast<double>(std::max<int64_t>(r.replicas, r.desired)));
-      lat_max = std::max(lat_max, r.slo_ms);
+      if (r.slo_ms > peak_ms[i]) {
+        peak_ms[i] = r.slo_ms;
+        peak_t[i] = r.t_s;
+      }
+      rejected_total[i] += r.rejected;
+      rej_max = std::max(rej_max, rejectedRate(r, prev));
+      if (r.slo_violated) violation_min[i] += (r.t_s - prev) / 60;
+      prev = r.t_s;
     }
+    lat_peak = std::max(lat_peak, peak_ms[i]);
   }
   if (!runs.empty()) {
     for (const auto& r : *runs[0]) rps_max = std::max({rps_max, r.offered_rps, r.arrival_rps});
   }
-  // Latency axis: cap at 4× the target so one overload does not flatten everything.
-  lat_max = std::min(lat_max, 4 * slo_target_ms);
+  // Latency axis: cap at 4× the target so one overload does not flatten everything; values
+  // above the cap are pinned to the top edge and marked, and the title says so.
+  const double lat_cap = niceMax(std::min(std::max(lat_peak, slo_target_ms), 4 * slo_target_ms));
+  const bool clipped = lat_peak > lat_cap;
+
   std::ostringstream o;
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
     << "\" viewBox=\"0 0 " << width << " " << height
     << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   o << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   o << "<text x=\"" << left << "\" y=\"22\" font-size=\"16\">surge sim</text>\n";
-  // legend
-  double lx = left + 100;
-  for (size_t i = 0; i < names.size(); ++i) {
-    const char* col = kColors[i % 8];
-    o << "<rect x=\"" << lx << "\" y=\"12\" width=\"14\" height=\"4\" fill=\"" << col << "\"/>";
-    o << "<text x=\"" << lx + 18 << "\" y=\"18\">" << escapeXml(names[i]) << "</text>\n";
-    lx += 30 + 7.0 * static_cast<double>(names[i].size());
+  auto dashAttr = [&](size_t i) {
+    std::string d = dash(i);
+    return d.empty() ? std::string() : " stroke-dasharray=\"" + d + "\"";
+  };
+  // Legend: one row per run — its line style, name, rejected requests, SLO-violation minutes.
+  for (size_t i = 0; i < nruns; ++i) {
+    double y = 40 + 18.0 * static_cast<double>(i);
+    o << "<g class=\"legend run-" << i << "\"><line x1=\"" << left << "\" x2=\"" << left + 40
+      << "\" y1=\"" << y - 4 << "\" y2=\"" << y - 4 << "\" stroke=\"" << color(i)
+      << "\" stroke-width=\"" << fmt("%.2f", width_of(i)) << "\"" << dashAttr(i) << "/>";
+    o << "<text x=\"" << left + 48 << "\" y=\"" << y << "\">"
+      << escapeXml(i < names.size() ? names[i] : "run " + std::to_string(i + 1))
+      << " \xe2\x80\x94 rejected " << rejected_total[i] << ", SLO violated "
+      << fmt("%.0f", violation_min[i]) << " min"
+      << (peak_ms[i] > lat_cap ? ", peak " + slo_label + " " + fmt("%.0f", peak_ms[i]) + " ms"
+                               : std::string())
+      << "</text></g>\n";
   }
-  auto panel = [&](int k, const std::string& title, double ymax, auto value, bool per_run,
-                   std::optional<double> hline) {
-    double y0 = top + k * (panel_h + gap);
-    double ymax_n = niceMax(ymax);
+
+  auto px = [&](double t) { return left + plot_w * t / t_max; };
+  auto frame = [&](double y0, const std::string& title, double ymax_n) {
     o << "<text x=\"" << left << "\" y=\"" << y0 - 8 << "\" font-weight=\"bold\">"
       << escapeXml(title) << "</text>\n";
     o << "<rect x=\"" << left << "\" y=\"" << y0 << "\" width=\"" << plot_w << "\" height=\""
@@ -244,30 +292,132 @@ std::string chartSvg(const std::vector<std::string>& names,
         << timeLabel(t_max * g / 6.0) << "</text>";
     }
     o << "\n";
-    auto px = [&](double t) { return left + plot_w * t / t_max; };
+  };
+  // One polyline per run (or the first run's only), values clamped to [0, ymax_n].
+  auto lines = [&](double y0, double ymax_n, auto value, bool per_run, const char* cls) {
     auto py = [&](double v) {
       return y0 + panel_h - panel_h * std::clamp(v / ymax_n, 0.0, 1.0);
     };
-    if (hline) {
-      o << "<line x1=\"" << left << "\" x2=\"" << left + plot_w << "\" y1=\"" << py(*hline)
-        << "\" y2=\"" << py(*hline) << "\" stroke=\"#000\" stroke-dasharray=\"6,4\"/>";
-      o << "<text x=\"" << left + plot_w - 4 << "\" y=\"" << py(*hline) - 4
-        << "\" text-anchor=\"end\">target</text>\n";
-    }
-    size_t n = per_run ? runs.size() : std::min<size_t>(1, runs.size());
+    size_t n = per_run ? nruns : std::min<size_t>(1, nruns);
     for (size_t i = 0; i < n; ++i) {
-      o << "<polyline fill=\"none\" stroke-width=\"1.5\" stroke=\""
-        << (per_run ? kColors[i % 8] : "#555") << "\" points=\"";
-      for (const auto& r : *runs[i]) o << fmt("%.1f", px(r.t_s)) << "," << fmt("%.1f", py(value(r))) << " ";
+      o << "<polyline class=\"" << cls << " run-" << i << "\" fill=\"none\" stroke-width=\""
+        << fmt("%.2f", per_run ? width_of(i) : 1.5) << "\" stroke=\""
+        << (per_run ? color(i) : "#555") << "\"" << (per_run ? dashAttr(i) : std::string())
+        << " points=\"";
+      double prev = 0;
+      for (const auto& r : *runs[i]) {
+        o << fmt("%.1f", px(r.t_s)) << "," << fmt("%.1f", py(value(r, prev))) << " ";
+        prev = r.t_s;
+      }
       o << "\"/>\n";
     }
   };
-  panel(0, "traffic (req/s)", rps_max, [](const IntervalRow& r) { return r.arrival_rps; }, false,
-        std::nullopt);
-  panel(1, "replicas (provisioned)", rep_max,
-        [](const IntervalRow& r) { return static_cast<double>(r.replicas); }, true, std::nullopt);
-  panel(2, slo_label + " latency (ms), per interval", lat_max,
-        [](const IntervalRow& r) { return r.slo_ms; }, true, slo_target_ms);
+
+  double traffic_max = niceMax(rps_max);
+  frame(y_traffic, "traffic (req/s)", traffic_max);
+  lines(y_traffic, traffic_max, [](const IntervalRow& r, double) { return r.arrival_rps; }, false,
+        "traffic");
+
+  double rep_axis = niceMax(rep_max);
+  frame(y_replicas, "replicas (provisioned)", rep_axis);
+  lines(y_replicas, rep_axis,
+        [](const IntervalRow& r, double) { return static_cast<double>(r.replicas); }, true,
+        "replicas");
+
+  // Latency: minutes over the target shaded (any run), the target line, the runs, clip marks.
+  {
+    std::string title = slo_label + " latency (ms), per interval";
+    if (clipped) {
+      title += " \xe2\x80\x94 axis clipped at " + fmt("%g", lat_cap) + " ms, peak " +
+               fmt("%.0f", lat_peak) + " ms (\xe2\x96\xb2 marks clipped values)";
+    }
+    frame(y_latency, title, lat_cap);
+    // Union of the runs' violated intervals: light red background.
+    std::vector<std::pair<double, double>> spans;
+    for (size_t i = 0; i < nruns; ++i) {
+      double prev = 0;
+      for (const auto& r : *runs[i]) {
+        if (r.slo_violated) spans.emplace_back(prev, r.t_s);
+        prev = r.t_s;
+      }
+    }
+    std::sort(spans.begin(), spans.end());
+    std::vector<std::pair<double, double>> merged;
+    for (const auto& sp : spans) {
+      if (!merged.empty() && sp.first <= merged.back().second) {
+        merged.back().second = std::max(merged.back().second, sp.second);
+      } else {
+        merged.push_back(sp);
+      }
+    }
+    for (const auto& [a, b] : merged) {
+      o << "<rect class=\"slo-violation-shade\" x=\"" << fmt("%.1f", px(a)) << "\" y=\""
+        << y_latency << "\" width=\"" << fmt("%.1f", std::max(0.5, px(b) - px(a)))
+        << "\" height=\"" << panel_h << "\" fill=\"#d62728\" fill-opacity=\"0.10\"/>";
+    }
+    if (!merged.empty()) o << "\n";
+    double ty = y_latency + panel_h - panel_h * std::clamp(slo_target_ms / lat_cap, 0.0, 1.0);
+    o << "<line x1=\"" << left << "\" x2=\"" << left + plot_w << "\" y1=\"" << ty << "\" y2=\""
+      << ty << "\" stroke=\"#000\" stroke-dasharray=\"6,4\"/>";
+    o << "<text x=\"" << left + plot_w - 4 << "\" y=\"" << ty - 4
+      << "\" text-anchor=\"end\">target " << fmt("%g", slo_target_ms) << " ms</text>\n";
+    lines(y_latency, lat_cap, [](const IntervalRow& r, double) { return r.slo_ms; }, true,
+          "latency");
+    // Clipped values: a small triangle on the top edge for each, and at each run's peak a label
+    // with the real value.
+    for (size_t i = 0; i < nruns; ++i) {
+      if (peak_ms[i] <= lat_cap) continue;
+      o << "<g class=\"clip-marker run-" << i << "\" fill=\"" << color(i) << "\">";
+      for (const auto& r : *runs[i]) {
+        if (r.slo_ms <= lat_cap) continue;
+        double x = px(r.t_s);
+        o << "<path d=\"M" << fmt("%.1f", x - 3) << "," << y_latency + 1 << " L"
+          << fmt("%.1f", x + 3) << "," << y_latency + 1 << " L" << fmt("%.1f", x) << ","
+          << y_latency + 7 << " Z\"/>";
+      }
+      double x = px(peak_t[i]);
+      const char* anchor = x > left + plot_w * 0.85 ? "end" : "start";
+      o << "<path d=\"M" << fmt("%.1f", x - 5) << "," << y_latency - 10 << " L"
+        << fmt("%.1f", x + 5) << "," << y_latency - 10 << " L" << fmt("%.1f", x) << ","
+        << y_latency - 1 << " Z\"/>";
+      o << "<text class=\"clip-label\" x=\"" << fmt("%.1f", x + (anchor[0] == 'e' ? -7 : 7))
+        << "\" y=\"" << y_latency - 12 - 12.0 * static_cast<double>(i)
+        << "\" text-anchor=\"" << anchor << "\">peak " << fmt("%.0f", peak_ms[i]) << " ms ("
+        << escapeXml(i < names.size() ? names[i] : "") << ")</text></g>\n";
+    }
+  }
+
+  // SLO-violation strips: one row per run, its violated intervals filled in its colour.
+  o << "<text x=\"" << left << "\" y=\"" << y_strips - 6
+    << "\" font-weight=\"bold\">minutes over the SLO (" << escapeXml(slo_label) << " above "
+    << fmt("%g", slo_target_ms) << " ms or too many rejections)</text>\n";
+  for (size_t i = 0; i < nruns; ++i) {
+    double y = y_strips + strip_row * static_cast<double>(i);
+    o << "<g class=\"slo-violation run-" << i << "\"><rect x=\"" << left << "\" y=\"" << y
+      << "\" width=\"" << plot_w << "\" height=\"" << strip_row - 3
+      << "\" fill=\"#f4f4f4\"/>";
+    double prev = 0;
+    for (const auto& r : *runs[i]) {
+      if (r.slo_violated) {
+        o << "<rect x=\"" << fmt("%.1f", px(prev)) << "\" y=\"" << y << "\" width=\""
+          << fmt("%.1f", std::max(0.5, px(r.t_s) - px(prev))) << "\" height=\"" << strip_row - 3
+          << "\" fill=\"" << color(i) << "\"/>";
+      }
+      prev = r.t_s;
+    }
+    o << "<text x=\"" << left - 5 << "\" y=\"" << y + strip_row - 4
+      << "\" text-anchor=\"end\" font-size=\"10\">" << fmt("%.0f", violation_min[i])
+      << " min</text></g>\n";
+  }
+
+  // Rejections: rejected requests per second, per run.
+  double rej_axis = niceMax(rej_max);
+  uint64_t all_rejected = 0;
+  for (uint64_t r : rejected_total) all_rejected += r;
+  frame(y_rejected,
+        "rejected (req/s)" + std::string(all_rejected == 0 ? " \xe2\x80\x94 none" : ""),
+        rej_axis);
+  lines(y_rejected, rej_axis, rejectedRate, true, "rejections");
   o << "</svg>\n";
   return o.str();
 }

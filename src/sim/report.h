@@ -1,7 +1,11 @@
 // sim/report: what `surge sim` writes — the summary table (one column per configuration), the
 // summary as JSON (schema surge.sim/v1), the per-interval CSV time series, and a self-contained
-// SVG chart (no dependencies) with three panels over time: traffic, replicas, and the SLO
-// percentile latency against its target, one coloured line per configuration.
+// SVG chart (no dependencies) with panels over time: traffic, replicas, the SLO percentile
+// latency against its target (minutes over the SLO shaded; the axis capped at 4× the target,
+// values above it marked on the edge and the peak labelled), one strip per configuration of its
+// SLO-violation minutes, and rejected requests/s. Each configuration has its own colour and dash
+// pattern; the legend gives its rejected requests and SLO-violation minutes. Elements carry
+// classes (run-N, latency, rejections, clip-marker, slo-violation) for tests and styling.
 // Thread-safety: pure functions.
 #pragma once
 

@@ -77,8 +77,10 @@ struct Replica {
 
 class Engine {
  public:
-  Engine(const SimConfig& c, const RateCurve& curve, Scaler* scaler)
-      : c_(c),
+  Engine(const SimConfig& c, const RateCurve& curve, Scaler* scaler,
+         const std::function<void(const SimProgress&)>& progress)
+      : progress_(progress),
+        c_(c),
         curve_(curve),
         scaler_(scaler),
         random_(c.seed),
@@ -492,6 +494,10 @@ class Engine {
     if (row.slo_violated) slo_violation_minutes_ += len_s / 60;
     if (scaler_) row.note = scaler_->note();
     series_.push_back(std::move(row));
+    if (progress_) {
+      progress_({static_cast<double>(now_) * 1e-9, static_cast<double>(end_ns_) * 1e-9,
+                 arrivals_total_});
+    }
     interval_hist_.clear();
     interval_arrivals_ = 0;
     interval_rejected_ = 0;
@@ -533,6 +539,7 @@ class Engine {
     return p;
   }
 
+  const std::function<void(const SimProgress&)>& progress_;
   const SimConfig& c_;
   const RateCurve& curve_;
   Scaler* scaler_;
@@ -568,8 +575,9 @@ class Engine {
 }  // namespace
 
 StatusOr<SimResult> runSimulation(const SimConfig& config, const RateCurve& curve,
-                                  Scaler* scaler) {
-  Engine engine(config, curve, scaler);
+                                  Scaler* scaler,
+                                  const std::function<void(const SimProgress&)>& progress) {
+  Engine engine(config, curve, scaler, progress);
   return engine.run();
 }
 

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -104,9 +105,19 @@ struct SimResult {
   std::vector<IntervalRow> series;
 };
 
+// Where a run is, for a progress display: called on the simulating thread at every interval
+// tick (output.interval of virtual time), so it must be cheap (store a few atomics).
+struct SimProgress {
+  double simulated_s = 0;  // virtual time reached
+  double total_s = 0;      // the run's duration
+  uint64_t requests = 0;   // arrivals so far
+};
+
 // Runs one configuration over `curve` (its own traffic unless a comparison passes another).
 // `scaler` may be null: a fixed replica count. Fails only for a bad balancer config.
+// `progress` (may be empty) does not influence the results.
 StatusOr<SimResult> runSimulation(const SimConfig& config, const RateCurve& curve,
-                                  Scaler* scaler = nullptr);
+                                  Scaler* scaler = nullptr,
+                                  const std::function<void(const SimProgress&)>& progress = {});
 
 }  // namespace surge::sim
