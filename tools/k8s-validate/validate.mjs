@@ -20,7 +20,8 @@ const groups = {
 };
 const kustomizeKeys = new Set(["apiVersion", "kind", "namespace", "labels", "resources",
   "configMapGenerator", "secretGenerator", "images", "patches", "components", "namePrefix",
-  "nameSuffix", "commonAnnotations", "replicas", "generatorOptions"]);
+  "nameSuffix", "commonAnnotations", "replicas", "generatorOptions", "bases",
+  "patchesStrategicMerge"]);
 
 const problems = [];
 let checked = 0;
@@ -39,12 +40,15 @@ function checkKustomization(file, doc) {
   for (const key of Object.keys(doc)) {
     if (!kustomizeKeys.has(key)) problems.push(`${file}: unknown kustomization field '${key}'`);
   }
-  for (const r of doc.resources ?? []) {
+  for (const r of [...(doc.resources ?? []), ...(doc.bases ?? [])]) {
     const p = path.join(dir, r);
     if (!fs.existsSync(p)) problems.push(`${file}: resources: '${r}' does not exist`);
     else if (fs.statSync(p).isDirectory() && !fs.existsSync(path.join(p, "kustomization.yaml"))) {
       problems.push(`${file}: resources: '${r}' has no kustomization.yaml`);
     }
+  }
+  for (const p of doc.patchesStrategicMerge ?? []) {
+    if (!fs.existsSync(path.join(dir, p))) problems.push(`${file}: patchesStrategicMerge: '${p}' does not exist`);
   }
   for (const g of doc.configMapGenerator ?? []) {
     for (const f of g.files ?? []) {
@@ -60,9 +64,21 @@ function checkKustomization(file, doc) {
 const notObjects = new Set(["gateway-config.yaml", "autoscale.yaml", "prometheus.yml",
   "prometheus-adapter-rules.yaml"]);
 
+// Strategic-merge patches are partial objects (or `$patch: delete`), not objects to validate.
+const patches = new Set();
+for (const root of process.argv.slice(2)) {
+  for (const file of walk(root, []).filter((f) => path.basename(f) === "kustomization.yaml")) {
+    for (const d of parseAllDocuments(fs.readFileSync(file, "utf8"))) {
+      for (const p of d.toJS()?.patchesStrategicMerge ?? []) {
+        patches.add(path.resolve(path.dirname(file), p));
+      }
+    }
+  }
+}
+
 for (const root of process.argv.slice(2)) {
   for (const file of walk(root, []).sort()) {
-    if (notObjects.has(path.basename(file))) continue;
+    if (notObjects.has(path.basename(file)) || patches.has(path.resolve(file))) continue;
     const docs = parseAllDocuments(fs.readFileSync(file, "utf8"));
     let index = 0;
     for (const d of docs) {
