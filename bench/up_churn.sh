@@ -49,12 +49,12 @@ UP=$!
 cleanup() { kill -TERM "$UP" 2>/dev/null; }
 trap cleanup EXIT INT TERM
 
-for _ in $(seq 200); do
-  grep -q "surge up listening on" "$OUT/up.out" 2>/dev/null && break
+for _ in $(seq 900); do
+  grep -q "surge up ready: listening on" "$OUT/up.out" 2>/dev/null && break
   kill -0 "$UP" 2>/dev/null || break
   sleep 0.1
 done
-LINE=$(grep -m1 "surge up listening on" "$OUT/up.out" || true)
+LINE=$(grep -m1 "surge up ready: listening on" "$OUT/up.out" || true)
 if [ -z "$LINE" ]; then
   echo "surge up did not start; see $OUT/up.log" >&2
   exit 1
@@ -62,7 +62,6 @@ fi
 PORT=$(sed -E 's/.*listening on [^ ]*:([0-9]+) .*/\1/' <<<"$LINE")
 SCALER=$(sed -E 's/.*autoscaler ([0-9.]+:[0-9]+)\).*/\1/' <<<"$LINE")
 echo "surge up pid $UP, gateway 127.0.0.1:$PORT, autoscaler $SCALER, output $OUT"
-sleep 3  # the first replicas become ready
 
 SEEN=""  # every replica pid seen, to check none outlives surge up
 replicas() {  # live children of surge up (any of its threads); remembers their pids

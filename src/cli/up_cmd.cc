@@ -8,8 +8,11 @@
 //     ~/.local/state/surge/up): the TorchScript MLP of `surge model demo` when libtorch is built
 //     in, else (or with --synthetic) a synthetic model with the same name and shapes.
 // A live status line on a TTY (RPS, p99, replicas, last scaling event), plain lines otherwise.
-// Prints "surge up listening on A (admin B, autoscaler C)" when the gateway and the autoscaler
-// run. SIGINT/SIGTERM: stop the autoscaler (replicas drained, then SIGTERM), then the gateway.
+// Prints "surge up ready: listening on A (admin B, autoscaler C)" once the first replicas serve
+// through the gateway (until then the gateway answers 503 with Retry-After; a bounded wait, see
+// --ready-timeout). SIGINT/SIGTERM: stop the autoscaler (replicas drained, then SIGTERM), then
+// the gateway. Replica logs live in a temporary directory removed on exit (kept, and printed,
+// when a replica failed), or in --run-dir.
 // Wiring only. Exit 2 on usage/config errors, 1 on runtime failures.
 #include <pthread.h>
 #include <signal.h>
@@ -113,6 +116,17 @@ const CommandSpec& spec() {
               {.name = "--state-dir",
                .value_name = "DIR",
                .help = "demo model and history (default $XDG_STATE_HOME/surge/up)"},
+              {.name = "--run-dir",
+               .value_name = "DIR",
+               .help = "replica logs here, kept on exit (default: a temporary directory, removed "
+                       "on exit unless a replica failed)"},
+              {.name = "--ready-timeout",
+               .value_name = "DUR",
+               .help = "the first replicas must serve through the gateway within DUR, else "
+                       "surge up stops with an error naming the replica log",
+               .type = FlagType::kDuration,
+               .default_value = "90s",
+               .min = 1},
               {.name = "--log-level",
                .value_name = "LEVEL",
                .help = "log threshold (default: warn on a TTY, else info)",
@@ -265,9 +279,10 @@ std::string clockTime(int64_t unix_ms) {
 
 // What the command line asks for.
 struct UpOptions {
-  std::string config_path, repo, listen, admin, scaler_admin, state_dir;
+  std::string config_path, repo, listen, admin, scaler_admin, state_dir, run_dir;
   std::optional<Duration> sync_period;
   Duration per_try_timeout{};
+  Duration ready_timeout{};
   int max_replicas = 0;
   bool synthetic = false;
   bool log_level_set = false;
@@ -285,6 +300,8 @@ std::optional<UpOptions> parseUpOptions(const std::vector<std::string>& argv, in
   o.scaler_admin = args->str("--autoscaler-admin");
   if (o.scaler_admin == "off" || o.scaler_admin == "none") o.scaler_admin.clear();
   o.state_dir = args->str("--state-dir");
+  o.run_dir = args->str("--run-dir");
+  o.ready_timeout = args->duration("--ready-timeout");
   if (args->has("--sync-period")) o.sync_period = args->duration("--sync-period");
   o.per_try_timeout = args->duration("--per-try-timeout");
   if ((o.per_try_timeout != Duration::zero() && o.per_try_timeout < std::chrono::milliseconds(1)) ||
@@ -410,6 +427,19 @@ class UpGateway {
   }
   uint16_t port() const { return gateway_.port(); }
   uint16_t adminPort() const { return gateway_.adminPort(); }
+  // How many of `addresses` the balancers can pick now (in the published host set, eligible).
+  int routable(const std::vector<std::string>& addresses) const {
+    auto set = cluster_.snapshot();
+    const TimePoint now = SteadyClock::instance().now();
+    int n = 0;
+    for (const auto& h : set->hosts) {
+      if (h->eligible(now) &&
+          std::find(addresses.begin(), addresses.end(), h->address()) != addresses.end()) {
+        ++n;
+      }
+    }
+    return n;
+  }
   const metrics::Registry& registry() const { return registry_; }
 
  private:
@@ -463,7 +493,9 @@ std::unique_ptr<autoscale::Autoscaler> startAutoscaler(const UpOptions& o,
       std::to_string(target_max) +
       "\n"
       "  drain_timeout: 10s\n"
-      "  termination_grace_period: 10s\n";
+      "  termination_grace_period: 10s\n" +
+      (o.run_dir.empty() ? std::string()
+                         : "  run_dir: \"" + fs::absolute(o.run_dir).string() + "\"\n");
   auto target_root = config::Node::loadString(target_yaml, "surge-up-target");
   if (!target_root.isOk()) {
     std::fprintf(stderr, "surge up: %s\n", target_root.status().message().c_str());
@@ -491,7 +523,94 @@ std::unique_ptr<autoscale::Autoscaler> startAutoscaler(const UpOptions& o,
   return std::move(scaler).value();
 }
 
-// "surge up listening on ..." and what to try next.
+// The last non-empty line of a file (a replica's log), "" when none.
+std::string lastLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.find_first_not_of(" \t\r") != std::string::npos) last = line;
+  }
+  return last;
+}
+
+enum class ReadyWait { kReady, kSignal, kTimeout, kCrashLoop };
+
+// Waits until `wanted` replicas are ready (their probes pass) and routable through the gateway
+// (eligible in its published host set), or a stop signal (*sig), or `timeout`, or a crash loop
+// (2 x wanted replica failures: two waves of a bad repository). Polls every 100 ms.
+ReadyWait waitForReplicas(const sigset_t& stop_signals, const UpGateway& gw,
+                          autoscale::LocalActuator& actuator, int wanted, Duration timeout,
+                          int* sig) {
+  const TimePoint deadline = SteadyClock::instance().now() + timeout;
+  for (;;) {
+    std::vector<std::string> ready;
+    if (auto pods = actuator.listPods(); pods.isOk()) {
+      for (const auto& p : *pods) {
+        if (!p.deleted && p.ready && p.ready->status && !p.address.empty()) {
+          ready.push_back(p.address);
+        }
+      }
+    }
+    if (static_cast<int>(ready.size()) >= wanted && gw.routable(ready) >= wanted) {
+      return ReadyWait::kReady;
+    }
+    if (actuator.crashCount() >= 2 * wanted) return ReadyWait::kCrashLoop;
+    if (SteadyClock::instance().now() >= deadline) return ReadyWait::kTimeout;
+    timespec tick{0, 100'000'000};
+    const int s = sigtimedwait(&stop_signals, nullptr, &tick);
+    if (s == SIGINT || s == SIGTERM) {
+      *sig = s;
+      return ReadyWait::kSignal;
+    }
+  }
+}
+
+// Why the replicas are not ready, naming the log to read: a not-ready replica's (the newest),
+// else the newest log in the run directory.
+std::string notReadyMessage(ReadyWait why, autoscale::LocalActuator& actuator, int wanted,
+                            Duration timeout) {
+  int ready = 0;
+  std::string log;
+  if (auto pods = actuator.listPods(); pods.isOk()) {
+    for (const auto& p : *pods) {
+      if (p.deleted) continue;
+      if (p.ready && p.ready->status) {
+        ++ready;
+      } else {
+        log = actuator.runDir() + "/" + p.name + ".log";
+      }
+    }
+  }
+  if (log.empty()) {  // every replica crashed and none runs now: the newest log
+    std::error_code ec;
+    fs::file_time_type newest{};
+    for (const auto& e : fs::directory_iterator(actuator.runDir(), ec)) {
+      if (e.path().extension() != ".log") continue;
+      auto t = e.last_write_time(ec);
+      if (!ec && (log.empty() || t > newest)) {
+        newest = t;
+        log = e.path().string();
+      }
+    }
+  }
+  char head[256];
+  if (why == ReadyWait::kCrashLoop) {
+    std::snprintf(head, sizeof(head), "replicas keep failing (%lld failures, %d of %d ready)",
+                  static_cast<long long>(actuator.crashCount()), ready, wanted);
+  } else {
+    std::snprintf(head, sizeof(head), "%d of %d replicas ready after %gs (--ready-timeout)", ready,
+                  wanted, toSeconds(timeout));
+  }
+  std::string msg = head;
+  if (!log.empty()) {
+    msg += "; see the replica log " + log;
+    const std::string last = lastLine(log);
+    if (!last.empty()) msg += " (last line: " + last + ")";
+  }
+  return msg;
+}
+
+// "surge up ready: listening on ..." and what to try next.
 void printBanner(const UpOptions& o, const autoscale::AutoscalePolicy& policy, const UpGateway& gw,
                  const autoscale::Autoscaler& scaler, const std::string& note) {
   const std::string model = firstModel(o.repo);
@@ -503,7 +622,7 @@ void printBanner(const UpOptions& o, const autoscale::AutoscalePolicy& policy, c
       o.scaler_admin.empty()
           ? ""
           : "http://" + clientHost(o.scaler_admin) + ":" + std::to_string(scaler.adminPort());
-  std::printf("surge up listening on %s:%u (admin %s:%u, autoscaler %s)\n",
+  std::printf("surge up ready: listening on %s:%u (admin %s:%u, autoscaler %s)\n",
               hostOf(o.listen).c_str(), gw.port(), hostOf(o.admin).c_str(), gw.adminPort(),
               scaler_url.empty() ? "admin off" : scaler_url.substr(7).c_str());
   if (!note.empty()) std::printf("note: %s\n", note.c_str());
@@ -549,9 +668,11 @@ std::string statusLine(double rps, const std::optional<double>& p99, autoscale::
   }
   char p99_text[32] = "-";
   if (p99) std::snprintf(p99_text, sizeof(p99_text), "%.1fms", *p99 * 1000);
+  // "—" until the autoscaler's first decision (its syncs only wait while replicas start).
+  const std::string desired = st.decided ? std::to_string(st.desired_replicas) : "\u2014";
   char line[512];
-  std::snprintf(line, sizeof(line), "rps %7.1f  p99 %8s  replicas %d ready/%d (desired %d)%s%s",
-                rps, p99_text, ready, total, st.desired_replicas,
+  std::snprintf(line, sizeof(line), "rps %7.1f  p99 %8s  replicas %d ready/%d (desired %s)%s%s",
+                rps, p99_text, ready, total, desired.c_str(),
                 last.empty() ? "" : "  last: ", last.c_str());
   return line;
 }
@@ -627,9 +748,39 @@ int runUp(const std::vector<std::string>& argv) {
       startAutoscaler(*options, *policy, gw_admin_url, &exit_code);
   if (!scaler) return exit_code;  // ~UpGateway stops the gateway
 
-  printBanner(*options, *policy, *gw, *scaler, note);
-  const int sig = statusLoop(stop_signals, *gw, *scaler, policy->sync_period, tty);
+  autoscale::LocalActuator& actuator = scaler->actuator();
+  const int wanted = std::max(1, actuator.config().min_replicas);
+  std::printf("surge up: starting %d replicas (logs in %s); until they serve, the gateway on "
+              "%s:%u answers 503\n",
+              wanted, actuator.runDir().c_str(), hostOf(options->listen).c_str(), gw->port());
+  std::fflush(stdout);
+  const TimePoint t0 = SteadyClock::instance().now();
+  int sig = 0;
+  const ReadyWait waited =
+      waitForReplicas(stop_signals, *gw, actuator, wanted, options->ready_timeout, &sig);
+  if (waited == ReadyWait::kTimeout || waited == ReadyWait::kCrashLoop) {
+    std::fprintf(stderr, "surge up: %s\n",
+                 notReadyMessage(waited, actuator, wanted, options->ready_timeout).c_str());
+    actuator.keepRunDir();
+    scaler->stop();
+    gw->stop();
+    std::fprintf(stderr, "surge up: stopped; replica logs kept in %s\n",
+                 actuator.runDir().c_str());
+    return 1;
+  }
+  if (waited == ReadyWait::kReady) {
+    char took[32];
+    std::snprintf(took, sizeof(took), "%.1f", toSeconds(SteadyClock::instance().now() - t0));
+    SURGE_LOG(kInfo, "up",
+              std::to_string(wanted) + " replicas serve through the gateway after " + took + " s");
+    printBanner(*options, *policy, *gw, *scaler, note);
+    sig = statusLoop(stop_signals, *gw, *scaler, policy->sync_period, tty);
+  }
   shutdown(sig, *scaler, *gw);
+  if (actuator.runDirKept()) {
+    std::printf("surge up: a replica failed during the run; replica logs kept in %s\n",
+                actuator.runDir().c_str());
+  }
   return 0;
 }
 

@@ -182,6 +182,9 @@ void writeLocalResponse(int status, std::string_view message, int client_minor, 
   std::string body = "{\"error\": \"" + net::jsonEscape(message) + "\"}";
   appendInt(o, body.size());
   o.append("\r\n");
+  // 503 = no eligible backend (none yet, e.g. while `surge up` starts its replicas, or all
+  // unhealthy): a client may retry shortly.
+  if (status == 503) o.append("Retry-After: 1\r\n");
   appendConnection(o, client_minor, keep_alive);
   o.append("\r\n");
   if (!head_request) o.append(body);

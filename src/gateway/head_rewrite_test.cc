@@ -298,7 +298,7 @@ TEST(HeadRewrite, LocalResponses) {
   writeLocalResponse(503, "no healthy upstream", 1, true, false, out);
   EXPECT_EQ(out,
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-            "Content-Length: 32\r\n\r\n{\"error\": \"no healthy upstream\"}");
+            "Content-Length: 32\r\nRetry-After: 1\r\n\r\n{\"error\": \"no healthy upstream\"}");
   writeLocalResponse(502, "a \"quoted\"\nline", 1, false, false, out);
   EXPECT_EQ(out,
             "HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nContent-Length: 31\r\n"

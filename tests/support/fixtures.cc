@@ -152,7 +152,7 @@ void writeModel(const std::filesystem::path& repo, const std::string& name,
                                    "--state-dir",         dir.file("state"), "--log-level",
                                    "info"};
   argv.insert(argv.end(), extra.begin(), extra.end());
-  auto started = p.start(argv, dir.file("up.log"), "surge up listening on", timeout);
+  auto started = p.start(argv, dir.file("up.log"), "surge up ready: listening on", timeout);
   if (started && (p.port() <= 0 || p.portAfter("(admin") <= 0 || p.portAfter("autoscaler") <= 0)) {
     return ::testing::AssertionFailure() << "missing port on: " << p.line();
   }

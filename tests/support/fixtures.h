@@ -111,11 +111,12 @@ void writeModel(const std::filesystem::path& repo, const std::string& name,
                                           std::chrono::seconds(15));
 
 // `surge up --synthetic` with its three listeners on 127.0.0.1 port 0, state in dir/state, log in
-// dir/up.log, then EXTRA...; waits for "surge up listening on". port() is the gateway,
-// portAfter("(admin") the gateway admin, portAfter("autoscaler") the autoscaler admin.
+// dir/up.log, then EXTRA...; waits for "surge up ready: listening on" (printed once the first
+// replicas serve through the gateway). port() is the gateway, portAfter("(admin") the gateway
+// admin, portAfter("autoscaler") the autoscaler admin.
 ::testing::AssertionResult startUp(ServerProcess& p, const ScratchDir& dir,
                                    const std::vector<std::string>& extra = {},
-                                   std::chrono::milliseconds timeout = std::chrono::seconds(30));
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 // Runs argv to its exit (stderr to `log_path`), reading stdout into *out (when non-null). Returns
 // the exit code, or -1 when it could not start or did not exit within `timeout` (then killed).
