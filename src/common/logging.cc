@@ -83,17 +83,6 @@ void appendTimestamp(std::string& out, std::chrono::system_clock::time_point now
   out += msbuf;
 }
 
-// A text-format value needs quotes when it is empty or holds a space, '"', '=', '\\' or a
-// control byte (logfmt's rule); inside them it is JSON-escaped.
-bool needsQuotes(std::string_view v) {
-  if (v.empty()) return true;
-  for (char c : v) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u == 0x7f || c == '"' || c == '=' || c == '\\') return true;
-  }
-  return false;
-}
-
 bool reservedKey(std::string_view k) {
   return k.empty() || k == "time" || k == "level" || k == "component" || k == "message";
 }
@@ -220,17 +209,7 @@ std::string formatLogLine(LogFormat format, std::chrono::system_clock::time_poin
   line += ' ';
   line += module;
   line += ": ";
-  line += message;
-  for (const LogField& f : fields) {
-    line += ' ';
-    line += f.key;
-    line += '=';
-    if (needsQuotes(f.value)) {
-      appendJsonString(line, f.value);
-    } else {
-      line += f.value;
-    }
-  }
+  line += message;  // the fields repeat the message's facts: text stays as it always was
   line += '\n';
   return line;
 }

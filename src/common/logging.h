@@ -1,10 +1,12 @@
 // Logging: one line per event on stderr, in one of two formats (docs/design/logging.md):
-//   text (default): "2026-11-28T06:41:08.123Z INFO  module: message key=value key2=\"a b\""
+//   text (default): "2026-11-28T06:41:08.123Z INFO  module: message"
 //   json:           {"time":"2026-11-28T06:41:08.123Z","level":"info","component":"module",
 //                    "message":"message","key":"value","n":42}   (one object per line)
-// Structured fields (LogField: key/value pairs) are optional; a line without fields is exactly
-// what it always was in the text format. JSON lines are valid UTF-8 whatever the strings hold
-// (common/json_escape.h: control characters escaped, invalid UTF-8 replaced by U+FFFD).
+// Structured fields (LogField: key/value pairs) are optional and written in JSON only: the
+// message stays complete for a human (the fields repeat its facts, typed, for a pipeline), so a
+// call site that gains fields writes the same text line as before. JSON lines are valid UTF-8
+// whatever the strings hold (common/json_escape.h: control characters escaped, invalid UTF-8
+// replaced by U+FFFD).
 // Status line: a live line on a terminal (surge up's) registered with showStatusLine(); while one
 // is shown, every log line first erases it, is written, and redraws it, under the same mutex, so
 // log lines never land in the middle of it.
@@ -44,8 +46,9 @@ bool setLogFormatByName(std::string_view name);
 LogFormat logFormat();
 const char* logFormatName(LogFormat format);
 
-// One structured field: key=value in text, "key":value in JSON. Integers, doubles and booleans
+// One structured field, "key":value in JSON (not written in text). Integers, doubles and booleans
 // are JSON numbers and booleans (a non-finite double becomes a string); everything else a string.
+// A key equal to one of the four schema keys (or empty) is written as "field_<key>".
 struct LogField {
   enum class Kind { kString, kNumber, kBool };
 
