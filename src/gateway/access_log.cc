@@ -36,15 +36,16 @@ void appendMs(std::string& out, int64_t us) {
 // Text escaping (nginx's): bytes outside printable ASCII, '"' and '\\' become \xHH.
 void appendTextEscaped(std::string& out, std::string_view s) {
   static const char kHex[] = "0123456789ABCDEF";
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
-      char b[4] = {'\\', 'x', kHex[c >> 4], kHex[c & 0xf]};
-      out.append(b, 4);
-    } else {
-      out.push_back(ch);
-    }
+  size_t run = 0;  // start of the current run of bytes that need no escaping (appended at once)
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    char b[4] = {'\\', 'x', kHex[c >> 4], kHex[c & 0xf]};
+    out.append(b, 4);
+    run = i + 1;
   }
+  out.append(s.data() + run, s.size() - run);
 }
 
 // A bounded, escaped string field; `empty` is written for "" (text: -, json: null).
