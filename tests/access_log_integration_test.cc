@@ -228,6 +228,25 @@ TEST_F(AccessLogIntegration, SighupReopensTheRotatedFile) {
   EXPECT_TRUE(gateway_.running()) << "SIGHUP must not stop the gateway";
 }
 
+TEST_F(AccessLogIntegration, FlagsWriteTextLinesToStdout) {
+  ASSERT_TRUE(testing::startUpstream(upstream_, dir_, "u1"));
+  upstream_addr_ = "127.0.0.1:" + std::to_string(upstream_.port());
+  ASSERT_TRUE(gateway_.start(
+      {surgeBinary(), "gateway", "--listen", "127.0.0.1:0", "--admin", "off", "--workers", "1",
+       "--upstreams", upstream_addr_, "--access-log", "stdout", "--access-log-format", "text"},
+      dir_.file("gateway.log")));
+  HttpResult r = httpRequest(gateway_.port(), "GET", "/text/path?a=1", {{"X-Request-Id", "tid"}});
+  ASSERT_EQ(r.status, 200) << r.error;
+  auto line = gateway_.process().waitForLine("\"tid\"", 10s);
+  ASSERT_TRUE(line.has_value()) << gateway_.log();
+  // CLIENT - - [TIME] "METHOD PATH HTTP/1.1" STATUS REQ RESP UPSTREAM DUR TTFB "ID" RETRIES
+  // "REASON"
+  EXPECT_EQ(line->rfind("127.0.0.1 - - [", 0), 0u) << *line;
+  EXPECT_NE(line->find("] \"GET /text/path?a=1 HTTP/1.1\" 200 "), std::string::npos) << *line;
+  EXPECT_NE(line->find(" " + upstream_addr_ + " "), std::string::npos) << *line;
+  EXPECT_NE(line->find(" \"tid\" 0 \"-\""), std::string::npos) << *line;
+}
+
 TEST_F(AccessLogIntegration, UnwritablePathIsAClearStartupError) {
   std::string yaml = std::string(kLocalGateway) + "backends: [127.0.0.1:1]\n" +
                      "access_log: " + dir_.file("no/such/dir/access.log") + "\n";
