@@ -215,7 +215,12 @@ extern "C" void onStopSignal(int sig) {
     _exit(130);
   }
   g_signal.store(sig);
-  g_stop.store(true);
+  if (!g_stop.exchange(true)) {
+    static const char msg[] =
+        "\nsurge load: stopping, printing what was measured (Ctrl-C again to exit at once)\n";
+    ssize_t ignored = write(2, msg, sizeof msg - 1);
+    (void)ignored;
+  }
 }
 
 void installStopHandlers() {
