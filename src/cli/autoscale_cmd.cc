@@ -55,6 +55,7 @@ const CommandSpec& spec() {
                .help = "log threshold",
                .default_value = "info",
                .choices = {"debug", "info", "warn", "error"}},
+              logFormatFlag(),
           },
       .subcommands = {{"explain",
                        "dry run of one Kubernetes HPA sync: JSON in (stdin or --input), the "

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "common/logging.h"
 #include "config/suggest.h"
 #include "config/units.h"
 
@@ -485,6 +486,15 @@ int usageError(const CommandSpec& spec, std::string_view message) {
   return 2;
 }
 
+Flag logFormatFlag() {
+  return {.name = "--log-format",
+          .value_name = "FORMAT",
+          .help = "log lines as text, or as JSON objects (one per line: time, level, component, "
+                  "message, fields) for a log pipeline; also read from SURGE_LOG_FORMAT, and "
+                  "passed to the processes this command starts",
+          .choices = {"text", "json"}};
+}
+
 std::optional<ParsedArgs> parseOrExit(const CommandSpec& spec, const std::vector<std::string>& args,
                                       int* exit_code) {
   auto parsed = parseArgs(spec, args);
@@ -502,6 +512,11 @@ std::optional<ParsedArgs> parseOrExit(const CommandSpec& spec, const std::vector
     std::fflush(stdout);
     *exit_code = 0;
     return std::nullopt;
+  }
+  if (findFlag(spec, "--log-format") >= 0 && parsed->has("--log-format")) {
+    const std::string& format = parsed->str("--log-format");  // one of the choices
+    setLogFormatByName(format);
+    ::setenv(kLogFormatEnv, format.c_str(), 1);  // before any thread: children inherit it
   }
   return std::move(parsed).value();
 }

@@ -126,9 +126,17 @@ std::string errorText(const CommandSpec& spec, std::string_view message);
 // Prints errorText to stderr; returns 2 (the usage-error exit code).
 int usageError(const CommandSpec& spec, std::string_view message);
 
+// --log-format text|json: the common flag of the commands that run until stopped (gateway,
+// serve, upstream, autoscale, up), declared in their tables with logFormatFlag(). parseOrExit
+// applies it (common/logging.h setLogFormat) and exports it as SURGE_LOG_FORMAT, so that the
+// processes the command starts (surge up's replicas) log in the same format. Without the flag the
+// format comes from SURGE_LOG_FORMAT (checked by main), else text. docs/design/logging.md.
+inline constexpr const char* kLogFormatEnv = "SURGE_LOG_FORMAT";
+Flag logFormatFlag();
+
 // Parses, and handles the two outcomes that end the command: --help (usage on stdout, *exit_code
 // 0) and an error (one line and the hint on stderr, *exit_code 2; 1 for a broken table).
-// Returns the parsed arguments otherwise.
+// Returns the parsed arguments otherwise, with --log-format applied when the table declares it.
 std::optional<ParsedArgs> parseOrExit(const CommandSpec& spec, const std::vector<std::string>& args,
                                       int* exit_code);
 

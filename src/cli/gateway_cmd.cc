@@ -89,6 +89,7 @@ const CommandSpec& spec() {
                .help = "log threshold",
                .default_value = "info",
                .choices = {"debug", "info", "warn", "error"}},
+              logFormatFlag(),
           },
   };
   return spec;

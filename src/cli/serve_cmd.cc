@@ -114,6 +114,7 @@ const CommandSpec& spec() {
                .help = "log threshold",
                .default_value = "info",
                .choices = {"debug", "info", "warn", "error"}},
+              logFormatFlag(),
               section("Prediction cache (shared by every replica; Redis slow or down never fails "
                       "a request):"),
               {.name = "--cache",

@@ -131,6 +131,7 @@ const CommandSpec& spec() {
                .value_name = "LEVEL",
                .help = "log threshold (default: warn on a TTY, else info)",
                .choices = {"debug", "info", "warn", "error"}},
+              logFormatFlag(),
           },
   };
   return spec;
@@ -691,7 +692,7 @@ int statusLoop(const sigset_t& stop_signals, const UpGateway& gw, autoscale::Aut
     timespec one_second{1, 0};
     const int sig = sigtimedwait(&stop_signals, nullptr, &one_second);
     if (sig == SIGINT || sig == SIGTERM) {
-      if (tty) std::printf("\n");
+      if (tty) endStatusLine();
       return sig;
     }
     const TimePoint now = SteadyClock::instance().now();
@@ -701,8 +702,7 @@ int statusLoop(const sigset_t& stop_signals, const UpGateway& gw, autoscale::Aut
     if (tty) {
       std::string s = line;
       if (s.size() > 160) s = s.substr(0, 157) + "...";
-      std::printf("\r\033[K%s", s.c_str());
-      std::fflush(stdout);
+      showStatusLine(s);  // common/logging.h: log lines erase it and redraw it
     } else {
       const uint64_t newest = events.empty() ? 0 : events.back().sequence;
       if (now >= next_plain || newest != last_event_seen) {

@@ -135,6 +135,7 @@ const CommandSpec& spec() {
               {.name = "--unhealthy",
                .help = "start with /v2/health/ready answering 503",
                .type = FlagType::kBool},
+              logFormatFlag(),
           },
   };
   return spec;
