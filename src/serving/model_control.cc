@@ -480,11 +480,14 @@ Status ModelControl::doLoad(const std::string& name, const std::optional<std::st
     r.unloading = unloading;
   }
   if (!fresh.empty() || !removed.empty() || !before.served) {
-    SURGE_LOG(kInfo, "serve",
-              std::string(before.served ? "reloaded" : "loaded") + " model '" + name +
-                  "': serving version(s) " + joinVersions(next_versions) +
-                  (fresh.empty() ? "" : " (new: " + joinVersions(fresh_versions) + ")") +
-                  (unloading.empty() ? "" : ", unloading " + joinVersions(unloading)));
+    SURGE_LOG_FIELDS(kInfo, "serve",
+                     std::string(before.served ? "reloaded" : "loaded") + " model '" + name +
+                         "': serving version(s) " + joinVersions(next_versions) +
+                         (fresh.empty() ? "" : " (new: " + joinVersions(fresh_versions) + ")") +
+                         (unloading.empty() ? "" : ", unloading " + joinVersions(unloading)),
+                     {{"event", before.served ? "model_reloaded" : "model_loaded"},
+                      {"model", name},
+                      {"versions", joinVersions(next_versions)}});
   }
   drain(name, std::move(removed));
   return Status::ok();
@@ -555,7 +558,8 @@ Status ModelControl::doUnload(const std::string& name) {
             "unloading model '" + name + "' (version(s) " + joinVersions(versions) +
                 "): draining its requests");
   drain(name, std::move(old));
-  SURGE_LOG(kInfo, "serve", "unloaded model '" + name + "'");
+  SURGE_LOG_FIELDS(kInfo, "serve", "unloaded model '" + name + "'",
+                   {{"event", "model_unloaded"}, {"model", name}});
   return Status::ok();
 }
 

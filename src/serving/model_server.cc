@@ -205,13 +205,17 @@ Status ModelServer::start() {
   }
   size_t instances = 0;
   for (const auto& m : models_.all()) instances += m->config().instances().size();
-  SURGE_LOG(kInfo, "serve",
-            "listening on port " + std::to_string(port_) + " with " +
-                std::to_string(options_.workers) + " workers" +
-                (im.grpc ? ", gRPC on port " + std::to_string(grpc_port_) : std::string()) +
-                "; loading " +
-                std::to_string(models_.all().size()) + " model versions (" +
-                std::to_string(instances) + " instances)");
+  SURGE_LOG_FIELDS(kInfo, "serve",
+                   "listening on port " + std::to_string(port_) + " with " +
+                       std::to_string(options_.workers) + " workers" +
+                       (im.grpc ? ", gRPC on port " + std::to_string(grpc_port_) : std::string()) +
+                       "; loading " + std::to_string(models_.all().size()) +
+                       " model versions (" + std::to_string(instances) + " instances)",
+                   {{"event", "listening"},
+                    {"port", port_},
+                    {"grpc_port", im.grpc ? static_cast<int>(grpc_port_) : 0},
+                    {"workers", options_.workers},
+                    {"model_versions", models_.all().size()}});
   return Status::ok();
 }
 
