@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/gateway_config.h"
+#include "web/web.h"
 
 namespace surge::gateway {
 namespace {
@@ -139,6 +140,12 @@ net::Handler makeAdminHandler(Cluster& cluster, metrics::Registry& registry, Adm
       }
       return HttpResponse::json(200, R"({"status":"ok"})");
     }
+    // The stats page and its assets hold no data: served without the token, which the page sends
+    // with its API calls (typed in, or from the URL fragment; docs/design/dashboard.md).
+    if (web::isPagePath(web::Page::kGateway, req.path)) {
+      if (req.method != "GET" && req.method != "HEAD") return methodNotAllowed("GET, HEAD");
+      return *web::serve(web::Page::kGateway, req.path);
+    }
     if (!options.bearer_token.empty()) {
       auto auth = req.header("Authorization");
       if (!auth || *auth != "Bearer " + options.bearer_token) {
@@ -209,7 +216,7 @@ net::Handler makeAdminHandler(Cluster& cluster, metrics::Registry& registry, Adm
       return methodNotAllowed("GET, DELETE, PATCH");
     }
     return HttpResponse::jsonError(
-        404, "no such admin endpoint: " + req.path + " (try /backends, /metrics, /healthz)");
+        404, "no such admin endpoint: " + req.path + " (try /, /backends, /metrics, /healthz)");
   };
 }
 

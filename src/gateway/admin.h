@@ -5,7 +5,10 @@
 //   PATCH  /backends/{address}          {"weight": N} → 200
 //   GET    /metrics                     Prometheus text exposition
 //   GET    /healthz                     200 {"status": "ok"} (503 while shutting down)
-// Bad input → 4xx with {"error": "..."}; an optional bearer token guards every path but /healthz.
+//   GET    /                            the stats page (HTML; assets /surge.css, /surge.js,
+//                                       /gateway.js) — served without the token, it holds no data
+// Bad input → 4xx with {"error": "..."}; an optional bearer token guards every path but /healthz
+// and the stats page's assets.
 // Thread-safety: the handler may be called from any thread (Cluster and Registry are thread-safe).
 #pragma once
 

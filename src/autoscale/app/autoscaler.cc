@@ -1,5 +1,6 @@
 #include "autoscale/app/autoscaler.h"
 
+#include "autoscale/app/dashboard_replicas.h"
 #include "autoscale/sources/composite_collector.h"
 #include "net/url.h"
 #include "autoscale/sources/keda_scaler.h"
@@ -54,6 +55,9 @@ StatusOr<std::unique_ptr<Autoscaler>> Autoscaler::create(const AutoscaleConfig& 
   }
   if (!config.policy.admin_listen.empty()) {
     a->admin_ = std::make_unique<AdminServer>(*a->controller_);
+    if (a->actuator_) {  // the dashboard's replicas (docs/design/dashboard.md)
+      a->admin_->setReplicaSource(localReplicaSource(*a->actuator_), kLocalReplicaNote);
+    }
   }
   return a;
 }

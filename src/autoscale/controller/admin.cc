@@ -1,6 +1,10 @@
 #include "autoscale/controller/admin.h"
 
 #include <charconv>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <boost/asio/executor_work_guard.hpp>
@@ -8,6 +12,7 @@
 #include "autoscale/hpa/hpa.h"
 #include "net/asio.h"  // first: <utility> before Asio
 #include "net/http_server.h"
+#include "web/web.h"
 
 namespace surge::autoscale {
 namespace {
@@ -78,7 +83,9 @@ json optJson(const std::optional<T>& v) {
 
 }  // namespace
 
-std::string statusToJson(const AutoscalerStatus& s) {
+namespace {
+
+json statusObject(const AutoscalerStatus& s) {
   json j;
   j["name"] = s.name;
   j["dryRun"] = s.dry_run;
@@ -125,7 +132,56 @@ std::string statusToJson(const AutoscalerStatus& s) {
     j["lastDecision"] = nullptr;
   }
   j["forecaster"] = s.forecaster;
-  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  return j;
+}
+
+json optNumber(const std::optional<double>& v) {
+  return v && std::isfinite(*v) ? json(*v) : json(nullptr);
+}
+
+}  // namespace
+
+std::string statusToJson(const AutoscalerStatus& s) {
+  return statusObject(s).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::string dashboardToJson(const DashboardData& d) {
+  json j;
+  j["status"] = statusObject(d.status);
+  json events = json::array();
+  for (const auto& e : d.events) events.push_back(eventJson(e));
+  j["events"] = std::move(events);
+  if (d.replicas) {
+    json list = json::array();
+    for (const ReplicaView& r : *d.replicas) {
+      list.push_back({{"name", r.name},
+                      {"state", r.state},
+                      {"zone", r.zone},
+                      {"address", r.address},
+                      {"rps", optNumber(r.rps)},
+                      {"p50Ms", optNumber(r.p50_ms)},
+                      {"p99Ms", optNumber(r.p99_ms)},
+                      {"queue", optNumber(r.queue)},
+                      {"batchSize", optNumber(r.batch_size)},
+                      {"error", r.error.empty() ? json(nullptr) : json(r.error)}});
+    }
+    j["replicas"] = std::move(list);
+  } else {
+    j["replicas"] = nullptr;
+  }
+  j["replicaNote"] = d.replica_note;
+  json history = json::array();
+  for (const DashboardSample& h : d.history) {
+    history.push_back({{"t", h.unix_ms},
+                       {"current", h.current},
+                       {"desired", h.desired},
+                       {"observedRps", optNumber(h.observed_rps)},
+                       {"forecastRps", optNumber(h.forecast_rps)}});
+  }
+  j["history"] = std::move(history);
+  j["predictive"] = d.predictive;
+  j["horizonSeconds"] = d.horizon_seconds;
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::string eventsToJson(const std::vector<AutoscaleEvent>& events) {
@@ -192,6 +248,11 @@ class AdminServer::Impl {
   }
   ~Impl() { stop(); }
 
+  void setReplicaSource(ReplicaSource source, std::string note) {
+    source_ = std::move(source);
+    replica_note_ = std::move(note);
+  }
+
   Status start(const std::string& listen, uint16_t* port) {
     server_ = std::make_unique<net::HttpServer>(
         io_, [this](const net::HttpRequest& r) { return handle(r); });
@@ -199,10 +260,21 @@ class AdminServer::Impl {
     *port = server_->port();
     work_.emplace(io_.get_executor());
     thread_ = std::thread([this] { io_.run(); });
+    {
+      std::lock_guard lock(sample_mu_);
+      sampler_stop_ = false;
+    }
+    sampler_ = std::thread([this] { sampleLoop(); });
     return Status::ok();
   }
 
   void stop() {
+    {
+      std::lock_guard lock(sample_mu_);
+      sampler_stop_ = true;
+    }
+    sample_cv_.notify_all();
+    if (sampler_.joinable()) sampler_.join();
     if (server_) server_->stop();
     work_.reset();
     if (thread_.joinable()) {
@@ -218,6 +290,8 @@ class AdminServer::Impl {
       return net::HttpResponse::jsonError(405, "only GET is served here");
     }
     if (r.path == "/healthz") return net::HttpResponse::text(200, "ok\n");
+    if (auto page = web::serve(web::Page::kAutoscaler, r.path)) return *page;
+    if (r.path == "/api/dashboard") return web::json(200, dashboardToJson(dashboard()));
     if (r.path == "/status") {
       return net::HttpResponse::json(200, statusToJson(controller_.status()));
     }
@@ -236,10 +310,99 @@ class AdminServer::Impl {
     if (r.path == "/metrics") {
       return net::HttpResponse::text(200, registry_.render(), metrics::Registry::kContentType);
     }
-    return net::HttpResponse::jsonError(404, "not found: try /status, /events, /metrics, /healthz");
+    return net::HttpResponse::jsonError(
+        404, "not found: try /, /api/dashboard, /status, /events, /metrics, /healthz");
+  }
+
+  // Without predictive scaling the pipeline records no request rate: the rate metric's average
+  // times the ready pods it was averaged over (what the pipeline would record), when there is one.
+  std::optional<double> observedRps(const AutoscalerStatus& s) const {
+    const std::string& name = controller_.policy().predictive.metric;
+    for (const auto& m : s.metrics) {
+      if (m.name != name || m.type != MetricSourceType::kPods) continue;
+      if (!m.current.average_value_milli || m.ready_pod_count <= 0) continue;
+      return *m.current.average_value_milli / 1000.0 * m.ready_pod_count;
+    }
+    return std::nullopt;
+  }
+
+  static constexpr size_t kHistory = 720;           // syncs kept for the charts
+  static constexpr size_t kDashboardEvents = 50;    // newest events in /api/dashboard
+  // The replicas' numbers are scraped only while someone polled the dashboard this recently.
+  static constexpr auto kWatched = std::chrono::seconds(30);
+
+  DashboardData dashboard() {
+    DashboardData d;
+    d.status = controller_.status();
+    d.events = controller_.events().snapshot();
+    if (d.events.size() > kDashboardEvents) {
+      d.events.erase(d.events.begin(), d.events.end() - kDashboardEvents);
+    }
+    d.predictive = controller_.policy().predictive.enabled;
+    d.horizon_seconds = toSeconds(controller_.policy().predictive.horizon);
+    bool wake = false;
+    {
+      std::lock_guard lock(sample_mu_);
+      wake = !watched_ || std::chrono::steady_clock::now() - *watched_ > kWatched;
+      watched_ = std::chrono::steady_clock::now();
+      d.history.assign(history_.begin(), history_.end());
+      if (source_) d.replicas = replicas_;
+      d.replica_note = replica_note_;
+      if (wake) wake_ = true;
+    }
+    if (wake) sample_cv_.notify_all();  // numbers from now on, without waiting a period
+    return d;
+  }
+
+  // Once a second: a history point per new sync, and the replicas (with their numbers while the
+  // dashboard is watched). Runs the replica source here, never on the HTTP thread.
+  void sampleLoop() {
+    uint64_t last_syncs = 0;
+    std::unique_lock lock(sample_mu_);
+    while (!sampler_stop_) {
+      const bool numbers =
+          watched_ && std::chrono::steady_clock::now() - *watched_ <= kWatched;
+      lock.unlock();
+      AutoscalerStatus s = controller_.status();
+      std::optional<DashboardSample> point;
+      if (s.syncs != last_syncs && s.last_sync_unix_ms != 0) {
+        last_syncs = s.syncs;
+        DashboardSample p;
+        p.unix_ms = s.last_sync_unix_ms;
+        p.current = s.current_replicas;
+        p.desired = s.last_decision ? s.last_decision->desired : s.current_replicas;
+        if (s.last_decision) {
+          p.observed_rps = s.last_decision->observed_rps;
+          p.forecast_rps = s.last_decision->forecast_rps;
+        }
+        if (!p.observed_rps) p.observed_rps = observedRps(s);
+        point = p;
+      }
+      std::optional<std::vector<ReplicaView>> replicas;
+      if (source_) replicas = source_(numbers);
+      lock.lock();
+      if (point) {
+        history_.push_back(*point);
+        if (history_.size() > kHistory) history_.pop_front();
+      }
+      if (replicas) replicas_ = std::move(*replicas);
+      sample_cv_.wait_for(lock, std::chrono::seconds(1),
+                          [this] { return sampler_stop_ || wake_; });
+      wake_ = false;
+    }
   }
 
   const Controller& controller_;
+  ReplicaSource source_;
+  std::string replica_note_;
+  std::mutex sample_mu_;  // guards what the sampler shares with the HTTP thread
+  std::condition_variable sample_cv_;
+  bool sampler_stop_ = false;
+  bool wake_ = false;  // the dashboard is watched again: sample now
+  std::optional<std::chrono::steady_clock::time_point> watched_;  // last /api/dashboard
+  std::deque<DashboardSample> history_;
+  std::vector<ReplicaView> replicas_;
+  std::thread sampler_;
   metrics::Registry registry_;
   net::asio::io_context io_;
   std::optional<net::asio::executor_work_guard<net::asio::io_context::executor_type>> work_;
@@ -251,6 +414,10 @@ AdminServer::AdminServer(const Controller& controller)
     : impl_(std::make_unique<Impl>(controller)) {}
 
 AdminServer::~AdminServer() { stop(); }
+
+void AdminServer::setReplicaSource(ReplicaSource source, std::string note) {
+  impl_->setReplicaSource(std::move(source), std::move(note));
+}
 
 Status AdminServer::start(const std::string& listen) { return impl_->start(listen, &port_); }
 

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <nlohmann/json.hpp>
 
 #include "support/socket_client.h"
+#include "support/wait.h"
 
 namespace surge::autoscale {
 namespace {
@@ -100,6 +102,116 @@ TEST(AdminServerTest, ServesStatusEventsMetricsHealth) {
   r = surge::testing::httpExchange(admin.port(), "GET", "/nope");
   EXPECT_EQ(surge::testing::statusOf(r), 404);
   admin.stop();
+}
+
+std::string headerOf(const std::string& response, const std::string& name) {
+  const std::string needle = "\r\n" + name + ": ";
+  size_t at = response.find(needle);
+  if (at == std::string::npos) return "";
+  at += needle.size();
+  return response.substr(at, response.find("\r\n", at) - at);
+}
+
+TEST(AdminServerTest, DashboardPageAndJsonWithReplicasAndHistory) {
+  ManualClock clock;
+  OneTarget target;
+  ConstCollector collector;
+  Controller controller(policy(), target, collector, clock);
+  controller.syncOnce();
+
+  AdminServer admin(controller);
+  std::atomic<int> calls_with_numbers{0};
+  admin.setReplicaSource(
+      [&](bool numbers) {
+        if (numbers) calls_with_numbers++;
+        ReplicaView ready;
+        ready.name = "<img src=x onerror=alert(1)>";
+        ready.state = "ready";
+        ready.zone = "zone-\"a\"";
+        ready.address = "127.0.0.1:1";
+        if (numbers) {
+          ready.rps = 12.5;
+          ready.p99_ms = 40;
+        }
+        ReplicaView starting;
+        starting.name = "r2";
+        starting.state = "starting";
+        starting.error = "bad \xff byte";
+        return std::vector<ReplicaView>{ready, starting};
+      },
+      "from the test");
+  ASSERT_TRUE(admin.start("127.0.0.1:0").isOk());
+
+  std::string r = surge::testing::httpExchange(admin.port(), "GET", "/");
+  ASSERT_EQ(surge::testing::statusOf(r), 200) << r;
+  EXPECT_EQ(headerOf(r, "Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(headerOf(r, "X-Content-Type-Options"), "nosniff");
+  EXPECT_NE(headerOf(r, "Content-Security-Policy").find("script-src 'self'"), std::string::npos);
+  EXPECT_NE(surge::testing::bodyOf(r).find("/autoscaler.js"), std::string::npos);
+  r = surge::testing::httpExchange(admin.port(), "GET", "/autoscaler.js");
+  EXPECT_EQ(surge::testing::statusOf(r), 200);
+  EXPECT_EQ(headerOf(r, "Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(surge::testing::statusOf(surge::testing::httpExchange(admin.port(), "GET", "/gateway.js")),
+            404);
+
+  // The first poll marks the dashboard watched: the sampler then asks for the numbers.
+  nlohmann::json d;
+  ASSERT_TRUE(surge::testing::waitUntil(
+      [&] {
+        std::string resp = surge::testing::httpExchange(admin.port(), "GET", "/api/dashboard");
+        if (surge::testing::statusOf(resp) != 200) return false;
+        EXPECT_EQ(headerOf(resp, "Content-Type"), "application/json; charset=utf-8");
+        d = nlohmann::json::parse(surge::testing::bodyOf(resp), nullptr, false);
+        return !d.is_discarded() && d["replicas"].is_array() && d["replicas"].size() == 2 &&
+               d["replicas"][0]["rps"].is_number() && d["history"].size() == 1;
+      },
+      std::chrono::seconds(10), std::chrono::milliseconds(50), "replicas with numbers"))
+      << d.dump();
+  EXPECT_GE(calls_with_numbers.load(), 1);
+  // Names go out verbatim as JSON strings (the page renders them as text); bad UTF-8 is replaced.
+  EXPECT_EQ(d["replicas"][0]["name"], "<img src=x onerror=alert(1)>");
+  EXPECT_EQ(d["replicas"][0]["zone"], "zone-\"a\"");
+  EXPECT_EQ(d["replicas"][0]["state"], "ready");
+  EXPECT_EQ(d["replicas"][0]["rps"], 12.5);
+  EXPECT_EQ(d["replicas"][0]["p99Ms"], 40);
+  EXPECT_TRUE(d["replicas"][0]["p50Ms"].is_null());
+  EXPECT_EQ(d["replicas"][1]["state"], "starting");
+  EXPECT_EQ(d["replicas"][1]["error"], "bad \xef\xbf\xbd byte");
+  EXPECT_EQ(d["replicaNote"], "from the test");
+  EXPECT_EQ(d["status"]["currentReplicas"], 2);
+  EXPECT_EQ(d["history"][0]["current"], 2);
+  EXPECT_EQ(d["history"][0]["desired"], 4);
+  ASSERT_EQ(d["events"].size(), 1u);
+  EXPECT_EQ(d["events"][0]["reason"], "SuccessfulRescale");
+  EXPECT_EQ(d["predictive"], false);
+
+  // A second sync: one more history point.
+  controller.syncOnce();
+  ASSERT_TRUE(surge::testing::waitUntil(
+      [&] {
+        std::string resp = surge::testing::httpExchange(admin.port(), "GET", "/api/dashboard");
+        d = nlohmann::json::parse(surge::testing::bodyOf(resp), nullptr, false);
+        return !d.is_discarded() && d["history"].size() == 2;
+      },
+      std::chrono::seconds(10), std::chrono::milliseconds(50), "a second history point"))
+      << d.dump();
+  EXPECT_EQ(d["history"][1]["current"], 4);
+  admin.stop();
+}
+
+TEST(AdminServerTest, DashboardWithoutReplicaSourceSaysSo) {
+  ManualClock clock;
+  OneTarget target;
+  ConstCollector collector;
+  Controller controller(policy(), target, collector, clock);
+  AdminServer admin(controller);
+  ASSERT_TRUE(admin.start("127.0.0.1:0").isOk());
+  std::string r = surge::testing::httpExchange(admin.port(), "GET", "/api/dashboard");
+  ASSERT_EQ(surge::testing::statusOf(r), 200) << r;
+  auto d = nlohmann::json::parse(surge::testing::bodyOf(r));
+  EXPECT_TRUE(d["replicas"].is_null());
+  EXPECT_TRUE(d["history"].empty());  // no sync yet
+  EXPECT_EQ(surge::testing::statusOf(surge::testing::httpExchange(admin.port(), "POST", "/")), 405);
 }
 
 TEST(AdminServerTest, BadListenAddressIsAnError) {
