@@ -130,10 +130,14 @@ AutoscaleEvent Controller::record(AutoscaleEvent e) {
   if (e.unix_ms == 0) e.unix_ms = unixMs();
   AutoscaleEvent stored = events_.add(std::move(e));
   if (stored.count == 1 || stored.count % 20 == 0) {  // repeated warnings: log now and then
+    const std::vector<LogField> fields = {{"event", "scaling"},   {"target", options_.name},
+                                          {"type", stored.type},   {"reason", stored.reason},
+                                          {"from", stored.from},   {"to", stored.to},
+                                          {"count", stored.count}, {"sequence", stored.sequence}};
     if (stored.type == "Warning") {
-      SURGE_LOG(kWarn, kModule, options_.name + ": " + formatEvent(stored));
+      SURGE_LOG_FIELDS(kWarn, kModule, options_.name + ": " + formatEvent(stored), fields);
     } else {
-      SURGE_LOG(kInfo, kModule, options_.name + ": " + formatEvent(stored));
+      SURGE_LOG_FIELDS(kInfo, kModule, options_.name + ": " + formatEvent(stored), fields);
     }
   }
   return stored;

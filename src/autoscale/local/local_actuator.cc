@@ -293,11 +293,16 @@ void LocalActuator::probe(Replica& r, TimePoint now) {
   TimePoint after = clock_.now();
   r.next_probe = std::max(after, now) + config_.probe_period;
   if (applyProbe(r.probe, ok, after, config_.failure_threshold)) {
-    SURGE_LOG(kInfo, kLog,
-              r.name + " (" + r.address + ", pid " + std::to_string(r.pid) + ") is " +
-                  (r.probe.ready ? "ready" : "not ready") +
-                  (r.probe.ready ? " after " + std::to_string(toSeconds(after - r.started)) + " s"
-                                 : ""));
+    SURGE_LOG_FIELDS(
+        kInfo, kLog,
+        r.name + " (" + r.address + ", pid " + std::to_string(r.pid) + ") is " +
+            (r.probe.ready ? "ready" : "not ready") +
+            (r.probe.ready ? " after " + std::to_string(toSeconds(after - r.started)) + " s" : ""),
+        {{"event", r.probe.ready ? "replica_ready" : "replica_not_ready"},
+         {"replica", r.name},
+         {"address", r.address},
+         {"pid", r.pid},
+         {"seconds", toSeconds(after - r.started)}});
   }
 }
 
@@ -383,7 +388,8 @@ void LocalActuator::advanceStop(Replica& r, TimePoint now) {
     ::kill(-r.pid, SIGTERM);
     r.term_sent = true;
     r.kill_deadline = now + config_.termination_grace_period;
-    SURGE_LOG(kInfo, kLog, "SIGTERM " + r.name + " (pid " + std::to_string(r.pid) + ")");
+    SURGE_LOG_FIELDS(kInfo, kLog, "SIGTERM " + r.name + " (pid " + std::to_string(r.pid) + ")",
+                     {{"event", "replica_stopping"}, {"replica", r.name}, {"pid", r.pid}});
     return;
   }
   if (!r.kill_sent && now >= r.kill_deadline) {
@@ -495,9 +501,14 @@ Status LocalActuator::spawn(TimePoint now) {
   r.pid = pid;
   std::string cmdline;
   for (const auto& a : argv) cmdline += (cmdline.empty() ? "" : " ") + a;
-  SURGE_LOG(kInfo, kLog,
-            "started " + r.name + " (pid " + std::to_string(pid) + "): " + cmdline + " > " +
-                r.log_path);
+  SURGE_LOG_FIELDS(kInfo, kLog,
+                   "started " + r.name + " (pid " + std::to_string(pid) + "): " + cmdline + " > " +
+                       r.log_path,
+                   {{"event", "replica_started"},
+                    {"replica", r.name},
+                    {"pid", pid},
+                    {"command", cmdline},
+                    {"log", r.log_path}});
   replicas_.push_back(std::move(r));
   return Status::ok();
 }
@@ -517,9 +528,15 @@ void LocalActuator::tick(TimePoint now) {
       std::string why = replicaVerdictName(v);
       if (r.exited) why += " (" + describeExit(r.exit_status) + ")";
       std::string last = lastLogLine(r.log_path);
-      SURGE_LOG(kWarn, kLog,
-                "replica " + r.name + " (pid " + std::to_string(r.pid) + ") failed: " + why +
-                    "; replacing it" + (last.empty() ? "" : "; last log line: " + last));
+      SURGE_LOG_FIELDS(kWarn, kLog,
+                       "replica " + r.name + " (pid " + std::to_string(r.pid) + ") failed: " +
+                           why + "; replacing it" +
+                           (last.empty() ? "" : "; last log line: " + last),
+                       {{"event", "replica_failed"},
+                        {"replica", r.name},
+                        {"pid", r.pid},
+                        {"reason", why},
+                        {"last_log_line", last}});
       ++new_crashes;
       backoff_.onCrash(now);
       beginStop(r, now, /*crashed=*/true);
