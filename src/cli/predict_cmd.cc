@@ -1,8 +1,10 @@
 // `surge predict`: the predictive scaler from the command line (docs/predictive.md).
 //   surge predict --history F --at TIME --rps-per-replica N   forecast + recommended replicas
-//   surge predict synth --days 28 --seed 1 > trace.csv         a synthetic seasonal trace
-//   surge predict evaluate --history F --holdout-days 7        MAPE on held-out days vs naive
+//   surge predict synth --days 28 --seed 1 [--shape S] > trace.csv   a synthetic seasonal trace
+//   surge predict evaluate --history F --holdout-days 7        MAPE on held-out days: the
+//                          baselines, the harmonic regression and the combination, 10m to 7d
 // Wiring only: autoscale/predict/ does the work. Exit 2 on bad flags or input, 1 on I/O failure.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -13,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "autoscale/predict/combined_forecaster.h"
 #include "autoscale/predict/evaluate.h"
 #include "autoscale/predict/forecaster.h"
 #include "autoscale/predict/history.h"
@@ -31,7 +34,7 @@ using autoscale::RpsSample;
 const std::vector<Subcommand>& subcommands() {
   static const std::vector<Subcommand> subs = {
       {"synth", "a synthetic seasonal trace (CSV timestamp,rps)"},
-      {"evaluate", "MAPE on held-out days against the seasonal-naive baseline"},
+      {"evaluate", "MAPE on held-out days: baselines, harmonic regression, combination"},
   };
   return subs;
 }
@@ -44,9 +47,10 @@ const CommandSpec& forecastSpec() {
                    "evaluate --history FILE [--holdout-days 7 --horizon 10m]"},
       .description =
           "Forecast the request rate from a history (CSV timestamp,rps; Unix seconds or RFC 3339)\n"
-          "with a regression on daily and weekly seasonality and a trend, and recommend\n"
-          "ceil(forecast / rps-per-replica) replicas, at least --min-replicas. See\n"
-          "docs/predictive.md.\n",
+          "with a combination of \"same time last week\", \"same time on the last day of the same\n"
+          "kind\" and a harmonic regression, chosen per horizon by backtests on the history, and\n"
+          "recommend ceil(--quantile forecast / rps-per-replica) replicas, at least\n"
+          "--min-replicas. See docs/predictive.md.\n",
       .flags =
           {
               {.name = "--history",
@@ -73,6 +77,13 @@ const CommandSpec& forecastSpec() {
                .default_value = "2",
                .min = 0,
                .max = 1'000'000},
+              {.name = "--quantile",
+               .value_name = "Q",
+               .help = "size for this quantile of the forecast (0.5 = the point forecast)",
+               .type = FlagType::kDouble,
+               .default_value = "0.9",
+               .min = 0.01,
+               .max = 0.99},
               {.name = "--json",
                .help = "one JSON object instead of text",
                .type = FlagType::kBool},
@@ -132,6 +143,18 @@ const CommandSpec& synthSpec() {
               number("--spikes", "N", "random spikes per day", "2", 0, 1000),
               number("--spike-magnitude", "F", "peak extra rate of a spike, fraction", "1.5", 0,
                      100),
+              {.name = "--shape",
+               .value_name = "NAME",
+               .help = "start from a named shape (weekly, daily, trend, holiday, flash; "
+                       "docs/predictive.md); the other flags given override it",
+               .choices = autoscale::syntheticShapeNames()},
+              {.name = "--holidays",
+               .value_name = "DAYS",
+               .help = "comma-separated day numbers (0 = the first day) that are holidays: "
+                       "weekend level and shape"},
+              {.name = "--business-hours",
+               .help = "weekdays follow a business-hours curve (steep ramps at 08:00 and 18:00)",
+               .type = FlagType::kBool},
               {.name = "--out", .value_name = "FILE", .help = "write there instead of stdout"},
           },
   };
@@ -144,7 +167,11 @@ const CommandSpec& evaluateSpec() {
       .synopsis = {"--history FILE [--holdout-days 7 --horizon 10m] [--json]"},
       .description =
           "Fits the forecaster on everything before the last --holdout-days days of the history,\n"
-          "forecasts those days and prints the MAPE next to the seasonal-naive baseline.\n",
+          "forecasts those days and prints the MAPE next to the seasonal-naive baseline; then\n"
+          "compares, per 5-minute bucket and at horizons of 10m, 1h, 1d and 7d (rolling origins),\n"
+          "the baselines \"same time last week\" and \"same time on the last day of the same\n"
+          "kind\", the harmonic regression and the combination, with the coverage of the\n"
+          "combination's --quantile.\n",
       .flags =
           {
               {.name = "--history", .value_name = "FILE", .help = "the trace", .required = true},
@@ -162,6 +189,13 @@ const CommandSpec& evaluateSpec() {
                .type = FlagType::kDuration,
                .default_value = "10m",
                .min = 0},
+              {.name = "--quantile",
+               .value_name = "Q",
+               .help = "the upper quantile whose coverage the comparison reports",
+               .type = FlagType::kDouble,
+               .default_value = "0.9",
+               .min = 0.01,
+               .max = 0.99},
               {.name = "--json",
                .help = "one JSON object instead of text",
                .type = FlagType::kBool},
@@ -190,6 +224,14 @@ std::string g(double v) {
 std::string durationText(int64_t s) {
   if (s < 0) return "-" + config::formatDuration(std::chrono::seconds(-s));
   return config::formatDuration(std::chrono::seconds(s));
+}
+
+// "1d", "7d" for whole days, else durationText ("10m", "1h").
+std::string horizonText(int64_t s) {
+  if (s > 0 && s % autoscale::kSecondsPerDay == 0) {
+    return std::to_string(s / autoscale::kSecondsPerDay) + "d";
+  }
+  return durationText(s);
 }
 
 int fail(const Status& s, int code = 2) {
@@ -234,11 +276,14 @@ int runForecast(const std::vector<std::string>& argv) {
   }
   const int64_t at = lead_seconds ? last + *lead_seconds : *at_time;
 
-  autoscale::SeasonalForecaster model;
-  if (Status s = model.fit(*samples); !s.isOk()) return fail(s);
-  const double forecast = model.forecast(at);
+  const double quantile = args->number("--quantile");
+  autoscale::CombinedForecaster combined;
+  if (Status s = combined.fit(*samples); !s.isOk()) return fail(s);
+  const autoscale::SeasonalForecaster& model = combined.harmonic();
+  const double forecast = combined.forecast(at);
+  const double sized = combined.forecastQuantile(at, quantile);
   const int32_t replicas =
-      autoscale::predictiveReplicas(forecast, rps_per_replica, static_cast<int32_t>(min_replicas));
+      autoscale::predictiveReplicas(sized, rps_per_replica, static_cast<int32_t>(min_replicas));
   const std::string at_rfc = autoscale::formatRfc3339(at);
 
   if (args->boolean("--json")) {
@@ -247,12 +292,32 @@ int runForecast(const std::vector<std::string>& argv) {
     j["at_unix"] = at;
     j["lead_seconds"] = at - last;
     j["forecast_rps"] = forecast;
+    j["quantile"] = quantile;
+    j["forecast_quantile_rps"] = sized;
     j["rps_per_replica"] = rps_per_replica;
     j["min_replicas"] = min_replicas;
     j["replicas"] = replicas;
     nlohmann::ordered_json m;
-    m["kind"] = model.flat() ? "flat_mean" : "seasonal_regression";
-    m["summary"] = model.summary();
+    m["kind"] = "combination";
+    m["summary"] = combined.summary();
+    m["backtested"] = combined.backtested();
+    m["weekly_trend"] = combined.weeklyTrend();
+    nlohmann::ordered_json bands = nlohmann::ordered_json::array();
+    for (int b = 0; b < autoscale::kHorizonBands; ++b) {
+      const autoscale::BandChoice& c = combined.bands()[b];
+      nlohmann::ordered_json weights = nlohmann::ordered_json::object();
+      for (int i = 0; i < autoscale::kComponentCount; ++i) {
+        if (c.weights[i] != 0) {
+          weights[autoscale::componentName(static_cast<autoscale::Component>(i))] = c.weights[i];
+        }
+      }
+      bands.push_back({{"band", autoscale::horizonBandName(b)},
+                       {"weights", weights},
+                       {"backtest_mape", c.backtest_mape}});
+    }
+    m["bands"] = bands;
+    m["harmonic_kind"] = model.flat() ? "flat_mean" : "seasonal_regression";
+    m["harmonic_summary"] = model.summary();
     nlohmann::ordered_json coefficients = nlohmann::ordered_json::object();
     const auto names = model.featureNames();
     for (size_t i = 0; i < model.coefficients().size() && i < names.size(); ++i) {
@@ -272,13 +337,14 @@ int runForecast(const std::vector<std::string>& argv) {
   std::printf("History: %zu samples from %s to %s (%s)\n", samples->size(),
               autoscale::formatRfc3339(first).c_str(), autoscale::formatRfc3339(last).c_str(),
               path.c_str());
-  std::printf("Model: %s\n", model.summary().c_str());
+  std::printf("Model: %s\n", combined.summary().c_str());
   const std::string lead = at >= last ? "+" + durationText(at - last) + " after the last sample"
                                       : durationText(last - at) + " before the last sample";
-  std::printf("Predicted traffic at %s (%s): %s req/s\n", at_rfc.c_str(), lead.c_str(),
-              fixed(forecast, 1).c_str());
+  std::printf("Predicted traffic at %s (%s): %s req/s, %s quantile %s req/s\n", at_rfc.c_str(),
+              lead.c_str(), fixed(forecast, 1).c_str(), g(quantile).c_str(),
+              fixed(sized, 1).c_str());
   std::printf("Recommended replicas for %s: %d (ceil(%s / %s), at least %lld)\n", at_rfc.c_str(),
-              replicas, fixed(forecast, 1).c_str(), g(rps_per_replica).c_str(),
+              replicas, fixed(sized, 1).c_str(), g(rps_per_replica).c_str(),
               static_cast<long long>(min_replicas));
   return 0;
 }
@@ -288,16 +354,45 @@ int runSynth(const std::vector<std::string>& argv) {
   auto args = parseOrExit(synthSpec(), argv, &exit_code);
   if (!args) return exit_code;
   autoscale::SyntheticTraceOptions o;
+  const bool shaped = args->has("--shape");
+  if (shaped) {
+    auto shape = autoscale::syntheticShape(args->str("--shape"));
+    if (!shape.isOk()) return usageError(synthSpec(), "--shape: " + shape.status().message());
+    o = *shape;
+  }
+  // With --shape, only the flags given override it; without, every flag's default applies.
+  auto set = [&](const char* name, double* field) {
+    if (!shaped || args->has(name)) *field = args->number(name);
+  };
+  set("--days", &o.days);
+  set("--base", &o.base);
+  set("--amplitude", &o.amplitude);
+  set("--weekend-dip", &o.weekend_dip);
+  set("--trend", &o.trend_per_week);
+  set("--noise", &o.noise);
+  set("--wander", &o.wander);
+  set("--spikes", &o.spikes_per_day);
+  set("--spike-magnitude", &o.spike_magnitude);
   o.days = args->number("--days");
-  o.base = args->number("--base");
-  o.amplitude = args->number("--amplitude");
-  o.weekend_dip = args->number("--weekend-dip");
-  o.trend_per_week = args->number("--trend");
-  o.noise = args->number("--noise");
-  o.wander = args->number("--wander");
-  o.spikes_per_day = args->number("--spikes");
-  o.spike_magnitude = args->number("--spike-magnitude");
   o.step_seconds = wholeSeconds(*args, "--step");
+  if (args->boolean("--business-hours")) o.business_hours = true;
+  if (args->has("--holidays")) {
+    o.holidays.clear();
+    const std::string& list = args->str("--holidays");
+    size_t pos = 0;
+    while (pos <= list.size()) {
+      const size_t comma = std::min(list.find(',', pos), list.size());
+      const std::string_view item = std::string_view(list).substr(pos, comma - pos);
+      int day = -1;
+      auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), day);
+      if (item.empty() || ec != std::errc() || end != item.data() + item.size() || day < 0) {
+        return usageError(synthSpec(), "--holidays: '" + std::string(item) +
+                                           "' is not a day number (0, 1, ...; comma-separated)");
+      }
+      o.holidays.push_back(day);
+      pos = comma + 1;
+    }
+  }
   auto t = autoscale::parseTimestamp(args->str("--start"));
   if (!t.isOk()) return usageError(synthSpec(), "--start: " + t.status().message());
   o.start_unix_seconds = *t;
@@ -341,6 +436,10 @@ int runEvaluate(const std::vector<std::string>& argv) {
       static_cast<int64_t>(std::llround(holdout_days * autoscale::kSecondsPerDay));
   options.horizon_seconds = horizon;
   const size_t total = samples->size();
+  autoscale::ComparisonOptions compare;
+  compare.holdout_seconds = options.holdout_seconds;
+  compare.quantile = args->number("--quantile");
+  auto c = autoscale::compareForecasters(*samples, compare);
   auto r = autoscale::evaluateHoldout(std::move(samples).value(), options);
   if (!r.isOk()) return fail(r.status());
 
@@ -362,6 +461,27 @@ int runEvaluate(const std::vector<std::string>& argv) {
     j["seasonal_naive"] = stats(r->naive);
     j["model_per_bucket"] = stats(r->model_bucket);
     j["seasonal_naive_per_bucket"] = stats(r->naive_bucket);
+    nlohmann::ordered_json cmp;
+    if (c.isOk()) {
+      cmp["quantile"] = c->quantile;
+      cmp["holdout_buckets"] = c->holdout_buckets;
+      cmp["summary"] = c->summary;
+      nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+      for (const autoscale::HorizonComparison& h : c->horizons) {
+        rows.push_back({{"horizon_seconds", h.horizon_seconds},
+                        {"horizon", horizonText(h.horizon_seconds)},
+                        {"same_time_last_week", stats(h.last_week)},
+                        {"same_time_last_day_of_kind", stats(h.last_day)},
+                        {"harmonic", stats(h.harmonic)},
+                        {"combination", stats(h.combination)},
+                        {"combination_quantile_coverage", h.coverage},
+                        {"skipped", h.skipped}});
+      }
+      cmp["horizons"] = rows;
+    } else {
+      cmp["error"] = c.status().message();
+    }
+    j["comparison"] = cmp;
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
@@ -381,6 +501,24 @@ int runEvaluate(const std::vector<std::string>& argv) {
               pct(r->naive.mape).c_str(), pct(r->naive_bucket.mape).c_str());
   std::printf("\nScored %zu held-out samples (%zu skipped: rps 0 or no sample a week earlier)\n",
               r->model.scored, r->skipped);
+  if (!c.isOk()) {
+    std::printf("\nNo comparison of the baselines: %s\n", c.status().message().c_str());
+    return 0;
+  }
+  std::printf("\nMAPE per 5-minute bucket, rolling origins (each forecast sees only the buckets "
+              "that ended by its time minus the horizon):\n");
+  std::printf("Combination: %s\n\n", c->summary.c_str());
+  const std::string cover = "q" + fixed(100 * c->quantile, 0) + " coverage";
+  std::printf("  %-8s %10s %10s %10s %12s %14s %8s\n", "horizon", "last week", "last day",
+              "harmonic", "combination", cover.c_str(), "buckets");
+  for (const autoscale::HorizonComparison& h : c->horizons) {
+    std::printf("  %-8s %10s %10s %10s %12s %14s %8zu\n", horizonText(h.horizon_seconds).c_str(),
+                pct(h.last_week.mape).c_str(), pct(h.last_day.mape).c_str(),
+                pct(h.harmonic.mape).c_str(), pct(h.combination.mape).c_str(),
+                pct(h.coverage).c_str(), h.combination.scored);
+  }
+  std::printf("\n(last week = same time last week; last day = same time on the last weekday, or "
+              "weekend day for a weekend)\n");
   return 0;
 }
 

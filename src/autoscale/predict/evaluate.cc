@@ -127,3 +127,86 @@ StatusOr<EvaluationResult> evaluateHoldout(std::vector<RpsSample> samples,
 }
 
 }  // namespace surge::autoscale
+
+namespace surge::autoscale {
+
+StatusOr<ComparisonResult> compareForecasters(std::vector<RpsSample> samples,
+                                              const ComparisonOptions& options) {
+  if (options.holdout_seconds <= 0) return invalidArgument("hold-out must be > 0");
+  if (options.horizons.empty()) return invalidArgument("no horizon to compare at");
+  for (int64_t h : options.horizons) {
+    if (h < 0) return invalidArgument("horizons must be >= 0");
+  }
+  if (!(options.quantile > 0 && options.quantile < 1)) {
+    return invalidArgument("quantile must be in (0, 1)");
+  }
+  if (samples.empty()) return invalidArgument("no samples to evaluate");
+  std::stable_sort(samples.begin(), samples.end(),
+                   [](const RpsSample& a, const RpsSample& b) {
+                     return a.unix_seconds < b.unix_seconds;
+                   });
+  ComparisonResult result;
+  result.quantile = options.quantile;
+  const int64_t last = samples.back().unix_seconds;
+  int64_t step = 1;
+  for (size_t i = samples.size() - 1; i-- > 0;) {
+    if (samples[i].unix_seconds < last) {
+      step = last - samples[i].unix_seconds;
+      break;
+    }
+  }
+  result.split_unix_seconds = last + step - options.holdout_seconds;
+  auto split = std::lower_bound(samples.begin(), samples.end(), result.split_unix_seconds,
+                                [](const RpsSample& s, int64_t t) { return s.unix_seconds < t; });
+  std::vector<RpsSample> train(samples.begin(), split);
+  result.train_samples = train.size();
+  if (train.empty()) {
+    return invalidArgument("the hold-out covers the whole history: nothing left to fit on");
+  }
+  CombinedForecaster model(options.combined);
+  RETURN_IF_ERROR(model.fit(train));
+  result.summary = model.summary();
+
+  const BucketSeries all = BucketSeries::build(samples, options.combined.harmonic.bucket_seconds);
+  const int64_t first_held = floorDiv(result.split_unix_seconds + all.width - 1, all.width);
+  for (int64_t k = first_held; k <= all.lastKey(); ++k) {
+    if (all.at(k)) ++result.holdout_buckets;
+  }
+  for (int64_t h : options.horizons) {
+    HorizonComparison c;
+    c.horizon_seconds = h;
+    size_t covered = 0;
+    for (int64_t k = first_held; k <= all.lastKey(); ++k) {
+      auto actual = all.at(k);
+      if (!actual) continue;
+      const int64_t t = all.centerOf(k);
+      const int64_t origin = t - h;
+      auto week = sameTimeLastWeek(all, origin, t);
+      auto day = sameTimeLastDayOfKind(all, origin, t);
+      if (!(*actual > 0) || !week || !day) {
+        ++c.skipped;
+        continue;
+      }
+      score(&c.last_week, *week, *actual);
+      score(&c.last_day, *day, *actual);
+      score(&c.harmonic,
+            model.componentFrom(Component::kHarmonic, all, origin, t).value_or(0), *actual);
+      score(&c.combination, model.forecastFrom(all, origin, t), *actual);
+      if (*actual <= model.quantileFrom(all, origin, t, options.quantile)) ++covered;
+    }
+    for (ErrorStats* s : {&c.last_week, &c.last_day, &c.harmonic, &c.combination}) finish(s);
+    if (c.combination.scored) {
+      c.coverage = static_cast<double>(covered) / static_cast<double>(c.combination.scored);
+    }
+    result.horizons.push_back(c);
+  }
+  size_t scored = 0;
+  for (const HorizonComparison& c : result.horizons) scored += c.combination.scored;
+  if (scored == 0) {
+    return invalidArgument("no held-out bucket could be scored (each needs a mean rate > 0 and "
+                           "a bucket a week and a day of its kind earlier)");
+  }
+  return result;
+}
+
+}  // namespace surge::autoscale

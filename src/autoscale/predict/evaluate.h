@@ -9,10 +9,12 @@
 // Complexity O(n log n + n · features). Thread-safety: pure function.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "autoscale/predict/combined_forecaster.h"
 #include "autoscale/predict/forecaster.h"
 #include "common/status.h"
 
@@ -45,5 +47,46 @@ struct EvaluationResult {
 
 StatusOr<EvaluationResult> evaluateHoldout(std::vector<RpsSample> samples,
                                            const EvaluationOptions& options);
+
+}  // namespace surge::autoscale
+
+namespace surge::autoscale {
+
+// The baselines beside the harmonic regression and the combination (`surge predict evaluate`,
+// the comparison table): fit on everything before the last holdout_seconds (as evaluateHoldout),
+// then for every held-out 5-minute bucket k with a mean rate > 0 and at every horizon h, forecast
+// the bucket's mean at its centre t from the data known at t - h (buckets that ended by then,
+// held-out ones included: rolling origins). The fitted parts (regression coefficients,
+// combination weights, trend, error quantiles) stay as fitted at the split. Buckets for which a
+// baseline has no source bucket are skipped for all forecasters (the same buckets everywhere).
+struct ComparisonOptions {
+  int64_t holdout_seconds = 7 * kSecondsPerDay;
+  std::vector<int64_t> horizons = {600, 3600, kSecondsPerDay, kSecondsPerWeek};
+  double quantile = 0.9;  // coverage of forecastQuantile(q) is reported
+  CombinedOptions combined;
+};
+
+struct HorizonComparison {
+  int64_t horizon_seconds = 0;
+  ErrorStats last_week;      // same time last week
+  ErrorStats last_day;       // same time on the last day of the same kind
+  ErrorStats harmonic;       // the regression + its short-term correction
+  ErrorStats combination;
+  double coverage = 0;       // fraction of scored buckets with actual <= forecastQuantile(q)
+  size_t skipped = 0;
+  double bestBaselineMape() const { return std::min(last_week.mape, last_day.mape); }
+};
+
+struct ComparisonResult {
+  int64_t split_unix_seconds = 0;
+  size_t train_samples = 0;
+  size_t holdout_buckets = 0;
+  double quantile = 0.9;
+  std::string summary;  // the combination's
+  std::vector<HorizonComparison> horizons;
+};
+
+StatusOr<ComparisonResult> compareForecasters(std::vector<RpsSample> samples,
+                                              const ComparisonOptions& options);
 
 }  // namespace surge::autoscale

@@ -49,16 +49,26 @@ struct ForecasterOptions {
   double residual_clip = 3.0;
 };
 
-class SeasonalForecaster {
+// The interface every forecaster implements (the baselines and the combination:
+// combined_forecaster.h). Times are Unix seconds.
+class Forecaster {
+ public:
+  virtual ~Forecaster() = default;
+  virtual Status fit(const std::vector<RpsSample>& samples) = 0;
+  virtual double forecast(int64_t unix_seconds) const = 0;  // ≥ 0
+  virtual std::string summary() const = 0;
+};
+
+class SeasonalForecaster : public Forecaster {
  public:
   SeasonalForecaster() = default;
   explicit SeasonalForecaster(const ForecasterOptions& options) : options_(options) {}
 
   // Fits on the samples. Fails with a clear message when there are too few (under a day covers
   // less than the features need: then fall back to a flat mean and say so in summary()).
-  Status fit(const std::vector<RpsSample>& samples);
-  double forecast(int64_t unix_seconds) const;  // ≥ 0
-  std::string summary() const;                  // the model in one line, for logs and explain
+  Status fit(const std::vector<RpsSample>& samples) override;
+  double forecast(int64_t unix_seconds) const override;  // ≥ 0
+  std::string summary() const override;  // the model in one line, for logs and explain
   bool fitted() const { return fitted_; }
 
   // The regression alone (no short-term correction, not clamped); the flat mean when flat.

@@ -65,10 +65,21 @@ TEST_F(PredictCliTest, JsonIsConsistent) {
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   const double forecast = j["forecast_rps"];
+  const double sized = j["forecast_quantile_rps"];
   EXPECT_GT(forecast, 300);  // a weekday afternoon of a 500 rps base
-  EXPECT_EQ(j["replicas"], std::max(3, static_cast<int>(std::ceil(forecast / 50))));
+  EXPECT_EQ(j["quantile"], 0.9);
+  EXPECT_GT(sized, forecast);  // the replicas are sized for the upper quantile
+  EXPECT_EQ(j["replicas"], std::max(3, static_cast<int>(std::ceil(sized / 50))));
   EXPECT_EQ(j["at_unix"], 1768399200);
-  EXPECT_EQ(j["model"]["kind"], "seasonal_regression");
+  EXPECT_EQ(j["model"]["kind"], "combination");
+  EXPECT_EQ(j["model"]["harmonic_kind"], "seasonal_regression");
+  EXPECT_EQ(j["model"]["bands"].size(), 4u);
+  // --quantile 0.5 sizes for the point forecast.
+  r = run({"--history", *trace_, "--at", "2026-01-14T14:00:00Z", "--rps-per-replica=50",
+           "--quantile", "0.5", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_DOUBLE_EQ(j["forecast_quantile_rps"].get<double>(), forecast);
   EXPECT_EQ(j["history"]["samples"], 12960);
 }
 
@@ -81,6 +92,33 @@ TEST_F(PredictCliTest, EvaluatePrintsBothMapes) {
   ASSERT_EQ(j.code, 0) << j.err;
   auto doc = nlohmann::json::parse(j.out);
   EXPECT_LT(doc["model"]["mape"].get<double>(), doc["seasonal_naive"]["mape"].get<double>());
+}
+
+TEST_F(PredictCliTest, EvaluateComparesBaselinesAtFourHorizons) {
+  const std::string shaped = *trace_ + ".weekly.csv";
+  CliResult s = run({"synth", "--shape", "weekly", "--days", "21", "--step", "5m", "--out", shaped});
+  ASSERT_EQ(s.code, 0) << s.err;
+  CliResult r = run({"evaluate", "--history", shaped});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("last week"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("combination"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("q90 coverage"), std::string::npos) << r.out;
+  for (const char* h : {"\n  10m ", "\n  1h ", "\n  1d ", "\n  7d "}) {
+    EXPECT_NE(r.out.find(h), std::string::npos) << h << "\n" << r.out;
+  }
+  CliResult j = run({"evaluate", "--history", shaped, "--json"});
+  ASSERT_EQ(j.code, 0) << j.err;
+  auto doc = nlohmann::json::parse(j.out);
+  const auto& rows = doc["comparison"]["horizons"];
+  ASSERT_EQ(rows.size(), 4u) << j.out;
+  for (const auto& row : rows) {
+    EXPECT_GT(row["combination"]["scored"].get<int>(), 1000) << row;
+    EXPECT_LE(row["combination"]["mape"].get<double>(),
+              std::min(row["same_time_last_week"]["mape"].get<double>(),
+                       row["same_time_last_day_of_kind"]["mape"].get<double>()))
+        << row;
+  }
+  std::remove(shaped.c_str());
 }
 
 TEST_F(PredictCliTest, ClearErrors) {
@@ -118,6 +156,15 @@ TEST_F(PredictCliTest, ClearErrors) {
   r = run({"synth", "--days", "0"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--days"), std::string::npos) << r.err;
+  r = run({"synth", "--shape", "weekley"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("did you mean 'weekly'"), std::string::npos) << r.err;
+  r = run({"synth", "--holidays", "3,x"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--holidays: 'x' is not a day number"), std::string::npos) << r.err;
+  r = run({"--history", *trace_, "--at", "+1m", "--rps-per-replica", "1", "--quantile", "1"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--quantile"), std::string::npos) << r.err;
   r = run({"evalute"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("did you mean 'evaluate'"), std::string::npos) << r.err;

@@ -25,6 +25,14 @@ double dailyShape(double hour, double peak_hour) {
   return (std::cos(x) + 0.3 * std::cos(2 * x - 1.0)) / 1.3;
 }
 
+// In [-1, 1]: business hours, steep logistic ramps at 08:00 and 18:00, a lunch dip at 12:30.
+double businessShape(double hour) {
+  auto ramp = [](double x) { return 1 / (1 + std::exp(-x / 0.1)); };  // ~20 min wide
+  const double open = ramp(hour - 8) * ramp(18 - hour);
+  const double lunch = 0.15 * std::exp(-0.5 * std::pow((hour - 12.5) / 0.4, 2));
+  return 2 * (open - lunch) - 1;
+}
+
 struct Spike {
   int64_t start;
   int64_t duration;
@@ -61,6 +69,12 @@ Status validateSyntheticTraceOptions(const SyntheticTraceOptions& o) {
   if (o.spike_min_seconds < 1 || o.spike_max_seconds < o.spike_min_seconds) {
     return bad("spike durations need 1 <= min <= max");
   }
+  if (!(o.weekend_peak_hour >= 0 && o.weekend_peak_hour < 24)) {
+    return bad("weekend peak hour must be in [0, 24)");
+  }
+  for (int h : o.holidays) {
+    if (h < 0 || h > 3660) return bad("holidays must be day numbers in [0, 3660]");
+  }
   return Status::ok();
 }
 
@@ -68,10 +82,61 @@ double syntheticExpectedRate(const SyntheticTraceOptions& o, int64_t t) {
   const double weeks = static_cast<double>(t - o.start_unix_seconds) / kSecondsPerWeek;
   const int64_t day_start = t - ((t % kSecondsPerDay) + kSecondsPerDay) % kSecondsPerDay;
   const double hour = static_cast<double>(t - day_start) / 3600.0;
-  const bool weekend = weekdayOf(t) >= 5;
-  const double shape = dailyShape(hour, weekend ? 16.0 : 14.0);
+  bool weekend = weekdayOf(t) >= 5;
+  if (!o.holidays.empty()) {
+    const int64_t since = t - o.start_unix_seconds;
+    const int64_t day = since / kSecondsPerDay - (since % kSecondsPerDay < 0 ? 1 : 0);
+    for (int h : o.holidays) weekend = weekend || h == day;
+  }
+  const double shape = !weekend && o.business_hours ? businessShape(hour)
+                                                    : dailyShape(hour, weekend ? o.weekend_peak_hour : 14.0);
   const double level = std::max(0.0, 1 + o.trend_per_week * weeks);
   return o.base * level * (1 + o.amplitude * shape) * (weekend ? 1 - o.weekend_dip : 1.0);
+}
+
+const std::vector<std::string>& syntheticShapeNames() {
+  static const std::vector<std::string> names = {"weekly", "daily", "trend", "holiday", "flash"};
+  return names;
+}
+
+StatusOr<SyntheticTraceOptions> syntheticShape(const std::string& name) {
+  SyntheticTraceOptions o;
+  o.weekend_dip = 0.4;
+  o.trend_per_week = 0;
+  o.noise = 0.03;
+  o.spikes_per_day = 0.5;
+  o.spike_magnitude = 1.0;
+  if (name == "weekly") {
+    o.business_hours = true;
+    o.weekend_dip = 0.5;
+    return o;
+  }
+  if (name == "daily") {
+    o.weekend_dip = 0;
+    o.weekend_peak_hour = 14;
+    return o;
+  }
+  if (name == "trend") {
+    o.weekend_dip = 0.3;
+    o.trend_per_week = 0.08;
+    return o;
+  }
+  o.business_hours = true;
+  o.weekend_dip = 0.5;
+  if (name == "holiday") {
+    o.holidays = {16};
+    return o;
+  }
+  if (name == "flash") {
+    o.spikes_per_day = 1;
+    o.spike_magnitude = 3;
+    o.spike_min_seconds = 1200;
+    o.spike_max_seconds = 7200;
+    return o;
+  }
+  std::string known;
+  for (const std::string& n : syntheticShapeNames()) known += (known.empty() ? "" : ", ") + n;
+  return invalidArgument("unknown shape '" + name + "' (one of " + known + ")");
 }
 
 StatusOr<std::vector<RpsSample>> generateSyntheticTrace(const SyntheticTraceOptions& o,

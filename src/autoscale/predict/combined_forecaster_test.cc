@@ -1,0 +1,113 @@
+#include "autoscale/predict/combined_forecaster.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "autoscale/predict/evaluate.h"
+#include "autoscale/predict/synthetic_trace.h"
+
+namespace surge::autoscale {
+namespace {
+
+constexpr int64_t kMonday = 1767571200;  // 2026-01-05T00:00:00Z
+
+// One sample per 5-minute bucket: the value is day * 1000 + bucket of the day.
+std::vector<RpsSample> labelled(int days) {
+  std::vector<RpsSample> out;
+  for (int64_t t = kMonday; t < kMonday + days * kSecondsPerDay; t += 300) {
+    const int64_t since = t - kMonday;
+    out.push_back({t, static_cast<double>(since / kSecondsPerDay * 1000 +
+                                          since % kSecondsPerDay / 300)});
+  }
+  return out;
+}
+
+TEST(BaselineTest, SameTimeLastWeekAndLastDayOfKind) {
+  const BucketSeries s = BucketSeries::build(labelled(14), 300);
+  ASSERT_EQ(s.values.size(), 14u * 288);
+  const int64_t end = s.endTime();  // Monday of the third week, 00:00
+  // Monday 10:00 of week 3: a week earlier is day 7; the last weekday is Friday, day 11.
+  const int64_t t = end + 10 * 3600 + 150;
+  EXPECT_EQ(sameTimeLastWeek(s, end, t).value(), 7 * 1000 + 120);
+  EXPECT_EQ(sameTimeLastDayOfKind(s, end, t).value(), 11 * 1000 + 120);
+  // Saturday of week 3 (day 19): the last weekend day known at the end is Sunday, day 13.
+  const int64_t sat = end + 5 * kSecondsPerDay + 150;
+  EXPECT_EQ(sameTimeLastDayOfKind(s, end, sat).value(), 13 * 1000);
+  // Sunday of week 2 (day 13) known from Saturday's midday: Saturday itself, day 12.
+  const int64_t sun = kMonday + 13 * kSecondsPerDay + 150;
+  EXPECT_EQ(sameTimeLastDayOfKind(s, sun - 12 * 3600, sun).value(), 12 * 1000);
+  // Eight days ahead: a week earlier is not known yet at the origin, two weeks earlier is.
+  EXPECT_EQ(sameTimeLastWeek(s, end, end + 8 * kSecondsPerDay + 150).value(), 8 * 1000);
+  // Nothing known that far back.
+  EXPECT_FALSE(sameTimeLastWeek(s, kMonday + 3600, kMonday + 7200).has_value());
+
+  SeasonalNaiveForecaster week;
+  ASSERT_TRUE(week.fit(labelled(14)).isOk());
+  EXPECT_EQ(week.forecast(t), 7 * 1000 + 120);
+  DailyNaiveForecaster day;
+  ASSERT_TRUE(day.fit(labelled(14)).isOk());
+  EXPECT_EQ(day.forecast(t), 11 * 1000 + 120);
+  EXPECT_FALSE(day.fit({}).isOk());
+}
+
+std::vector<RpsSample> shapeTrace(const std::string& shape, double days, uint64_t seed) {
+  auto o = syntheticShape(shape);
+  EXPECT_TRUE(o.isOk()) << shape;
+  o->days = days;
+  o->step_seconds = 300;
+  Random rng(seed);
+  return *generateSyntheticTrace(*o, rng);
+}
+
+TEST(CombinedForecasterTest, QuantilesAreOrderedAndTheMedianIsThePoint) {
+  CombinedForecaster f;
+  ASSERT_TRUE(f.fit(shapeTrace("weekly", 21, 3)).isOk());
+  ASSERT_TRUE(f.backtested()) << f.summary();
+  for (int64_t lead : {600, 3600, 86400, 5 * 86400}) {
+    const int64_t t = f.data().endTime() + lead;
+    const double p = f.forecast(t);
+    EXPECT_GT(p, 0);
+    EXPECT_DOUBLE_EQ(f.forecastQuantile(t, 0.5), p);
+    EXPECT_LT(f.forecastQuantile(t, 0.1), p);
+    EXPECT_GT(f.forecastQuantile(t, 0.9), p);
+    EXPECT_LE(f.forecastQuantile(t, 0.9), f.forecastQuantile(t, 0.99));
+  }
+}
+
+TEST(CombinedForecasterTest, ShortHistoryIsTheHarmonicRegressionAlone) {
+  CombinedForecaster f;
+  ASSERT_TRUE(f.fit(shapeTrace("weekly", 2, 1)).isOk());
+  EXPECT_FALSE(f.backtested());
+  EXPECT_NE(f.summary().find("harmonic regression alone"), std::string::npos) << f.summary();
+  const int64_t t = f.data().endTime() + 600;
+  // The same regression and short-term correction; the correction is referred to the newest
+  // bucket's centre rather than its samples' mean time, hence "near".
+  EXPECT_NEAR(f.forecast(t), f.harmonic().forecast(t), 0.03 * f.forecast(t));
+  EXPECT_GT(f.forecastQuantile(t, 0.9), f.forecast(t));
+  EXPECT_FALSE(f.fit({}).isOk());
+  EXPECT_FALSE(f.fit({{kMonday, -1}}).isOk());
+}
+
+// The acceptance check: on a held-out week of every synthetic shape the combination's MAPE per
+// 5-minute bucket is at or below the better baseline's at every horizon.
+TEST(CombinedForecasterTest, NeverWorseThanTheBestBaselineOnSyntheticShapes) {
+  for (const std::string& shape : syntheticShapeNames()) {
+    auto r = compareForecasters(shapeTrace(shape, 28, 1), {});
+    ASSERT_TRUE(r.isOk()) << shape << ": " << r.status().toString();
+    for (const HorizonComparison& c : r->horizons) {
+      std::printf("%-8s %7lld  week %6.2f  day %6.2f  harmonic %6.2f  combination %6.2f  "
+                  "cover %.2f\n",
+                  shape.c_str(), static_cast<long long>(c.horizon_seconds),
+                  100 * c.last_week.mape, 100 * c.last_day.mape, 100 * c.harmonic.mape,
+                  100 * c.combination.mape, c.coverage);
+      EXPECT_GT(c.combination.scored, 1500u) << shape;
+      EXPECT_LE(c.combination.mape, c.bestBaselineMape())
+          << shape << " at " << c.horizon_seconds << " s; " << r->summary;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace surge::autoscale
