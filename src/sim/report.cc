@@ -211,7 +211,7 @@ std::string chartSvg(const std::vector<std::string>& names,
   const double strips_h = 22 + strip_row * static_cast<double>(nruns);
   // Panels: traffic, replicas, latency (+ SLO-violation strips below it), rejections.
   const double y_traffic = top, y_replicas = y_traffic + panel_h + gap,
-               y_latency = y_replicas + panel_h + gap, y_strips = y_latency + panel_h + 26,
+               y_latency = y_replicas + panel_h + gap, y_strips = y_latency + panel_h + 42,
                y_rejected = y_strips + strips_h + gap;
   const double height = y_rejected + panel_h + 40;
 
@@ -363,8 +363,8 @@ std::string chartSvg(const std::vector<std::string>& names,
       << "\" text-anchor=\"end\">target " << fmt("%g", slo_target_ms) << " ms</text>\n";
     lines(y_latency, lat_cap, [](const IntervalRow& r, double) { return r.slo_ms; }, true,
           "latency");
-    // Clipped values: a small triangle on the top edge for each, and at each run's peak a label
-    // with the real value.
+    // Clipped values: a small triangle on the top edge for each, and at each run's peak an arrow
+    // above the edge and a label (inside the panel, one row per run) with the real value.
     for (size_t i = 0; i < nruns; ++i) {
       if (peak_ms[i] <= lat_cap) continue;
       o << "<g class=\"clip-marker run-" << i << "\" fill=\"" << color(i) << "\">";
@@ -381,7 +381,7 @@ std::string chartSvg(const std::vector<std::string>& names,
         << fmt("%.1f", x + 5) << "," << y_latency - 10 << " L" << fmt("%.1f", x) << ","
         << y_latency - 1 << " Z\"/>";
       o << "<text class=\"clip-label\" x=\"" << fmt("%.1f", x + (anchor[0] == 'e' ? -7 : 7))
-        << "\" y=\"" << y_latency - 12 - 12.0 * static_cast<double>(i)
+        << "\" y=\"" << y_latency + 18 + 14.0 * static_cast<double>(i)
         << "\" text-anchor=\"" << anchor << "\">peak " << fmt("%.0f", peak_ms[i]) << " ms ("
         << escapeXml(i < names.size() ? names[i] : "") << ")</text></g>\n";
     }
