@@ -142,6 +142,39 @@ TEST_F(LoadInterrupt, SigtermJsonAndGrpcStopCleanly) {
   EXPECT_DOUBLE_EQ(j["thresholds"][0]["measured"].get<double>(), 0);
 }
 
+TEST_F(LoadInterrupt, SecondSigintExitsAtOnce) {
+  // A model that answers after 1.5 s: after the first SIGINT the gRPC run waits for its calls in
+  // flight; the second SIGINT does not wait (exit 130, no summary).
+  writeModel(dir_ / "repo", "m",
+             syntheticConfig(0, "parameters { key: \"base_latency_us\" value { string_value: "
+                                "\"1500000\" } }\n"));
+  ASSERT_TRUE(testing::startServe(server_, dir_ / "repo", dir_.file("server.log"), {}, 15s));
+  port_ = server_.port();
+  auto line = server_.process().waitForLine("gRPC listening on", 5s);
+  ASSERT_TRUE(line.has_value()) << server_.log();
+  std::string err;
+  ASSERT_TRUE(load_.start({surgeBinary(), "load", "--protocol", "grpc", "--url",
+                           "127.0.0.1:" + std::to_string(portFromLine(*line, "listening on")),
+                           "--model", "m", "--concurrency", "2", "--duration", "120s"},
+                          &err, dir_.file("load.log")))
+      << err;
+  // An answer: its call is resent at once, so calls are in flight.
+  ASSERT_TRUE(waitUntil([&] { return inferences() >= 1; }, 20s, 20ms, "a first answer"))
+      << loadLog();
+  load_.signal(SIGINT);
+  ASSERT_TRUE(waitUntil([&] { return loadLog().find("Ctrl-C again") != std::string::npos; }, 5s,
+                        5ms, "first SIGINT handled"))
+      << loadLog();
+  load_.signal(SIGINT);
+  auto code = load_.wait(10s);
+  ASSERT_EQ(code, std::optional<int>(130)) << loadLog();
+  EXPECT_NE(loadLog().find("interrupted again"), std::string::npos) << loadLog();
+  load_.waitForLine("\x01never", 2s);
+  std::string out;
+  for (const auto& l : load_.lines()) out += l + "\n";
+  EXPECT_EQ(out.find("infer/s"), std::string::npos) << out;
+}
+
 TEST_F(LoadInterrupt, FailedThresholdWinsOverTheInterrupt) {
   startServe();
   std::string out;
