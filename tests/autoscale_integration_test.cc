@@ -177,7 +177,10 @@ TEST_F(AutoscaleIntegration, UpScalesOutAndInWithoutErrorsAndReplacesAKilledRepl
   ASSERT_TRUE(waitFor(
       [&] {
         json s = status();
-        if (s.value("desiredReplicas", 0) >= 4 && syncs_at_scale < 0) {
+        // desiredReplicas is null until the autoscaler's first decision.
+        const bool decided = s.is_object() && s.contains("desiredReplicas") &&
+                             s["desiredReplicas"].is_number();
+        if (decided && s["desiredReplicas"].get<int>() >= 4 && syncs_at_scale < 0) {
           syncs_at_scale = s.value("syncs", 0);
         }
         return s.value("currentReplicas", 0) >= 4;
