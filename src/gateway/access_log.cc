@@ -222,8 +222,17 @@ AccessLogWriter::~AccessLogWriter() {
 
 Status AccessLogWriter::open() {
   if (options_.toStdout()) {
-    fd_ = STDOUT_FILENO;
-    own_fd_ = false;
+    // A description of its own for standard output, non-blocking: a reader that stops reading
+    // (a full pipe) then costs dropped entries, never a writer stuck in write() that would hold up
+    // shutdown. O_APPEND: when stdout is a file, write at its end, never over the ready line.
+    // Not every stdout can be reopened (a socket): then a blocking duplicate.
+    int fd = ::open("/proc/self/fd/1", O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) fd = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+      return invalidArgument(std::string("access_log: cannot use stdout: ") + std::strerror(errno));
+    }
+    fd_ = fd;
+    own_fd_ = true;
     return Status::ok();
   }
   int fd = ::open(options_.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -249,7 +258,7 @@ void AccessLogWriter::stop() {
   }
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();
-  drainOnce();  // whatever came after the thread's last pass (or everything, without a thread)
+  drainOnce(/*final=*/true);  // what came after the thread's last pass (or all, without one)
 }
 
 void AccessLogWriter::nudge() {
@@ -272,13 +281,13 @@ void AccessLogWriter::run() {
     cv_.wait_for(lock, kDrainInterval, [this] { return stop_ || woken_; });
     woken_ = false;
     lock.unlock();
-    drainOnce();
+    drainOnce(/*final=*/false);
     lock.lock();
   }
 }
 
 void AccessLogWriter::reopenNow() {
-  if (!own_fd_) return;
+  if (!own_fd_ || options_.toStdout()) return;
   int fd = ::open(options_.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
     SURGE_LOG(kWarn, "gateway",
@@ -290,7 +299,7 @@ void AccessLogWriter::reopenNow() {
   fd_ = fd;
 }
 
-bool AccessLogWriter::drainOnce() {
+bool AccessLogWriter::drainOnce(bool final) {
   if (reopen_.exchange(false, std::memory_order_acq_rel)) reopenNow();
   if (fd_ < 0) return false;
   bool any = false;
@@ -303,6 +312,7 @@ bool AccessLogWriter::drainOnce() {
                     {const_cast<char*>(seg[1].data()), seg[1].size()}};
     int cnt = seg[1].empty() ? 1 : 2;
     size_t done = 0;
+    bool keep_rest = false;  // a full non-blocking pipe: the rest waits for the next pass
     while (done < n) {
       // Skip what was already written of the segments.
       iovec v[2];
@@ -317,7 +327,14 @@ bool AccessLogWriter::drainOnce() {
         skip = 0;
       }
       ssize_t w = ::writev(fd_, v, k);
-      if (w < 0 && errno == EINTR) continue;
+      const int err = w < 0 ? errno : 0;
+      if (err == EINTR) continue;
+      if ((err == EAGAIN || err == EWOULDBLOCK) && !final) {
+        // A full pipe (non-blocking stdout): keep the rest for the next pass; the ring fills
+        // and the workers drop meanwhile.
+        keep_rest = true;
+        break;
+      }
       if (w <= 0) {
         // Disk full, closed stdout...: the lines are lost, counted as dropped, warned about at
         // most once a minute; the workers never notice.
@@ -341,14 +358,14 @@ bool AccessLogWriter::drainOnce() {
           last_error_log_s_ = now_s;
           SURGE_LOG(kWarn, "gateway",
                     "access_log: write to '" + options_.path + "' failed: " +
-                        (w < 0 ? std::strerror(errno) : "no progress") + " (entries dropped)");
+                        (w < 0 ? std::strerror(err) : "no progress") + " (entries dropped)");
         }
         break;
       }
       done += static_cast<size_t>(w);
     }
     written_bytes_.fetch_add(done, std::memory_order_relaxed);
-    r->consume(n);
+    r->consume(keep_rest ? done : n);
   }
   return any;
 }

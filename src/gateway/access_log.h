@@ -138,7 +138,7 @@ class AccessLogWriter {
   void nudge();
   // One step of the writer: reopen if asked, then write what every ring holds. Only while the
   // writer thread is not running (tests; stop() uses it for the last entries).
-  void flushNow() { drainOnce(); }
+  void flushNow() { drainOnce(/*final=*/false); }
 
   AccessLogRing& ring(int i) { return *rings_[static_cast<size_t>(i)]; }
   const AccessLogOptions& options() const { return options_; }
@@ -149,7 +149,8 @@ class AccessLogWriter {
  private:
   void run();
   // Reopens when asked, then writes every ring's content; returns false when nothing was there.
-  bool drainOnce();
+  // A full non-blocking stdout keeps the rest in the ring, unless `final` (then it is dropped).
+  bool drainOnce(bool final);
   void reopenNow();
 
   AccessLogOptions options_;

@@ -2,6 +2,7 @@
 // and its writer (drain to a file, reopen after a rename).
 #include "gateway/access_log.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -321,6 +322,60 @@ TEST_F(AccessLogWriterTest, AFullRingDropsWithoutBlockingTheProducer) {
   EXPECT_EQ(w.dropped(), 135u);
   w.stop();
   EXPECT_EQ(slurp(dir_ / "access.log").size(), 65u * 1000u);
+}
+
+// stdout is a pipe nobody reads: the writer must neither block (a full pipe keeps the rest in the
+// ring for the next pass) nor hang at stop() (what cannot be written then is dropped, counted).
+TEST_F(AccessLogWriterTest, AFullStdoutPipeNeverBlocksTheWriter) {
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  std::fflush(stdout);
+  int saved = ::dup(STDOUT_FILENO);
+  ASSERT_GE(saved, 0);
+  ASSERT_EQ(::dup2(p[1], STDOUT_FILENO), STDOUT_FILENO);
+  std::string first, second;
+  uint64_t dropped_before_stop = 0, dropped_after_stop = 0, written_mid = 0;
+  {
+    AccessLogOptions o;
+    o.path = "stdout";
+    o.buffer_bytes = 1 << 20;
+    AccessLogWriter w(o, 1);
+    Status opened = w.open();
+    ASSERT_EQ(::dup2(saved, STDOUT_FILENO), STDOUT_FILENO);  // the test's own output again
+    ASSERT_TRUE(opened.isOk()) << opened.message();
+    std::string line(99, 'q');
+    line += '\n';
+    for (int i = 0; i < 2000; ++i) w.ring(0).push(line);  // 200 000 bytes > a 64 KiB pipe
+    w.flushNow();  // fills the pipe, keeps the rest; returns instead of blocking
+    written_mid = w.writtenBytes();
+    dropped_before_stop = w.dropped();
+    char buf[1 << 16];
+    ssize_t n;
+    while ((n = ::read(p[0], buf, sizeof buf)) > 0) {  // the pipe's whole content: it was full
+      first.append(buf, static_cast<size_t>(n));
+      if (first.size() == written_mid) break;
+    }
+    w.flushNow();  // the next piece
+    w.stop();      // the pipe is full again: the rest is dropped, not waited for
+    dropped_after_stop = w.dropped();
+    ::close(p[1]);
+  }
+  ::close(saved);
+  char buf[1 << 16];
+  ssize_t n;
+  ::fcntl(p[0], F_SETFL, O_NONBLOCK);
+  while ((n = ::read(p[0], buf, sizeof buf)) > 0) second.append(buf, static_cast<size_t>(n));
+  ::close(p[0]);
+  EXPECT_GT(written_mid, 0u);
+  EXPECT_LT(written_mid, 200000u) << "the pipe cannot have taken everything";
+  EXPECT_EQ(first.size(), written_mid);
+  EXPECT_EQ(dropped_before_stop, 0u);
+  EXPECT_GT(dropped_after_stop, 0u);
+  // Whatever reached the pipe is whole lines in order, then at most one cut line at the end.
+  std::string all = first + second;
+  EXPECT_EQ(all.substr(0, 100), std::string(99, 'q') + "\n");
+  EXPECT_GE(all.size(), 2 * written_mid - 100);
+  EXPECT_LE(dropped_after_stop, 2000u - all.size() / 100);
 }
 
 }  // namespace
