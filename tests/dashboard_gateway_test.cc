@@ -70,7 +70,9 @@ TEST_F(DashboardGateway, ShowsBackendsNeedsTheTokenAndDrainsAndUndrains) {
 
   // The page and its assets need no token; the API does.
   ASSERT_EQ(httpGet(admin_port_, "/").status, 200);
-  ASSERT_EQ(httpGet(admin_port_, "/backends").status, 401);
+  HttpResult unauthorized = httpGet(admin_port_, "/backends");
+  ASSERT_EQ(unauthorized.status, 401);
+  EXPECT_EQ(unauthorized.headers["x-content-type-options"], "nosniff");
 
   // Without the token: no backend, and the page says why.
   std::string dom = dumpDom(dir_, page);

@@ -131,7 +131,7 @@ HttpResponse addBackend(Cluster& cluster, const HttpRequest& req, TimePoint now)
 }  // namespace
 
 net::Handler makeAdminHandler(Cluster& cluster, metrics::Registry& registry, AdminOptions options) {
-  return [&cluster, &registry, options](const HttpRequest& req) -> HttpResponse {
+  auto handle = [&cluster, &registry, options](const HttpRequest& req) -> HttpResponse {
     TimePoint now = cluster.now();
     if (req.path == "/healthz") {
       if (req.method != "GET" && req.method != "HEAD") return methodNotAllowed("GET, HEAD");
@@ -217,6 +217,14 @@ net::Handler makeAdminHandler(Cluster& cluster, metrics::Registry& registry, Adm
     }
     return HttpResponse::jsonError(
         404, "no such admin endpoint: " + req.path + " (try /, /backends, /metrics, /healthz)");
+  };
+  // Every answer: no content sniffing (a JSON body is never rendered as HTML).
+  return [handle = std::move(handle)](const HttpRequest& req) -> HttpResponse {
+    HttpResponse r = handle(req);
+    bool has = false;
+    for (const auto& [k, v] : r.headers) has = has || k == "X-Content-Type-Options";
+    if (!has) r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    return r;
   };
 }
 

@@ -55,6 +55,7 @@ ol.events .Warning .reason{color:var(--bad)}
 .ok{color:var(--ok);font-weight:600}
 .msg{min-height:1.2em;margin:.25rem 0}
 form.token{display:flex;gap:.5rem;flex-wrap:wrap;align-items:center}
+form.token input{flex:1;min-width:12rem}
 input,button{font:inherit;padding:.3rem .6rem;border:1px solid var(--line);border-radius:6px;background:#fff;color:inherit}
 button{cursor:pointer;background:#f3f4f6}
 button:hover{background:#e5e7eb}
@@ -227,7 +228,12 @@ constexpr std::string_view kAutoscalerJs = R"SURGE('use strict';
         ['replicas', `current ${s.currentReplicas ?? '—'}, desired ${s.desiredReplicas ?? '—'} ` +
                      `(min ${s.minReplicas ?? '—'}, max ${s.maxReplicas ?? '—'})`],
         ['ready', d.replicas ? `${ready} of ${live.length}` : '—'],
-        ['last decision', dec.reason || '—'],
+        ['last decision', s.lastDecision
+            ? `reactive ${dec.reactiveReplicas}` +
+              (dec.predictiveReplicas != null ? `, predictive ${dec.predictiveReplicas}` : '') +
+              ` → ${dec.desiredReplicas}` + (dec.held ? ' (held: metrics missing)' : '') +
+              (dec.reason ? ` — ${dec.reason}` : '')
+            : '—'],
         ['panic mode', dec.panicking ? 'on' : 'off'],
         ['predictive', d.predictive ? (s.forecaster || 'on') : 'off'],
         ['mode', s.dryRun ? 'dry run (never scales)' : 'live'],
@@ -277,8 +283,13 @@ constexpr std::string_view kAutoscalerJs = R"SURGE('use strict';
       cells: [`${m.type} ${m.name}`, m.error ? S.el('span', {class: 'error'}, m.error) : (m.description || '—'),
               m.proposal ?? '—'],
     }));
-    const conds = (s.conditions || []).map(c => S.el('li', {},
-        S.badge(c.status), ' ', S.el('b', {}, c.type), ' ', c.reason, ': ', c.message));
+    // ScalingLimited True is the notable state; for the others False is.
+    const conds = (s.conditions || []).map(c => {
+      const notable = c.type === 'ScalingLimited' ? c.status === 'True' : c.status !== 'True';
+      const cls = notable ? (c.type === 'ScalingLimited' ? 'state-draining' : 'state-failed') : 'state-ready';
+      return S.el('li', {class: 'condition'}, S.el('span', {class: 'badge ' + cls}, c.status), ' ',
+                  S.el('b', {}, c.type), ' ', c.reason, ': ', c.message);
+    });
     S.replace(metrics, S.table(cols, rows, 'no metric results yet'),
         S.el('h3', {}, 'Conditions'), S.el('ul', {class: 'conditions'}, conds));
   }

@@ -255,7 +255,13 @@ class AdminServer::Impl {
 
   Status start(const std::string& listen, uint16_t* port) {
     server_ = std::make_unique<net::HttpServer>(
-        io_, [this](const net::HttpRequest& r) { return handle(r); });
+        io_, [this](const net::HttpRequest& r) {
+          net::HttpResponse resp = handle(r);
+          bool has = false;  // every answer: no content sniffing
+          for (const auto& [k, v] : resp.headers) has = has || k == "X-Content-Type-Options";
+          if (!has) resp.headers.emplace_back("X-Content-Type-Options", "nosniff");
+          return resp;
+        });
     RETURN_IF_ERROR(server_->listen(listen));
     *port = server_->port();
     work_.emplace(io_.get_executor());

@@ -148,6 +148,9 @@ TEST(AdminServerTest, DashboardPageAndJsonWithReplicasAndHistory) {
   EXPECT_EQ(headerOf(r, "X-Content-Type-Options"), "nosniff");
   EXPECT_NE(headerOf(r, "Content-Security-Policy").find("script-src 'self'"), std::string::npos);
   EXPECT_NE(surge::testing::bodyOf(r).find("/autoscaler.js"), std::string::npos);
+  EXPECT_EQ(headerOf(surge::testing::httpExchange(admin.port(), "GET", "/status"),
+                     "X-Content-Type-Options"),
+            "nosniff");
   r = surge::testing::httpExchange(admin.port(), "GET", "/autoscaler.js");
   EXPECT_EQ(surge::testing::statusOf(r), 200);
   EXPECT_EQ(headerOf(r, "Content-Type"), "text/javascript; charset=utf-8");
