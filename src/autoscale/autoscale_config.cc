@@ -28,7 +28,7 @@ Status checkListen(const config::Node& n, const std::string& address) {
 void parsePredictive(const config::Node& n, PredictiveConfig* p, config::ErrorList* errors) {
   if (n.isNull()) return;
   if (!errors->add(n.checkKeys({"enabled", "horizon", "rps_per_replica", "min_replicas",
-                                "history_file", "metric"}))) {
+                                "quantile", "history_file", "metric"}))) {
     return;
   }
   p->enabled = errors->take(n.getBool("enabled", p->enabled), p->enabled);
@@ -39,6 +39,8 @@ void parsePredictive(const config::Node& n, PredictiveConfig* p, config::ErrorLi
   p->min_replicas = static_cast<int32_t>(
       errors->take(n.getIntInRange("min_replicas", p->min_replicas, 0, 100000),
                    static_cast<int64_t>(p->min_replicas)));
+  p->quantile =
+      errors->take(n.getDoubleInRange("quantile", p->quantile, 0.01, 0.99), p->quantile);
   p->history_file = errors->take(n.getString("history_file", p->history_file), p->history_file);
   if (p->history_file.empty()) errors->add(n["history_file"].error("must not be empty"));
   p->metric = errors->take(n.getString("metric", p->metric), p->metric);

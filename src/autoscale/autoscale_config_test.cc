@@ -54,7 +54,7 @@ TEST(AutoscaleConfigTest, AllSections) {
 target: {kind: local}
 sync_period: 2s
 predictive: {enabled: true, horizon: 5m, rps_per_replica: 50, min_replicas: 3,
-             history_file: /tmp/h.csv}
+             quantile: 0.95, history_file: /tmp/h.csv}
 panic: {enabled: true, window: 4s, stable_window: 30s, threshold: 3}
 controller: {tolerance: 0.05, downscale_stabilization_window: 10s, scale_up_limit_minimum: 8}
 admin: {listen: 127.0.0.1:0}
@@ -67,6 +67,7 @@ admin: {listen: 127.0.0.1:0}
   EXPECT_DOUBLE_EQ(p.predictive.rps_per_replica, 50);
   EXPECT_EQ(p.predictive.min_replicas, 3);
   EXPECT_EQ(p.predictive.history_file, "/tmp/h.csv");
+  EXPECT_DOUBLE_EQ(p.predictive.quantile, 0.95);
   EXPECT_TRUE(p.panic.enabled);
   EXPECT_EQ(p.panic.window, seconds(4));
   EXPECT_EQ(p.panic.stable_window, seconds(30));
@@ -95,7 +96,7 @@ TEST(AutoscaleConfigTest, UnknownKeyHasLocationAndSuggestion) {
 TEST(AutoscaleConfigTest, NestedUnknownKeyAndBadValuesAllReported) {
   auto c = parse(std::string(R"(target: {kind: local}
 panic: {enabled: true, treshold: 2}
-predictive: {enabled: maybe}
+predictive: {enabled: maybe, quantile: 1.5}
 sync_period: 0s
 )") + kHpa);
   ASSERT_FALSE(c.isOk());
@@ -103,6 +104,7 @@ sync_period: 0s
   EXPECT_NE(m.find("autoscale.yaml:2:"), std::string::npos) << m;
   EXPECT_NE(m.find("did you mean 'threshold'"), std::string::npos) << m;
   EXPECT_NE(m.find("predictive.enabled"), std::string::npos) << m;
+  EXPECT_NE(m.find("predictive.quantile"), std::string::npos) << m;
   EXPECT_NE(m.find("sync_period"), std::string::npos) << m;
 }
 

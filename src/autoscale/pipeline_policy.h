@@ -21,6 +21,9 @@ struct PredictiveConfig {
   Duration horizon = std::chrono::minutes(10);  // covers a replica's cold start
   double rps_per_replica = 100;
   int32_t min_replicas = 1;
+  // Replicas are sized for this quantile of the forecast (CombinedForecaster::forecastQuantile):
+  // an upper one covers the forecast's own error; 0.5 is the point forecast.
+  double quantile = 0.9;
   std::string history_file = "surge-rps-history.csv";
   // The observed request rate recorded each sync: the sum over pods of this Pods metric (the
   // reference HPA's requests_per_second), or the sum of an External/Object metric of that name.

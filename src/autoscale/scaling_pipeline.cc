@@ -166,7 +166,8 @@ void ScalingPipeline::runPredictive(int64_t unix_ms, const MetricsSnapshot& snap
   if (!forecaster_.fitted()) return;
   const int64_t at = unix_ms / 1000 +
                      std::chrono::duration_cast<std::chrono::seconds>(p.horizon).count();
-  d.forecast_rps = forecaster_.forecast(at);
+  // Sized for the configured quantile of the forecast (0.5: the point forecast itself).
+  d.forecast_rps = forecaster_.forecastQuantile(at, p.quantile);
   d.predictive = predictiveReplicas(*d.forecast_rps, p.rps_per_replica, p.min_replicas);
 }
 

@@ -27,6 +27,7 @@
 #include "autoscale/events.h"
 #include "autoscale/hpa/types.h"
 #include "autoscale/panic.h"
+#include "autoscale/predict/combined_forecaster.h"
 #include "autoscale/predict/forecaster.h"
 #include "autoscale/pipeline_policy.h"
 #include "common/clock.h"
@@ -104,7 +105,7 @@ class ScalingPipeline {
 
   const PipelinePolicy& policy() const { return policy_; }
   const PipelineOptions& options() const { return options_; }
-  const SeasonalForecaster& forecaster() const { return forecaster_; }
+  const CombinedForecaster& forecaster() const { return forecaster_; }
   const std::vector<RpsSample>& rpsHistory() const { return rps_history_; }
   int64_t lastFitUnixMs() const { return last_fit_unix_ms_; }  // 0: never fitted
 
@@ -117,7 +118,7 @@ class ScalingPipeline {
   HpaSpec collect_spec_;
   std::optional<HpaHistory> hpa_history_;
   std::vector<RpsSample> rps_history_;
-  SeasonalForecaster forecaster_;
+  CombinedForecaster forecaster_;
   int64_t last_fit_unix_ms_ = 0;
   PanicPolicy panic_;
 };

@@ -184,6 +184,28 @@ TEST(ScalingPipelineTest, PredictivePreScalesAndRecordsTheObservedRate) {
   EXPECT_FALSE(r.fit_error.has_value());
 }
 
+TEST(ScalingPipelineTest, PredictiveSizesForTheConfiguredQuantile) {
+  // Ten days of a noisy flat 750 rps (the combination backtests on them): the 0.9 quantile is
+  // above the point forecast, which quantile 0.5 uses.
+  std::vector<RpsSample> history;
+  Random rng(5);
+  for (int64_t t = kUnixStartMs / 1000 - 10 * 86400; t < kUnixStartMs / 1000; t += 300) {
+    history.push_back({t, 750 * (1 + 0.1 * (rng.uniformDouble() - 0.5))});
+  }
+  std::optional<double> forecast[2];
+  for (int i = 0; i < 2; ++i) {
+    PipelinePolicy policy = predictivePolicy();
+    policy.predictive.quantile = i == 0 ? 0.5 : 0.9;
+    ScalingPipeline p(policy);
+    p.setRpsHistory(history);
+    forecast[i] = p.step(observe(p.collectSpec(), seconds(0), 2, 100)).decision.forecast_rps;
+    ASSERT_TRUE(forecast[i].has_value());
+    ASSERT_TRUE(p.forecaster().backtested()) << p.forecaster().summary();
+  }
+  EXPECT_NEAR(*forecast[0], 750, 30);
+  EXPECT_GT(*forecast[1], *forecast[0] + 5);
+}
+
 TEST(ScalingPipelineTest, AForecastAloneNeverScalesIn) {
   ScalingPipeline p(predictivePolicy());
   p.setRpsHistory(flatHistory(750));
