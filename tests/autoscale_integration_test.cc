@@ -90,7 +90,10 @@ class AutoscaleIntegration : public ::testing::Test {
   }
 
   void startUp() {
-    ASSERT_TRUE(testing::startUp(up_, dir_, {"--config", dir_.file("autoscale.yaml")}))
+    // --run-dir: the replica this test kills makes surge up keep its logs; keep them in dir_.
+    ASSERT_TRUE(testing::startUp(up_, dir_,
+                                 {"--config", dir_.file("autoscale.yaml"), "--run-dir",
+                                  dir_.file("run")}))
         << log("up.log");
     gw_port_ = up_.port();
     admin_port_ = up_.portAfter("(admin");
