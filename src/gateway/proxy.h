@@ -22,6 +22,10 @@
 // Decisions are pure policies with their own tests (docs/design/gateway.md, "Policies"): retries
 // and deadlines (retry_policy.h, retry_budget.h), the hash key (hash_key.h), the heads written
 // (head_rewrite.h), whether a pick is tried (host_selection.h); this file does the I/O around them.
+// Access log (access_log.h, docs/design/access-log.md; nothing at all when off): a session copies
+// method, target and X-Request-Id at the head (bounded) and, when the exchange ends or the
+// connection closes, formats one entry into the worker's line buffer and pushes it into the
+// worker's ring (no lock, no syscall); the writer thread does the I/O.
 // Threading: a Worker and its sessions run on the worker's thread only; beginShutdown() and
 // inFlight() may be called from any thread.
 #pragma once
