@@ -473,8 +473,8 @@ int runLoad(const std::vector<std::string>& argv) {
     r.dropped = w.dropped;
     r.target_rps = profile->expectedRequests() /
                    std::max(1e-9, std::chrono::duration<double>(profile->totalLength()).count());
-    r.avg_batch = loadgen::averageBatch(before, scrapeBatch());
     r.interrupted = g_stop.load();
+    if (!r.interrupted) r.avg_batch = loadgen::averageBatch(before, scrapeBatch());
     results.push_back(r);
   } else {
     const double tol = stability / 100;
