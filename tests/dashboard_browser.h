@@ -52,15 +52,15 @@ inline std::string chromiumBinary() {
 }
 
 // GTEST_SKIP, loudly, when Chromium is missing (scripts/install-deps installs it; CI runs these).
-#define SURGE_REQUIRE_CHROMIUM()                                                              \
-  do {                                                                                        \
-    if (::surge::testing::chromiumBinary().empty()) {                                         \
-      std::fprintf(stderr,                                                                    \
-                   "\n*** SKIPPED: chromium is not installed, so the dashboard's browser "    \
-                   "test did not run. Run scripts/install-deps (apt-get install chromium). "  \
-                   "***\n\n");                                                                \
-      GTEST_SKIP() << "chromium is not installed (scripts/install-deps installs it)";         \
-    }                                                                                         \
+#define SURGE_REQUIRE_CHROMIUM()                                                             \
+  do {                                                                                       \
+    if (::surge::testing::chromiumBinary().empty()) {                                        \
+      std::fprintf(stderr,                                                                   \
+                   "\n*** SKIPPED: chromium is not installed, so the dashboard's browser "   \
+                   "test did not run. Run scripts/install-deps (apt-get install chromium). " \
+                   "***\n\n");                                                               \
+      GTEST_SKIP() << "chromium is not installed (scripts/install-deps installs it)";        \
+    }                                                                                        \
   } while (0)
 
 inline std::vector<std::string> chromiumArgs(const ScratchDir& dir, const std::string& profile) {
@@ -192,12 +192,10 @@ class Browser {
                           std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     if (fd_ < 0) return nullptr;
     const int id = ++next_id_;
-    nlohmann::json msg = {{"id", id},
-                          {"method", "Runtime.evaluate"},
-                          {"params",
-                           {{"expression", expression},
-                            {"returnByValue", true},
-                            {"awaitPromise", true}}}};
+    nlohmann::json msg = {
+        {"id", id},
+        {"method", "Runtime.evaluate"},
+        {"params", {{"expression", expression}, {"returnByValue", true}, {"awaitPromise", true}}}};
     if (!sendFrame(msg.dump())) return nullptr;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (true) {
@@ -290,10 +288,10 @@ class Browser {
       std::string payload = buffer_.substr(header, len);
       buffer_.erase(0, header + len);
       const int opcode = b0 & 0x0f;
-      if (opcode == 0x8) return std::nullopt;           // close
-      if (opcode != 0x1 && opcode != 0x0) continue;     // ping/pong/binary
+      if (opcode == 0x8) return std::nullopt;        // close
+      if (opcode != 0x1 && opcode != 0x0) continue;  // ping/pong/binary
       message += payload;
-      if (b0 & 0x80) return message;                    // FIN
+      if (b0 & 0x80) return message;  // FIN
     }
   }
 

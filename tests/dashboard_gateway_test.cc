@@ -39,10 +39,10 @@ class DashboardGateway : public ::testing::Test {
 
   HttpResult admin(const std::string& method, const std::string& target,
                    const std::string& body = "") {
-    return httpRequest(admin_port_, method, target,
-                       {{"Authorization", std::string("Bearer ") + kToken},
-                        {"Content-Type", "application/json"}},
-                       body);
+    return httpRequest(
+        admin_port_, method, target,
+        {{"Authorization", std::string("Bearer ") + kToken}, {"Content-Type", "application/json"}},
+        body);
   }
   json backend(const std::string& address) {
     HttpResult r = admin("GET", "/backends/" + address);
@@ -81,10 +81,12 @@ TEST_F(DashboardGateway, ShowsBackendsNeedsTheTokenAndDrainsAndUndrains) {
   EXPECT_NE(dom.find("needs the admin token"), std::string::npos) << dom;
 
   // A backend whose zone is hostile HTML (nothing listens there: it only has to be listed).
-  ASSERT_EQ(admin("POST", "/backends",
-                  R"({"address": "127.0.0.1:9", "zone": "<img src=x id=pwn onerror=\"document.title=1\">"})")
-                .status,
-            201);
+  ASSERT_EQ(
+      admin(
+          "POST", "/backends",
+          R"({"address": "127.0.0.1:9", "zone": "<img src=x id=pwn onerror=\"document.title=1\">"})")
+          .status,
+      201);
 
   // With the token in the fragment: the backends, healthy.
   dom = dumpDom(dir_, page + "#token=" + kToken);
@@ -129,7 +131,8 @@ TEST_F(DashboardGateway, ShowsBackendsNeedsTheTokenAndDrainsAndUndrains) {
   };
   ASSERT_TRUE(waitUntil([&] { return rowHealth(busy) == "draining"; }, 20s, 100ms,
                         "the open page shows the drain"))
-      << browser.lastError() << "\n" << browser.log();
+      << browser.lastError() << "\n"
+      << browser.log();
   ASSERT_EQ(browser.evaluate("document.querySelector('tr.backend[data-address=\"" + busy +
                              "\"] button.undrain').click(), true"),
             true);
@@ -163,7 +166,8 @@ TEST_F(DashboardGateway, ShowsBackendsNeedsTheTokenAndDrainsAndUndrains) {
   EXPECT_EQ(backend(busy).value("health", ""), "healthy");
 
   if (const char* shots = std::getenv("SURGE_DASHBOARD_SCREENSHOTS"); shots && *shots) {
-    ASSERT_EQ(admin("POST", "/backends", "{\"address\": \"" + idle + "\", \"zone\": \"b\"}").status, 201);
+    ASSERT_EQ(admin("POST", "/backends", "{\"address\": \"" + idle + "\", \"zone\": \"b\"}").status,
+              201);
     EXPECT_TRUE(screenshot(dir_, page + "#token=" + kToken,
                            std::string(shots) + "/gateway-desktop.png", 1280, 700));
     EXPECT_TRUE(screenshot(dir_, page + "#token=" + kToken,

@@ -1,8 +1,8 @@
 // The autoscaler's dashboard in a real browser (headless Chromium, tests/dashboard_browser.h):
 // `surge up --synthetic` with its two replicas at first (surge up's floor); the page (GET / of
 // the autoscaler admin) shows them as ready; load through the gateway makes the autoscaler scale
-// out, and the page that stayed open shows the new replica and the scale event without a reload. The HPA's name is
-// hostile HTML: it must appear as text, never as an element.
+// out, and the page that stayed open shows the new replica and the scale event without a reload.
+// The HPA's name is hostile HTML: it must appear as text, never as an element.
 // SURGE_DASHBOARD_SCREENSHOTS=DIR also writes the phone and desktop screenshots of docs/images.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -78,7 +78,8 @@ TEST_F(DashboardUp, ShowsTheReplicasAndFollowsAScaleOutLive) {
   scaler_port_ = up_.portAfter("autoscaler");
   const std::string url = "http://127.0.0.1:" + std::to_string(scaler_port_) + "/";
   ASSERT_TRUE(waitUntil([&] { return readyReplicas() == 2; }, 60s, 100ms, "two ready replicas"))
-      << dashboard().dump(2) << "\n" << up_.log();
+      << dashboard().dump(2) << "\n"
+      << up_.log();
 
   // A fresh load: the rendered DOM has the replica, its state and the page's structure.
   std::string dom = dumpDom(dir_, url);
@@ -102,15 +103,17 @@ TEST_F(DashboardUp, ShowsTheReplicasAndFollowsAScaleOutLive) {
                rows[1][1] == "ready";
       },
       20s, 100ms, "the open page shows two ready replicas"))
-      << browser.evaluate(kRows).dump() << " " << browser.lastError() << "\n" << browser.log();
+      << browser.evaluate(kRows).dump() << " " << browser.lastError() << "\n"
+      << browser.log();
   EXPECT_EQ(browser.evaluate("document.getElementById('pwn') === null"), true);
 
   // Scale out: 60 req/s against 10 per replica wants 6, capped at 3 (the page has not reloaded).
   Process load;
   std::string err;
-  ASSERT_TRUE(load.start({surgeBinary(), "load", "--url", "http://127.0.0.1:" + std::to_string(gw_port_),
-                          "--model", "mlp", "--rate", "60", "--duration", "60s", "--timeout", "10s"},
-                         &err, dir_.file("load.log")))
+  ASSERT_TRUE(
+      load.start({surgeBinary(), "load", "--url", "http://127.0.0.1:" + std::to_string(gw_port_),
+                  "--model", "mlp", "--rate", "60", "--duration", "60s", "--timeout", "10s"},
+                 &err, dir_.file("load.log")))
       << err;
   ASSERT_TRUE(waitUntil(
       [&] {
@@ -122,7 +125,9 @@ TEST_F(DashboardUp, ShowsTheReplicasAndFollowsAScaleOutLive) {
         return ready == 3;
       },
       60s, 200ms, "the open page shows a third ready replica (no reload)"))
-      << browser.evaluate(kRows).dump() << "\n" << dashboard().dump(2) << "\n" << up_.log();
+      << browser.evaluate(kRows).dump() << "\n"
+      << dashboard().dump(2) << "\n"
+      << up_.log();
   // The rescale event and its reason, and the replicas' own numbers.
   EXPECT_TRUE(waitUntil(
       [&] {

@@ -6,7 +6,8 @@
 namespace surge::web {
 namespace {
 
-constexpr std::string_view kCss = R"SURGE(:root{--bg:#f6f7f9;--fg:#1f2328;--muted:#59636e;--card:#fff;--line:#d0d7de;
+constexpr std::string_view kCss =
+    R"SURGE(:root{--bg:#f6f7f9;--fg:#1f2328;--muted:#59636e;--card:#fff;--line:#d0d7de;
 --ok:#1a7f37;--warn:#9a6700;--bad:#cf222e;--info:#0969da}
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:var(--bg);color:var(--fg)}

@@ -33,8 +33,7 @@ TEST(Web, ServesEachPageAndItsAssetsWithSecurityHeaders) {
     EXPECT_FALSE(isPagePath(page, other));
     EXPECT_FALSE(serve(page, "/backends"));
     EXPECT_EQ(header(*serve(page, "/"), "Content-Type"), "text/html; charset=utf-8");
-    EXPECT_EQ(header(*serve(page, "/surge.js"), "Content-Type"),
-              "text/javascript; charset=utf-8");
+    EXPECT_EQ(header(*serve(page, "/surge.js"), "Content-Type"), "text/javascript; charset=utf-8");
     EXPECT_EQ(header(*serve(page, "/surge.css"), "Content-Type"), "text/css; charset=utf-8");
   }
 }
@@ -65,7 +64,8 @@ TEST(Web, PagesHaveNoInlineScriptNoExternalReferenceAndAViewport) {
     EXPECT_EQ(scripts, 2);
     EXPECT_EQ(html.find(" style="), std::string::npos);
     EXPECT_EQ(html.find(" onclick="), std::string::npos);
-    for (std::string_view asset : {pageHtml(page), pageScript(page), commonScript(), stylesheet()}) {
+    for (std::string_view asset :
+         {pageHtml(page), pageScript(page), commonScript(), stylesheet()}) {
       const std::string text(asset);
       EXPECT_EQ(text.find("http://"), text.find("http://www.w3.org/2000/svg")) << "external URL";
       EXPECT_EQ(text.find("https://"), std::string::npos);

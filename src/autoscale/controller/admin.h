@@ -9,7 +9,8 @@
 //   GET /api/dashboard  what the dashboard shows: the status, the replicas (state, zone, serving
 //                 numbers), the last events and a history of the syncs (replicas, observed and
 //                 forecast request rate) — JSON
-// JSON shapes: docs/up.md; the dashboard: docs/design/dashboard.md. Runs its own io_context on one thread (a control-plane endpoint).
+// JSON shapes: docs/up.md; the dashboard: docs/design/dashboard.md. Runs its own io_context on
+// one thread (a control-plane endpoint), plus a sampler thread for the dashboard.
 // Thread-safety: start/stop from one thread; handlers read the controller's thread-safe views.
 #pragma once
 

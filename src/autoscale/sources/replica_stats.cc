@@ -103,8 +103,9 @@ std::map<std::string, ReplicaNumbers> ReplicaStatsScraper::scrape(
     auto& h = history_[address];
     while (!h.empty() && now - h.front().at > window_) h.pop_front();
     const Scrape* prev = h.empty() ? nullptr : &h.front();
-    out[address] = replicaNumbers(prev ? &prev->page : nullptr, prev ? toSeconds(prev->at - TimePoint{}) : 0,
-                                  *page, toSeconds(now - TimePoint{}));
+    out[address] =
+        replicaNumbers(prev ? &prev->page : nullptr, prev ? toSeconds(prev->at - TimePoint{}) : 0,
+                       *page, toSeconds(now - TimePoint{}));
     h.push_back({now, std::move(*page)});
   }
   return out;

@@ -13,7 +13,8 @@ metrics::ParsedPage page(const std::string& text) {
   return p.isOk() ? *p : metrics::ParsedPage{};
 }
 
-// A `surge serve` page: `ok` successes, latencies in buckets 5 ms / 10 ms / 50 ms, a queue, batches.
+// A `surge serve` page: `ok` successes, latencies in buckets 5 ms / 10 ms / 50 ms, a queue,
+// batches.
 std::string servePage(double ok, double le5, double le10, double le50, double queue, double rows,
                       double batches) {
   std::string s;
@@ -24,7 +25,8 @@ std::string servePage(double ok, double le5, double le10, double le50, double qu
   s += "model_latency_bucket{model=\"m\",version=\"1\",le=\"0.01\"} " + std::to_string(le10) + "\n";
   s += "model_latency_bucket{model=\"m\",version=\"1\",le=\"0.05\"} " + std::to_string(le50) + "\n";
   s += "model_latency_bucket{model=\"m\",version=\"1\",le=\"+Inf\"} " + std::to_string(le50) + "\n";
-  s += "model_latency_sum{model=\"m\",version=\"1\"} 1\nmodel_latency_count{model=\"m\",version=\"1\"} " +
+  s += "model_latency_sum{model=\"m\",version=\"1\"} "
+       "1\nmodel_latency_count{model=\"m\",version=\"1\"} " +
        std::to_string(le50) + "\n";
   s += "model_request_queue_length{model=\"m\",version=\"1\"} " + std::to_string(queue) + "\n";
   s += "surge_serve_batch_size_sum{model=\"m\",version=\"1\"} " + std::to_string(rows) + "\n";
