@@ -142,6 +142,29 @@ TEST_F(LoadInterrupt, SigtermJsonAndGrpcStopCleanly) {
   EXPECT_DOUBLE_EQ(j["thresholds"][0]["measured"].get<double>(), 0);
 }
 
+TEST_F(LoadInterrupt, OpenLoopSigintCountsWhatWasAnswered) {
+  startServe();
+  std::string out;
+  auto code = interruptAfter({"--url", url(), "--model", "m", "--rate", "200", "--duration",
+                              "120s", "--json"},
+                             50, SIGINT, &out);
+  ASSERT_EQ(code, std::optional<int>(130)) << out << loadLog();
+  json j = json::parse(out);
+  EXPECT_EQ(j["interrupted"], true);
+  EXPECT_EQ(j["signal"], "SIGINT");
+  ASSERT_EQ(j["levels"].size(), 1u);
+  const auto& l = j["levels"][0];
+  EXPECT_EQ(l["mode"], "open");
+  EXPECT_EQ(l["interrupted"], true);
+  EXPECT_EQ(l["dropped"], 0);  // abandoned sends are not the server's drops
+  EXPECT_EQ(l["errors"], 0);
+  EXPECT_GE(l["requests"].get<long>(), 50);
+  const double d = l["duration_s"].get<double>();
+  EXPECT_LT(d, 60);
+  // The rate over the real elapsed time is about the schedule's 200/s, not 50 over 120 s.
+  EXPECT_NEAR(l["rps"].get<double>(), 200, 60) << l.dump();
+}
+
 TEST_F(LoadInterrupt, SecondSigintExitsAtOnce) {
   // A model that answers after 1.5 s: after the first SIGINT the gRPC run waits for its calls in
   // flight; the second SIGINT does not wait (exit 130, no summary).
