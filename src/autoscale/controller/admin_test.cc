@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "support/socket_client.h"
@@ -200,6 +201,44 @@ TEST(AdminServerTest, DashboardPageAndJsonWithReplicasAndHistory) {
       << d.dump();
   EXPECT_EQ(d["history"][1]["current"], 4);
   admin.stop();
+}
+
+TEST(AdminServerTest, DashboardJsonCarriesTheForecastAndNullsForUnknownNumbers) {
+  DashboardData d;
+  d.status.name = "hpa";
+  d.predictive = true;
+  d.horizon_seconds = 600;
+  DashboardSample a;
+  a.unix_ms = 1000;
+  a.current = 2;
+  a.desired = 3;
+  a.observed_rps = 42.5;
+  a.forecast_rps = 80;
+  DashboardSample b = a;
+  b.unix_ms = 2000;
+  b.observed_rps = std::nullopt;
+  b.forecast_rps = std::numeric_limits<double>::quiet_NaN();  // never NaN in JSON
+  d.history = {a, b};
+  ReplicaView r;
+  r.name = "r";
+  r.state = "draining";
+  r.queue = 0;
+  d.replicas = std::vector<ReplicaView>{r};
+  auto j = nlohmann::json::parse(dashboardToJson(d));
+  EXPECT_EQ(j["predictive"], true);
+  EXPECT_EQ(j["horizonSeconds"], 600);
+  ASSERT_EQ(j["history"].size(), 2u);
+  EXPECT_EQ(j["history"][0]["t"], 1000);
+  EXPECT_EQ(j["history"][0]["observedRps"], 42.5);
+  EXPECT_EQ(j["history"][0]["forecastRps"], 80);
+  EXPECT_EQ(j["history"][0]["desired"], 3);
+  EXPECT_TRUE(j["history"][1]["observedRps"].is_null());
+  EXPECT_TRUE(j["history"][1]["forecastRps"].is_null());
+  EXPECT_EQ(j["replicas"][0]["state"], "draining");
+  EXPECT_EQ(j["replicas"][0]["queue"], 0);
+  EXPECT_TRUE(j["replicas"][0]["rps"].is_null());
+  EXPECT_TRUE(j["replicas"][0]["error"].is_null());
+  EXPECT_EQ(j["status"]["name"], "hpa");
 }
 
 TEST(AdminServerTest, DashboardWithoutReplicaSourceSaysSo) {
