@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     pos += n;
     for (size_t i = 0; i < ready.size(); ++i) {
       const int32_t id = ready[i];
-      switch ((id + mode) % 3) {
+      switch ((static_cast<uint32_t>(id) + mode) % 3) {
         case 0:
           (void)session.respond(id, grpcResponseHeaders(), grpcFrame("ok"),
                                 grpcTrailers(GrpcCode::kOk));
