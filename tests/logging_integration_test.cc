@@ -1,6 +1,7 @@
 // --log-format json end to end (docs/design/logging.md): the real binary's stderr, every line one
 // JSON object with the schema's fields; the common flag's usage errors (exit 2, the flag named);
-// SURGE_LOG_FORMAT; and `surge up` passing the format to the replicas it starts.
+// SURGE_LOG_FORMAT; `surge up` passing the format to the replicas it starts; and `surge up` on a
+// pseudo-terminal (script(1), util-linux) keeping its status line below the log lines.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -193,6 +194,85 @@ TEST_F(LoggingIntegration, UpPassesTheFormatToItsReplicas) {
   up.stop(20s);  // its shutdown is autoscale_integration_test's subject
   const std::string up_log = readFile(dir_ / "up.log");
   EXPECT_GE(parseJsonLog(up_log).size(), 1u) << up_log;
+}
+
+// What a terminal shows for `bytes`: '\r' returns to column 0, ESC[K erases to the end of the line,
+// '\n' starts a new line (script(1) writes "\r\n"), other bytes overwrite.
+std::vector<std::string> screen(const std::string& bytes) {
+  std::vector<std::string> rows{""};
+  size_t col = 0;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const char c = bytes[i];
+    if (c == '\r') {
+      col = 0;
+    } else if (c == '\n') {
+      rows.emplace_back();
+      col = 0;
+    } else if (c == '\033' && bytes.compare(i, 3, "\033[K") == 0) {
+      rows.back().resize(std::min(col, rows.back().size()));
+      i += 2;
+    } else {
+      std::string& r = rows.back();
+      if (col < r.size()) {
+        r[col] = c;
+      } else {
+        r.resize(col, ' ');
+        r.push_back(c);
+      }
+      ++col;
+    }
+  }
+  return rows;
+}
+
+// The reported bug end to end: `surge up` on a terminal (script(1) gives it a pseudo-terminal)
+// with log lines arriving while its status line is shown (debug logging, a sync every 200 ms).
+// Every log line must be a row of its own, never the tail of a status row.
+TEST_F(LoggingIntegration, UpLogLinesNeverLandInTheStatusLineOnATerminal) {
+  const std::string typescript = dir_.file("typescript");
+  const std::string command =
+      surgeBinary() +
+      " up --synthetic --listen 127.0.0.1:0 --admin 127.0.0.1:0 --autoscaler-admin 127.0.0.1:0"
+      " --state-dir " +
+      dir_.file("state") + " --run-dir " + dir_.file("run") +
+      " --sync-period 200ms --log-level debug";
+  Process script;
+  std::string error;
+  ASSERT_TRUE(script.start({"script", "-qfec", command, typescript}, &error,
+                           dir_.file("script.err")))
+      << error;
+  static const std::regex kLogRow(
+      R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO |WARN |ERROR) )");
+  // Log lines written while the status line was shown: each erased it first.
+  auto logLinesOverTheStatus = [&] {
+    const std::string bytes = readFile(typescript);
+    int n = 0;
+    for (size_t at = bytes.find("\033[K20"); at != std::string::npos;
+         at = bytes.find("\033[K20", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  ASSERT_TRUE(waitUntil([&] { return logLinesOverTheStatus() >= 5; }, 40s, 100ms,
+                        "log lines written while the status line is shown"))
+      << readFile(typescript) << readFile(dir_.file("script.err"));
+  script.stop(20s);
+
+  const std::string bytes = readFile(typescript);
+  size_t status_rows = 0;
+  for (const std::string& row : screen(bytes)) {
+    std::smatch m;
+    if (std::regex_search(row, m, kLogRow)) {
+      EXPECT_EQ(m.position(0), 0) << "a log line inside another row: " << row;
+    }
+    if (row.rfind("rps ", 0) != 0) {
+      EXPECT_EQ(row.find("rps "), std::string::npos) << row;
+    } else {
+      ++status_rows;
+    }
+  }
+  // One status row left on screen (ended by the shutdown), the log lines above it.
+  EXPECT_EQ(status_rows, 1u) << bytes;
 }
 
 }  // namespace
