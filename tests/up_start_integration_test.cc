@@ -200,5 +200,15 @@ TEST(UpStart, ReplicasThatNeverServeStopUpWithTheReplicaLog) {
   EXPECT_TRUE(kept_log) << log;
 }
 
+TEST(UpStart, ARunDirThatIsAFileIsAUsageError) {
+  ScratchDir dir("up-rundir");
+  const std::string file = dir.write("not-a-dir", "x");
+  std::string out;
+  EXPECT_EQ(runToExit({surgeBinary(), "up", "--run-dir", file}, dir.file("up.log"), 30s, &out), 2);
+  EXPECT_NE(readFile(dir.file("up.log")).find("--run-dir: '" + file + "' is not a directory"),
+            std::string::npos)
+      << readFile(dir.file("up.log"));
+}
+
 }  // namespace
 }  // namespace surge::testing

@@ -327,6 +327,11 @@ std::optional<UpOptions> parseUpOptions(const std::vector<std::string>& argv, in
       return std::nullopt;
     }
   }
+  if (std::error_code ec; !o.run_dir.empty() && fs::exists(o.run_dir, ec) &&
+                          !fs::is_directory(o.run_dir, ec)) {
+    *exit_code = usageError(spec(), "--run-dir: '" + o.run_dir + "' is not a directory");
+    return std::nullopt;
+  }
   if (!o.repo.empty() && !fs::is_directory(o.repo)) {
     *exit_code = usageError(spec(), "--model-repository: '" + o.repo + "' is not a directory");
     return std::nullopt;
