@@ -5,9 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "common/logging.h"
 
 namespace surge::cli {
 namespace {
@@ -365,6 +368,32 @@ TEST(Flags, BrokenTablesAreInternalErrors) {
   CommandSpec bad_name{.path = "bad", .flags = {{.name = "-n"}}};
   EXPECT_EQ(checkSpec(bad_name).code(), StatusCode::kInternal);
   EXPECT_TRUE(checkSpec(testSpec()).isOk()) << checkSpec(testSpec()).message();
+}
+
+// The common --log-format flag: parseOrExit applies it and exports it for child processes; a bad
+// value is the usual one-line usage error naming the flag.
+TEST(Flags, LogFormatIsAppliedAndExportedByParseOrExit) {
+  static const CommandSpec spec{.path = "svc", .flags = {logFormatFlag()}};
+  ::unsetenv(kLogFormatEnv);
+  int code = -1;
+  ASSERT_TRUE(parseOrExit(spec, {}, &code).has_value());
+  EXPECT_EQ(logFormat(), LogFormat::kText);
+  EXPECT_EQ(std::getenv(kLogFormatEnv), nullptr);  // not given: nothing exported
+  ASSERT_TRUE(parseOrExit(spec, {"--log-format=json"}, &code).has_value());
+  EXPECT_EQ(logFormat(), LogFormat::kJson);
+  ASSERT_NE(std::getenv(kLogFormatEnv), nullptr);
+  EXPECT_STREQ(std::getenv(kLogFormatEnv), "json");
+  ASSERT_TRUE(parseOrExit(spec, {"--log-format", "text"}, &code).has_value());
+  EXPECT_EQ(logFormat(), LogFormat::kText);
+  EXPECT_STREQ(std::getenv(kLogFormatEnv), "text");
+  ::unsetenv(kLogFormatEnv);
+
+  auto bad = parseArgs(spec, {"--log-format", "jsno"});
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_EQ(bad.status().message(),
+            "--log-format: expected one of text, json, found 'jsno' (did you mean 'json'?)");
+  EXPECT_EQ(logFormat(), LogFormat::kText);  // unchanged by a failed parse
+  EXPECT_NE(helpText(spec).find("--log-format FORMAT"), std::string::npos);
 }
 
 TEST(FlagsDeathTest, ReadingAnUndeclaredFlagIsABug) {
