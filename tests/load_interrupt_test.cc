@@ -88,9 +88,9 @@ class LoadInterrupt : public ::testing::Test {
 TEST_F(LoadInterrupt, SigintPrintsThePartialSummaryAndExits130) {
   startServe();
   std::string out;
-  auto code = interruptAfter(
-      {"--url", url(), "--model", "m", "--concurrency", "2", "--duration", "120s"}, 50, SIGINT,
-      &out);
+  auto code =
+      interruptAfter({"--url", url(), "--model", "m", "--concurrency", "2", "--duration", "120s"},
+                     50, SIGINT, &out);
   ASSERT_EQ(code, std::optional<int>(130)) << out << loadLog();
   EXPECT_LT(stop_latency_, 5s);
   // The usual table, its level marked, and the interruption with the real elapsed time.
@@ -121,10 +121,10 @@ TEST_F(LoadInterrupt, SigtermJsonAndGrpcStopCleanly) {
   ASSERT_TRUE(line.has_value()) << server_.log();
   const int grpc_port = portFromLine(*line, "listening on");
   std::string out;
-  auto code = interruptAfter({"--protocol", "grpc", "--url", "127.0.0.1:" +
-                              std::to_string(grpc_port), "--model", "m", "--concurrency", "2",
-                              "--duration", "120s", "--json", "--max-error-rate", "1%"},
-                             50, SIGTERM, &out);
+  auto code = interruptAfter(
+      {"--protocol", "grpc", "--url", "127.0.0.1:" + std::to_string(grpc_port), "--model", "m",
+       "--concurrency", "2", "--duration", "120s", "--json", "--max-error-rate", "1%"},
+      50, SIGTERM, &out);
   ASSERT_EQ(code, std::optional<int>(143)) << out << loadLog();
   json j = json::parse(out);
   EXPECT_EQ(j["interrupted"], true);
@@ -136,7 +136,8 @@ TEST_F(LoadInterrupt, SigtermJsonAndGrpcStopCleanly) {
   const double d = l["duration_s"].get<double>();
   EXPECT_GT(d, 0);
   EXPECT_LT(d, 60);
-  EXPECT_NEAR(l["rps"].get<double>() * d, l["requests"].get<double>(), 1e-6 * l["rps"].get<double>() * d + 1e-9);
+  EXPECT_NEAR(l["rps"].get<double>() * d, l["requests"].get<double>(),
+              1e-6 * l["rps"].get<double>() * d + 1e-9);
   ASSERT_EQ(j["thresholds"].size(), 1u);
   EXPECT_EQ(j["thresholds"][0]["ok"], true);
   EXPECT_DOUBLE_EQ(j["thresholds"][0]["measured"].get<double>(), 0);
@@ -145,9 +146,9 @@ TEST_F(LoadInterrupt, SigtermJsonAndGrpcStopCleanly) {
 TEST_F(LoadInterrupt, OpenLoopSigintCountsWhatWasAnswered) {
   startServe();
   std::string out;
-  auto code = interruptAfter({"--url", url(), "--model", "m", "--rate", "200", "--duration",
-                              "120s", "--json"},
-                             50, SIGINT, &out);
+  auto code = interruptAfter(
+      {"--url", url(), "--model", "m", "--rate", "200", "--duration", "120s", "--json"}, 50, SIGINT,
+      &out);
   ASSERT_EQ(code, std::optional<int>(130)) << out << loadLog();
   json j = json::parse(out);
   EXPECT_EQ(j["interrupted"], true);
@@ -169,8 +170,9 @@ TEST_F(LoadInterrupt, SecondSigintExitsAtOnce) {
   // A model that answers after 1.5 s: after the first SIGINT the gRPC run waits for its calls in
   // flight; the second SIGINT does not wait (exit 130, no summary).
   writeModel(dir_ / "repo", "m",
-             syntheticConfig(0, "parameters { key: \"base_latency_us\" value { string_value: "
-                                "\"1500000\" } }\n"));
+             syntheticConfig(0,
+                             "parameters { key: \"base_latency_us\" value { string_value: "
+                             "\"1500000\" } }\n"));
   ASSERT_TRUE(testing::startServe(server_, dir_ / "repo", dir_.file("server.log"), {}, 15s));
   port_ = server_.port();
   auto line = server_.process().waitForLine("gRPC listening on", 5s);
@@ -201,9 +203,8 @@ TEST_F(LoadInterrupt, SecondSigintExitsAtOnce) {
 TEST_F(LoadInterrupt, FailedThresholdWinsOverTheInterrupt) {
   startServe();
   std::string out;
-  auto code = interruptAfter({"--url", url(), "--model", "m", "--duration", "120s", "--max-p99",
-                              "1us"},
-                             20, SIGINT, &out);
+  auto code = interruptAfter(
+      {"--url", url(), "--model", "m", "--duration", "120s", "--max-p99", "1us"}, 20, SIGINT, &out);
   ASSERT_EQ(code, std::optional<int>(1)) << out << loadLog();
   EXPECT_NE(out.find("interrupted by SIGINT"), std::string::npos) << out;
   EXPECT_NE(out.find("threshold max-p99 1us: FAILED, measured p99 "), std::string::npos) << out;
@@ -216,13 +217,12 @@ TEST_F(LoadInterrupt, ThresholdsDecideTheExitCode) {
       "body.json", R"({"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[1]}]})");
   std::string out;
   // Every answer 200 and fast: both thresholds pass.
-  ASSERT_EQ(load({"--url", url(), "--input", body, "--path", "/v2/models/m/infer",
-                  "--duration", "1s", "--max-error-rate", "0.01", "--max-p99", "5s"},
+  ASSERT_EQ(load({"--url", url(), "--input", body, "--path", "/v2/models/m/infer", "--duration",
+                  "1s", "--max-error-rate", "0.01", "--max-p99", "5s"},
                  &out),
             0)
       << out << loadLog();
-  EXPECT_NE(out.find("threshold max-error-rate 0.01: ok, measured 0.00% (0 of "),
-            std::string::npos)
+  EXPECT_NE(out.find("threshold max-error-rate 0.01: ok, measured 0.00% (0 of "), std::string::npos)
       << out;
   EXPECT_NE(out.find("threshold max-p99 5s: ok, measured p99 "), std::string::npos) << out;
   // Every answer 500: the error rate fails.

@@ -43,8 +43,7 @@ class SimCompare : public ::testing::Test {
 };
 
 TEST_F(SimCompare, ParallelRunsMatchTheSerialRun) {
-  const std::vector<std::string> files = {example("hpa-defaults.yaml"),
-                                          example("predictive.yaml"),
+  const std::vector<std::string> files = {example("hpa-defaults.yaml"), example("predictive.yaml"),
                                           example("least-connections.yaml")};
   auto args = [&](const std::string& jobs, const std::string& out_dir) {
     std::vector<std::string> a = {"--compare"};
@@ -86,8 +85,7 @@ TEST_F(SimCompare, ProgressGoesToStderrOnlyAndNotForShortRuns) {
   EXPECT_NE(err.find("surge sim: simulated 30m00s of 30m00s (100%)"), std::string::npos) << err;
   EXPECT_NE(err.find("M req/s simulated, ETA 0s"), std::string::npos) << err;
   // auto: a run of well under two seconds prints nothing.
-  ASSERT_EQ(sim({"--config", example("hpa-defaults.yaml"), "--duration", "5m"}, &out,
-                "auto.log"),
+  ASSERT_EQ(sim({"--config", example("hpa-defaults.yaml"), "--duration", "5m"}, &out, "auto.log"),
             0);
   EXPECT_EQ(readFile(dir_ / "auto.log"), "");
   EXPECT_NE(out.find("latency p99"), std::string::npos) << out;

@@ -12,9 +12,9 @@ StatusOr<double> parseErrorRate(std::string_view text) {
   bool percent = !s.empty() && s.back() == '%';
   if (percent) s.pop_back();
   auto invalid = [&] {
-    return Status(StatusCode::kInvalidArgument,
-                  "expected a fraction 0..1 (0.01) or a percentage (1%), found '" +
-                      std::string(text) + "'");
+    return Status(
+        StatusCode::kInvalidArgument,
+        "expected a fraction 0..1 (0.01) or a percentage (1%), found '" + std::string(text) + "'");
   };
   if (s.empty() || s[0] == '+' || s[0] == '-' || s[0] == ' ') return invalid();
   char* end = nullptr;
@@ -30,9 +30,9 @@ StatusOr<double> parseErrorRate(std::string_view text) {
     return v / 100;
   }
   if (v > 1) {
-    return Status(StatusCode::kInvalidArgument,
-                  "a fraction must be between 0 and 1, found '" + std::string(text) +
-                      "' (write a percentage as " + s + "%)");
+    return Status(StatusCode::kInvalidArgument, "a fraction must be between 0 and 1, found '" +
+                                                    std::string(text) +
+                                                    "' (write a percentage as " + s + "%)");
   }
   return v;
 }
@@ -81,9 +81,8 @@ std::vector<ThresholdResult> evaluateThresholds(const Thresholds& t,
       const uint64_t failed = l.errorCount() + l.dropped;
       r.message = "max-error-rate " + t.max_error_rate_text + where + ": " +
                   (r.ok ? "ok" : "FAILED") + ", " +
-                  (r.measured_any ? "measured " + pct(r.measured) + " (" +
-                                        std::to_string(failed) + " of " +
-                                        std::to_string(l.requests + l.dropped) + " failed)"
+                  (r.measured_any ? "measured " + pct(r.measured) + " (" + std::to_string(failed) +
+                                        " of " + std::to_string(l.requests + l.dropped) + " failed)"
                                   : std::string("no request was answered"));
       out.push_back(std::move(r));
     }

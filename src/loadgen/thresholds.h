@@ -30,13 +30,13 @@ struct Thresholds {
 };
 
 struct ThresholdResult {
-  std::string name;      // "max-error-rate" | "max-p99"
-  std::string level;     // "closed c=4", "open", "sweep c=8"
-  double limit = 0;      // fraction | seconds
-  double measured = 0;   // fraction | seconds (0 when nothing was measured)
+  std::string name;     // "max-error-rate" | "max-p99"
+  std::string level;    // "closed c=4" (also a sweep level), "open"
+  double limit = 0;     // fraction | seconds
+  double measured = 0;  // fraction | seconds (0 when nothing was measured)
   bool measured_any = true;
   bool ok = true;
-  std::string message;   // "max-error-rate 1%: ok, measured 0.00% (0 of 1234)"
+  std::string message;  // "max-error-rate 1%: ok, measured 0.00% (0 of 1234 failed)"
 };
 
 // The error rate of a level as the threshold sees it.

@@ -16,8 +16,8 @@ TEST(Thresholds, ParseErrorRateFractionsAndPercentages) {
   EXPECT_DOUBLE_EQ(*parseErrorRate("1%"), 0.01);
   EXPECT_DOUBLE_EQ(*parseErrorRate("0.5%"), 0.005);
   EXPECT_DOUBLE_EQ(*parseErrorRate("100%"), 1);
-  for (const char* bad : {"", "%", "-0.1", "abc", "1.5", "5", "101%", "nan", "inf", "1e-2",
-                          "0x1", " 0.1", "0.1 ", "+0.1", "1%%"}) {
+  for (const char* bad : {"", "%", "-0.1", "abc", "1.5", "5", "101%", "nan", "inf", "1e-2", "0x1",
+                          " 0.1", "0.1 ", "+0.1", "1%%"}) {
     auto r = parseErrorRate(bad);
     EXPECT_FALSE(r.isOk()) << bad;
     if (!r.isOk()) {
@@ -90,8 +90,7 @@ TEST(Thresholds, ReportShowsInterruptionAndVerdicts) {
   EXPECT_NE(table.find("(interrupted)\n"), std::string::npos) << table;
   EXPECT_NE(table.find("interrupted by SIGINT after 3.2 s: partial results"), std::string::npos)
       << table;
-  EXPECT_NE(table.find("threshold max-p99 250ms: FAILED, measured p99 300.0ms"),
-            std::string::npos)
+  EXPECT_NE(table.find("threshold max-p99 250ms: FAILED, measured p99 300.0ms"), std::string::npos)
       << table;
   auto j = nlohmann::json::parse(toJson(RunConfig{}, {l}, outcome));
   EXPECT_EQ(j["interrupted"], true);
