@@ -90,9 +90,9 @@ TEST_F(LoggingIntegration, ServeWritesOneJsonObjectPerStderrLine) {
   }
   EXPECT_TRUE(listening) << serve.log();
   EXPECT_TRUE(skipped) << serve.log();
-  EXPECT_TRUE(std::any_of(records.begin(), records.end(),
-                          [](const json& j) { return j["message"] == "stopped"; }))
-      << serve.log();
+  EXPECT_TRUE(std::any_of(records.begin(), records.end(), [](const json& j) {
+    return j["message"] == "stopped";
+  })) << serve.log();
 }
 
 TEST_F(LoggingIntegration, GatewayWritesJsonAndTextStaysTheDefault) {
@@ -108,15 +108,15 @@ TEST_F(LoggingIntegration, GatewayWritesJsonAndTextStaysTheDefault) {
   ASSERT_EQ(gw.wait(15s), 0) << gw.log();
   const std::vector<json> records = parseJsonLog(gw.log());
   ASSERT_GE(records.size(), 2u) << gw.log();
-  EXPECT_TRUE(std::any_of(records.begin(), records.end(),
-                          [](const json& j) { return j["message"] == "stopped"; }))
-      << gw.log();
+  EXPECT_TRUE(std::any_of(records.begin(), records.end(), [](const json& j) {
+    return j["message"] == "stopped";
+  })) << gw.log();
   EXPECT_EQ(parseJsonLog(backend.log()).size(), lines(backend.log()).size());
 
   // Without the flag: the text format, unchanged.
   ServerProcess text_gw;
-  ASSERT_TRUE(text_gw.start({surgeBinary(), "gateway", "--config", config},
-                            dir_.file("gateway-text.log")));
+  ASSERT_TRUE(
+      text_gw.start({surgeBinary(), "gateway", "--config", config}, dir_.file("gateway-text.log")));
   ASSERT_TRUE(waitUntil([&] { return !text_gw.log().empty(); }, 10s, 20ms, "a log line"));
   text_gw.stop();
   for (const std::string& l : lines(text_gw.log())) {
@@ -238,8 +238,8 @@ TEST_F(LoggingIntegration, UpLogLinesNeverLandInTheStatusLineOnATerminal) {
       " --sync-period 200ms --log-level debug";
   Process script;
   std::string error;
-  ASSERT_TRUE(script.start({"script", "-qfec", command, typescript}, &error,
-                           dir_.file("script.err")))
+  ASSERT_TRUE(
+      script.start({"script", "-qfec", command, typescript}, &error, dir_.file("script.err")))
       << error;
   static const std::regex kLogRow(
       R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO |WARN |ERROR) )");

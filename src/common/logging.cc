@@ -142,11 +142,10 @@ LogField::LogField(std::string_view k, double v) : key(k) {
 void setLogLevel(LogLevel level) { g_level.store(static_cast<int>(level)); }
 
 bool setLogLevelByName(std::string_view name) {
-  static constexpr std::pair<std::string_view, LogLevel> kLevels[] = {
-      {"debug", LogLevel::kDebug},
-      {"info", LogLevel::kInfo},
-      {"warn", LogLevel::kWarn},
-      {"error", LogLevel::kError}};
+  static constexpr std::pair<std::string_view, LogLevel> kLevels[] = {{"debug", LogLevel::kDebug},
+                                                                      {"info", LogLevel::kInfo},
+                                                                      {"warn", LogLevel::kWarn},
+                                                                      {"error", LogLevel::kError}};
   for (const auto& [n, level] : kLevels) {
     if (n == name) {
       setLogLevel(level);
@@ -172,9 +171,7 @@ bool setLogFormatByName(std::string_view name) {
 
 LogFormat logFormat() { return static_cast<LogFormat>(g_format.load(std::memory_order_relaxed)); }
 
-const char* logFormatName(LogFormat format) {
-  return format == LogFormat::kJson ? "json" : "text";
-}
+const char* logFormatName(LogFormat format) { return format == LogFormat::kJson ? "json" : "text"; }
 
 std::string formatLogLine(LogFormat format, std::chrono::system_clock::time_point now,
                           LogLevel level, std::string_view module, std::string_view message,
@@ -220,8 +217,8 @@ void logLine(LogLevel level, std::string_view module, std::string_view message) 
 
 void logLine(LogLevel level, std::string_view module, std::string_view message,
              const std::vector<LogField>& fields) {
-  emit(formatLogLine(logFormat(), std::chrono::system_clock::now(), level, module, message,
-                     fields));
+  emit(
+      formatLogLine(logFormat(), std::chrono::system_clock::now(), level, module, message, fields));
 }
 
 void setLogWriter(LogWriter writer) {

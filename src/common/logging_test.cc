@@ -92,7 +92,7 @@ TEST(LogFormat, JsonEscapesHostileStringsAndReplacesInvalidUtf8) {
   const std::string m = j["message"];
   EXPECT_NE(m.find("quote\" backslash\\ newline\n cr\r tab\t nul"), std::string::npos) << m;
   EXPECT_NE(m.find(std::string(1, '\0') + " esc\x1b"), std::string::npos);
-  EXPECT_NE(m.find("bad\xEF\xBF\xBD"), std::string::npos);           // U+FFFD
+  EXPECT_NE(m.find("bad\xEF\xBF\xBD"), std::string::npos);  // U+FFFD
   EXPECT_EQ(m.find("\xff"), std::string::npos);
   EXPECT_NE(m.find(" ok\xc3\xa9\xe2\x82\xac"), std::string::npos);  // valid UTF-8 kept
   EXPECT_EQ(j["component"], "mod\"ule\n\xEF\xBF\xBD");
@@ -194,9 +194,9 @@ TEST(StatusLine, ALogLineErasesTheStatusLineAndRedrawsIt) {
   FakeTerminal term;
   showStatusLine("rps 1.0  replicas 2");
   logLine(LogLevel::kWarn, "up", "replica-3 failed");
-  EXPECT_EQ(term.screen(), (std::vector<std::string>{
-                               term.screen()[0],  // the log line, checked below
-                               "rps 1.0  replicas 2"}));
+  EXPECT_EQ(term.screen(),
+            (std::vector<std::string>{term.screen()[0],  // the log line, checked below
+                                      "rps 1.0  replicas 2"}));
   EXPECT_EQ(afterModule(term.screen()[0]), "replica-3 failed");
   // The protocol itself: erase, the line, redraw.
   const std::string raw = term.raw();
