@@ -4,6 +4,7 @@
 #include <cmath>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@ struct SimScalerOptions {
   int64_t memory_request_milli = int64_t{1} << 40;  // 1Gi in milli-units
   double memory_usage = 0.5;  // constant fraction of the request (a loaded model's RSS)
   int64_t history_days = 7;
+  std::optional<Duration> sync_phase;  // the first sync's time (default: one sync period)
   Duration refit_every = kDefaultRefitPeriod;  // the controller's; `refit_every` overrides it
 };
 
@@ -70,6 +72,9 @@ class HpaScaler : public SimAutoscaler {
 
   Duration scrapeInterval() const override { return options_.scrape_interval; }
   Duration syncPeriod() const override { return pipeline_.policy().sync_period; }
+  Duration firstSync() const override {
+    return options_.sync_phase ? *options_.sync_phase : syncPeriod();
+  }
   int32_t minReplicas() const override { return pipeline_.policy().hpa.min_replicas; }
 
   void onScrape(const ClusterView& v) override {
@@ -260,7 +265,7 @@ StatusOr<std::unique_ptr<SimAutoscaler>> makeSimAutoscaler(const SimConfig& conf
   ASSIGN_OR_RETURN(AutoscalePolicy policy,
                    parseAutoscalePolicy(n, {"scrape_interval", "metrics_window", "cpu_request",
                                             "memory_request", "memory_usage", "history_days",
-                                            "refit_every"}));
+                                            "refit_every", "sync_phase"}));
   if (policy.has_scaled_object && !policy.has_hpa) {
     return n["scaled_object"].error(
         "KEDA triggers are not simulated: give an `hpa` (Resource cpu or Pods metrics)");
@@ -291,6 +296,15 @@ StatusOr<std::unique_ptr<SimAutoscaler>> makeSimAutoscaler(const SimConfig& conf
   ASSIGN_OR_RETURN(o.refit_every, n.getDurationInRange("refit_every", o.refit_every,
                                                        std::chrono::seconds(15),
                                                        std::chrono::hours(24)));
+  if (n.has("sync_phase") && !n["sync_phase"].isNull()) {
+    ASSIGN_OR_RETURN(Duration phase, n.getDurationInRange("sync_phase", Duration(0), Duration(0),
+                                                          std::chrono::hours(1)));
+    if (phase > policy.sync_period) {
+      return n["sync_phase"].error("must not exceed sync_period (the first sync comes within "
+                                   "one period of the start)");
+    }
+    o.sync_phase = phase;
+  }
   return std::unique_ptr<SimAutoscaler>(new HpaScaler(std::move(policy), o, config, curve));
 }
 

@@ -128,6 +128,9 @@ TEST(SimAutoscaler, ConfigErrors) {
   EXPECT_NE(e.find("did you mean 'sync_period'"), std::string::npos) << e;
   e = err(hpa + "  target: {kind: local}\n");
   EXPECT_NE(e.find("not used by surge sim"), std::string::npos) << e;
+  EXPECT_EQ(err(hpa + "  sync_phase: 5s\n"), "");
+  e = err(hpa + "  sync_phase: 20s\n");
+  EXPECT_NE(e.find("must not exceed sync_period"), std::string::npos) << e;
   e = err(hpa + "  cpu_request: lots\n");
   EXPECT_NE(e.find("sim.yaml:"), std::string::npos) << e;
 }

@@ -197,7 +197,8 @@ Status parseBatching(const Node& n, serving::BatchPolicyOptions* b) {
 Status parseGateway(const Node& n, GatewayConfig* g) {
   RETURN_IF_ERROR(n.checkKeys({"mode", "algorithm", "hash_method", "maglev_table_size",
                                "ring_vnodes_per_weight", "hash_balance_factor", "ewma_tau",
-                               "default_rtt", "full_scan_max_hosts"}));
+                               "default_rtt", "full_scan_max_hosts", "slow_start",
+                               "slow_start_min_weight_percent"}));
   auto mode_or = n.getOneOf("mode", "balancer", {"balancer", "shared_queue"});
   if (!mode_or.isOk()) return mode_or.status();
   const bool shared = mode_or.value() == "shared_queue";
@@ -232,6 +233,13 @@ Status parseGateway(const Node& n, GatewayConfig* g) {
                                                  static_cast<int64_t>(o.full_scan_max_hosts), 1,
                                                  1 << 20));
   o.full_scan_max_hosts = static_cast<size_t>(scan);
+  ASSIGN_OR_RETURN(g->slow_start, n.getDurationInRange("slow_start", Duration(0), Duration(0),
+                                                       std::chrono::hours(1)));
+  ASSIGN_OR_RETURN(g->slow_start_min_weight_percent,
+                   n.getDoubleInRange("slow_start_min_weight_percent", 10, 0, 100));
+  if (shared && n.has("slow_start")) {
+    return n["slow_start"].error("not used with mode shared_queue (no per-replica weights)");
+  }
   Status v = lb::validateBalancerOptions(o);
   if (!v.isOk()) return n.error(v.message());
   return Status::ok();

@@ -43,6 +43,10 @@ struct GatewayConfig {
   enum class Mode { kBalancer, kSharedQueue };
   Mode mode = Mode::kBalancer;
   lb::BalancerOptions balancer;  // algorithm + options, as the gateway's config
+  // The gateway's slow start (lb/host_set.h): a replica that became ready ramps its weight from
+  // slow_start_min_weight_percent to 100 % over slow_start (0 = off; `surge up` runs 10 s).
+  Duration slow_start{0};
+  double slow_start_min_weight_percent = 10;
 };
 
 struct SloConfig {

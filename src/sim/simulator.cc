@@ -23,7 +23,7 @@ double threadCpuSeconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-enum EventKind : uint32_t { kComplete = 1, kWake, kTick, kReady, kScrape, kSync };
+enum EventKind : uint32_t { kComplete = 1, kWake, kTick, kReady, kScrape, kSync, kRamp };
 
 // A growable ring buffer of arrival times (no allocation once grown).
 class Fifo {
@@ -116,7 +116,7 @@ class Engine {
     events_.push(std::min(interval_ns_, end_ns_), kTick, 0);
     if (scaler_) {
       events_.push(0, kScrape, 0);
-      events_.push(scaler_->syncPeriod().count(), kSync, 0);
+      events_.push(std::max<int64_t>(0, scaler_->firstSync().count()), kSync, 0);
     }
     int64_t next_arrival = arrivals_.next();
     while (true) {
@@ -150,6 +150,10 @@ class Engine {
           if (now_ + scaler_->scrapeInterval().count() < end_ns_) {
             events_.push(now_ + scaler_->scrapeInterval().count(), kScrape, 0);
           }
+          break;
+        case kRamp:
+          ramp_pending_ = false;
+          rebuildHostSet();
           break;
         case kSync:
           scaleTo(scaler_->onSync(view()));
@@ -234,7 +238,9 @@ class Engine {
     Replica& r = replicas_[idx];
     r.state = Replica::State::kReady;
     r.ready_ns = now_;
-    r.host->setHealthySince(TimePoint(Duration(now_)));
+    // A replica ready at the start has been serving for a while: no slow-start ramp.
+    r.host->setHealthySince(TimePoint(Duration(
+        now_ == 0 ? -c_.gateway.slow_start.count() - 1 : now_)));
     ++ready_count_;
     ready_.push_back(idx);
     if (shared_) {
@@ -257,7 +263,18 @@ class Engine {
     hosts.reserve(ready_.size());
     for (uint32_t i : ready_) hosts.push_back(replicas_[i].host);
     lb::HostSetOptions opts;
-    balancer_->update(lb::buildHostSet(hosts, opts, TimePoint(Duration(now_)), ++set_version_));
+    opts.slow_start = c_.gateway.slow_start;
+    opts.slow_start_min_weight_percent = c_.gateway.slow_start_min_weight_percent;
+    const TimePoint now{Duration(now_)};
+    balancer_->update(lb::buildHostSet(hosts, opts, now, ++set_version_));
+    // While a ramp runs, republish every 250 ms as the gateway does (gateway/cluster.h
+    // ramp_republish_interval), and once more after it ends.
+    if (opts.slow_start.count() > 0 && !ramp_pending_ && now_ + 250'000'000 < end_ns_ &&
+        (lb::anyHostRamping(hosts, opts, now) || was_ramping_)) {
+      was_ramping_ = lb::anyHostRamping(hosts, opts, now);
+      ramp_pending_ = true;
+      events_.push(now_ + 250'000'000, kRamp, 0);
+    }
   }
 
   void scaleTo(int32_t desired) {
@@ -559,6 +576,8 @@ class Engine {
   int64_t ready_count_ = 0, provisioned_ = 0, max_provisioned_ = 0;
   int32_t desired_ = 0;
   uint64_t set_version_ = 0;
+  bool ramp_pending_ = false;  // a kRamp event is queued
+  bool was_ramping_ = false;
 
   uint64_t arrivals_total_ = 0, rejected_total_ = 0, event_count_ = 0, batches_ = 0;
   uint64_t scale_ups_ = 0, scale_downs_ = 0;

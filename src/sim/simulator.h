@@ -55,6 +55,10 @@ class Scaler {
   virtual ~Scaler() = default;
   virtual Duration scrapeInterval() const = 0;
   virtual Duration syncPeriod() const = 0;
+  // The first sync's time (the sync phase): by default one period after the start. A real
+  // controller's phase relative to the traffic is arbitrary; set it to line a simulation up
+  // with a measured run.
+  virtual Duration firstSync() const { return syncPeriod(); }
   virtual void onScrape(const ClusterView& view) = 0;
   // The desired replica count; the simulator starts or drains replicas to reach it.
   virtual int32_t onSync(const ClusterView& view) = 0;

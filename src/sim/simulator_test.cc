@@ -154,6 +154,72 @@ output: {interval: 15s}
   EXPECT_LT(at(180).p99_ms, 100);
 }
 
+// Records every sync's time and the requests each pod has received so far.
+class RecordingScaler : public Scaler {
+ public:
+  RecordingScaler(Duration first, int32_t replicas) : first_(first), replicas_(replicas) {}
+  Duration scrapeInterval() const override { return std::chrono::seconds(15); }
+  Duration syncPeriod() const override { return std::chrono::seconds(15); }
+  Duration firstSync() const override { return first_; }
+  void onScrape(const ClusterView&) override {}
+  int32_t onSync(const ClusterView& v) override {
+    sync_s.push_back(static_cast<double>(v.now_ns) / 1e9);
+    views.push_back(v);
+    return replicas_;
+  }
+  std::vector<double> sync_s;
+  std::vector<ClusterView> views;
+
+ private:
+  Duration first_;
+  int32_t replicas_;
+};
+
+TEST(Simulator, SyncPhaseSetsTheFirstSync) {
+  SimConfig c = configFromYaml(R"(
+duration: 1m
+traffic: {rps: 100}
+service: {distribution: exponential, mean: 10ms}
+replicas: {count: 2}
+)");
+  RecordingScaler phased(std::chrono::seconds(4), 2);
+  run(c, &phased);
+  EXPECT_EQ(phased.sync_s, (std::vector<double>{4, 19, 34, 49}));
+  RecordingScaler plain(std::chrono::seconds(15), 2);
+  run(c, &plain);
+  EXPECT_EQ(plain.sync_s, (std::vector<double>{15, 30, 45}));
+}
+
+TEST(Simulator, GatewaySlowStartRampsANewReplicasShare) {
+  // Two replicas serve from the start; at the first sync (5 s) a third is asked for, ready at
+  // once (no cold start). With weighted round robin it gets a third of the requests without slow
+  // start; with a 60 s slow start from 10 % a small, growing share.
+  auto share_of_new = [](const std::string& gateway) {
+    SimConfig c = configFromYaml(R"(
+duration: 40s
+traffic: {rps: 600, arrivals: deterministic}
+service: {distribution: deterministic, mean: 1ms}
+replicas: {count: 2, slots: 4}
+gateway: )" + gateway + "\n");
+    RecordingScaler s(std::chrono::seconds(5), 3);
+    run(c, &s);
+    // Sync at 20 s: the requests of the new replica (the third pod) since it joined at 5 s.
+    const ClusterView& v = s.views.at(1);
+    uint64_t total = 0, newest = 0;
+    for (const auto& p : v.pods) {
+      total += p.requests_total;
+      if (p.name == "replica-2") newest = p.requests_total;
+    }
+    return static_cast<double>(newest) / 9000.0;  // 15 s × 600 req/s reached the cluster
+  };
+  const double plain = share_of_new("{algorithm: weighted}");
+  const double ramped = share_of_new("{algorithm: weighted, slow_start: 60s}");
+  EXPECT_NEAR(plain, 1.0 / 3, 0.02);
+  // Weight 10 % → 32.5 % of full over the first 15 s: about 7–12 % of the requests.
+  EXPECT_LT(ramped, 0.15);
+  EXPECT_GT(ramped, 0.04);
+}
+
 TEST(Simulator, ReportsRenderEveryRun) {
   SimConfig c = configFromYaml(kBase);
   SimResult r = run(c);
