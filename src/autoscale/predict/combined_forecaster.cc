@@ -52,6 +52,13 @@ double sortedQuantile(const std::vector<double>& sorted, double q) {
   return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
 }
 
+// Insertion sort of up to three values (std::sort on a tiny array trips -Warray-bounds in g++ 12).
+void sortSmall(double* v, int n) {
+  for (int i = 1; i < n; ++i) {
+    for (int j = i; j > 0 && v[j] < v[j - 1]; --j) std::swap(v[j], v[j - 1]);
+  }
+}
+
 // Representative leads of each horizon band, for the backtest.
 const std::vector<int64_t>& bandLeads(int band) {
   static const std::vector<int64_t> leads[kHorizonBands] = {
@@ -187,10 +194,10 @@ const char* componentName(Component c) {
   switch (c) {
     case Component::kWeeklyNaive: return "last week";
     case Component::kDailyNaive: return "last day";
-    case Component::kWeeklyMedian: return "3-week median";
-    case Component::kDailyMedian: return "3-day median";
-    case Component::kWeeklyMedianRecent: return "3-week median+recent";
-    case Component::kDailyMedianRecent: return "3-day median+recent";
+    case Component::kWeeklyRobust: return "3-week mean";
+    case Component::kDailyRobust: return "3-day mean";
+    case Component::kWeeklyRobustRecent: return "3-week mean+recent";
+    case Component::kDailyRobustRecent: return "3-day mean+recent";
     case Component::kHarmonic: return "harmonic";
   }
   return "?";
@@ -208,9 +215,9 @@ const char* horizonBandName(int band) {
   return band >= 0 && band < kHorizonBands ? names[band] : "?";
 }
 
-std::optional<double> CombinedForecaster::medianOf(Component c, const BucketSeries& data,
+std::optional<double> CombinedForecaster::robustMeanOf(Component c, const BucketSeries& data,
                                                    int64_t known, int64_t t) const {
-  const bool weekly = c == Component::kWeeklyMedian;
+  const bool weekly = c == Component::kWeeklyRobust;
   const int64_t step = (weekly ? kSecondsPerWeek : kSecondsPerDay) / data.width;
   const bool weekend = isWeekend(t);
   double v[3];
@@ -226,8 +233,21 @@ std::optional<double> CombinedForecaster::medianOf(Component c, const BucketSeri
     v[n++] = *x * std::max(0.0, 1 + options_.trend_damping * weekly_trend_ * gap_weeks);
   }
   if (n == 0) return std::nullopt;
-  std::sort(v, v + n);
-  return n == 2 ? (v[0] + v[1]) / 2 : v[n / 2];
+  if (n < 3) return n == 2 ? (v[0] + v[1]) / 2 : v[0];
+  // The mean of the sources within 15 % of their median: the mean of three on ordinary days
+  // (unbiased, the least noisy), the median's robustness when one is an anomaly (a holiday, a
+  // flash crowd) — without the median's pull towards the lower or upper of the other two.
+  sortSmall(v, n);
+  const double median = v[1];
+  double sum = 0;
+  int kept = 0;
+  for (int i = 0; i < n; ++i) {
+    if (std::abs(v[i] - median) <= 0.15 * std::abs(median)) {
+      sum += v[i];
+      ++kept;
+    }
+  }
+  return sum / kept;  // kept >= 1: the median itself
 }
 
 std::optional<double> CombinedForecaster::componentWith(const SeasonalForecaster& model,
@@ -239,24 +259,24 @@ std::optional<double> CombinedForecaster::componentWith(const SeasonalForecaster
       return sameTimeLastWeek(data, origin, t);
     case Component::kDailyNaive:
       return sameTimeLastDayOfKind(data, origin, t);
-    case Component::kWeeklyMedian:
-    case Component::kDailyMedian:
-      return medianOf(c, data, known, t);
-    case Component::kWeeklyMedianRecent:
-    case Component::kDailyMedianRecent: {
-      const Component base = c == Component::kWeeklyMedianRecent ? Component::kWeeklyMedian
-                                                                 : Component::kDailyMedian;
-      auto v = medianOf(base, data, known, t);
+    case Component::kWeeklyRobust:
+    case Component::kDailyRobust:
+      return robustMeanOf(c, data, known, t);
+    case Component::kWeeklyRobustRecent:
+    case Component::kDailyRobustRecent: {
+      const Component base = c == Component::kWeeklyRobustRecent ? Component::kWeeklyRobust
+                                                                 : Component::kDailyRobust;
+      auto v = robustMeanOf(base, data, known, t);
       if (!v) return std::nullopt;
       double r[3];
       int n = 0;
       for (int64_t k = known; k > known - 3; --k) {
         auto a = data.at(k);
-        auto f = medianOf(base, data, known, data.centerOf(k));
+        auto f = robustMeanOf(base, data, known, data.centerOf(k));
         if (a && f && *f > 0) r[n++] = std::clamp(*a / *f, 0.5, 2.0);
       }
       if (n == 0) return v;
-      std::sort(r, r + n);
+      sortSmall(r, n);
       const double level = n == 2 ? (r[0] + r[1]) / 2 : r[n / 2];
       const double lead = static_cast<double>(t - data.centerOf(known));
       const double decay =

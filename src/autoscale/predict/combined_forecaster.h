@@ -82,10 +82,10 @@ class DailyNaiveForecaster : public Forecaster {
 enum class Component : int {
   kWeeklyNaive = 0,     // sameTimeLastWeek
   kDailyNaive,          // sameTimeLastDayOfKind
-  kWeeklyMedian,        // median of the same bucket in the last 3 known weeks, each × trend
-  kDailyMedian,         // median of the same bucket on the last 3 known days of the kind, × trend
-  kWeeklyMedianRecent,  // kWeeklyMedian × the recent level (decaying with the lead)
-  kDailyMedianRecent,   // kDailyMedian × the recent level
+  kWeeklyRobust,        // robust mean of the same bucket in the last 3 known weeks, each × trend
+  kDailyRobust,         // robust mean of the same bucket on the last 3 known days of the kind
+  kWeeklyRobustRecent,  // kWeeklyRobust × the recent level (decaying with the lead)
+  kDailyRobustRecent,   // kDailyRobust × the recent level
   kHarmonic,            // SeasonalForecaster with its short-term correction
 };
 inline constexpr int kComponentCount = 7;
@@ -163,7 +163,7 @@ class CombinedForecaster : public Forecaster {
                  const BandChoice& choice) const;
   std::optional<double> componentWith(const SeasonalForecaster& model, Component c,
                                       const BucketSeries& data, int64_t origin, int64_t t) const;
-  std::optional<double> medianOf(Component c, const BucketSeries& data, int64_t known,
+  std::optional<double> robustMeanOf(Component c, const BucketSeries& data, int64_t known,
                                  int64_t t) const;
 
   CombinedOptions options_;

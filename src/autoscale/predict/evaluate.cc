@@ -200,6 +200,42 @@ StatusOr<ComparisonResult> compareForecasters(std::vector<RpsSample> samples,
     }
     result.horizons.push_back(c);
   }
+  {
+    HorizonComparison& c = result.hourly_from_split;
+    c.horizon_seconds = options.holdout_seconds;
+    const int64_t origin = result.split_unix_seconds;
+    const int64_t per_hour = std::max<int64_t>(1, 3600 / all.width);
+    size_t covered = 0;
+    for (int64_t k0 = first_held; k0 + per_hour - 1 <= all.lastKey(); k0 += per_hour) {
+      Acc actual, week, day, harmonic, combination, upper;
+      for (int64_t k = k0; k < k0 + per_hour; ++k) {
+        const int64_t t = all.centerOf(k);
+        auto a = all.at(k);
+        auto w = sameTimeLastWeek(all, origin, t);
+        auto d = sameTimeLastDayOfKind(all, origin, t);
+        if (!a || !w || !d) break;
+        actual.add(*a);
+        week.add(*w);
+        day.add(*d);
+        harmonic.add(model.componentFrom(Component::kHarmonic, all, origin, t).value_or(0));
+        combination.add(model.forecastFrom(all, origin, t));
+        upper.add(model.quantileFrom(all, origin, t, options.quantile));
+      }
+      if (actual.n != static_cast<size_t>(per_hour) || !(actual.mean() > 0)) {
+        ++c.skipped;
+        continue;
+      }
+      score(&c.last_week, week.mean(), actual.mean());
+      score(&c.last_day, day.mean(), actual.mean());
+      score(&c.harmonic, harmonic.mean(), actual.mean());
+      score(&c.combination, combination.mean(), actual.mean());
+      if (actual.mean() <= upper.mean()) ++covered;
+    }
+    for (ErrorStats* s : {&c.last_week, &c.last_day, &c.harmonic, &c.combination}) finish(s);
+    if (c.combination.scored) {
+      c.coverage = static_cast<double>(covered) / static_cast<double>(c.combination.scored);
+    }
+  }
   size_t scored = 0;
   for (const HorizonComparison& c : result.horizons) scored += c.combination.scored;
   if (scored == 0) {

@@ -59,6 +59,7 @@ namespace surge::autoscale {
 // held-out ones included: rolling origins). The fitted parts (regression coefficients,
 // combination weights, trend, error quantiles) stay as fitted at the split. Buckets for which a
 // baseline has no source bucket are skipped for all forecasters (the same buckets everywhere).
+// Also scores hourly means forecast from the split alone (hourly_from_split).
 struct ComparisonOptions {
   int64_t holdout_seconds = 7 * kSecondsPerDay;
   std::vector<int64_t> horizons = {600, 3600, kSecondsPerDay, kSecondsPerWeek};
@@ -84,6 +85,10 @@ struct ComparisonResult {
   double quantile = 0.9;
   std::string summary;  // the combination's
   std::vector<HorizonComparison> horizons;
+  // Every held-out hour (the mean of its buckets) forecast from the split alone (one origin,
+  // leads up to the hold-out's length): what a plan for the coming week sees. horizon_seconds
+  // is the hold-out's length; hours missing a bucket or a baseline are skipped.
+  HorizonComparison hourly_from_split;
 };
 
 StatusOr<ComparisonResult> compareForecasters(std::vector<RpsSample> samples,
