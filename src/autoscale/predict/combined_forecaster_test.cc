@@ -90,6 +90,42 @@ TEST(CombinedForecasterTest, ShortHistoryIsTheHarmonicRegressionAlone) {
   EXPECT_FALSE(f.fit({{kMonday, -1}}).isOk());
 }
 
+TEST(CombinedForecasterTest, RobustMeansLeaveOutOneAnomalousSource) {
+  // 21 days of a flat 100 rps, but Friday of the third week (day 18) runs at 40.
+  std::vector<RpsSample> h;
+  for (int64_t t = kMonday; t < kMonday + 21 * kSecondsPerDay; t += 300) {
+    h.push_back({t, (t - kMonday) / kSecondsPerDay == 18 ? 40.0 : 100.0});
+  }
+  CombinedForecaster f;
+  ASSERT_TRUE(f.fit(h).isOk());
+  const int64_t end = f.data().endTime();
+  const int64_t monday = end + 10 * 3600 + 150;
+  EXPECT_EQ(f.componentFrom(Component::kDailyNaive, f.data(), end, monday).value(), 40);
+  EXPECT_NEAR(f.componentFrom(Component::kDailyRobust, f.data(), end, monday).value(), 100, 1e-9);
+  EXPECT_NEAR(f.componentFrom(Component::kWeeklyRobust, f.data(), end, monday).value(), 100, 1e-9);
+  // Friday of the fourth week: a week earlier is the anomaly, the other two weeks are not.
+  const int64_t friday = end + 4 * kSecondsPerDay + 150;
+  EXPECT_EQ(f.componentFrom(Component::kWeeklyNaive, f.data(), end, friday).value(), 40);
+  EXPECT_NEAR(f.componentFrom(Component::kWeeklyRobust, f.data(), end, friday).value(), 100, 1e-9);
+}
+
+TEST(CombinedForecasterTest, ARefitWithinTheHourKeepsTheBacktest) {
+  std::vector<RpsSample> h = shapeTrace("weekly", 10, 2);
+  CombinedForecaster f;
+  ASSERT_TRUE(f.fit(h).isOk());
+  ASSERT_TRUE(f.backtested());
+  const double mape = f.bands()[0].backtest_mape;
+  const int64_t last = h.back().unix_seconds;
+  for (int i = 1; i <= 6; ++i) h.push_back({last + 300 * i, h[h.size() - 288].rps});
+  ASSERT_TRUE(f.fit(h).isOk());  // 30 minutes more: the backtest is kept
+  EXPECT_TRUE(f.backtested());
+  EXPECT_EQ(f.bands()[0].backtest_mape, mape);
+  for (int i = 7; i <= 24; ++i) h.push_back({last + 300 * i, h[h.size() - 288].rps});
+  ASSERT_TRUE(f.fit(h).isOk());  // 2 hours more: a new backtest
+  EXPECT_TRUE(f.backtested());
+  EXPECT_NE(f.bands()[0].backtest_mape, mape);
+}
+
 // The acceptance check: on a held-out week of every synthetic shape the combination's MAPE per
 // 5-minute bucket is at or below the better baseline's at every horizon.
 TEST(CombinedForecasterTest, NeverWorseThanTheBestBaselineOnSyntheticShapes) {
