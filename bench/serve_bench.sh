@@ -93,6 +93,13 @@ print("| protocol | batched infer/s | no batching infer/s | gain |")
 print("|---|---:|---:|---:|")
 print(f"| HTTP (JSON) | {hb:.0f} | {hp:.0f} | {hb/hp:.2f}× |")
 print(f"| gRPC (ModelInfer) | {gb:.0f} | {gp:.0f} | {gb/gp:.2f}× |")
+# Batching itself, protocol by protocol: throughput at each concurrency (a gain at saturation also
+# includes each protocol's CPU per request, which competes with the model's thread).
+hb_l, gb_l = (json.load(open(f))["levels"] for f in (sys.argv[1], sys.argv[3]))
+print("\n| concurrency | HTTP (JSON) batched infer/s | gRPC batched infer/s |")
+print("|---:|---:|---:|")
+for h, g in zip(hb_l, gb_l):
+    print(f'| {h["concurrency"]} | {h["ok_rps"]:.0f} | {g["ok_rps"]:.0f} |')
 PY
 SAT=$(cat "$T/batched.json.sat")
 RATE=$(python3 -c "print(int(0.7 * $SAT))")

@@ -161,6 +161,7 @@ Status ModelServer::start() {
     g.reuse_port = options_.reuse_port;
     g.server_version = options_.server_version;
     g.extensions = serverExtensions();  // as GET /v2
+    g.workers = options_.workers;
     im.grpc = std::make_unique<GrpcServer>(std::move(g), models_, service_, draining_);
     im.grpc->setModelControl(&control_);
     RETURN_IF_ERROR(im.grpc->start());

@@ -1,28 +1,36 @@
 // GrpcServer: the Open Inference Protocol over gRPC — Triton's inference.GRPCInferenceService
-// (grpc_service.proto) on grpc++'s callback API: no thread waits while a request waits for its
-// batch. ModelInfer and ModelStreamInfer go through InferenceService::run() with the protobuf
-// codec (grpc_codec.h), so lookup, readiness, the prediction cache, the batcher, metrics and
-// statistics are the HTTP path's; the reply is rendered and sent from the thread that completes
-// the request (a copy of the output bytes, then a non-blocking Finish/StartWrite).
+// (grpc_service.proto) served over HTTP/2 by surge itself: net/h2's H2Server (libnghttp2 for the
+// framing, HPACK and flow control, with an edge's limits) on `workers` event loops sharing the
+// port, gRPC's length-prefixed messages and trailers (net/h2/grpc_framing.h), protobuf for the
+// messages. No gRPC runtime: one loop thread reads, parses and dispatches; ModelInfer and
+// ModelStreamInfer go through InferenceService::run() with the protobuf codec (grpc_codec.h), so
+// lookup, readiness, the prediction cache, the batcher, metrics and statistics are the HTTP
+// path's; the reply is rendered on the thread that completes the request and handed to the
+// connection's loop. (Until 2026-12 this was grpc++'s callback API, at ~2× the CPU per request:
+// docs/design/serving-grpc.md.)
 // RPCs: ServerLive, ServerReady, ModelReady, ServerMetadata, ModelMetadata, ModelInfer,
 // ModelStreamInfer, ModelConfig, ModelStatistics, RepositoryIndex, RepositoryModelLoad/Unload
 // (through ModelControl, model_control.h: parameter "config" = Triton's JSON config override,
 // "file:..." refused, unload answered once drained) answer as their HTTP routes do; the
-// shared-memory RPCs answer UNIMPLEMENTED with a message.
+// shared-memory RPCs answer UNIMPLEMENTED with a message; an unknown method or service
+// UNIMPLEMENTED; a request that is not POST application/grpc HTTP 405 / 415 (the gRPC spec).
 // Status mapping (Triton's TRITONSERVER_Error → grpc mapping, for surge's Status codes):
 //   InvalidArgument, OutOfRange → INVALID_ARGUMENT; NotFound → NOT_FOUND; Unavailable,
 //   DeadlineExceeded, FailedPrecondition → UNAVAILABLE (HTTP 503); ResourceExhausted →
 //   RESOURCE_EXHAUSTED; AlreadyExists → ALREADY_EXISTS; Internal → INTERNAL; else UNKNOWN.
-//   Bytes that are not a ModelInferRequest: INVALID_ARGUMENT (ModelInfer is registered raw and
-//   parsed here; grpc++ would answer a bare UNIMPLEMENTED).
-//   Messages larger than max_request_bytes are refused by gRPC itself (RESOURCE_EXHAUSTED).
+//   Bytes that are not the method's request message: INVALID_ARGUMENT naming the message type.
+//   A message larger than max_request_bytes: RESOURCE_EXHAUSTED as soon as its 5-byte prefix
+//   arrives (nothing of it is buffered); a compressed message (grpc-encoding other than
+//   identity): UNIMPLEMENTED.
 // ModelStreamInfer: every request is answered on the stream in order of completion; a failed one
 // as ModelStreamInferResponse{error_message, infer_response{model_name, model_version, id}} and the
 // stream goes on.
-// Shutdown: beginShutdown() stops accepting calls, lets open streams finish what they received
-// and waits (on its own thread) for calls in flight up to a deadline; then done() is true.
+// Shutdown: beginShutdown() sends GOAWAY on every connection (two steps: calls in flight finish,
+// new ones are refused), lets open streams finish what they received, and waits (on its own
+// thread) for the connections to close up to a deadline; then what is left is cut and done() is
+// true. grpc-timeout is the client's to enforce (the server does not cancel work on it).
 // Thread-safety: start()/beginShutdown()/the destructor from the owner; the RPC handlers run on
-// gRPC's threads.
+// the loop threads, completions on the batcher's threads.
 #pragma once
 
 #include <atomic>
@@ -33,13 +41,10 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "net/h2/grpc_framing.h"
 #include "serving/inference_service.h"
 #include "serving/model_control.h"
 #include "serving/model_manager.h"
-
-namespace grpc {
-class Status;
-}  // namespace grpc
 
 namespace surge::serving {
 
@@ -50,6 +55,13 @@ struct GrpcServerOptions {
   std::string server_name = "surge";
   std::string server_version = "0.0.0";
   std::vector<std::string> extensions;  // ServerMetadata.extensions
+  int workers = 1;                      // event-loop threads (SO_REUSEPORT among them)
+};
+
+// A gRPC status: code and message (grpc-status / grpc-message).
+struct RpcStatus {
+  h2::GrpcCode code = h2::GrpcCode::kOk;
+  std::string message;
 };
 
 class GrpcServer {
@@ -88,6 +100,6 @@ class GrpcServer {
 };
 
 // The gRPC status for a surge Status (the mapping above).
-grpc::Status toGrpcStatus(const Status& status);
+RpcStatus toRpcStatus(const Status& status);
 
 }  // namespace surge::serving
