@@ -61,11 +61,27 @@ double niceMax(double v) {
   return 10 * e;
 }
 
-std::string timeLabel(double s) {
-  if (s >= 86400 * 2) return fmt("%.0fd", s / 86400);
-  if (s >= 3600) return fmt("%.0fh", s / 3600);
-  if (s >= 60) return fmt("%.0fm", s / 60);
-  return fmt("%.0fs", s);
+// An axis time, exact: "2d", "1d12h", "1h30m", "7m", "45s" (ticks fall on whole steps, below).
+std::string timeLabel(double seconds) {
+  auto s = static_cast<int64_t>(std::llround(seconds));
+  const int64_t d = s / 86400, h = s % 86400 / 3600, m = s % 3600 / 60, sec = s % 60;
+  std::string out;
+  if (d > 0) out += std::to_string(d) + "d";
+  if (h > 0) out += std::to_string(h) + "h";
+  if (m > 0 && d == 0) out += std::to_string(m) + "m";
+  if (sec > 0 && d == 0 && h == 0) out += std::to_string(sec) + "s";
+  return out.empty() ? "0" : out;
+}
+
+// The x-axis tick step: the smallest whole step giving at most 8 intervals over `t_max`.
+double tickStep(double t_max) {
+  static const double kSteps[] = {1,     2,     5,     10,    15,    30,     60,     120,
+                                  300,   600,   900,   1800,  3600,  7200,   10800,  21600,
+                                  43200, 86400, 172800, 604800, 1209600, 2592000};
+  for (double step : kSteps) {
+    if (t_max / step <= 8) return step;
+  }
+  return std::ceil(t_max / 8 / 86400) * 86400;
 }
 
 }  // namespace
@@ -286,10 +302,11 @@ std::string chartSvg(const std::vector<std::string>& names,
       o << "<text x=\"" << left - 5 << "\" y=\"" << y + 4 << "\" text-anchor=\"end\">"
         << fmt("%g", ymax_n * g / 4.0) << "</text>\n";
     }
-    for (int g = 0; g <= 6; ++g) {
-      double x = left + plot_w * g / 6.0;
-      o << "<text x=\"" << x << "\" y=\"" << y0 + panel_h + 14 << "\" text-anchor=\"middle\">"
-        << timeLabel(t_max * g / 6.0) << "</text>";
+    const double step = tickStep(t_max);
+    for (double t = 0; t <= t_max + 1e-9; t += step) {
+      double x = left + plot_w * t / t_max;
+      o << "<text x=\"" << fmt("%.1f", x) << "\" y=\"" << y0 + panel_h + 14
+        << "\" text-anchor=\"middle\">" << timeLabel(t) << "</text>";
     }
     o << "\n";
   };
@@ -408,6 +425,13 @@ std::string chartSvg(const std::vector<std::string>& names,
     o << "<text x=\"" << left - 5 << "\" y=\"" << y + strip_row - 4
       << "\" text-anchor=\"end\" font-size=\"10\">" << fmt("%.0f", violation_min[i])
       << " min</text></g>\n";
+    // Which run the row is (a row without a violated minute is otherwise blank): its colour
+    // swatch on the left, its name inside the row.
+    o << "<g class=\"slo-label run-" << i << "\"><rect x=\"4\" y=\"" << y + 1
+      << "\" width=\"10\" height=\"" << strip_row - 5 << "\" fill=\"" << color(i) << "\"/>"
+      << "<text x=\"" << left + 4 << "\" y=\"" << y + strip_row - 5
+      << "\" font-size=\"9\" fill=\"#333\">" << escapeXml(i < names.size() ? names[i] : "")
+      << "</text></g>\n";
   }
 
   // Rejections: rejected requests per second, per run.

@@ -90,6 +90,36 @@ TEST(SimChart, ClippedLatencyIsMarkedWithItsPeak) {
   EXPECT_EQ(std::count(svg.begin(), svg.end(), '<'), std::count(svg.begin(), svg.end(), '>'));
 }
 
+TEST(SimChart, TimeTicksFallOnWholeStepsAndSayTheirExactTime) {
+  // 20 one-minute intervals: ticks every 5 minutes, labelled exactly (not 3m20s shown as "3m").
+  std::vector<double> p99(20, 50);
+  auto a = series(p99, std::vector<uint64_t>(20, 0), 100);
+  std::string svg = chartSvg({"only"}, {&a}, 100, "p99");
+  for (const char* label : {">0<", ">5m<", ">10m<", ">15m<", ">20m<"}) {
+    EXPECT_NE(svg.find(label), std::string::npos) << label;
+  }
+  EXPECT_EQ(svg.find(">3m<"), std::string::npos);
+  EXPECT_EQ(svg.find(">7m<"), std::string::npos);
+  // 90 one-minute intervals: 15-minute steps, "1h15m" rather than a rounded "1h".
+  std::vector<double> p(90, 50);
+  auto b = series(p, std::vector<uint64_t>(90, 0), 100);
+  svg = chartSvg({"only"}, {&b}, 100, "p99");
+  EXPECT_NE(svg.find(">1h15m<"), std::string::npos) << svg.substr(0, 400);
+  EXPECT_NE(svg.find(">1h30m<"), std::string::npos);
+}
+
+TEST(SimChart, EverySloRowNamesItsRun) {
+  auto a = series({50, 50}, {0, 0}, 100);
+  auto b = series({150, 50}, {0, 0}, 100);
+  std::string svg = chartSvg({"hpa-defaults", "predictive"}, {&a, &b}, 100, "p99");
+  for (size_t i = 0; i < 2; ++i) {
+    size_t at = svg.find("<g class=\"slo-label run-" + std::to_string(i) + "\">");
+    ASSERT_NE(at, std::string::npos);
+    std::string g = svg.substr(at, svg.find("</g>", at) - at);
+    EXPECT_NE(g.find(i == 0 ? ">hpa-defaults<" : ">predictive<"), std::string::npos) << g;
+  }
+}
+
 TEST(SimChart, RejectionsAndSloViolationMinutesAreShown) {
   auto a = series({50, 50, 50, 50}, {0, 0, 0, 0}, 100);
   auto b = series({50, 150, 50, 50}, {0, 6000, 1200, 0}, 100);
