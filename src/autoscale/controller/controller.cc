@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <utility>
 
 #include "common/logging.h"
@@ -295,6 +296,16 @@ Decision Controller::syncOnce() {
     (d.desired > current ? status_.scale_ups : status_.scale_downs)++;
   }
   const std::string& cr = result.condition.reason;
+  // Some metrics failed and the valid ones wanted fewer replicas: the HPA core held (its condition
+  // is FailedGet<Type>Metric "invalid metrics (k invalid out of n), ..."). Kubernetes reports that
+  // as ScalingActive False and leaves ScalingLimited as the last real decision set it. When a later
+  // stage (predictive) still scaled up, the sync did decide: ValidMetricFound as usual.
+  const bool partial_hold =
+      !d.held && !d.scaled && r.first_failed && cr.rfind("FailedGet", 0) == 0;
+  std::optional<StatusCondition> previous_limited;
+  for (const StatusCondition& c : status_.conditions) {
+    if (c.type == "ScalingLimited") previous_limited = c;
+  }
   status_.conditions.clear();
   status_.conditions.push_back(
       write_failed ? StatusCondition{"AbleToScale", false, "FailedUpdateScale",
@@ -312,9 +323,19 @@ Decision Controller::syncOnce() {
     const MetricResult& first_failed = result.metrics[*r.first_failed];
     status_.conditions.push_back({"ScalingActive", false, failedGetReason(first_failed.type),
                                   first_failed.error.value_or("metric unavailable")});
+  } else if (partial_hold) {
+    status_.conditions.push_back({"ScalingActive", false, cr, result.condition.message});
   } else {
     status_.conditions.push_back({"ScalingActive", true, "ValidMetricFound",
                                   "the HPA was able to successfully calculate a replica count"});
+  }
+  if (partial_hold) {
+    status_.conditions.push_back(previous_limited.value_or(
+        StatusCondition{"ScalingLimited", false, "DesiredWithinRange",
+                        "the desired count is within the acceptable range"}));
+    status_.last_decision = d;
+    if (policy.predictive.enabled) status_.forecaster = pipeline_.forecaster().summary();
+    return d;
   }
   const bool limited = cr == "TooManyReplicas" || cr == "TooFewReplicas" ||
                        cr == "ScaleUpLimit" || cr == "ScaleDownLimit";

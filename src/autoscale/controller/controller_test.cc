@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <set>
 
 namespace surge::autoscale {
 namespace {
@@ -51,7 +52,7 @@ class FakeCollector : public MetricsCollector {
     calls++;
     MetricsSnapshot s;
     for (const auto& m : spec.metrics) {
-      if (fail) {
+      if (fail || failing.count(m.name) > 0) {
         s.failed[m.name] = "gateway http://127.0.0.1:9901/metrics: connection refused";
         continue;
       }
@@ -64,6 +65,7 @@ class FakeCollector : public MetricsCollector {
   }
   double rps_per_pod = 100;
   bool fail = false;
+  std::set<std::string> failing;  // metrics that fail even when `fail` is false
   int calls = 0;
 };
 
@@ -175,6 +177,60 @@ TEST_F(ControllerTest, MetricsSourceDownHoldsReplicas) {
   EXPECT_EQ(s.conditions[1].type, "ScalingActive");
   EXPECT_FALSE(s.conditions[1].status);
   EXPECT_EQ(s.conditions[1].reason, "FailedGetPodsMetric");
+}
+
+// Kubernetes: some metrics failed and the valid ones want fewer replicas → the sync holds and
+// `kubectl describe hpa` shows ScalingActive False FailedGet<Type>Metric "invalid metrics (...)".
+TEST_F(ControllerTest, PartialFailureThatWouldScaleDownIsScalingActiveFalse) {
+  target_.replicas = 6;
+  AutoscalePolicy p = rpsPolicy();
+  MetricSpec bogus = p.hpa.metrics[0];
+  bogus.name = "bogus";
+  p.hpa.metrics.push_back(bogus);
+  Controller c(p, target_, collector_, clock_, options());
+  collector_.rps_per_pod = 30;  // 6 x 30 / 100 → 2: a scale-down on partial data
+  collector_.failing = {"bogus"};
+  for (int i = 0; i < 2; ++i) {
+    Decision d = c.syncOnce();
+    EXPECT_FALSE(d.scaled);
+    EXPECT_EQ(d.desired, 6);
+    AutoscalerStatus s = c.status();
+    ASSERT_EQ(s.conditions.size(), 3u);
+    EXPECT_EQ(s.conditions[0].type, "AbleToScale");
+    EXPECT_TRUE(s.conditions[0].status);
+    EXPECT_EQ(s.conditions[1].type, "ScalingActive");
+    EXPECT_FALSE(s.conditions[1].status);
+    EXPECT_EQ(s.conditions[1].reason, "FailedGetPodsMetric");
+    EXPECT_NE(s.conditions[1].message.find("invalid metrics (1 invalid out of 2)"),
+              std::string::npos)
+        << s.conditions[1].message;
+    EXPECT_NE(s.conditions[1].message.find("not scaling down to 2 on partial metrics"),
+              std::string::npos)
+        << s.conditions[1].message;
+    EXPECT_EQ(s.conditions[2].type, "ScalingLimited");
+    EXPECT_FALSE(s.conditions[2].status);
+    EXPECT_EQ(s.conditions[2].reason, "DesiredWithinRange");
+    clock_.advance(seconds(60));
+  }
+  EXPECT_TRUE(target_.set_calls.empty());
+
+  // The failing metric recovers: a normal decision again (the scale-down, rate-limited or not).
+  collector_.failing.clear();
+  c.syncOnce();
+  AutoscalerStatus s = c.status();
+  ASSERT_EQ(s.conditions.size(), 3u);
+  EXPECT_TRUE(s.conditions[1].status);
+  EXPECT_EQ(s.conditions[1].reason, "ValidMetricFound");
+
+  // Partial failure again while the valid metric wants more: scale up, ScalingActive True.
+  collector_.failing = {"bogus"};
+  collector_.rps_per_pod = 400;
+  clock_.advance(seconds(2));
+  Decision d = c.syncOnce();
+  EXPECT_TRUE(d.scaled);
+  s = c.status();
+  EXPECT_TRUE(s.conditions[1].status);
+  EXPECT_EQ(s.conditions[1].reason, "ValidMetricFound");
 }
 
 TEST_F(ControllerTest, ScaleReadFailureHoldsAndWarns) {
