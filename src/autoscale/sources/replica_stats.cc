@@ -50,27 +50,33 @@ std::optional<double> quantileMs(double q, const std::map<double, double>& cur,
 
 }  // namespace
 
+bool replicaRestarted(const metrics::ParsedPage& prev, const metrics::ParsedPage& cur) {
+  return requests(prev) > requests(cur) ||
+         prev.sum("model_latency_count") > cur.sum("model_latency_count") ||
+         prev.sum("surge_serve_batch_size_count") > cur.sum("surge_serve_batch_size_count");
+}
+
 ReplicaNumbers replicaNumbers(const metrics::ParsedPage* prev, double prev_s,
                               const metrics::ParsedPage& cur, double cur_s) {
   ReplicaNumbers n;
-  const double cur_requests = requests(cur);
-  if (prev && (requests(*prev) > cur_requests || cur_s <= prev_s)) prev = nullptr;  // restarted
-  if (prev) n.rps = (cur_requests - requests(*prev)) / (cur_s - prev_s);
+  if (!cur.find("model_request_queue_length").empty()) {
+    n.queue = cur.sum("model_request_queue_length");  // a gauge: "now" needs no earlier scrape
+  }
+  // The other numbers are over the window: none on a replica's first scrape, nor against a page
+  // of a process that has since restarted (its counters went down) — lifetime totals would be
+  // shown as "the last few seconds".
+  if (!prev || cur_s <= prev_s || replicaRestarted(*prev, cur)) return n;
+  n.rps = (requests(cur) - requests(*prev)) / (cur_s - prev_s);
 
   const auto lat = buckets(cur, "model_latency");
-  const auto lat_prev = prev ? buckets(*prev, "model_latency") : std::map<double, double>{};
-  n.p50_ms = quantileMs(0.5, lat, prev ? &lat_prev : nullptr);
-  n.p99_ms = quantileMs(0.99, lat, prev ? &lat_prev : nullptr);
+  const auto lat_prev = buckets(*prev, "model_latency");
+  n.p50_ms = quantileMs(0.5, lat, &lat_prev);
+  n.p99_ms = quantileMs(0.99, lat, &lat_prev);
 
-  if (!cur.find("model_request_queue_length").empty()) {
-    n.queue = cur.sum("model_request_queue_length");
-  }
-  double rows = cur.sum("surge_serve_batch_size_sum");
-  double batches = cur.sum("surge_serve_batch_size_count");
-  if (prev) {
-    rows -= prev->sum("surge_serve_batch_size_sum");
-    batches -= prev->sum("surge_serve_batch_size_count");
-  }
+  const double rows =
+      cur.sum("surge_serve_batch_size_sum") - prev->sum("surge_serve_batch_size_sum");
+  const double batches =
+      cur.sum("surge_serve_batch_size_count") - prev->sum("surge_serve_batch_size_count");
   if (batches > 0) n.batch_size = rows / batches;
   return n;
 }
@@ -102,6 +108,8 @@ std::map<std::string, ReplicaNumbers> ReplicaStatsScraper::scrape(
     }
     auto& h = history_[address];
     while (!h.empty() && now - h.front().at > window_) h.pop_front();
+    // A restarted replica starts a new window: its old process's scrapes are no baseline.
+    if (!h.empty() && replicaRestarted(h.back().page, *page)) h.clear();
     const Scrape* prev = h.empty() ? nullptr : &h.front();
     out[address] =
         replicaNumbers(prev ? &prev->page : nullptr, prev ? toSeconds(prev->at - TimePoint{}) : 0,

@@ -5,8 +5,9 @@
 //   queue      model_request_queue_length (requests waiting for a batch, now)
 //   batch      mean rows per executed batch (surge_serve_batch_size sum / count)
 // Rates, quantiles and the mean batch are over the window between the oldest kept scrape of that
-// replica (at most `window` old) and the newest one; with a single scrape there is no rate and
-// the quantiles and mean batch are over the replica's life. Every family is summed over models.
+// replica (at most `window` old) and the newest one; with a single scrape (a replica's first, or
+// its first after a restart) there is no rate, no quantile and no mean batch — never lifetime
+// totals passed off as the window's — only the queue. Every family is summed over models.
 // Not a metric source of the HPA: nothing here feeds a decision.
 // Thread-safety: ReplicaStatsScraper::scrape from one thread at a time (the dashboard sampler);
 // replicaNumbers is pure.
@@ -35,9 +36,13 @@ struct ReplicaNumbers {
 
 // Numbers from the page `cur` scraped at `cur_s`, against `prev` scraped at `prev_s` (null: no
 // earlier scrape). A counter that went down (replica restarted on the same address) counts as
-// no earlier scrape.
+// no earlier scrape. Without an earlier scrape only `queue` (a gauge) is set.
 ReplicaNumbers replicaNumbers(const metrics::ParsedPage* prev, double prev_s,
                               const metrics::ParsedPage& cur, double cur_s);
+
+// True when a counter of `cur` (requests, latency observations, batches) is below `prev`'s: the
+// replica restarted between the two scrapes.
+bool replicaRestarted(const metrics::ParsedPage& prev, const metrics::ParsedPage& cur);
 
 class ReplicaStatsScraper {
  public:

@@ -52,14 +52,16 @@ TEST(ReplicaNumbers, RatesQuantilesAndBatchAreOverTheWindow) {
   EXPECT_DOUBLE_EQ(*n.batch_size, 10.0);  // 1000 rows in 100 batches
 }
 
-TEST(ReplicaNumbers, FirstScrapeHasNoRateAndLifetimeQuantiles) {
+TEST(ReplicaNumbers, FirstScrapeHasOnlyTheQueue) {
+  // Lifetime totals are no "last ~10 s": no rate, no quantile, no mean batch yet.
   auto only = page(servePage(100, 100, 100, 100, 2, 400, 100));
   ReplicaNumbers n = replicaNumbers(nullptr, 0, only, 5);
   EXPECT_FALSE(n.rps);
-  ASSERT_TRUE(n.p50_ms);
-  EXPECT_LE(*n.p50_ms, 5.0);
-  ASSERT_TRUE(n.batch_size);
-  EXPECT_DOUBLE_EQ(*n.batch_size, 4.0);
+  EXPECT_FALSE(n.p50_ms);
+  EXPECT_FALSE(n.p99_ms);
+  EXPECT_FALSE(n.batch_size);
+  ASSERT_TRUE(n.queue);
+  EXPECT_DOUBLE_EQ(*n.queue, 2.0);
 }
 
 TEST(ReplicaNumbers, IdleWindowAndRestartedReplica) {
@@ -69,11 +71,19 @@ TEST(ReplicaNumbers, IdleWindowAndRestartedReplica) {
   EXPECT_DOUBLE_EQ(*idle.rps, 0.0);
   EXPECT_FALSE(idle.p50_ms);  // no request in the window: no latency, not a stale one
   EXPECT_FALSE(idle.batch_size);
-  auto restarted = page(servePage(5, 5, 5, 5, 0, 5, 5));
+  auto restarted = page(servePage(5, 5, 5, 5, 1, 5, 5));
   ReplicaNumbers r = replicaNumbers(&a, 0, restarted, 10);
   EXPECT_FALSE(r.rps);  // counters went down: no rate against the old process
-  ASSERT_TRUE(r.batch_size);
-  EXPECT_DOUBLE_EQ(*r.batch_size, 1.0);
+  EXPECT_FALSE(r.p50_ms);  // ... nor the new process's lifetime numbers
+  EXPECT_FALSE(r.p99_ms);
+  EXPECT_FALSE(r.batch_size);
+  EXPECT_DOUBLE_EQ(r.queue.value_or(-1), 1.0);
+  // Requests alone may not show it (the restarted process already served as many): the
+  // histogram and batch counters do.
+  auto same_requests = page(servePage(100, 10, 10, 10, 0, 10, 10));
+  EXPECT_TRUE(replicaRestarted(a, same_requests));
+  EXPECT_FALSE(replicaNumbers(&a, 0, same_requests, 10).p50_ms);
+  EXPECT_FALSE(replicaRestarted(a, a));
 }
 
 TEST(ReplicaNumbers, PageWithoutServingFamiliesGivesNothing) {
@@ -117,6 +127,40 @@ TEST(ReplicaStatsScraper, ScrapesEachReplicaAndRatesAgainstTheOldestKeptScrape) 
   EXPECT_DOUBLE_EQ(*fourth[replica.address()].rps, 10.0);  // 100 in 10 s
   EXPECT_EQ(replica.requests(), 4);
   EXPECT_EQ(replica.lastTarget(), "/metrics");
+}
+
+TEST(ReplicaStatsScraper, FirstScrapeAndRestartShowNoWindowNumbers) {
+  testing::FakeHttpServer replica;
+  ASSERT_TRUE(replica.ok());
+  ReplicaStatsScraper s(net::ClientOptions::withTimeout(std::chrono::seconds(2)),
+                        std::chrono::seconds(10));
+  const TimePoint t0 = TimePoint{} + std::chrono::seconds(100);
+  replica.setPage(servePage(100, 100, 100, 100, 0, 400, 100));
+  auto first = s.scrape({replica.address()}, t0)[replica.address()];
+  EXPECT_TRUE(first.error.empty()) << first.error;
+  EXPECT_FALSE(first.rps);
+  EXPECT_FALSE(first.p50_ms);
+  EXPECT_FALSE(first.p99_ms);
+  EXPECT_FALSE(first.batch_size);
+  replica.setPage(servePage(150, 150, 150, 150, 0, 600, 150));
+  auto second = s.scrape({replica.address()}, t0 + std::chrono::seconds(5))[replica.address()];
+  ASSERT_TRUE(second.p50_ms && second.batch_size);
+  EXPECT_DOUBLE_EQ(*second.batch_size, 4.0);
+  // Restarted on the same address: the first scrape of the new process has no window numbers.
+  replica.setPage(servePage(10, 0, 0, 10, 0, 20, 10));
+  auto restarted = s.scrape({replica.address()}, t0 + std::chrono::seconds(6))[replica.address()];
+  EXPECT_FALSE(restarted.rps);
+  EXPECT_FALSE(restarted.p50_ms);
+  EXPECT_FALSE(restarted.batch_size);
+  // The next one rates against the new process's first scrape, not against the old process.
+  replica.setPage(servePage(30, 0, 0, 30, 0, 80, 30));
+  auto next = s.scrape({replica.address()}, t0 + std::chrono::seconds(8))[replica.address()];
+  ASSERT_TRUE(next.rps);
+  EXPECT_DOUBLE_EQ(*next.rps, 10.0);  // 20 in 2 s
+  ASSERT_TRUE(next.batch_size);
+  EXPECT_DOUBLE_EQ(*next.batch_size, 3.0);  // 60 rows in 20 batches
+  ASSERT_TRUE(next.p50_ms);
+  EXPECT_GT(*next.p50_ms, 10.0);
 }
 
 }  // namespace
