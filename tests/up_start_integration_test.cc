@@ -2,7 +2,8 @@
 // Retry-After while the replicas start; the ready line comes only once requests through the
 // gateway succeed; no WARN/Warning during a normal start; the autoscaler's /status waits (no
 // "scaling is disabled", desiredReplicas null) until its first decision; the temporary run
-// directory is removed on SIGTERM and SIGINT, and stale ones of exited processes are swept;
+// directory is removed on SIGTERM and SIGINT, and stale ones of exited processes are swept; with
+// --log-format json the replica logs are pure JSON (their stdout goes to <name>.out);
 // replicas that never become ready stop surge up with an error naming a replica log.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -161,12 +162,25 @@ TEST(UpStart, SigintRemovesTheRunDirectoryAndAStartSweepsStaleOnes) {
   // What a SIGKILLed surge up leaves: surge-local-<pid of an exited process> with replica logs.
   const fs::path stale = dir / "tmp" / ("surge-local-" + std::to_string(deadPid()));
   fs::create_directories(stale);
-  std::ofstream(stale / "replica-1.log") << "surge serve listening on 127.0.0.1:1\n";
+  std::ofstream(stale / "replica-1.log") << "{\"level\":\"info\"}\n";
+  std::ofstream(stale / "replica-1.out") << "surge serve listening on 127.0.0.1:1\n";
   ServerProcess up;
-  ASSERT_TRUE(startUp(up, dir, {"--sync-period", "1s"}));
+  // With --log-format json: the replicas turn ready (their port is found in their stdout file)
+  // and their logs hold nothing but JSON objects.
+  ASSERT_TRUE(startUp(up, dir, {"--sync-period", "1s", "--log-format", "json"}));
   EXPECT_FALSE(fs::exists(stale));
   const fs::path run_dir = runDirOf(up.process());
   ASSERT_FALSE(run_dir.empty()) << allLines(up.process());
+  const std::string log1 = readFile(run_dir / "replica-1.log");
+  int json_lines = 0;
+  for (size_t at = 0, nl; (nl = log1.find('\n', at)) != std::string::npos; at = nl + 1) {
+    const std::string line = log1.substr(at, nl - at);  // complete lines only: it still writes
+    EXPECT_TRUE(nlohmann::json::parse(line, nullptr, false).is_object()) << line;
+    ++json_lines;
+  }
+  EXPECT_GE(json_lines, 1) << log1;
+  EXPECT_NE(readFile(run_dir / "replica-1.out").find("surge serve listening on"),
+            std::string::npos);
   stopAndCheckCleanUp(up, SIGINT, run_dir);
 }
 
@@ -190,14 +204,18 @@ TEST(UpStart, ReplicasThatNeverServeStopUpWithTheReplicaLog) {
   EXPECT_NE(log.find("see the replica log " + (dir / "tmp").string() + "/surge-local-"),
             std::string::npos)
       << log;
-  // The logs it names are kept.
+  // The logs it names are kept, and the KEPT marker (and the log line) say why: failures.
   bool kept_log = false;
+  std::string kept_why;
   for (const auto& e : fs::directory_iterator(dir / "tmp")) {
     if (e.path().filename().string().rfind("surge-local-", 0) == 0) {
       kept_log = fs::exists(e.path() / "replica-1.log");
+      kept_why = readFile(e.path() / "KEPT");
     }
   }
   EXPECT_TRUE(kept_log) << log;
+  EXPECT_NE(kept_why.find("replica failure(s); logs kept"), std::string::npos) << kept_why;
+  EXPECT_EQ(log.find("kept on request"), std::string::npos) << log;
 }
 
 TEST(UpStart, ARunDirThatIsAFileIsAUsageError) {

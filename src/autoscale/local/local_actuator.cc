@@ -58,6 +58,28 @@ std::string lastLogLine(const std::string& path) {
   return nl == std::string::npos ? tail : tail.substr(nl + 1);
 }
 
+// Scans the complete lines of `path` after `*offset` for "listening on HOST:PORT" (and moves
+// `*offset` past them). False when there is none yet.
+bool scanListening(const std::string& path, size_t* offset, std::string* host, int* port) {
+  std::string chunk = readFrom(path, static_cast<off_t>(*offset), 1 << 20);
+  size_t last_nl = chunk.rfind('\n');
+  if (last_nl == std::string::npos) return false;  // no complete line yet
+  std::string lines = chunk.substr(0, last_nl + 1);
+  *offset += lines.size();
+  static const std::regex re(R"(listening on (\d+\.\d+\.\d+\.\d+|localhost|\[[0-9a-fA-F:]+\]):(\d+))");
+  std::smatch m;
+  if (!std::regex_search(lines, m, re)) return false;
+  const int p = std::atoi(m[2].str().c_str());
+  if (p <= 0 || p > 65535) return false;
+  *host = m[1].str();
+  *port = p;
+  return true;
+}
+
+bool endsWith(const std::string& s, std::string_view suffix) {
+  return s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 // Closes every descriptor >= `from` except `keep`, in a forked child (async-signal-safe):
 // close_range(2) (Linux 5.9), else a loop up to the descriptor limit.
 void closeDescriptorsFrom(int from, int keep) {
@@ -130,13 +152,13 @@ int removeStaleRunDirs(const std::filesystem::path& temp_dir, pid_t self) {
       continue;
     }
     if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to know)
-    // Only what an actuator writes there: replica logs, no KEPT marker, no subdirectory.
+    // Only what an actuator writes there: replica logs and stdout files, no KEPT marker, no
+    // subdirectory.
     bool only_logs = true;
     std::error_code list_ec;
     for (const auto& f : fs::directory_iterator(entry.path(), list_ec)) {
       const std::string fname = f.path().filename().string();
-      if (!f.is_regular_file() || fname.size() < 5 ||
-          fname.compare(fname.size() - 4, 4, ".log") != 0) {
+      if (!f.is_regular_file() || !(endsWith(fname, ".log") || endsWith(fname, ".out"))) {
         only_logs = false;
         break;
       }
@@ -269,17 +291,13 @@ void LocalActuator::reap(Replica& r) {
 }
 
 void LocalActuator::discoverPort(Replica& r) {
-  std::string chunk = readFrom(r.log_path, static_cast<off_t>(r.log_offset), 1 << 20);
-  size_t last_nl = chunk.rfind('\n');
-  if (last_nl == std::string::npos) return;  // no complete line yet
-  std::string lines = chunk.substr(0, last_nl + 1);
-  r.log_offset += lines.size();
-  static const std::regex re(R"(listening on (\d+\.\d+\.\d+\.\d+|localhost|\[[0-9a-fA-F:]+\]):(\d+))");
-  std::smatch m;
-  if (!std::regex_search(lines, m, re)) return;
-  std::string host = m[1].str();
-  int port = std::atoi(m[2].str().c_str());
-  if (port <= 0 || port > 65535) return;
+  // `surge serve` prints it on stdout; another command may print it in its log (stderr).
+  std::string host;
+  int port = 0;
+  if (!scanListening(r.out_path, &r.out_offset, &host, &port) &&
+      !scanListening(r.log_path, &r.log_offset, &host, &port)) {
+    return;
+  }
   if (host == "0.0.0.0" || host == "localhost") host = "127.0.0.1";
   r.port = static_cast<uint16_t>(port);
   r.address = host + ":" + std::to_string(port);
@@ -406,6 +424,7 @@ Status LocalActuator::spawn(TimePoint now) {
   r.sequence = next_sequence_++;
   r.name = config_.name_prefix + "-" + std::to_string(r.sequence);
   r.log_path = run_dir_ + "/" + r.name + ".log";
+  r.out_path = run_dir_ + "/" + r.name + ".out";
   r.started = now;
   r.next_probe = now;
 
@@ -449,6 +468,7 @@ Status LocalActuator::spawn(TimePoint now) {
   }
   const pid_t parent = ::getpid();
   const char* log_path = r.log_path.c_str();
+  const char* out_path = r.out_path.c_str();
   pid_t pid = ::fork();
   if (pid == 0) {
     auto fail = [&](int err) {
@@ -466,10 +486,12 @@ Status LocalActuator::spawn(TimePoint now) {
     for (int sig : kDefaultSignals) ::sigaction(sig, &dfl, nullptr);
     ::sigprocmask(SIG_SETMASK, &empty, nullptr);
     int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    int out = ::open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (in < 0 || out < 0) fail(errno);
+    // stderr is the replica's log; stdout (ready lines a JSON log must not contain) its own file.
+    int out = ::open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int err = ::open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (in < 0 || out < 0 || err < 0) fail(errno);
     if (::dup2(in, STDIN_FILENO) < 0 || ::dup2(out, STDOUT_FILENO) < 0 ||
-        ::dup2(out, STDERR_FILENO) < 0) {
+        ::dup2(err, STDERR_FILENO) < 0) {
       fail(errno);
     }
     // Nothing of ours reaches the replica: not the gateway's listening or session sockets, not
@@ -503,12 +525,13 @@ Status LocalActuator::spawn(TimePoint now) {
   for (const auto& a : argv) cmdline += (cmdline.empty() ? "" : " ") + a;
   SURGE_LOG_FIELDS(kInfo, kLog,
                    "started " + r.name + " (pid " + std::to_string(pid) + "): " + cmdline + " > " +
-                       r.log_path,
+                       r.out_path + " 2> " + r.log_path,
                    {{"event", "replica_started"},
                     {"replica", r.name},
                     {"pid", pid},
                     {"command", cmdline},
-                    {"log", r.log_path}});
+                    {"log", r.log_path},
+                    {"stdout", r.out_path}});
   replicas_.push_back(std::move(r));
   return Status::ok();
 }
@@ -528,6 +551,7 @@ void LocalActuator::tick(TimePoint now) {
       std::string why = replicaVerdictName(v);
       if (r.exited) why += " (" + describeExit(r.exit_status) + ")";
       std::string last = lastLogLine(r.log_path);
+      if (last.empty()) last = lastLogLine(r.out_path);
       SURGE_LOG_FIELDS(kWarn, kLog,
                        "replica " + r.name + " (pid " + std::to_string(r.pid) + ") failed: " +
                            why + "; replacing it" +
@@ -651,19 +675,22 @@ bool LocalActuator::runDirKept() const {
   return run_dir_kept_;
 }
 
-void LocalActuator::keepRunDir() {
+void LocalActuator::keepRunDir(std::string reason) {
   std::lock_guard lock(mu_);
   keep_run_dir_ = true;
+  keep_reason_ = std::move(reason);
 }
 
 void LocalActuator::cleanUpRunDir() {
   if (!owns_run_dir_) return;  // the user's directory: logs stay
   int64_t crashes;
   bool keep;
+  std::string keep_reason;
   {
     std::lock_guard lock(mu_);
     crashes = crashes_;
     keep = keep_run_dir_;
+    keep_reason = keep_reason_;
   }
   std::error_code ec;
   if (crashes == 0 && !keep) {
@@ -671,11 +698,13 @@ void LocalActuator::cleanUpRunDir() {
     if (ec) SURGE_LOG(kWarn, kLog, "cannot remove " + run_dir_ + ": " + ec.message());
     return;
   }
-  // A replica failed: its log is the evidence. Marked so that a later start does not take the
-  // directory for a crashed run's leftovers.
+  // A replica failed (or the caller reports an error naming a log): the logs are the evidence.
+  // Marked so that a later start does not take the directory for a crashed run's leftovers.
+  // Failures are named whenever there were any, whoever asked to keep the logs.
   const std::string why =
-      keep ? std::string("kept on request\n")
-           : std::to_string(crashes) + " replica failure(s); logs kept\n";
+      crashes > 0 ? std::to_string(crashes) + " replica failure(s); logs kept\n"
+                  : (keep_reason.empty() ? std::string("kept on request") : keep_reason) +
+                        "; logs kept\n";
   int fd = ::open((run_dir_ + "/" + kKeptMarker).c_str(),
                   O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd >= 0) {

@@ -74,8 +74,9 @@ class LocalActuator final : public ScaleTarget {
   // keepRunDir() was called).
   bool runDirKept() const;
   // Keep the run directory at shutdown even if no replica failed (the caller reports an error
-  // that names a replica log).
-  void keepRunDir();
+  // that names a replica log). `reason` goes to the KEPT file and the "kept" log line when no
+  // replica failed (otherwise those say how many failed).
+  void keepRunDir(std::string reason = "the replicas did not start serving");
   const LocalTargetConfig& config() const { return config_; }
   // Replicas that crashed (exited, never ready, unready too long) since start.
   int64_t crashCount() const;
@@ -85,8 +86,10 @@ class LocalActuator final : public ScaleTarget {
     std::string name;
     int64_t sequence = 0;
     pid_t pid = -1;
-    std::string log_path;
+    std::string log_path;   // its stderr: the replica's log
+    std::string out_path;   // its stdout (`surge serve`'s "listening on" lines), not mixed into the log
     size_t log_offset = 0;  // how far the log was scanned for the listening line
+    size_t out_offset = 0;  // how far the stdout file was scanned for it
     std::string address;    // "127.0.0.1:PORT" once known
     uint16_t port = 0;
     TimePoint started{};
@@ -149,6 +152,7 @@ class LocalActuator final : public ScaleTarget {
   bool scale_set_ = false;  // setScale was called
   bool run_dir_kept_ = false;
   bool keep_run_dir_ = false;
+  std::string keep_reason_;
   bool stop_ = false;
   bool started_ = false;
   bool shut_down_ = false;

@@ -1,7 +1,8 @@
 // LocalActuator with stand-in replicas (/bin/sh scripts that never become ready or exit at once):
 // process supervision, the min/max floor, scale-in of starting replicas, crash replacement with
-// backoff, spawn errors. The gateway is never contacted here (no replica turns ready); the real
-// thing — surge gateway + surge serve — is local_actuator_integration_test.cc.
+// backoff, spawn errors, the replica's stdout kept out of its log. The gateway is never reached
+// here (its admin address refuses; only the stdout tests' replicas turn ready); the real thing —
+// surge gateway + surge serve — is local_actuator_integration_test.cc.
 #include "autoscale/local/local_actuator.h"
 
 #include <gtest/gtest.h>
@@ -16,6 +17,7 @@
 #include <fstream>
 #include <string>
 
+#include "support/fake_http_server.h"
 #include "support/wait.h"
 
 namespace surge::autoscale {
@@ -76,6 +78,14 @@ class LocalActuatorTest : public ::testing::Test {
     ASSERT_TRUE(actuator_->start().isOk());
   }
   std::vector<PodInfo> pods() { return actuator_->listPods().value(); }
+  bool firstReady() {
+    auto p = pods();
+    return !p.empty() && p[0].ready && p[0].ready->status;
+  }
+  static std::string read(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
   int32_t live() { return actuator_->getScale()->status_replicas; }
   std::vector<int64_t> podPids() {
     std::vector<int64_t> out;
@@ -120,10 +130,11 @@ TEST_F(LocalActuatorTest, StartsReplicasAsPendingPodsAndScalesThemIn) {
   EXPECT_EQ(p[0].name, "replica-1");
   ASSERT_TRUE(waitUntil(
       [&] {
-        return std::filesystem::exists(dir_ / "replica-1.log") &&
-               std::filesystem::file_size(dir_ / "replica-1.log") > 0;
+        return std::filesystem::exists(dir_ / "replica-1.out") &&
+               std::filesystem::file_size(dir_ / "replica-1.out") > 0;
       },
-      10s, 20ms, "replica-1 wrote its log"));
+      10s, 20ms, "replica-1 wrote its stdout"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "replica-1.log"));  // its stderr: empty here
 
   ASSERT_TRUE(actuator_->setScale(1).isOk());
   ASSERT_TRUE(waitUntil([&] { return live() == 1 && pods().size() == 1; }, 10s, 20ms,
@@ -280,13 +291,59 @@ TEST_F(LocalActuatorTest, OwnRunDirectoryIsKeptWhenAReplicaFailed) {
   const std::filesystem::path run = actuator_->runDir();
   ASSERT_TRUE(actuator_->setScale(1).isOk());
   ASSERT_TRUE(waitUntil([&] { return actuator_->crashCount() >= 1; }, 10s, 20ms, "a crash"));
+  actuator_->keepRunDir();
   actuator_->shutdown();
   EXPECT_TRUE(actuator_->runDirKept());
   EXPECT_TRUE(std::filesystem::exists(run / "replica-1.log"));
   EXPECT_TRUE(std::filesystem::exists(run / "KEPT"));
+  // surge up also asks to keep the logs when its replicas keep failing: the marker still says
+  // why (failures), not "on request".
+  const std::string kept = read(run / "KEPT");
+  EXPECT_NE(kept.find("replica failure(s); logs kept"), std::string::npos) << kept;
+  EXPECT_EQ(kept.find("request"), std::string::npos) << kept;
   // Kept on purpose: a later start does not sweep it.
   EXPECT_EQ(removeStaleRunDirs(dir_, ::getpid() + 1), 0);
   EXPECT_TRUE(std::filesystem::exists(run));
+}
+
+TEST_F(LocalActuatorTest, OwnRunDirectoryKeptByTheCallerSaysWhy) {
+  ScopedTmpdir tmp(dir_);
+  auto c = shConfig("echo up; exec sleep 60");
+  c.run_dir.clear();
+  make(c);
+  const std::filesystem::path run = actuator_->runDir();
+  ASSERT_TRUE(actuator_->setScale(1).isOk());
+  ASSERT_TRUE(waitUntil([&] { return live() == 1; }, 10s, 20ms, "one replica"));
+  actuator_->keepRunDir("no replica ready within 40 s");
+  actuator_->shutdown();
+  EXPECT_EQ(actuator_->crashCount(), 0);
+  EXPECT_TRUE(actuator_->runDirKept());
+  EXPECT_EQ(read(run / "KEPT"), "no replica ready within 40 s; logs kept\n");
+}
+
+// `surge serve` prints its "listening on" lines on stdout and logs (maybe as JSON) on stderr: the
+// stdout goes to <name>.out, the log stays pure; the port is still found there.
+TEST_F(LocalActuatorTest, ReplicaStdoutIsKeptOutOfItsLogAndStillGivesThePort) {
+  testing::FakeHttpServer health(
+      [](const net::HttpRequest&) { return net::HttpResponse::text(200, "ok"); });
+  ASSERT_TRUE(health.ok());
+  make(shConfig("echo 'surge serve listening on " + health.address() +
+                "'; echo '{\"level\":\"info\",\"message\":\"ready\"}' >&2; exec sleep 60"));
+  ASSERT_TRUE(actuator_->setScale(1).isOk());
+  ASSERT_TRUE(waitUntil([&] { return firstReady(); }, 10s, 20ms, "the replica ready"));
+  EXPECT_EQ(read(dir_ / "replica-1.log"), "{\"level\":\"info\",\"message\":\"ready\"}\n");
+  EXPECT_EQ(read(dir_ / "replica-1.out"), "surge serve listening on " + health.address() + "\n");
+  EXPECT_GE(health.requests(), 1);
+}
+
+// Another command may print its listening line in its log (stderr): found there too.
+TEST_F(LocalActuatorTest, ListeningLineOnStderrIsFoundToo) {
+  testing::FakeHttpServer health(
+      [](const net::HttpRequest&) { return net::HttpResponse::text(200, "ok"); });
+  ASSERT_TRUE(health.ok());
+  make(shConfig("echo hello; echo 'listening on " + health.address() + "' >&2; exec sleep 60"));
+  ASSERT_TRUE(actuator_->setScale(1).isOk());
+  ASSERT_TRUE(waitUntil([&] { return firstReady(); }, 10s, 20ms, "the replica ready"));
 }
 
 TEST_F(LocalActuatorTest, ConfiguredRunDirectoryIsNeverRemoved) {
@@ -317,7 +374,8 @@ TEST(RemoveStaleRunDirsTest, RemovesOnlyLogOnlyDirectoriesOfExitedProcesses) {
   };
   const pid_t dead = deadPid();
   ASSERT_FALSE(alive(dead));
-  const auto stale = dir("surge-local-" + std::to_string(dead), {"replica-1.log", "replica-2.log"});
+  const auto stale = dir("surge-local-" + std::to_string(dead),
+                         {"replica-1.log", "replica-1.out", "replica-2.log"});
   const auto empty_stale = dir("surge-local-" + std::to_string(deadPid()), {});
   const auto running = dir("surge-local-" + std::to_string(::getpid()), {"replica-1.log"});
   const auto parent = dir("surge-local-" + std::to_string(::getppid()), {"replica-1.log"});
