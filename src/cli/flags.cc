@@ -495,6 +495,31 @@ Flag logFormatFlag() {
           .choices = {"text", "json"}};
 }
 
+namespace {
+
+// SURGE_LOG_FORMAT, read only by the commands that declare --log-format and only when the flag is
+// absent (after --help: a bad value never breaks --help, nor a command that does not log).
+Status applyLogFormatEnv() {
+  const char* env = std::getenv(kLogFormatEnv);
+  if (env == nullptr || *env == '\0' || setLogFormatByName(env)) return Status::ok();
+  // The value as the flag's error would quote it, but printable: it comes from the environment.
+  std::string shown;
+  for (const char* p = env; *p != '\0' && shown.size() < 64; ++p) {
+    const auto u = static_cast<unsigned char>(*p);
+    if (u >= 0x20 && u < 0x7f) {
+      shown.push_back(*p);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", u);
+      shown += hex;
+    }
+  }
+  return invalidArgument(std::string(kLogFormatEnv) + ": expected one of text, json, found '" +
+                         shown + "'");
+}
+
+}  // namespace
+
 std::optional<ParsedArgs> parseOrExit(const CommandSpec& spec, const std::vector<std::string>& args,
                                       int* exit_code) {
   auto parsed = parseArgs(spec, args);
@@ -513,10 +538,15 @@ std::optional<ParsedArgs> parseOrExit(const CommandSpec& spec, const std::vector
     *exit_code = 0;
     return std::nullopt;
   }
-  if (findFlag(spec, "--log-format") >= 0 && parsed->has("--log-format")) {
-    const std::string& format = parsed->str("--log-format");  // one of the choices
-    setLogFormatByName(format);
-    ::setenv(kLogFormatEnv, format.c_str(), 1);  // before any thread: children inherit it
+  if (findFlag(spec, "--log-format") >= 0) {
+    if (parsed->has("--log-format")) {
+      const std::string& format = parsed->str("--log-format");  // one of the choices
+      setLogFormatByName(format);
+      ::setenv(kLogFormatEnv, format.c_str(), 1);  // before any thread: children inherit it
+    } else if (Status s = applyLogFormatEnv(); !s.isOk()) {
+      *exit_code = usageError(spec, s.message());
+      return std::nullopt;
+    }
   }
   return std::move(parsed).value();
 }

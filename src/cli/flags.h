@@ -130,13 +130,16 @@ int usageError(const CommandSpec& spec, std::string_view message);
 // serve, upstream, autoscale, up), declared in their tables with logFormatFlag(). parseOrExit
 // applies it (common/logging.h setLogFormat) and exports it as SURGE_LOG_FORMAT, so that the
 // processes the command starts (surge up's replicas) log in the same format. Without the flag the
-// format comes from SURGE_LOG_FORMAT (checked by main), else text. docs/design/logging.md.
+// format comes from SURGE_LOG_FORMAT, else text: parseOrExit reads the variable only for a table
+// that declares the flag, after --help, so a bad value (a usage error naming the variable, exit 2)
+// never breaks --help nor a command that does not log. docs/design/logging.md.
 inline constexpr const char* kLogFormatEnv = "SURGE_LOG_FORMAT";
 Flag logFormatFlag();
 
 // Parses, and handles the two outcomes that end the command: --help (usage on stdout, *exit_code
 // 0) and an error (one line and the hint on stderr, *exit_code 2; 1 for a broken table).
-// Returns the parsed arguments otherwise, with --log-format applied when the table declares it.
+// Returns the parsed arguments otherwise, with --log-format (or SURGE_LOG_FORMAT) applied when the
+// table declares the flag; a bad SURGE_LOG_FORMAT is then a usage error (*exit_code 2).
 std::optional<ParsedArgs> parseOrExit(const CommandSpec& spec, const std::vector<std::string>& args,
                                       int* exit_code);
 

@@ -396,6 +396,53 @@ TEST(Flags, LogFormatIsAppliedAndExportedByParseOrExit) {
   EXPECT_NE(helpText(spec).find("--log-format FORMAT"), std::string::npos);
 }
 
+// SURGE_LOG_FORMAT: read only for a table that declares --log-format, after --help and only when
+// the flag is absent; a bad value is a usage error there (naming the variable), unread elsewhere.
+TEST(Flags, LogFormatEnvironmentIsReadOnlyByCommandsThatTakeTheFlag) {
+  static const CommandSpec logs{.path = "svc", .flags = {logFormatFlag()}};
+  static const CommandSpec report{.path = "plan", .flags = {{.name = "--peak-rps"}}};
+  int code = -1;
+  ::setenv(kLogFormatEnv, "json", 1);
+  setLogFormat(LogFormat::kText);
+  ASSERT_TRUE(parseOrExit(logs, {}, &code).has_value());
+  EXPECT_EQ(logFormat(), LogFormat::kJson);
+  ASSERT_TRUE(parseOrExit(logs, {"--log-format=text"}, &code).has_value());  // the flag wins
+  EXPECT_EQ(logFormat(), LogFormat::kText);
+
+  ::setenv(kLogFormatEnv, "XML", 1);
+  // A command without the flag: not read, no error.
+  ASSERT_TRUE(parseOrExit(report, {"--peak-rps", "100"}, &code).has_value());
+  EXPECT_EQ(logFormat(), LogFormat::kText);
+  // --help always works.
+  ::testing::internal::CaptureStdout();
+  code = -1;
+  EXPECT_FALSE(parseOrExit(logs, {"--help"}, &code).has_value());
+  EXPECT_EQ(code, 0);
+  code = -1;
+  EXPECT_FALSE(parseOrExit(report, {"--help"}, &code).has_value());
+  EXPECT_EQ(code, 0);
+  ::testing::internal::GetCapturedStdout();
+  // An explicit flag wins over a bad variable.
+  ASSERT_TRUE(parseOrExit(logs, {"--log-format", "json"}, &code).has_value());
+  EXPECT_EQ(logFormat(), LogFormat::kJson);
+  setLogFormat(LogFormat::kText);
+  // A command that logs, without the flag: a usage error naming the variable, exit 2.
+  ::setenv(kLogFormatEnv, "XML\x1b", 1);
+  ::testing::internal::CaptureStderr();
+  code = -1;
+  EXPECT_FALSE(parseOrExit(logs, {}, &code).has_value());
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(code, 2);
+  EXPECT_EQ(err,
+            "surge svc: SURGE_LOG_FORMAT: expected one of text, json, found 'XML\\x1b'\n"
+            "Run 'surge svc --help' for usage.\n");
+  EXPECT_EQ(logFormat(), LogFormat::kText);
+  ::setenv(kLogFormatEnv, "", 1);  // empty: as if unset
+  ASSERT_TRUE(parseOrExit(logs, {}, &code).has_value());
+  EXPECT_EQ(logFormat(), LogFormat::kText);
+  ::unsetenv(kLogFormatEnv);
+}
+
 TEST(FlagsDeathTest, ReadingAnUndeclaredFlagIsABug) {
   auto a = parse({});
   ASSERT_TRUE(a.isOk());

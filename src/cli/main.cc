@@ -1,6 +1,5 @@
 // surge: one binary, one subcommand per component.
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -8,7 +7,6 @@
 
 #include "cli/commands.h"
 #include "cli/flags.h"
-#include "common/logging.h"
 #include "config/suggest.h"
 
 #ifndef SURGE_VERSION
@@ -49,19 +47,6 @@ int version() {
   return 0;
 }
 
-// SURGE_LOG_FORMAT (text|json): the log format when no --log-format is given (what a parent surge
-// passes to the processes it starts). A bad value is a usage error naming the variable.
-bool applyLogFormatEnv(const std::string& cmd, const std::vector<std::string>& args) {
-  for (const std::string& a : args) {
-    if (a.rfind("--log-format", 0) == 0) return true;  // the flag wins (parseOrExit applies it)
-  }
-  const char* env = std::getenv(surge::cli::kLogFormatEnv);
-  if (env == nullptr || *env == '\0' || surge::setLogFormatByName(env)) return true;
-  std::fprintf(stderr, "surge %s: %s: expected one of text, json, found '%s'\n", cmd.c_str(),
-               surge::cli::kLogFormatEnv, env);
-  return false;
-}
-
 const surge::cli::Command* findCommand(const std::string& name) {
   for (const auto& c : surge::cli::commands()) {
     if (name == c.name) return &c;
@@ -98,7 +83,7 @@ int main(int argc, char** argv) {
   }
   if (cmd == "--version" || cmd == "version") return version();
   if (const surge::cli::Command* c = findCommand(cmd)) {
-    if (!applyLogFormatEnv(cmd, args)) return 2;
+    // SURGE_LOG_FORMAT is read by parseOrExit, for the commands that take --log-format only.
     return c->run(args);
   }
   return unknownCommand(cmd);
