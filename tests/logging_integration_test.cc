@@ -164,6 +164,53 @@ TEST_F(LoggingIntegration, TheEnvironmentVariableSetsTheFormatAndABadOneIsAnErro
   EXPECT_GE(parseJsonLog(serve.log()).size(), 2u) << serve.log();
 }
 
+// A bad SURGE_LOG_FORMAT matters only to the commands that log (above): it breaks neither a
+// command that prints a report (plan) nor any --help.
+TEST_F(LoggingIntegration, ABadEnvironmentVariableBreaksNeitherHelpNorCommandsThatDoNotLog) {
+  struct Unset {
+    ~Unset() { ::unsetenv("SURGE_LOG_FORMAT"); }
+  } unset;
+  ::setenv("SURGE_LOG_FORMAT", "XML", 1);
+  std::string out;
+  EXPECT_EQ(runToExit({surgeBinary(), "plan", "--peak-rps", "100", "--instance-rps", "40",
+                       "--service-time", "25ms", "--latency-target", "50ms"},
+                      dir_.file("plan.err"), 20s, &out),
+            0)
+      << readFile(dir_.file("plan.err"));
+  EXPECT_FALSE(out.empty());
+  const std::vector<std::vector<std::string>> helps = {{"gateway", "--help"},
+                                                       {"up", "--help"},
+                                                       {"load", "--help"},
+                                                       {"autoscale", "explain", "--help"},
+                                                       {"help", "serve"}};
+  for (const auto& h : helps) {
+    std::vector<std::string> argv{surgeBinary()};
+    argv.insert(argv.end(), h.begin(), h.end());
+    out.clear();
+    EXPECT_EQ(runToExit(argv, dir_.file("help.err"), 20s, &out), 0)
+        << h[0] << ": " << readFile(dir_.file("help.err"));
+    EXPECT_NE(out.find("Usage: surge"), std::string::npos) << h[0] << ": " << out;
+  }
+}
+
+// Every long-running command takes --log-level (docs/logging.md): a bad level is the flag's usage
+// error, and `surge upstream` runs with one.
+TEST_F(LoggingIntegration, EveryLongRunningCommandTakesLogLevel) {
+  for (const std::string cmd : {"gateway", "serve", "upstream", "autoscale", "up"}) {
+    const std::string log = dir_.file(cmd + "-level.err");
+    EXPECT_EQ(runToExit({surgeBinary(), cmd, "--log-level", "verbose"}, log, 20s), 2) << cmd;
+    EXPECT_NE(readFile(log).find("surge " + cmd +
+                                 ": --log-level: expected one of debug, info, warn, error, "
+                                 "found 'verbose'"),
+              std::string::npos)
+        << readFile(log);
+  }
+  ServerProcess upstream;
+  ASSERT_TRUE(startUpstream(upstream, dir_, "leveled", {"--log-level", "debug"}));
+  EXPECT_TRUE(upstream.running());
+  upstream.stop();
+}
+
 // `surge up --log-format json`: its own stderr and its replicas' logs are JSON (the replicas get
 // the format through SURGE_LOG_FORMAT). A replica's log file also holds its stdout banner
 // ("surge serve listening on ..."), which is not a log line.

@@ -135,6 +135,11 @@ const CommandSpec& spec() {
               {.name = "--unhealthy",
                .help = "start with /v2/health/ready answering 503",
                .type = FlagType::kBool},
+              {.name = "--log-level",
+               .value_name = "LEVEL",
+               .help = "log threshold",
+               .default_value = "info",
+               .choices = {"debug", "info", "warn", "error"}},
               logFormatFlag(),
           },
   };
@@ -147,6 +152,7 @@ int runUpstream(const std::vector<std::string>& argv) {
   int exit_code = 0;
   auto args = parseOrExit(spec(), argv, &exit_code);
   if (!args) return exit_code;
+  if (args->has("--log-level")) setLogLevelByName(args->str("--log-level"));
   const std::string listen = args->str("--listen");
   if (Status s = checkHostPort("--listen", listen, true); !s.isOk()) {
     return usageError(spec(), s.message());
