@@ -1,5 +1,6 @@
 #include "common/logging.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -7,6 +8,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <string>
 #include <utility>
@@ -93,6 +96,134 @@ void appendJsonString(std::string& out, std::string_view s) {
   out += '"';
 }
 
+// The text format's escaping: what reaches a terminal never holds a live control sequence. Tab
+// and printable ASCII as they are; '\n', '\r' as "\n", "\r" (one event, one line); every other C0
+// byte and DEL as "\xNN" (ESC → "\x1b"); the C1 code points U+0080..U+009F (which some
+// terminals execute, e.g. U+009B as CSI) as "\u00NN"; a byte that is not part of valid UTF-8 as
+// U+FFFD. Everything else (valid UTF-8) is copied.
+void appendTextEscaped(std::string& out, std::string_view s) {
+  size_t clean = 0;  // fast path: the common all-printable-ASCII string is copied as it is
+  while (clean < s.size()) {
+    const auto u = static_cast<unsigned char>(s[clean]);
+    if ((u < 0x20 && u != '\t') || u >= 0x7f) break;
+    ++clean;
+  }
+  out.append(s.data(), clean);
+  static const char kHex[] = "0123456789abcdef";
+  for (size_t i = clean; i < s.size(); ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (u == '\t' || (u >= 0x20 && u < 0x7f)) {
+      out.push_back(s[i]);
+    } else if (u == '\n') {
+      out += "\\n";
+    } else if (u == '\r') {
+      out += "\\r";
+    } else if (u < 0x80) {  // other C0, DEL
+      out += "\\x";
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xf]);
+    } else {
+      const size_t n = utf8SequenceLength(s.substr(i));
+      if (n == 0) {
+        out += "\xEF\xBF\xBD";  // U+FFFD
+      } else if (n == 2 && u == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0) {
+        const auto c1 = static_cast<unsigned char>(s[i + 1]);  // U+0080..U+009F
+        out += "\\u00";
+        out.push_back(kHex[c1 >> 4]);
+        out.push_back(kHex[c1 & 0xf]);
+        ++i;
+      } else {
+        out.append(s.data() + i, n);
+        i += n - 1;
+      }
+    }
+  }
+}
+
+// Columns a code point takes on a terminal: 2 for the East Asian wide and fullwidth ranges and
+// the common emoji blocks, else 1 (combining marks counted as 1: too wide is safe, it only cuts
+// earlier).
+int columnsOf(uint32_t cp) {
+  static constexpr std::pair<uint32_t, uint32_t> kWide[] = {
+      {0x1100, 0x115F},   {0x2E80, 0x303E},   {0x3041, 0x33FF},  {0x3400, 0x4DBF},
+      {0x4E00, 0x9FFF},   {0xA000, 0xA4CF},   {0xAC00, 0xD7A3},  {0xF900, 0xFAFF},
+      {0xFE30, 0xFE4F},   {0xFF00, 0xFF60},   {0xFFE0, 0xFFE6},  {0x1F300, 0x1F64F},
+      {0x1F900, 0x1F9FF}, {0x20000, 0x2FFFD}, {0x30000, 0x3FFFD}};
+  for (const auto& [lo, hi] : kWide) {
+    if (cp >= lo && cp <= hi) return 2;
+  }
+  return 1;
+}
+
+uint32_t codePoint(std::string_view seq) {
+  const auto b = [&seq](size_t i) {
+    return static_cast<uint32_t>(static_cast<unsigned char>(seq[i]));
+  };
+  switch (seq.size()) {
+    case 1:
+      return b(0);
+    case 2:
+      return ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
+    case 3:
+      return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
+    default:
+      return ((b(0) & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F);
+  }
+}
+
+// The terminal's width in columns, read again on every draw (so a resize applies from the next
+// one): TIOCGWINSZ on stdout (where the status line goes), else on stderr; else $COLUMNS; else
+// 80. With an injected status writer (a test's fake terminal) only $COLUMNS, else 80.
+size_t terminalColumns(bool injected) {
+  if (!injected) {
+    for (int fd : {STDOUT_FILENO, STDERR_FILENO}) {
+      winsize ws{};
+      if (::ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    }
+  }
+  if (const char* env = std::getenv("COLUMNS")) {
+    size_t n = 0;
+    auto r = std::from_chars(env, env + std::strlen(env), n);
+    if (r.ec == std::errc() && *r.ptr == '\0' && n > 0 && n <= 10000) return n;
+  }
+  return 80;
+}
+
+// The status line as drawn: escaped like a text log line (no control bytes: a tab or an escape
+// sequence would make its width unknowable), then cut to columns - 1 (the last column stays free:
+// some terminals wrap as soon as it is written), ending in "..." when cut. It never wraps, so
+// "\r\033[K" erases all of it.
+std::string fitStatusLine(std::string_view text, size_t columns) {
+  std::string escaped;
+  escaped.reserve(text.size());
+  appendTextEscaped(escaped, text);
+  for (char& c : escaped) {
+    if (c == '\t') c = ' ';
+  }
+  const size_t limit = columns > 1 ? columns - 1 : 1;
+  // Byte offsets where the text reaches limit - 3 columns (room for "...") and limit columns.
+  size_t used = 0, cut_with_dots = std::string::npos;
+  for (size_t i = 0; i < escaped.size();) {
+    size_t n = utf8SequenceLength(std::string_view(escaped).substr(i));
+    if (n == 0) n = 1;  // cannot happen: escaped is valid UTF-8
+    const size_t w =
+        static_cast<size_t>(columnsOf(codePoint(std::string_view(escaped).substr(i, n))));
+    if (cut_with_dots == std::string::npos && used + w + 3 > limit) cut_with_dots = i;
+    if (used + w > limit) {
+      if (limit < 4) {
+        escaped.resize(i);
+      } else {
+        escaped.resize(cut_with_dots);
+        escaped += "...";
+      }
+      return escaped;
+    }
+    used += w;
+    i += n;
+  }
+  return escaped;
+}
+
 void writeLog(Sink& s, std::string_view bytes) {
   if (s.log_writer) {
     s.log_writer(bytes);
@@ -110,6 +241,12 @@ void writeStatus(Sink& s, std::string_view bytes) {
   }
 }
 
+// "\r\033[K" and the status line, fitted to the terminal's width now.
+void drawStatus(Sink& s) {
+  writeStatus(s, std::string(kEraseLine) +
+                     fitStatusLine(s.status, terminalColumns(static_cast<bool>(s.status_writer))));
+}
+
 bool stderrIsTerminal() {
   static const bool tty = ::isatty(STDERR_FILENO) == 1;
   return tty;
@@ -123,7 +260,7 @@ void emit(const std::string& line) {
   const bool around = s.shown && (s.log_writer || stderrIsTerminal());
   if (around) writeStatus(s, kEraseLine);
   writeLog(s, line);
-  if (around) writeStatus(s, std::string(kEraseLine) + s.status);
+  if (around) drawStatus(s);
 }
 
 }  // namespace
@@ -204,9 +341,11 @@ std::string formatLogLine(LogFormat format, std::chrono::system_clock::time_poin
   line += ' ';
   line += textLevelName(level);
   line += ' ';
-  line += module;
+  appendTextEscaped(line, module);
   line += ": ";
-  line += message;  // the fields repeat the message's facts: text stays as it always was
+  // The fields repeat the message's facts: text stays as it always was, but never carries a
+  // control sequence to the terminal.
+  appendTextEscaped(line, message);
   line += '\n';
   return line;
 }
@@ -238,7 +377,7 @@ void showStatusLine(std::string_view text) {
   std::lock_guard<std::mutex> lock(s.mu);
   s.status.assign(text);
   s.shown = true;
-  writeStatus(s, std::string(kEraseLine) + s.status);
+  drawStatus(s);
 }
 
 void endStatusLine() {

@@ -6,9 +6,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -131,7 +133,9 @@ TEST(LogFormat, ByName) {
 // line, '\n' starts a new line, other bytes overwrite. screen() is what a user would see.
 class FakeTerminal {
  public:
-  FakeTerminal() {
+  // width > 0: a terminal that wraps (a byte written past the last column starts a new row, and
+  // '\r' returns to the start of the current row only), as a real one does.
+  explicit FakeTerminal(size_t width = 0) : width_(width) {
     setLogWriter([this](std::string_view b) { feed(b, &log_bytes_); });
     setStatusLineWriter([this](std::string_view b) { feed(b, &status_bytes_); });
   }
@@ -166,6 +170,10 @@ class FakeTerminal {
         lines_.back().resize(std::min(col_, lines_.back().size()));
         i += 2;
       } else {
+        if (width_ > 0 && col_ >= width_) {  // autowrap
+          lines_.emplace_back();
+          col_ = 0;
+        }
         std::string& l = lines_.back();
         if (col_ < l.size()) {
           l[col_] = b[i];
@@ -178,6 +186,7 @@ class FakeTerminal {
     }
   }
 
+  const size_t width_;
   std::mutex mu_;
   std::vector<std::string> lines_{""};
   size_t col_ = 0;
@@ -257,6 +266,129 @@ TEST(StatusLine, ConcurrentLogLinesNeverLandInTheStatusLine) {
     EXPECT_EQ(j["i"], per_thread.at(j["thread"].get<size_t>())++) << "in order per thread";
   }
   EXPECT_EQ(s.back(), "status 100");
+}
+
+// $COLUMNS for the fake terminal's width (what the status line is fitted to with an injected
+// writer), restored after the test.
+class ScopedColumns {
+ public:
+  explicit ScopedColumns(const char* value) {
+    if (const char* old = std::getenv("COLUMNS")) old_ = old;
+    if (value) {
+      ::setenv("COLUMNS", value, 1);
+    } else {
+      ::unsetenv("COLUMNS");
+    }
+  }
+  ~ScopedColumns() {
+    if (old_) {
+      ::setenv("COLUMNS", old_->c_str(), 1);
+    } else {
+      ::unsetenv("COLUMNS");
+    }
+  }
+
+ private:
+  std::optional<std::string> old_;
+};
+
+// A status line wider than the terminal is cut to its width (less one column, "..." at the end):
+// it never wraps, so erasing it and redrawing it leaves one status row, however many log lines.
+TEST(StatusLine, AWideStatusLineIsCutToTheTerminalWidthAndNeverWraps) {
+  ScopedColumns columns("40");
+  FakeTerminal term(40);
+  const std::string wide =
+      "rps   123.4  p99   12.3ms  replicas 3 ready/4 (desired 5)  last: SuccessfulRescale to 5";
+  showStatusLine(wide);
+  for (int i = 0; i < 5; ++i) logLine(LogLevel::kWarn, "up", "w" + std::to_string(i));
+  showStatusLine(wide);
+  const auto s = term.screen();
+  ASSERT_EQ(s.size(), 6u) << term.raw();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(afterModule(s[i]).substr(0, 2), "w" + std::to_string(i));
+  EXPECT_EQ(s.back(), wide.substr(0, 36) + "...");
+  EXPECT_EQ(s.back().size(), 39u);
+
+  // Exactly as wide as allowed: not cut; one more column: cut.
+  showStatusLine(std::string(39, 'x'));
+  EXPECT_EQ(term.screen().back(), std::string(39, 'x'));
+  showStatusLine(std::string(40, 'x'));
+  EXPECT_EQ(term.screen().back(), std::string(36, 'x') + "...");
+
+  // A resize applies from the next draw.
+  {
+    ScopedColumns narrower("20");
+    showStatusLine(wide);
+    EXPECT_EQ(term.screen().back(), wide.substr(0, 16) + "...");
+  }
+  EXPECT_EQ(term.screen().size(), 6u);
+}
+
+// An unknown width (no terminal, $COLUMNS unset or not a number) is 80.
+TEST(StatusLine, AnUnknownWidthIs80) {
+  FakeTerminal term;
+  ScopedColumns unknown(nullptr);
+  showStatusLine(std::string(200, 'y'));
+  EXPECT_EQ(term.screen().back(), std::string(76, 'y') + "...");
+  ScopedColumns junk("wide");
+  showStatusLine(std::string(200, 'z'));
+  EXPECT_EQ(term.screen().back(), std::string(76, 'z') + "...");
+}
+
+// Columns, not bytes: a multi-byte character is one column (an East Asian wide one two) and is
+// never cut in half; control bytes in the status text are escaped like a text log line's.
+TEST(StatusLine, TheWidthCountsColumnsAndTheTextIsEscaped) {
+  ScopedColumns columns("11");
+  FakeTerminal term;
+  showStatusLine(
+      "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9");  // 10 x
+                                                                                            // é
+  EXPECT_EQ(term.screen().back(),
+            "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9");
+  showStatusLine(
+      "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9");  // 11
+  EXPECT_EQ(term.screen().back(), "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9...");
+  showStatusLine(
+      "\xE6\x97\xA5\xE6\x97\xA5\xE6\x97\xA5\xE6\x97\xA5\xE6\x97\xA5\xE6\x97\xA5");  // 6 x 日: 12
+                                                                                    // columns
+  EXPECT_EQ(term.screen().back(), "\xE6\x97\xA5\xE6\x97\xA5\xE6\x97\xA5...");
+  showStatusLine("a\033]0;x\007b\tc");  // 16 columns once escaped
+  EXPECT_EQ(term.screen().back(), "a\\x1b]0...");
+  ScopedColumns wider("40");
+  showStatusLine("a\033]0;x\007b\tc");
+  EXPECT_EQ(term.screen().back(), "a\\x1b]0;x\\x07b c");
+  const std::string raw = term.raw();
+  EXPECT_EQ(raw.find('\007'), std::string::npos);
+  EXPECT_EQ(raw.find("\033]"), std::string::npos);
+}
+
+// The text format never writes a control byte (other than tab) or invalid UTF-8: an HPA or a
+// metric named "bogus\e[31mRED\e]0;pwned\a" must not reach the terminal as escape sequences.
+TEST(LogFormat, TextEscapesControlBytesAndReplacesInvalidUtf8) {
+  const auto text = [](std::string_view module, std::string_view message) {
+    const std::string line =
+        formatLogLine(LogFormat::kText, fixedTime(), LogLevel::kWarn, module, message);
+    EXPECT_EQ(line.find('\n'), line.size() - 1) << "one line: " << line;
+    const std::string prefix = "2026-11-28T06:41:08.123Z WARN  ";
+    EXPECT_EQ(line.rfind(prefix, 0), 0u) << line;
+    return line.substr(prefix.size(), line.size() - prefix.size() - 1);
+  };
+  EXPECT_EQ(text("autoscale", "metric bogus\033[31mRED\033]0;pwned\a failed"),
+            "autoscale: metric bogus\\x1b[31mRED\\x1b]0;pwned\\x07 failed");
+  EXPECT_EQ(text("m", "two\nlines\r\tand a tab, NUL:" + std::string(1, '\0') + " DEL:\x7f"),
+            "m: two\\nlines\\r\tand a tab, NUL:\\x00 DEL:\\x7f");
+  // C1 controls (U+009B is CSI on some terminals) escaped; invalid UTF-8 replaced by U+FFFD; valid
+  // UTF-8 kept.
+  EXPECT_EQ(text("m",
+                 "csi \xC2\x9b"
+                 "31m nel \xC2\x85 nbsp \xC2\xA0 \xC3\xA9 \xE6\x97\xA5"),
+            "m: csi \\u009b31m nel \\u0085 nbsp \xC2\xA0 \xC3\xA9 \xE6\x97\xA5");
+  EXPECT_EQ(text("m", "bad \xff \xC0\xAF \xED\xA0\x80 cut \xE6\x97"),
+            "m: bad \xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD cut "
+            "\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(text("bad\033mod", "x"), "bad\\x1bmod: x");
+  // What is already printable is unchanged (backslashes included).
+  EXPECT_EQ(text("serve", "path C:\\models\\m \"quoted\" {json: 1}"),
+            "serve: path C:\\models\\m \"quoted\" {json: 1}");
 }
 
 TEST(LogMacros, FieldsAreBuiltOnlyWhenTheLevelIsOn) {
