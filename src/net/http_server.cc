@@ -500,7 +500,9 @@ class Conn : public std::enable_shared_from_this<Conn> {
     std::string body = "{\"error\": \"" + jsonEscape(message) + "\"}";
     std::string out;
     appendStatusLine(out, status);
-    out += "Content-Type: application/json\r\nContent-Length: ";
+    // The server's own answers (400, 408, 413, 414, 431, 501, 505 ...) carry what every admin
+    // answer promises (docs/design/dashboard.md): no content sniffing of the JSON body.
+    out += "Content-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ";
     out += std::to_string(body.size());
     out += "\r\nConnection: close\r\n\r\n";
     out += body;
@@ -650,6 +652,7 @@ void Conn::dispatch() {
       r = server_->sync_(req_);
     } catch (const std::exception& e) {
       r = HttpResponse::jsonError(500, e.what());
+      r.headers.emplace_back("X-Content-Type-Options", "nosniff");  // as sendError's answers
     }
     sendResponse(std::move(r));
   }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <stdexcept>
 #include <thread>
 
 #include "net/asio.h"
@@ -123,6 +124,58 @@ TEST_F(HttpServerTest, MalformedInputGetsJsonErrors) {
 
   r = httpExchange(server_->port(), "POST", "/", "0123456789");
   EXPECT_EQ(statusOf(r), 200) << r;
+}
+
+// The server's own error answers (never seen by the handler) carry X-Content-Type-Options:
+// nosniff like every admin answer (docs/design/dashboard.md); so does the 500 for a handler that
+// threw.
+TEST_F(HttpServerTest, OwnErrorAnswersSayNosniff) {
+  HttpServerOptions o;
+  o.limits.max_head_bytes = 2048;
+  o.limits.max_body_bytes = 10;
+  o.header_timeout = 100ms;
+  start(
+      [](const HttpRequest& r) -> HttpResponse {
+        if (r.path == "/throw") throw std::runtime_error("boom");
+        return HttpResponse::text(200, "ok");
+      },
+      o);
+  auto nosniff = [](const std::string& r) {
+    const size_t head_end = r.find("\r\n\r\n");
+    return r.find("\r\nX-Content-Type-Options: nosniff\r\n") < head_end;
+  };
+  std::string r = httpExchange(server_->port(), "GET", "/bad path");
+  EXPECT_EQ(statusOf(r), 400) << r;
+  EXPECT_TRUE(nosniff(r)) << r;
+
+  r = httpExchange(server_->port(), "GET", "/?" + std::string(4000, 'q'));
+  EXPECT_EQ(statusOf(r), 414) << r;
+  EXPECT_TRUE(nosniff(r)) << r;
+
+  r = httpExchange(server_->port(), "GET", "/", {}, "X-Big: " + std::string(4000, 'a') + "\r\n");
+  EXPECT_EQ(statusOf(r), 431) << r;
+  EXPECT_TRUE(nosniff(r)) << r;
+
+  r = httpExchange(server_->port(), "POST", "/", std::string(11, 'b'));
+  EXPECT_EQ(statusOf(r), 413) << r;
+  EXPECT_TRUE(nosniff(r)) << r;
+
+  r = httpExchange(server_->port(), "GET", "/throw");
+  EXPECT_EQ(statusOf(r), 500) << r;
+  EXPECT_TRUE(nosniff(r)) << r;
+
+  int fd = connectTo(server_->port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(sendAll(fd, "GET / HTTP/1.1\r\nX-Slow: "));
+  r = readFor(fd, 3s);
+  EXPECT_EQ(statusOf(r), 408) << r;
+  EXPECT_TRUE(nosniff(r)) << r;
+  ::close(fd);
+
+  // The handler's own answers are the handler's: nothing added.
+  r = httpExchange(server_->port(), "GET", "/");
+  EXPECT_EQ(statusOf(r), 200) << r;
+  EXPECT_FALSE(nosniff(r)) << r;
 }
 
 TEST_F(HttpServerTest, HeaderTimeoutGives408) {
