@@ -231,20 +231,47 @@ TEST_F(AccessLogIntegration, SighupReopensTheRotatedFile) {
 TEST_F(AccessLogIntegration, FlagsWriteTextLinesToStdout) {
   ASSERT_TRUE(testing::startUpstream(upstream_, dir_, "u1"));
   upstream_addr_ = "127.0.0.1:" + std::to_string(upstream_.port());
-  ASSERT_TRUE(gateway_.start(
-      {surgeBinary(), "gateway", "--listen", "127.0.0.1:0", "--admin", "off", "--workers", "1",
-       "--upstreams", upstream_addr_, "--access-log", "stdout", "--access-log-format", "text"},
-      dir_.file("gateway.log")));
-  HttpResult r = httpRequest(gateway_.port(), "GET", "/text/path?a=1", {{"X-Request-Id", "tid"}});
+  // With the access log on stdout, the ready line goes to stderr: stdout holds access lines only.
+  Process gw;
+  std::string err;
+  const std::string log = dir_.file("gateway.log");
+  ASSERT_TRUE(gw.start({surgeBinary(), "gateway", "--listen", "127.0.0.1:0", "--admin", "off",
+                        "--workers", "1", "--upstreams", upstream_addr_, "--access-log", "stdout",
+                        "--access-log-format", "text"},
+                       &err, log))
+      << err;
+  int port = -1;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        std::string text = readFile(log);
+        size_t at = text.find("surge gateway listening on ");
+        if (at == std::string::npos) return false;
+        port = portFromLine(text.substr(at, text.find('\n', at) - at), "listening on");
+        return port > 0;
+      },
+      15s, 20ms, "the ready line on stderr"))
+      << readFile(log);
+  HttpResult r = httpRequest(port, "GET", "/text/path?a=1", {{"X-Request-Id", "tid"}});
   ASSERT_EQ(r.status, 200) << r.error;
-  auto line = gateway_.process().waitForLine("\"tid\"", 10s);
-  ASSERT_TRUE(line.has_value()) << gateway_.log();
+  auto line = gw.waitForLine("\"tid\"", 10s);
+  ASSERT_TRUE(line.has_value()) << readFile(log);
   // CLIENT - - [TIME] "METHOD PATH HTTP/1.1" STATUS REQ RESP UPSTREAM DUR TTFB "ID" RETRIES
   // "REASON"
   EXPECT_EQ(line->rfind("127.0.0.1 - - [", 0), 0u) << *line;
   EXPECT_NE(line->find("] \"GET /text/path?a=1 HTTP/1.1\" 200 "), std::string::npos) << *line;
   EXPECT_NE(line->find(" " + upstream_addr_ + " "), std::string::npos) << *line;
   EXPECT_NE(line->find(" \"tid\" 0 \"-\""), std::string::npos) << *line;
+  for (const std::string& l : gw.lines()) {
+    EXPECT_EQ(l.find("listening on"), std::string::npos) << "stdout holds access lines only: " << l;
+  }
+  // SIGHUP without an access-log file: logged and ignored, the gateway keeps serving.
+  gw.signal(SIGHUP);
+  ASSERT_TRUE(waitUntil([&] { return readFile(log).find("received SIGHUP") != std::string::npos; },
+                        10s, 20ms, "the SIGHUP log line"))
+      << readFile(log);
+  EXPECT_TRUE(gw.running());
+  EXPECT_EQ(httpRequest(port, "GET", "/after-hup").status, 200);
+  gw.stop();
 }
 
 TEST_F(AccessLogIntegration, UnwritablePathIsAClearStartupError) {

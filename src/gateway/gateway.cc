@@ -189,18 +189,22 @@ Status Gateway::start() {
       });
     };
     c.signals.async_wait(on_signal);
-    // SIGHUP reopens the access-log file (logrotate: move, then HUP). Only with a file: without
-    // one SIGHUP keeps its default action, as before the access log existed.
-    if (access_log_ && !options_.access_log.toStdout()) {
-      c.hup.add(SIGHUP);
-      c.on_hup = [this](boost::system::error_code ec, int) {
-        if (ec) return;
+    // SIGHUP reopens the access-log file (logrotate: move, then HUP); without a file it is
+    // logged and ignored — never the default action (exit), which would cut requests in flight
+    // (nginx, HAProxy and Envoy do not die on HUP either).
+    c.hup.add(SIGHUP);
+    const bool reopen = access_log_ && !options_.access_log.toStdout();
+    c.on_hup = [this, reopen](boost::system::error_code ec, int) {
+      if (ec) return;
+      if (reopen) {
         SURGE_LOG(kInfo, "gateway", "received SIGHUP: reopening the access log");
         reopenAccessLog();
-        control_->hup.async_wait(control_->on_hup);
-      };
-      c.hup.async_wait(c.on_hup);
-    }
+      } else {
+        SURGE_LOG(kInfo, "gateway", "received SIGHUP: no access-log file to reopen; ignored");
+      }
+      control_->hup.async_wait(control_->on_hup);
+    };
+    c.hup.async_wait(c.on_hup);
   }
   if (access_log_) access_log_->start();
 
@@ -221,9 +225,12 @@ Status Gateway::start() {
       std::string ahost = options_.admin.listen.substr(0, options_.admin.listen.rfind(':'));
       admin = ahost + ":" + std::to_string(admin_port_);
     }
-    std::printf("surge gateway listening on %s:%u (admin %s)\n", host.c_str(), port_,
-                admin.c_str());
-    std::fflush(stdout);
+    // With the access log on stdout, stdout carries access-log lines only: the ready line goes
+    // to stderr (a log pipeline reading stdout never sees a line of another format).
+    FILE* out = access_log_ && options_.access_log.toStdout() ? stderr : stdout;
+    std::fprintf(out, "surge gateway listening on %s:%u (admin %s)\n", host.c_str(), port_,
+                 admin.c_str());
+    std::fflush(out);
   }
   SURGE_LOG(kInfo, "gateway",
             "listening on port " + std::to_string(port_) + " with " +

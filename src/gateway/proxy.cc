@@ -960,7 +960,9 @@ void Session::logAccess(std::string_view abort_reason) {
   log_pending_ = false;
   AccessLogRing* ring = w_.access_ring_;
   if (ring == nullptr) return;
-  const TimePoint now = w_.now();
+  // The clock itself, not the loop's cached time of this epoll batch: a request answered within
+  // one batch would log 0 (one clock read per logged request, only when the log is on).
+  const TimePoint now = steadyNow();
   const int64_t dur_us =
       std::chrono::duration_cast<std::chrono::microseconds>(now - req_start_).count();
   const int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
