@@ -29,6 +29,20 @@ void finish(ErrorStats* s) {
   if (s->scored) s->mape /= static_cast<double>(s->scored);
 }
 
+// Where the hold-out starts in time-sorted samples: the trace ends one sampling step after its
+// last sample, so with 15 s samples ending at 23:59:45 seven held-out days start at 00:00:00.
+int64_t holdoutStart(const std::vector<RpsSample>& sorted, int64_t holdout_seconds) {
+  const int64_t last = sorted.back().unix_seconds;
+  int64_t step = 1;
+  for (size_t i = sorted.size() - 1; i-- > 0;) {
+    if (sorted[i].unix_seconds < last) {
+      step = last - sorted[i].unix_seconds;
+      break;
+    }
+  }
+  return last + step - holdout_seconds;
+}
+
 }  // namespace
 
 StatusOr<EvaluationResult> evaluateHoldout(std::vector<RpsSample> samples,
@@ -42,17 +56,7 @@ StatusOr<EvaluationResult> evaluateHoldout(std::vector<RpsSample> samples,
                      return a.unix_seconds < b.unix_seconds;
                    });
   EvaluationResult result;
-  // The trace ends one sampling step after its last sample: with 15 s samples ending at
-  // 23:59:45, seven held-out days start at 00:00:00.
-  const int64_t last = samples.back().unix_seconds;
-  int64_t step = 1;
-  for (size_t i = samples.size() - 1; i-- > 0;) {
-    if (samples[i].unix_seconds < last) {
-      step = last - samples[i].unix_seconds;
-      break;
-    }
-  }
-  result.split_unix_seconds = last + step - options.holdout_seconds;
+  result.split_unix_seconds = holdoutStart(samples, options.holdout_seconds);
   auto split = std::lower_bound(samples.begin(), samples.end(), result.split_unix_seconds,
                                 [](const RpsSample& s, int64_t t) { return s.unix_seconds < t; });
   std::vector<RpsSample> train(samples.begin(), split);
@@ -147,15 +151,7 @@ StatusOr<ComparisonResult> compareForecasters(std::vector<RpsSample> samples,
                    });
   ComparisonResult result;
   result.quantile = options.quantile;
-  const int64_t last = samples.back().unix_seconds;
-  int64_t step = 1;
-  for (size_t i = samples.size() - 1; i-- > 0;) {
-    if (samples[i].unix_seconds < last) {
-      step = last - samples[i].unix_seconds;
-      break;
-    }
-  }
-  result.split_unix_seconds = last + step - options.holdout_seconds;
+  result.split_unix_seconds = holdoutStart(samples, options.holdout_seconds);
   auto split = std::lower_bound(samples.begin(), samples.end(), result.split_unix_seconds,
                                 [](const RpsSample& s, int64_t t) { return s.unix_seconds < t; });
   std::vector<RpsSample> train(samples.begin(), split);
