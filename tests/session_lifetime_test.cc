@@ -198,7 +198,17 @@ TEST(SessionLifetime, StaleEventsForClosedSessionsAreNeverDispatched) {
           }
           return true;
         },
-        20s, 10ms, "the gateway closed its idle sessions (idle timeout 150 ms)"));
+        20s, 10ms, "the gateway closed its idle sessions (idle timeout 150 ms)"))
+        << [&] {  // which sessions stayed open, for the next reader of a failure
+             auto held = socketInodes();
+             std::string open;
+             for (unsigned long inode : sessions) {
+               if (held.count(inode) > 1) open += " " + std::to_string(inode);
+             }
+             return "round " + std::to_string(round) + ": " + std::to_string(sessions.size()) +
+                    " sessions, still held twice:" + open + "; gateway sessions now " +
+                    std::to_string(serverSideInodes(port).size());
+           }();
     // Make every one of those sockets readable, and hang up on half of them: each is an event
     // for a session the gateway has freed.
     for (size_t i = 0; i < clients.size(); ++i) {
