@@ -532,7 +532,13 @@ Io Conn::handshake() {
     handshake_done_ = true;
     return Io::kOk;
   }
-  return fail(r, "handshake");
+  const Io io = fail(r, "handshake");
+  if (io == Io::kEof) {  // a close_notify before the handshake ended
+    fatal_ = true;
+    last_error_ = "peer closed the connection during the handshake";
+    return Io::kError;
+  }
+  return io;
 }
 
 size_t Conn::read(char* buf, size_t n, Io* io) {
