@@ -146,7 +146,8 @@ class ClientSession {
     bool final_headers = false;  // on_headers called (a later block is trailers)
     bool quiet = false;          // over a limit or reset by us: deliver nothing more
     uint32_t quiet_code = 0;     // on_close's code when quiet (kEnhanceYourCalm for a limit)
-    bool rst_received = false;
+    bool complete = false;       // the response ended (END_STREAM delivered)
+    bool unsendable = false;     // nghttp2 could not send the HEADERS (not a GOAWAY's refusal)
     size_t header_bytes = 0;     // of the block being received
     size_t header_fields = 0;
     std::vector<Header> headers;
@@ -161,10 +162,15 @@ class ClientSession {
   friend struct ClientCallbacks;
 
   Stream* find(int32_t id);
+  bool retryable(int32_t id, const Stream& s, uint32_t error_code) const;
   // Calls on_close once and forgets the stream.
   void closeStream(int32_t id, uint32_t error_code, bool retryable);
+  void onGoaway(int32_t last_stream_id, uint32_t error_code);
   // The session is dead: every open stream is closed (retryable if never sent).
   void die(const std::string& reason, uint32_t error_code);
+  // After receive()/send(): notices that nghttp2 ended the session (or that it is over with
+  // requests it will never send) and dies.
+  void settle();
 
   ClientLimits limits_;
   Callbacks cb_;
@@ -173,6 +179,10 @@ class ClientSession {
   size_t pending_output_ = 0;
   bool started_ = false;
   bool dead_ = false;
+  bool transport_closed_ = false;
+  std::string terminated_reason_;  // nghttp2 sent a GOAWAY with an error: why
+  uint32_t terminated_code_ = 0;
+  int last_invalid_ = 0;           // nghttp2's error for the last invalid frame received
   bool goaway_received_ = false;
   bool goaway_sent_ = false;
   int32_t goaway_last_stream_id_ = INT32_MAX;
