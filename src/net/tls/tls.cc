@@ -427,6 +427,11 @@ StatusOr<std::shared_ptr<ClientContext>> ClientContext::load(const ClientTlsOpti
 ClientContext::~ClientContext() { SSL_CTX_free(ctx_); }
 
 Conn::Conn(std::shared_ptr<ServerContext> ctx, int fd) {
+  if (!ctx) {
+    fatal_ = true;
+    last_error_ = "no TLS context loaded";
+    return;
+  }
   ssl_ = SSL_new(ctx->native());
   ctx_keepalive_ = std::move(ctx);
   if (ssl_ == nullptr || SSL_set_fd(ssl_, fd) != 1) {
@@ -438,6 +443,11 @@ Conn::Conn(std::shared_ptr<ServerContext> ctx, int fd) {
 }
 
 Conn::Conn(std::shared_ptr<ClientContext> ctx, int fd, std::string sni) {
+  if (!ctx) {
+    fatal_ = true;
+    last_error_ = "no TLS context loaded";
+    return;
+  }
   ssl_ = SSL_new(ctx->native());
   const bool verify = ctx->options().verify;
   ctx_keepalive_ = std::move(ctx);
@@ -559,7 +569,9 @@ size_t Conn::read(char* buf, size_t n, Io* io) {
     *io = Io::kOk;
     return got;
   }
-  *io = fail(r, handshake_done_ ? "read" : "handshake");
+  const char* during = handshake_done_ ? "read" : "handshake";
+  if (!handshake_done_ && SSL_is_init_finished(ssl_)) handshake_done_ = true;
+  *io = fail(r, during);
   return 0;
 }
 
@@ -581,11 +593,14 @@ size_t Conn::write(const char* buf, size_t n, Io* io) {
     *io = Io::kOk;
     return wrote;
   }
-  *io = fail(r, handshake_done_ ? "write" : "handshake");
+  const char* during = handshake_done_ ? "write" : "handshake";
+  if (!handshake_done_ && SSL_is_init_finished(ssl_)) handshake_done_ = true;
+  *io = fail(r, during);
   return 0;
 }
 
 std::string_view Conn::alpn() const {
+  if (ssl_ == nullptr) return {};
   const unsigned char* p = nullptr;
   unsigned int len = 0;
   SSL_get0_alpn_selected(ssl_, &p, &len);

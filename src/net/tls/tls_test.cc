@@ -696,6 +696,20 @@ TEST_F(TlsTest, PlainHttpAndGarbageAreErrorsNotCrashes) {
   EXPECT_EQ(s.lastError(), "peer closed the connection during the handshake");
 }
 
+TEST_F(TlsTest, ConnWithoutAContextIsAnErrorNotACrash) {
+  TcpPair fds;
+  Conn s(std::shared_ptr<ServerContext>(), fds.server);  // e.g. a holder before load()
+  EXPECT_EQ(s.handshake(), Io::kError);
+  EXPECT_EQ(s.lastError(), "no TLS context loaded");
+  Io io;
+  char buf[4];
+  EXPECT_EQ(s.read(buf, sizeof buf, &io), 0u);
+  EXPECT_EQ(io, Io::kError);
+  EXPECT_EQ(s.alpn(), "");
+  EXPECT_EQ(s.pending(), 0u);
+  s.shutdown();
+}
+
 TEST_F(TlsTest, PendingBytesAreReadableWithoutANewEvent) {
   TcpPair fds;
   Conn s(server(), fds.server);
