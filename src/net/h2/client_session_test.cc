@@ -392,6 +392,27 @@ TEST(H2ClientSession, RespectsThePeersMaxConcurrentStreams) {
   for (const auto& [id, s] : rec.streams) EXPECT_NE(s.close_code, uint32_t{kRefusedStream});
 }
 
+TEST(H2ClientSession, AssumesAHundredStreamsUntilThePeersSettings) {
+  ServerRecorder srv;
+  ServerSession server(ServerLimits{}, srv.callbacks());  // 128 streams
+  ClientRecorder rec;
+  ClientSession client(ClientLimits{}, rec.callbacks());
+  ASSERT_TRUE(client.start().isOk());
+  int opened = 0;
+  while (client.canOpenStream() && opened < 1000) {
+    ASSERT_TRUE(client.submitRequest(get("/x"), false).isOk());
+    ++opened;
+  }
+  EXPECT_EQ(opened, 100);  // RFC 9113's recommended minimum, until the server says more
+  ASSERT_TRUE(pump(client, server).isOk());
+  EXPECT_EQ(srv.requests.size(), 100u);
+  while (client.canOpenStream() && opened < 1000) {
+    ASSERT_TRUE(client.submitRequest(get("/x"), false).isOk());
+    ++opened;
+  }
+  EXPECT_EQ(opened, 128);
+}
+
 TEST(H2ClientSession, OwnStreamCapBelowThePeers) {
   ServerRecorder srv;
   ServerSession server(ServerLimits{}, srv.callbacks());  // 128 streams
