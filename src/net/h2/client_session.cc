@@ -407,7 +407,19 @@ StatusOr<int32_t> ClientSession::submitRequest(const std::vector<Header>& header
   Stream& s = streams_[id];
   s.out_end = end_stream;
   stats_.streams_submitted++;
+  // The last stream id a client may use (2^31 - 1; a connection at 100k requests/s gets there in
+  // about three hours): say goodbye, so the streams in flight finish and alive() turns false.
+  if (nghttp2_session_get_next_stream_id(session_) > static_cast<uint32_t>(INT32_MAX)) shutdown();
   return id;
+}
+
+Status ClientSession::setNextStreamId(int32_t id) {
+  if (stats_.streams_submitted > 0 || id <= 0 || id % 2 == 0) {
+    return failedPrecondition("HTTP/2: next stream id: odd, positive, before the first request");
+  }
+  const int rv = nghttp2_session_set_next_stream_id(session_, id);
+  if (rv != 0) return invalidArgument(std::string("HTTP/2 next stream id: ") + nghttp2_strerror(rv));
+  return Status::ok();
 }
 
 Status ClientSession::sendData(int32_t stream, std::string data, bool end_stream) {

@@ -121,7 +121,7 @@ class ClientSession {
   // False after a fatal error, after connectionClosed(), or after a GOAWAY (either way) once no
   // stream remains: the driver closes the connection after writing what send() still returns.
   bool alive() const;
-  // alive, no GOAWAY received or sent, open streams < min(our cap, peer's
+  // alive, no GOAWAY received or sent, stream ids left, open streams < min(our cap, peer's
   // SETTINGS_MAX_CONCURRENT_STREAMS; 100 until the peer's SETTINGS arrive).
   bool canOpenStream() const;
   size_t openStreams() const { return streams_.size(); }  // submitted, on_close not yet called
@@ -133,6 +133,11 @@ class ClientSession {
   // The transport is gone (EOF, read/write error, the driver's timeout): every open stream gets
   // on_close(kCancel, retryable = its HEADERS were never sent); the session is dead.
   void connectionClosed();
+
+  // Tests and fuzzing: number streams from `id` (odd, positive), before the first request; reaches
+  // stream-id exhaustion (after 2^31 - 1 the session shuts itself down: GOAWAY, open streams finish,
+  // canOpenStream() false) without a billion requests.
+  Status setNextStreamId(int32_t id);
 
   // Keep-alive probe: queues a PING (8 opaque bytes, a counter). pingOutstanding() is true from
   // ping() until the ACK of that (the last) PING arrives; pingAcked() once it has.

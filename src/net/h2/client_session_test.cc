@@ -561,6 +561,31 @@ TEST(H2ClientSession, ClientShutdownFinishesOpenStreams) {
   EXPECT_FALSE(client.alive());
 }
 
+TEST(H2ClientSession, StreamIdExhaustionShutsTheSessionDown) {
+  ServerRecorder srv;
+  ServerSession server(ServerLimits{}, srv.callbacks());
+  ClientRecorder rec;
+  ClientSession client(ClientLimits{}, rec.callbacks());
+  ASSERT_TRUE(client.start().isOk());
+  ASSERT_TRUE(client.setNextStreamId(INT32_MAX - 2).isOk());
+  int32_t a = *client.submitRequest(get("/a"), true);
+  EXPECT_EQ(a, INT32_MAX - 2);
+  EXPECT_TRUE(client.canOpenStream());
+  int32_t b = *client.submitRequest(get("/b"), true);
+  EXPECT_EQ(b, INT32_MAX);  // the last one
+  EXPECT_FALSE(client.canOpenStream());
+  EXPECT_EQ(client.submitRequest(get("/c"), true).status().code(), StatusCode::kUnavailable);
+  ASSERT_TRUE(pump(client, server).isOk());
+  EXPECT_TRUE(client.alive());  // both streams are in flight
+  for (int32_t id : {a, b}) ASSERT_TRUE(server.respond(id, {{":status", "200"}}, "ok").isOk());
+  ASSERT_TRUE(pump(client, server).isOk());
+  EXPECT_EQ(rec.streams[a].close_code, static_cast<uint32_t>(kNoError));
+  EXPECT_EQ(rec.streams[b].close_code, static_cast<uint32_t>(kNoError));
+  EXPECT_FALSE(client.alive());  // the GOAWAY went out and nothing is left: a new connection
+  EXPECT_TRUE(client.stats().error.empty());
+  EXPECT_FALSE(client.setNextStreamId(1).isOk());  // only before the first request
+}
+
 TEST(H2ClientSession, HpackBombClosesTheStreamAndSparesTheOthers) {
   // One 2,000-byte value enters the HPACK table; 200 one-byte references to it decode to 400 KB.
   RawServer server;
