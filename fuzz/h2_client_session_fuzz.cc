@@ -1,15 +1,16 @@
 // Fuzzes h2::ClientSession (libnghttp2 behind the upstream limits of net/h2/client_session.h) with
 // the input as everything the server sends. Byte 0 picks the mode (bit 0: small limits, so the
-// limit paths are reached; bit 1: consume response bytes as they arrive, else only every other
-// piece; bit 2: shutdown() midway; bit 3: a PING; bit 4: reset stream 1 midway), bytes 1..4 cut the
-// wire into pieces; the rest is the server's bytes (an empty SETTINGS frame is prepended unless
-// they start with a SETTINGS frame, so frames are parsed rather than the preface refused). Three
-// requests are submitted before the first byte arrives (ids 1, 3, 5: GET; POST whose body streams
-// a piece at a time; POST with a whole body), more while canOpenStream(); the client's output is
+// limit paths are reached; bit 1: consume response bytes as they arrive, else every other piece;
+// bit 2: shutdown() midway; bit 3: a PING; bit 4: reset the first stream midway; bit 5: stream ids
+// start 6 short of the last, so they run out), bytes 1..4 cut the wire into pieces; the rest is
+// the server's bytes (an empty SETTINGS frame is prepended unless they start with a SETTINGS
+// frame, so frames are parsed rather than the preface refused). Three requests are submitted
+// before the first byte arrives (ids 1, 3, 5 unless bit 5: a GET, a POST whose body streams a
+// piece at a time, a POST with a whole body), more while canOpenStream(); the client's output is
 // taken after every piece so the sending paths run too. At the end connectionClosed().
 // Properties: no crash or sanitizer report; exactly one on_close per submitted stream, nothing
-// after it, no callback for a stream never submitted; open streams ≤ max_concurrent_streams;
-// pending output ≤ max_pending_output; the bytes a stream delivered and the harness did not
+// after it, no callback for a stream never submitted; open streams <= max_concurrent_streams;
+// pending output <= max_pending_output; the bytes a stream delivered and the harness did not
 // consume stay within its receive window (manual flow control holds).
 #include <algorithm>
 #include <cstdint>
@@ -89,6 +90,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   session = &client;
   if (!client.start().isOk()) fail("start");
   if (mode & 8) client.ping();
+  const int32_t first = (mode & 32) ? INT32_MAX - 6 : 1;
+  if (first != 1 && !client.setNextStreamId(first).isOk()) fail("setNextStreamId");
 
   auto submit = [&](const char* method, const char* path, bool end) -> int32_t {
     auto id = client.submitRequest(request(method, path), end);
@@ -131,7 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (s.isOk() && last) t.body_open = false;
       }
     }
-    if (piece == 3 && (mode & 16)) client.resetStream(1, kCancel);
+    if (piece == 3 && (mode & 16)) client.resetStream(first, kCancel);
     if (piece == 7 && (mode & 4)) client.shutdown();
     if (ok && streams.size() < 24 && client.canOpenStream()) submit("GET", "/more", true);
     if (client.openStreams() > limits.max_concurrent_streams) fail("openStreams");
