@@ -5,6 +5,7 @@
 
 #include "common/logging.h"
 #include "gateway/access_log.h"
+#include "gateway/activator.h"
 #include "gateway/admin.h"
 #include "gateway/proxy.h"
 #include "health/health_checker.h"
@@ -34,7 +35,9 @@ Gateway::Gateway(GatewayOptions options, Cluster& cluster, metrics::Registry& re
     : options_(std::move(options)),
       cluster_(cluster),
       registry_(registry),
-      control_(std::make_unique<Control>()) {}
+      control_(std::make_unique<Control>()) {
+  if (options_.activator.enabled) activator_ = std::make_unique<HoldQueue>(options_.activator);
+}
 
 Gateway::~Gateway() {
   if (started_) {
@@ -44,6 +47,8 @@ Gateway::~Gateway() {
     }
   }
   registry_.removeCallback("surge_gateway_in_flight");
+  registry_.removeCallback("surge_gateway_held_requests");
+  registry_.removeCallback("surge_gateway_activator_requests_total");
   registry_.removeCallback("surge_gateway_access_log_dropped_total");
   registry_.removeCallback("surge_gateway_access_log_written_bytes_total");
   registry_.removeCallback("surge_gateway_health_checks_total");
@@ -61,6 +66,10 @@ uint64_t Gateway::accessLogDropped() const { return access_log_ ? access_log_->d
 
 void Gateway::reopenAccessLog() {
   if (access_log_) access_log_->reopen();
+}
+
+void Gateway::setActivationListener(std::function<void()> fn) {
+  if (activator_) activator_->setListener(std::move(fn));
 }
 
 Status Gateway::start() {
@@ -99,6 +108,27 @@ Status Gateway::start() {
                               [log](std::vector<metrics::Sample>& out) {
                                 out.push_back({{}, static_cast<double>(log->writtenBytes())});
                               });
+  }
+
+  if (activator_) {
+    shared.activator = activator_.get();
+    HoldQueue* q = activator_.get();
+    registry_.gaugeCallback("surge_gateway_held_requests",
+                            "Requests held by the activator until a replica is ready", {},
+                            [q](std::vector<metrics::Sample>& out) {
+                              out.push_back({{}, static_cast<double>(q->held())});
+                            });
+    registry_.counterCallback(
+        "surge_gateway_activator_requests_total",
+        "Requests that found no ready replica, by what the activator did: held (then released, "
+        "timed_out or abandoned by the client) or overflowed (queue full, 503 at once)",
+        {"result"}, [q](std::vector<metrics::Sample>& out) {
+          out.push_back({{"held"}, static_cast<double>(q->heldTotal())});
+          out.push_back({{"released"}, static_cast<double>(q->released())});
+          out.push_back({{"timed_out"}, static_cast<double>(q->timedOut())});
+          out.push_back({{"abandoned"}, static_cast<double>(q->abandoned())});
+          out.push_back({{"overflowed"}, static_cast<double>(q->overflowed())});
+        });
   }
 
   uint64_t seed = options_.seed != 0 ? options_.seed : Random::osSeed();

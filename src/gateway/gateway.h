@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -41,6 +42,7 @@ struct GatewayOptions : GatewayConfig {
 
 class Worker;
 class AccessLogWriter;
+class HoldQueue;
 
 class Gateway {
  public:
@@ -70,6 +72,12 @@ class Gateway {
   uint64_t accessLogDropped() const;
   // Reopens the access-log file (what SIGHUP does). Thread-safe; no-op when off or stdout.
   void reopenAccessLog();
+  // Activator (activator.h): `fn` runs, on a worker thread, when a request is held while none was
+  // (scale from zero starts now: `surge up` wakes its autoscaler's sync). Must not block.
+  // Thread-safe, before or after start(); no-op when the activator is off.
+  void setActivationListener(std::function<void()> fn);
+  // The hold queue's counts (null when the activator is off).
+  const HoldQueue* activator() const { return activator_.get(); }
 
   class Control;
 
@@ -79,6 +87,7 @@ class Gateway {
   metrics::Registry& registry_;
   std::unique_ptr<Control> control_;
   std::unique_ptr<AccessLogWriter> access_log_;  // null when the access log is off
+  std::unique_ptr<HoldQueue> activator_;          // null when the activator is off
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   std::atomic<bool> shutting_down_{false};

@@ -168,6 +168,31 @@ Status parseAccessLog(const config::Node& n, AccessLogOptions* a) {
   return Status::ok();
 }
 
+// activator: {enabled, queue_size, timeout, retry_after}; `activator: true|false` is the short
+// form (the defaults).
+Status parseActivator(const config::Node& n, ActivatorOptions* a) {
+  if (n.isNull()) return Status::ok();
+  if (n.isScalar()) {
+    auto on = n.asBool();
+    if (!on.isOk()) {
+      return n.error("must be true, false or a map {enabled, queue_size, timeout, retry_after}");
+    }
+    a->enabled = *on;
+    return Status::ok();
+  }
+  if (!n.isMap()) return n.error("must be a map {enabled, queue_size, timeout, retry_after}");
+  RETURN_IF_ERROR(n.checkKeys({"enabled", "queue_size", "timeout", "retry_after"}));
+  ASSIGN_OR_RETURN(a->enabled, n.getBool("enabled", true));
+  ASSIGN_OR_RETURN(a->queue_size, n.getIntInRange("queue_size", a->queue_size, 1, 1000000));
+  ASSIGN_OR_RETURN(a->timeout, n.getDurationInRange("timeout", a->timeout,
+                                                    std::chrono::milliseconds(1),
+                                                    std::chrono::hours(1)));
+  ASSIGN_OR_RETURN(a->retry_after, n.getDurationInRange("retry_after", a->retry_after,
+                                                        std::chrono::seconds(1),
+                                                        std::chrono::hours(1)));
+  return Status::ok();
+}
+
 }  // namespace
 
 bool parseAccessLogFormat(std::string_view name, AccessLogFormat* out) {
@@ -241,7 +266,8 @@ StatusOr<GatewayConfig> parseGatewayConfig(const config::Node& root) {
                                   "max_body_size",
                                   "max_header_size",
                                   "drain_timeout",
-                                  "access_log"}));
+                                  "access_log",
+                                  "activator"}));
   ASSIGN_OR_RETURN(c.listen, root.getString("listen", c.listen));
   if (Status s = validateHostPort(c.listen, true); !s.isOk())
     return root["listen"].error(s.message());
@@ -359,6 +385,7 @@ StatusOr<GatewayConfig> parseGatewayConfig(const config::Node& root) {
   ASSIGN_OR_RETURN(c.drain_timeout, root.getDuration("drain_timeout", c.drain_timeout));
   c.cluster.drain_timeout = c.drain_timeout;
   RETURN_IF_ERROR(parseAccessLog(root["access_log"], &c.access_log));
+  RETURN_IF_ERROR(parseActivator(root["activator"], &c.activator));
   return c;
 }
 
@@ -375,6 +402,12 @@ Status validateGatewayConfig(const GatewayConfig& c) {
   if (c.per_try_timeout < Duration::zero()) return invalidArgument("per-try timeout must be >= 0");
   if (c.per_try_timeout > c.request_timeout) {
     return invalidArgument("the per-try timeout must not exceed the request timeout");
+  }
+  if (c.activator.enabled && c.activator.queue_size < 1) {
+    return invalidArgument("activator queue_size must be >= 1");
+  }
+  if (c.activator.enabled && c.activator.timeout <= Duration::zero()) {
+    return invalidArgument("activator timeout must be > 0");
   }
   return Status::ok();
 }

@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "gateway/access_log.h"
+#include "gateway/activator.h"
 #include "gateway/admin.h"
 #include "gateway/cluster.h"
 #include "health/active_health.h"
@@ -71,6 +72,8 @@ struct GatewayConfig {
   uint64_t max_header_bytes = 64 << 10;
   Duration drain_timeout = std::chrono::seconds(30);  // graceful shutdown
   AccessLogOptions access_log;  // off unless access_log.path is set (docs/gateway.md)
+  // Hold requests while no replica is ready (scale from zero; activator.h, docs/gateway.md).
+  ActivatorOptions activator;
 };
 
 // Loads and validates a gateway.yaml. Errors: InvalidArgument "file:line:col: field: message".

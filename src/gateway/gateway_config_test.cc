@@ -121,5 +121,45 @@ TEST(GatewayConfigAccessLog, ErrorsNameLineColumnAndField) {
   EXPECT_NE(p.status().message().find("path"), std::string::npos) << p.status().message();
 }
 
+TEST(GatewayConfigActivator, OffByDefaultAndParses) {
+  auto d = parse("backends: [127.0.0.1:8001]\n");
+  ASSERT_TRUE(d.isOk()) << d.status().message();
+  EXPECT_FALSE(d->activator.enabled);
+  auto c = parse("activator: {queue_size: 50, timeout: 20s, retry_after: 3s}\n");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_TRUE(c->activator.enabled);  // a map turns it on unless enabled: false
+  EXPECT_EQ(c->activator.queue_size, 50);
+  EXPECT_EQ(c->activator.timeout, 20s);
+  EXPECT_EQ(c->activator.retry_after, 3s);
+  EXPECT_TRUE(validateGatewayConfig(*c).isOk());
+  auto off = parse("activator: {enabled: false, queue_size: 5}\n");
+  ASSERT_TRUE(off.isOk());
+  EXPECT_FALSE(off->activator.enabled);
+  auto shorthand = parse("activator: true\n");
+  ASSERT_TRUE(shorthand.isOk());
+  EXPECT_TRUE(shorthand->activator.enabled);
+  EXPECT_EQ(shorthand->activator.queue_size, ActivatorOptions{}.queue_size);
+}
+
+TEST(GatewayConfigActivator, ErrorsNameFileLineAndField) {
+  auto zero = parse("listen: 0.0.0.0:0\nactivator:\n  queue_size: 0\n");
+  ASSERT_FALSE(zero.isOk());
+  EXPECT_NE(zero.status().message().find("gateway.yaml:3:"), std::string::npos)
+      << zero.status().message();
+  EXPECT_NE(zero.status().message().find("queue_size"), std::string::npos)
+      << zero.status().message();
+  auto timeout = parse("activator: {timeout: 0s}\n");
+  ASSERT_FALSE(timeout.isOk());
+  EXPECT_NE(timeout.status().message().find("timeout"), std::string::npos)
+      << timeout.status().message();
+  auto unknown = parse("activator: {queue: 5}\n");
+  ASSERT_FALSE(unknown.isOk());
+  EXPECT_NE(unknown.status().message().find("queue"), std::string::npos);
+  auto junk = parse("activator: maybe\n");
+  ASSERT_FALSE(junk.isOk());
+  EXPECT_NE(junk.status().message().find("gateway.yaml:1:"), std::string::npos)
+      << junk.status().message();
+}
+
 }  // namespace
 }  // namespace surge::gateway

@@ -94,6 +94,7 @@ class Session final : public IoTarget, public UpstreamOwner {
     kUpstream,   // request accepted; picking / connecting / sending / awaiting the response head
     kStreaming,  // response head sent to the client; forwarding the body
     kLingering,  // error sent; draining input before close
+    kHeld,       // activator: no host yet; waiting for one (no upstream, body left buffered)
   };
 
   // ---- client side ----
@@ -110,7 +111,18 @@ class Session final : public IoTarget, public UpstreamOwner {
   void writeClient(const char* a, size_t alen, const char* b, size_t blen);
   void continueClientWrite();
   void onClientWritten();
-  void respondLocal(int status, std::string_view message, bool linger);
+  // retry_after_s > 0: the answer's Retry-After (activator.h).
+  void respondLocal(int status, std::string_view message, bool linger, int64_t retry_after_s = 0);
+
+  // ---- activator (activator.h) ----
+ public:
+  bool held() const { return held_; }
+  // A held request at `now`: picks again once a host is eligible, 503 after its hold deadline.
+  void checkHeld(TimePoint now, bool any_eligible);
+
+ private:
+  void hold(TimePoint now);
+  void endHold(HoldEnd how);
 
   // ---- upstream side ----
   void pickAndConnect();
@@ -199,6 +211,8 @@ class Session final : public IoTarget, public UpstreamOwner {
   uint64_t resp_bytes_ = 0;  // response bytes received on this attempt
   TimePoint first_byte_{};
   bool reused_conn_ = false;  // this attempt runs on a pooled keep-alive connection
+  bool held_ = false;         // counted in the activator's hold queue
+  TimePoint hold_deadline_{};
 
   // response
   HeadParser resp_parser_;
@@ -307,6 +321,7 @@ void Session::handleClientEof(bool clean) {
       return;
     case State::kUpstream:
     case State::kStreaming:
+    case State::kHeld:
       // A client that half-closes after a complete request still gets its response; one that
       // goes away mid-body (or resets) aborts the exchange. Body bytes still buffered (the
       // upstream is connecting or its socket is full) are pumped first: pumpRequestBody closes
@@ -334,6 +349,8 @@ void Session::processClientData() {
     case State::kLingering:
       in_start_ = in_len_ = 0;
       break;
+    case State::kHeld:
+      break;  // body bytes wait in the buffer until a host is picked
   }
 }
 
@@ -417,6 +434,11 @@ void Session::pickAndConnect() {
   HostPool* pool = h ? w_.pool_.forHost(h) : nullptr;
   if (tries_ == 0) fail_status_ = 502;
   if (pool == nullptr) {
+    if (w_.activator_ != nullptr &&
+        shouldHold(w_.activator_->options(), tries_, anyEligible(*w_.snapshot_, now))) {
+      hold(now);
+      return;
+    }
     NoHostAnswer a = noHostAnswer(tries_, fail_status_);
     respondLocal(a.status, a.message, !req_body_received_);
     return;
@@ -799,7 +821,8 @@ void Session::onClientWritten() {
   finishExchange();
 }
 
-void Session::respondLocal(int status, std::string_view message, bool linger) {
+void Session::respondLocal(int status, std::string_view message, bool linger,
+                           int64_t retry_after_s) {
   if (linger) client_keep_alive_ = false;
   if (state_ == State::kIdle || state_ == State::kHead) {
     client_keep_alive_ = false;  // a head we could not parse: the stream is lost
@@ -819,6 +842,7 @@ void Session::respondLocal(int status, std::string_view message, bool linger) {
   }
   writeLocalResponse(status, message, client_minor_, client_keep_alive_, head_request_,
                      out_client_);
+  if (retry_after_s > 0) setRetryAfter(out_client_, retry_after_s);
   resp_body_.reset(BodyFraming::kNone, 0);
   linger_ = linger;
   // The exchange is over once this answer is out: no try deadline may fire again (a re-entered
@@ -1061,6 +1085,7 @@ void Session::close() {
                                           : "client closed the connection");
   }
   releaseUpstream(false);  // an attempt in progress is abandoned (not the backend's fault)
+  if (held_) endHold(HoldEnd::kAbandoned);
   if (counted_) {
     counted_ = false;
     w_.in_flight_.fetch_sub(1, std::memory_order_relaxed);
@@ -1114,12 +1139,62 @@ void Session::onTimeout(TimePoint now) {
     case State::kStreaming:
       close();  // no progress for idle_timeout while streaming
       return;
+    case State::kHeld:
+      checkHeld(now, anyEligible(*w_.snapshot_, now));
+      return;
   }
 }
 
 void Session::onShutdown() {
   client_keep_alive_ = false;
   if (state_ == State::kIdle) close();
+  if (state_ == State::kHeld) {
+    endHold(HoldEnd::kTimedOut);
+    state_ = State::kUpstream;
+    respondLocal(503, "the gateway is shutting down", !req_body_received_,
+                 retryAfterSeconds(w_.activator_->options().retry_after));
+  }
+}
+
+void Session::hold(TimePoint now) {
+  HoldQueue& q = *w_.activator_;
+  const int64_t retry_after = retryAfterSeconds(q.options().retry_after);
+  if (!q.tryHold()) {
+    respondLocal(503, "no replica is ready and the activator queue is full", !req_body_received_,
+                 retry_after);
+    return;
+  }
+  held_ = true;
+  ++w_.held_count_;
+  state_ = State::kHeld;
+  hold_deadline_ = holdDeadline(now, q.options().timeout, req_deadline_);
+  deadline_ = hold_deadline_;
+}
+
+void Session::endHold(HoldEnd how) {
+  held_ = false;
+  --w_.held_count_;
+  w_.activator_->end(how);
+}
+
+void Session::checkHeld(TimePoint now, bool any_eligible) {
+  switch (heldOutcome(now, hold_deadline_, any_eligible)) {
+    case HeldOutcome::kWait:
+      deadline_ = hold_deadline_;
+      return;
+    case HeldOutcome::kRelease:
+      endHold(HoldEnd::kReleased);
+      state_ = State::kUpstream;
+      deadline_ = req_deadline_;
+      pickAndConnect();
+      return;
+    case HeldOutcome::kTimeout:
+      endHold(HoldEnd::kTimedOut);
+      state_ = State::kUpstream;
+      respondLocal(503, "no replica became ready within the activator timeout",
+                   !req_body_received_, retryAfterSeconds(w_.activator_->options().retry_after));
+      return;
+  }
 }
 
 // =================================================================================================
@@ -1155,6 +1230,7 @@ Worker::Worker(int index, const GatewayOptions& options, Cluster& cluster, Gatew
   balancer_ = std::move(b).value();
   wants_hash_key_ = options.balancer.algorithm == "consistent_hash";
   if (metrics_.duration) duration_ = &metrics_.duration->get();
+  activator_ = shared_.activator;
   if (shared_.access_log != nullptr) {
     access_ring_ = &shared_.access_log->ring(index_);
     access_format_ = shared_.access_log->options().format;
@@ -1320,8 +1396,20 @@ metrics::Counter* Worker::requestsCounter(HostPool* pool, int status_class) {
   return slot;
 }
 
+void Worker::releaseHeld(TimePoint now) {
+  Session* s = sessions_;
+  while (s != nullptr) {  // sessions closed here stay allocated until reap()
+    Session* next = s->next;
+    if (s->held() && !s->closed()) s->checkHeld(now, true);
+    s = next;
+  }
+}
+
 void Worker::armSweep() {
-  sweep_timer_.expires_after(sweep_interval_);
+  // While requests are held, sweep often: a replica that became ready serves them at once.
+  sweep_timer_.expires_after(held_count_ > 0
+                                 ? std::min<Duration>(sweep_interval_, std::chrono::milliseconds(5))
+                                 : sweep_interval_);
   sweep_timer_.async_wait([this](error_code ec) {
     if (ec || stopped_) return;
     sweep();
@@ -1333,6 +1421,7 @@ void Worker::sweep() {
   TimePoint now = now_ = steadyNow();
   refreshSnapshot();
   if (accept_paused_ && now >= accept_resume_at_) resumeAccepting();
+  if (held_count_ > 0 && anyEligible(*snapshot_, now)) releaseHeld(now);
   if (shutting_down_ && now >= drain_deadline_) {
     while (sessions_ != nullptr) sessions_->forceClose();
   }

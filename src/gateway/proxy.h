@@ -3,7 +3,8 @@
 // hosts and metrics), and one Session per client connection, an event-driven state machine:
 //   idle → head (parse) → upstream (pick, connect or reuse, send head + body, await response head;
 //   retries happen here) → streaming (response head + body bytes to the client as they come) →
-//   idle (keep-alive) or close.
+//   idle (keep-alive) or close. With the activator on, a request that finds no eligible host at
+//   all is held (no upstream) until one is, then picks again, or answers 503 (activator.h).
 // Bodies stream both ways; a chunked request body is re-framed toward the upstream (sizes
 // re-emitted, extensions and trailers dropped: docs/design/http-edge-rules.md), a validated
 // response body passes through (HTTP/1.0 clients get de-chunked bodies and a close); request bytes are kept for replay only up
@@ -40,6 +41,7 @@
 #include "common/random.h"
 #include "common/status.h"
 #include "gateway/access_log.h"
+#include "gateway/activator.h"
 #include "gateway/cluster.h"
 #include "gateway/gateway.h"
 #include "gateway/upstream_pool.h"
@@ -61,6 +63,7 @@ struct GatewayMetrics {
 struct SharedState {
   std::atomic<int64_t>* retries_in_flight = nullptr;
   AccessLogWriter* access_log = nullptr;  // null: access log off
+  HoldQueue* activator = nullptr;         // null: activator off (activator.h)
 };
 
 class Session;
@@ -105,6 +108,8 @@ class Worker {
   void sweep();
   void armSweep();
   void refreshSnapshot();
+  // Activator: held sessions pick again once a host is eligible (sweep; activator.h).
+  void releaseHeld(TimePoint now);
   // requests_total series of (backend or "none", status class), created on first use.
   metrics::Counter* requestsCounter(HostPool* pool, int status_class);
   void link(Session* s);
@@ -154,6 +159,8 @@ class Worker {
   AccessLogFormat access_format_ = AccessLogFormat::kText;
   std::string access_line_;
   AccessLogClock access_clock_;
+  HoldQueue* activator_ = nullptr;  // null when off
+  int64_t held_count_ = 0;          // this worker's held sessions
 };
 
 }  // namespace surge::gateway
