@@ -4,7 +4,8 @@
 # one run, interleaved, with the shared harness bench/peers/grpc_https_bench.sh: 4 tiny gRPC
 # upstreams (bench/grpc_upstream.cc) and h2load (64 streams over 4 connections) on CPU 1, every
 # proxy on CPU 0 with one worker. SCENARIO=https (or bench/https_proxy_bench.sh) measures HTTPS
-# (HTTP/1.1 over TLS, keep-alive, one certificate for every proxy) instead.
+# (HTTP/1.1 over TLS, keep-alive, one certificate for every proxy) instead; SCENARIO=grpcs gRPC
+# with TLS + ALPN h2 on the client side.
 #
 #   bench/grpc_proxy_bench.sh                        # gRPC: limit, nginx, HAProxy, surge
 #   bench/https_proxy_bench.sh                       # HTTPS: limit, nginx, HAProxy, surge
@@ -15,6 +16,7 @@
 # {SURGE} = the binary):
 #   SURGE_GRPC_CMD   default below: --upstreams HOST:PORT,... --upstream-protocol h2
 #                    ({UPSTREAMS_H2C} gives h2c://HOST:PORT,... instead)
+#   SURGE_GRPCS_CMD  default below: the same with --tls-cert/--tls-key
 #   SURGE_HTTPS_CMD  default below: --tls-cert/--tls-key
 # SURGE_CANDIDATE=auto (default): surge runs when `surge gateway --help` names what the scenario
 # needs (--upstream-protocol / --tls-cert), else the peers run alone and a note says why; 1 = always;
@@ -34,21 +36,23 @@ HARNESS=$HERE/peers/grpc_https_bench.sh
 CANDIDATE=${SURGE_CANDIDATE:-auto}
 
 SURGE_GRPC_CMD=${SURGE_GRPC_CMD:-"{SURGE} gateway --listen 127.0.0.1:{PORT} --upstreams {UPSTREAMS} --upstream-protocol h2 --algorithm round_robin --workers $WORKERS --admin off --log-level warn"}
+SURGE_GRPCS_CMD=${SURGE_GRPCS_CMD:-"{SURGE} gateway --listen 127.0.0.1:{PORT} --upstreams {UPSTREAMS} --upstream-protocol h2 --tls-cert {CERT} --tls-key {KEY} --algorithm round_robin --workers $WORKERS --admin off --log-level warn"}
 SURGE_HTTPS_CMD=${SURGE_HTTPS_CMD:-"{SURGE} gateway --listen 127.0.0.1:{PORT} --upstreams {UPSTREAMS} --tls-cert {CERT} --tls-key {KEY} --algorithm round_robin --workers $WORKERS --admin off --log-level warn"}
 
 log() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*" >&2; }
 
 case $SCENARIO in
     grpc) cmd=$SURGE_GRPC_CMD; needs='--upstream-protocol' ;;
+    grpcs) cmd=$SURGE_GRPCS_CMD; needs='--tls-cert' ;;
     https) cmd=$SURGE_HTTPS_CMD; needs='--tls-cert' ;;
-    *) log "SCENARIO must be grpc or https"; exit 2 ;;
+    *) log "SCENARIO must be grpc, grpcs or https"; exit 2 ;;
 esac
 
 # Private copies (the surge binary, the gRPC upstream): others may rebuild build/ during the run.
 COPY_DIR=$(mktemp -d "${TMPDIR:-/tmp}/surge_bench_bin.XXXXXX")
 trap 'rm -rf "$COPY_DIR"' EXIT
 
-if [[ $SCENARIO == grpc && -z ${GRPC_UPSTREAM_BIN:-} ]]; then
+if [[ $SCENARIO != https && -z ${GRPC_UPSTREAM_BIN:-} ]]; then
     # self-contained (libnghttp2 only): compiled from this checkout in a few seconds
     log "compiling bench/grpc_upstream.cc"
     nice -n 5 "${CXX:-c++}" -O2 -std=c++20 -Wall -Wextra -Werror "$HERE/grpc_upstream.cc" -lnghttp2 \
@@ -56,7 +60,7 @@ if [[ $SCENARIO == grpc && -z ${GRPC_UPSTREAM_BIN:-} ]]; then
         { log "cannot compile bench/grpc_upstream.cc (needs g++ and libnghttp2-dev), or set GRPC_UPSTREAM_BIN"; exit 2; }
     GRPC_UPSTREAM_BIN=$COPY_DIR/grpc_upstream
 fi
-[[ $SCENARIO != grpc ]] || export GRPC_UPSTREAM_BIN
+[[ $SCENARIO == https ]] || export GRPC_UPSTREAM_BIN
 
 if [[ $CANDIDATE != 0 ]]; then
     if [[ ! -x $SURGE ]]; then

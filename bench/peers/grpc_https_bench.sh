@@ -11,7 +11,9 @@
 #                   and HAProxy terminate TLS (one certificate made with the openssl CLI at start,
 #                   the same for every proxy) and proxy HTTP/1.1; load = wrk, CONNS (64) keep-alive
 #                   HTTPS connections.
-# "limit" = the load tool straight at upstream 1 (no proxy; in the https scenario without TLS).
+#   SCENARIO=grpcs  as grpc, but the client side is TLS with ALPN h2 (the certificate as https);
+#                   the upstreams stay h2c.
+# "limit" = the load tool straight at upstream 1 (no proxy; without TLS).
 #
 # Usage:
 #   SCENARIO=grpc ./grpc_https_bench.sh                  # peers only
@@ -23,22 +25,22 @@
 #   {UPSTREAMS}       comma-separated upstreams, e.g. 127.0.0.1:23501,127.0.0.1:23502
 #   {UPSTREAMS_H2C}   the same as h2c://127.0.0.1:23501,h2c://...
 #   {UPSTREAMS_SPACE} {UPSTREAM_PORTS} {WORKDIR} {HERE}   as in proxy_bench.sh
-#   {CERT} {KEY}      PEM certificate and private key (https; also set in the grpc scenario)
+#   {CERT} {KEY}      PEM certificate and private key (https, grpcs; made in every scenario)
 # The candidate must stay in the FOREGROUND; it gets its own process group, is pinned like the
-# other proxies (PROXY_CPU) and the group is killed at exit. It must answer, in the grpc scenario,
+# other proxies (PROXY_CPU) and the group is killed at exit. It must answer, in the grpc(s) scenario,
 # a unary call on any path with HTTP 200 and trailers grpc-status 0 (checked with curl before the
 # run); in the https scenario GET / with the upstream's 100-byte body.
 #
 # Environment knobs (defaults):
-#   SCENARIO=grpc             grpc | https
+#   SCENARIO=grpc             grpc | grpcs | https
 #   CANDIDATE_NAME=candidate  label in the table
-#   CONNS=4 (grpc) | 64 (https)   client connections
+#   CONNS=4 (grpc, grpcs) | 64 (https)   client connections
 #   STREAMS=16                concurrent streams per connection (grpc; h2load -m)
 #   REQ_BYTES=16 REPLY_BYTES=16   gRPC message payload sizes (grpc)
 #   UPSTREAM_DELAY_US=0       gRPC upstream answers this long after a call's end (grpc)
 #   DURATION=10 WARMUP=2 REPS=3 GAP=1   as proxy_bench.sh
 #   PIN=1 PROXY_CPU=0 LOAD_CPU=1        proxies on PROXY_CPU; load tool + upstreams on LOAD_CPU
-#   NUM_UPSTREAMS=4 (grpc) | 2 (https)
+#   NUM_UPSTREAMS=4 (grpc, grpcs) | 2 (https)
 #   PEERS="limit nginx haproxy"   reference targets to run
 #   NGINX_UPSTREAM_KEEPALIVE=64   nginx's idle upstream pool (grpc: one call per connection)
 #   NICE=-10 QUIET_WAIT=10 QUIET_MAX=15 RESULTS_DIR= KEEP_WORKDIR=0   as proxy_bench.sh
@@ -77,21 +79,27 @@ UPSTREAM_DELAY_US=${UPSTREAM_DELAY_US:-0}
 export NGINX_UPSTREAM_KEEPALIVE=${NGINX_UPSTREAM_KEEPALIVE:-64}
 
 case $SCENARIO in
-    grpc) CONNS=${CONNS:-4}; NUM_UPSTREAMS=${NUM_UPSTREAMS:-4} ;;
-    https) CONNS=${CONNS:-64}; NUM_UPSTREAMS=${NUM_UPSTREAMS:-2} ;;
-    *) echo "SCENARIO must be grpc or https" >&2; exit 2 ;;
+    grpc) GRPC=1; TLS=0 ;;
+    grpcs) GRPC=1; TLS=1 ;;
+    https) GRPC=0; TLS=1 ;;
+    *) echo "SCENARIO must be grpc, grpcs or https" >&2; exit 2 ;;
 esac
+if ((GRPC)); then
+    CONNS=${CONNS:-4}; NUM_UPSTREAMS=${NUM_UPSTREAMS:-4}
+else
+    CONNS=${CONNS:-64}; NUM_UPSTREAMS=${NUM_UPSTREAMS:-2}
+fi
 
 log() { printf '[grpc_https_bench] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 tools=(nginx haproxy curl openssl taskset ss pgrep setsid awk sort)
-if [[ $SCENARIO == grpc ]]; then tools+=(h2load); else tools+=(wrk); fi
+if ((GRPC)); then tools+=(h2load); else tools+=(wrk); fi
 for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null ||
         die "missing tool: $tool (apt-get install nginx haproxy wrk nghttp2-client curl openssl libnginx-mod-http-echo; or scripts/install-deps --bench)"
 done
-if [[ $SCENARIO == grpc ]]; then
+if ((GRPC)); then
     [[ -n ${GRPC_UPSTREAM_BIN:-} && -x ${GRPC_UPSTREAM_BIN:-} ]] ||
         die "GRPC_UPSTREAM_BIN must name the grpc_upstream binary (cmake --build build --target grpc_upstream)"
     export GRPC_UPSTREAM_BIN
@@ -192,11 +200,15 @@ port_busy() { [[ -n $(ss -Hltn "sport = :$1" 2>/dev/null) ]]; }
 # probe TARGET PORT -> prints "ok" or what went wrong (one line).
 probe() {
     local t=$1 port=$2 out hdr
-    if [[ $SCENARIO == grpc ]]; then
+    if ((GRPC)); then
         hdr="$WORKDIR/probe_$t.hdr"
-        out=$(curl -s --http2-prior-knowledge --max-time 1 -o /dev/null -D "$hdr" -w '%{http_code} %{http_version}' \
+        local -a how=(--http2-prior-knowledge "http://127.0.0.1:$port/bench.Bench/Unary")
+        if ((TLS)) && [[ $t != limit && $t != upstream* ]]; then
+            how=(-k --http2 "https://127.0.0.1:$port/bench.Bench/Unary")   # ALPN h2
+        fi
+        out=$(curl -s --max-time 1 -o /dev/null -D "$hdr" -w '%{http_code} %{http_version}' \
             -X POST -H 'content-type: application/grpc' -H 'te: trailers' --data-binary "@$REQ_FILE" \
-            "http://127.0.0.1:$port/bench.Bench/Unary" 2>/dev/null || true)
+            "${how[@]}" 2>/dev/null || true)
         if [[ $out != "200 2" ]]; then echo "HTTP '$out'"; return; fi
         if grep -qi '^grpc-status: *0' "$hdr"; then echo ok; else echo "no grpc-status 0 ($(grep -i '^grpc-' "$hdr" | tr -d '\r' | tr '\n' ' '))"; fi
     elif [[ $t == limit || $t == upstream* ]]; then
@@ -284,7 +296,7 @@ chmod 600 "$KEY"
 # The gRPC request: one length-prefixed message (flag 0, 4-byte big-endian length, payload =
 # protobuf field 1 of REQ_BYTES - 2 bytes).
 REQ_FILE="$WORKDIR/request.grpc"
-if [[ $SCENARIO == grpc ]]; then
+if ((GRPC)); then
     ((REQ_BYTES >= 2 && REQ_BYTES < 130)) || die "REQ_BYTES must be 2..129"
     byte() { printf '%b' "\\x$(printf %02x "$1")"; }
     {
@@ -299,7 +311,7 @@ if [[ $SCENARIO == grpc ]]; then
 fi
 
 for i in "${!UP_PORTS[@]}"; do
-    if [[ $SCENARIO == grpc ]]; then
+    if ((GRPC)); then
         start_bg "upstream$((i + 1))" "$LOAD_CPU" "$HERE/launch/upstream_grpc.sh" "${UP_PORTS[$i]}" "$WORKDIR/upstream$((i + 1))" "$UPSTREAM_DELAY_US"
     else
         start_bg "upstream$((i + 1))" "$LOAD_CPU" "$HERE/launch/upstream_nginx.sh" "${UP_PORTS[$i]}" "$WORKDIR/upstream$((i + 1))" 0
@@ -310,6 +322,8 @@ for i in "${!UP_PORTS[@]}"; do wait_ready "upstream$((i + 1))" "${UP_PORTS[$i]}"
 if has_target nginx; then
     if [[ $SCENARIO == grpc ]]; then
         start_bg nginx "$PROXY_CPU" "$HERE/launch/grpc_proxy_nginx.sh" "$NGINX_PORT" "$UPSTREAMS" "$WORKDIR/nginx"
+    elif [[ $SCENARIO == grpcs ]]; then
+        start_bg nginx "$PROXY_CPU" "$HERE/launch/grpc_proxy_nginx.sh" "$NGINX_PORT" "$UPSTREAMS" "$WORKDIR/nginx" "$CERT" "$KEY"
     else
         start_bg nginx "$PROXY_CPU" "$HERE/launch/https_proxy_nginx.sh" "$NGINX_PORT" "$UPSTREAMS" "$WORKDIR/nginx" "$CERT" "$KEY"
     fi
@@ -317,6 +331,8 @@ fi
 if has_target haproxy; then
     if [[ $SCENARIO == grpc ]]; then
         start_bg haproxy "$PROXY_CPU" "$HERE/launch/grpc_proxy_haproxy.sh" "$HAPROXY_PORT" "$UPSTREAMS" "$WORKDIR/haproxy"
+    elif [[ $SCENARIO == grpcs ]]; then
+        start_bg haproxy "$PROXY_CPU" "$HERE/launch/grpc_proxy_haproxy.sh" "$HAPROXY_PORT" "$UPSTREAMS" "$WORKDIR/haproxy" "$CERT" "$KEY"
     else
         start_bg haproxy "$PROXY_CPU" "$HERE/launch/https_proxy_haproxy.sh" "$HAPROXY_PORT" "$UPSTREAMS" "$WORKDIR/haproxy" "$CERT" "$KEY"
     fi
@@ -346,11 +362,13 @@ log "all targets answer; scenario $SCENARIO; upstreams: $UPSTREAMS"
 
 # TLS as a default OpenSSL client negotiates it with each proxy (the same for every peer?).
 declare -A TLS_OF=()
-if [[ $SCENARIO == https ]]; then
+if ((TLS)); then
     for t in "${TARGETS[@]}"; do
         [[ $t == limit ]] && continue
-        TLS_OF[$t]=$(openssl s_client -connect "127.0.0.1:${PORT_OF[$t]}" -alpn http/1.1 </dev/null 2>/dev/null |
-            awk '/^New, / { sub(/^New, /, ""); sub(/, Cipher is /, " "); print; exit }')
+        alpn=http/1.1; ((GRPC)) && alpn=h2
+        TLS_OF[$t]=$(openssl s_client -connect "127.0.0.1:${PORT_OF[$t]}" -alpn "$alpn" </dev/null 2>/dev/null |
+            awk '/^New, / { sub(/^New, /, ""); sub(/, Cipher is /, " "); v = $0 } /^ALPN protocol: / { a = $3 }
+                END { print v (a != "" ? ", ALPN " a : ", no ALPN") }')
     done
 fi
 
@@ -363,10 +381,12 @@ printf 'rep\ttarget\trps\tp50_us\tp90_us\tp99_us\tp999_us\tmax_us\terrors\tstatu
 run_load() {
     local secs=$1 port=$2 out=$3
     local -a c
-    if [[ $SCENARIO == grpc ]]; then
+    if ((GRPC)); then
+        local scheme=http
+        ((TLS)) && [[ $port != "${UP_PORTS[0]}" ]] && scheme=https   # h2load: ALPN h2 over TLS
         c=(h2load -t 1 -c "$CONNS" -m "$STREAMS" -D "$secs" --log-file="$out.reqlog"
             -d "$REQ_FILE" -H 'content-type: application/grpc' -H 'te: trailers'
-            "http://127.0.0.1:$port/bench.Bench/Unary")
+            "$scheme://127.0.0.1:$port/bench.Bench/Unary")
     else
         local url="https://127.0.0.1:$port/"
         [[ $port == "${UP_PORTS[0]}" ]] && url="http://127.0.0.1:$port/"
@@ -385,7 +405,7 @@ run_load() {
 # percentiles over the successful requests of its per-request log).
 load_stat() { # OUTFILE
     local out=$1
-    if [[ $SCENARIO == https ]]; then
+    if ((!GRPC)); then
         grep '^WRKSTAT ' "$out" | sed 's/^WRKSTAT //'
         return
     fi
@@ -443,13 +463,13 @@ measure() { # rep target
     local rep=$1 t=$2 port=${PORT_OF[$2]} out line pg="" p0=0 p1=0 o0 o1 w0 w1 s0 s1 u0="" u1=""
     [[ $t != limit ]] && pg=${PID_OF[$t]}
     out="$WORKDIR/load_${t}_rep${rep}.log"
-    [[ $SCENARIO == grpc ]] && u0=$(upstream_counts)
+    ((GRPC)) && u0=$(upstream_counts)
     [[ -n $pg ]] && p0=$(group_ticks "$pg")
     o0=$(ours_ticks); children_ticks; w0=$CHILD_TICKS; s0=$(cpu_snapshot)
     run_load "$DURATION" "$port" "$out"
     s1=$(cpu_snapshot); children_ticks; w1=$CHILD_TICKS; o1=$(ours_ticks)
     [[ -n $pg ]] && p1=$(group_ticks "$pg")
-    [[ $SCENARIO == grpc ]] && u1=$(upstream_counts)
+    ((GRPC)) && u1=$(upstream_counts)
     if [[ -n $pg ]] && ! group_alive "$pg"; then
         tail -n 20 "$WORKDIR/$t.log" >&2 || true
         die "$t died during the measurement"
@@ -547,14 +567,18 @@ pin_desc="proxies on CPU $PROXY_CPU, load tool + upstreams on CPU $LOAD_CPU (tas
 [[ $PIN == 1 ]] || pin_desc="unpinned (no taskset)"
 echo "# grpc_https_bench $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "# machine: $(nproc) CPUs, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1), kernel $(uname -r)"
-if [[ $SCENARIO == grpc ]]; then
+if ((GRPC)); then
     echo "# nginx $(nginx -v 2>&1 | sed 's|.*nginx/||'), haproxy $(haproxy -v | head -n 1 | awk '{ print $3 }'), $(h2load --version | head -n 1)"
-    echo "# scenario=grpc: $NUM_UPSTREAMS h2c gRPC upstreams (grpc_upstream, reply ${GRPC_REPLY_BYTES} B, delay ${UPSTREAM_DELAY_US} us);" \
-        "h2load -t1 -c$CONNS -m$STREAMS ($((CONNS * STREAMS)) streams) -D$DURATION, unary calls of ${REQ_BYTES} B; reps=$REPS (interleaved) warmup=${WARMUP}s"
+    front="h2c"; ((TLS)) && front="TLS + ALPN h2 (EC P-256 certificate, the same for all; limit: h2c)"
+    echo "# scenario=$SCENARIO: $NUM_UPSTREAMS h2c gRPC upstreams (grpc_upstream, reply ${GRPC_REPLY_BYTES} B, delay ${UPSTREAM_DELAY_US} us);" \
+        "client side $front; h2load -t1 -c$CONNS -m$STREAMS ($((CONNS * STREAMS)) streams) -D$DURATION, unary calls of ${REQ_BYTES} B;" \
+        "reps=$REPS (interleaved) warmup=${WARMUP}s"
 else
     echo "# nginx $(nginx -v 2>&1 | sed 's|.*nginx/||'), haproxy $(haproxy -v | head -n 1 | awk '{ print $3 }'), wrk $(wrk -v 2>&1 | head -n 1 | awk '{ print $2 }'), $(openssl version | awk '{ print $1, $2 }')"
     echo "# scenario=https: $NUM_UPSTREAMS nginx upstreams (HTTP/1.1, 100-byte body); TLS terminated by the proxy (EC P-256 certificate," \
         "the same for all); wrk -t1 -c$CONNS -d${DURATION}s keep-alive; reps=$REPS (interleaved) warmup=${WARMUP}s; limit = plain HTTP to upstream 1"
+fi
+if ((TLS)); then
     for t in "${TARGETS[@]}"; do [[ $t == limit ]] || echo "# TLS with $t: ${TLS_OF[$t]:-?}"; done
 fi
 echo "# nice=$NICE quiet_wait=${QUIET_WAIT}s nginx_upstream_keepalive=$NGINX_UPSTREAM_KEEPALIVE"
@@ -563,12 +587,12 @@ echo "# pinning: $pin_desc; loadavg before: $LOAD_BEFORE after: $LOAD_AFTER"
 echo "# medians over reps; latency in ms; proxy_cpu% = CPU time of the proxy's process group / wall time;"
 echo "# us/req = proxy CPU microseconds per request; others% = CPU used meanwhile by processes that are not"
 echo "# part of the benchmark (other tenants), in % of one CPU"
-if [[ $SCENARIO == grpc ]]; then
+if ((GRPC)); then
     echo "# up_calls/req = calls the upstreams answered / calls h2load counted as 2xx (1.00: every success was a"
     echo "# real upstream answer); spread = busiest / least busy upstream (1.00 = calls spread evenly)"
 fi
 printf '%-12s %10s %8s %8s %9s %7s %10s %7s %6s %6s %7s' target rps p50_ms p99_ms p99.9_ms errors proxy_cpu% us/req cpu0% cpu1% others%
-[[ $SCENARIO == grpc ]] && printf ' %13s %6s' up_calls/req spread
+((GRPC)) && printf ' %13s %6s' up_calls/req spread
 printf '  %s\n' "rps per rep"
 for t in "${TARGETS[@]}"; do
     RPS[$t]=$(col "$t" 3)
@@ -580,7 +604,7 @@ for t in "${TARGETS[@]}"; do
         "$(awk -v x="$(col "$t" 7)" 'BEGIN { print x / 1000 }')" \
         "$(($(colsum "$t" 9) + $(colsum "$t" 10)))" "$(dash "$(col "$t" 11)" %.1f)" "$(dash "${USR[$t]}" %.2f)" \
         "$(col "$t" 13)" "$(col "$t" 14)" "$(col "$t" 15)"
-    if [[ $SCENARIO == grpc ]]; then
+    if ((GRPC)); then
         printf ' %13s %6s' "$(ratio "$(colsum "$t" 18)" "$(colsum "$t" 17)")" "$(dash "$(col "$t" 19)" %.2f)"
     fi
     printf '  %s\n' "$(per_rep "$t")"
