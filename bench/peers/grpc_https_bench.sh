@@ -609,6 +609,15 @@ for t in "${TARGETS[@]}"; do
     fi
     printf '  %s\n' "$(per_rep "$t")"
 done
+if ((GRPC)); then
+    for t in "${TARGETS[@]}"; do
+        r=$(ratio "$(colsum "$t" 18)" "$(colsum "$t" 17)")
+        if [[ $r != n/a ]] && awk -v r="$r" 'BEGIN { exit !(r < 0.99) }'; then
+            echo "# WARNING: $t: only $r of the calls h2load counted as HTTP 200 reached an upstream: the rest were"
+            echo "#          answered by the proxy itself (a gRPC error in HTTP 200 trailers?); its rps overstates it"
+        fi
+    done
+fi
 max_other=$(awk -F'\t' -v pin="$PIN" 'NR > 1 && !(pin == 1 && $2 == "limit") && $15 > m { m = $15 } END { printf "%.0f", m + 0 }' "$RAW")
 if ((max_other > 5)); then
     echo "# WARNING: other tenants used up to ${max_other}% of a CPU during a measurement; absolute numbers are"
