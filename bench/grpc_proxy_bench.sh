@@ -82,6 +82,9 @@ if [[ $CANDIDATE == 0 ]]; then
     exit
 fi
 cp "$SURGE" "$COPY_DIR/surge"
-log "surge: copy of $SURGE ($(date -u -r "$SURGE" '+%Y-%m-%d %H:%M UTC'), git $(git -C "$ROOT" log -1 --format=%h 2>/dev/null || echo '?'))"
+dirty=$(git -C "$ROOT" status --porcelain -- src 2>/dev/null | head -n 1)
+BENCH_NOTE="surge: copy of $SURGE (built $(date -u -r "$SURGE" '+%Y-%m-%d %H:%M UTC'); tree at $(git -C "$ROOT" log -1 --format=%h 2>/dev/null || echo '?')${dirty:+ with uncommitted changes under src/})"
+export BENCH_NOTE
+log "$BENCH_NOTE"
 export CANDIDATE_NAME=${CANDIDATE_NAME:-surge}
 "$HARNESS" "${cmd//"{SURGE}"/"$COPY_DIR/surge"}"

@@ -45,7 +45,8 @@
 #   NGINX_UPSTREAM_KEEPALIVE=64   nginx's idle upstream pool (grpc: one call per connection)
 #   NICE=-10 QUIET_WAIT=10 QUIET_MAX=15 RESULTS_DIR= KEEP_WORKDIR=0   as proxy_bench.sh
 #   BASE_PORT=23500           upstreams BASE+1.., nginx BASE+20, haproxy BASE+21, candidate BASE+22
-#   GRPC_UPSTREAM_BIN         the grpc_upstream binary (bench/grpc_upstream.cc; grpc only)
+#   GRPC_UPSTREAM_BIN         the grpc_upstream binary (bench/grpc_upstream.cc; grpc, grpcs)
+#   BENCH_NOTE                one line printed in the report's header (e.g. which build ran)
 #
 # Output: progress on stderr; the report on stdout (one row per target: medians over reps of
 # rps, p50/p99/p99.9, errors, proxy CPU %, proxy CPU µs per request, per-CPU busy %, others %;
@@ -584,6 +585,7 @@ fi
 echo "# nice=$NICE quiet_wait=${QUIET_WAIT}s nginx_upstream_keepalive=$NGINX_UPSTREAM_KEEPALIVE"
 echo "# pinning: $pin_desc; loadavg before: $LOAD_BEFORE after: $LOAD_AFTER"
 [[ -n $CANDIDATE_CMD ]] && echo "# $CANDIDATE_NAME: $CANDIDATE_CMD"
+[[ -z ${BENCH_NOTE:-} ]] || echo "# $BENCH_NOTE"
 echo "# medians over reps; latency in ms; proxy_cpu% = CPU time of the proxy's process group / wall time;"
 echo "# us/req = proxy CPU microseconds per request; others% = CPU used meanwhile by processes that are not"
 echo "# part of the benchmark (other tenants), in % of one CPU"
