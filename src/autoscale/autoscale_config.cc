@@ -49,7 +49,10 @@ void parsePredictive(const config::Node& n, PredictiveConfig* p, config::ErrorLi
 
 void parsePanic(const config::Node& n, PanicConfig* p, config::ErrorList* errors) {
   if (n.isNull()) return;
-  if (!errors->add(n.checkKeys({"enabled", "window", "stable_window", "threshold"}))) return;
+  if (!errors->add(n.checkKeys({"enabled", "window", "stable_window", "threshold", "metric",
+                                "target"}))) {
+    return;
+  }
   p->enabled = errors->take(n.getBool("enabled", p->enabled), p->enabled);
   p->window = errors->take(
       n.getDurationInRange("window", p->window, std::chrono::milliseconds(1), kOneDay), p->window);
@@ -61,6 +64,30 @@ void parsePanic(const config::Node& n, PanicConfig* p, config::ErrorList* errors
   if (p->stable_window < p->window && n.has("stable_window")) {
     errors->add(n["stable_window"].error("must be >= panic.window"));
   }
+  p->metric = errors->take(n.getString("metric", p->metric), p->metric);
+  if (n.has("metric") && p->metric.empty()) errors->add(n["metric"].error("must not be empty"));
+  p->target = errors->take(n.getDoubleInRange("target", p->target, 1e-9, 1e12), p->target);
+  if (n.has("target") && !n["target"].isNull() && !n.has("metric")) {
+    errors->add(n["target"].error("needs panic.metric (the metric whose value per replica this "
+                                  "is)"));
+  }
+}
+
+// panic.metric without panic.target: the HPA spec's AverageValue target of the same metric (a
+// Pods or External metric), else an error naming panic.metric.
+void defaultPanicTarget(const config::Node& n, const HpaSpec& hpa, PanicConfig* p,
+                        config::ErrorList* errors) {
+  if (p->metric.empty() || p->target > 0) return;
+  for (const MetricSpec& m : hpa.metrics) {
+    if (m.name == p->metric && m.target.type == MetricTargetType::kAverageValue &&
+        m.target.average_value_milli > 0) {
+      p->target = static_cast<double>(m.target.average_value_milli) / 1000.0;
+      return;
+    }
+  }
+  errors->add(n["metric"].error("needs panic.target (the value of '" + p->metric +
+                                "' one replica carries at its target): the HPA spec has no "
+                                "AverageValue target for it"));
 }
 
 void parseController(const config::Node& n, ControllerOptions* c, config::ErrorList* errors) {
@@ -173,6 +200,9 @@ StatusOr<AutoscalePolicy> parsePolicyImpl(const config::Node& root,
   }
   parsePredictive(root["predictive"], &p.predictive, &errors);
   parsePanic(root["panic"], &p.panic, &errors);
+  if (p.has_hpa || p.has_scaled_object) {
+    defaultPanicTarget(root["panic"], p.hpa, &p.panic, &errors);
+  }
   parseController(root["controller"], &p.controller, &errors);
   parseAdmin(root["admin"], &p.admin_listen, &errors);
   if (p.has_hpa && p.predictive.enabled && p.predictive.min_replicas > p.hpa.max_replicas &&

@@ -10,7 +10,7 @@
 //   trigger_authentications: {NAME: {bearer_token_file, username, password_file, ca_file, ...}}
 //                                       # what triggers' authenticationRef names (prometheus_auth.h)
 //   predictive: {enabled, horizon, rps_per_replica, min_replicas, quantile, history_file, metric}
-//   panic: {enabled, window, stable_window, threshold}                       (panic.h)
+//   panic: {enabled, window, stable_window, threshold, metric, target}       (panic.h)
 //   controller: {tolerance, cpu_initialization_period, initial_readiness_delay,
 //                downscale_stabilization_window, scale_up_limit_factor, scale_up_limit_minimum}
 //   admin: {listen: 127.0.0.1:9902}     # or `admin: off`

@@ -108,6 +108,48 @@ sync_period: 0s
   EXPECT_NE(m.find("sync_period"), std::string::npos) << m;
 }
 
+TEST(AutoscaleConfigTest, PanicMetricAndItsTarget) {
+  // Explicit target.
+  auto c = parse(std::string("target: {kind: local}\npanic: {enabled: true, metric: inflight, "
+                             "target: 1.5, threshold: 1.2}\n") + kHpa);
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->policy.panic.metric, "inflight");
+  EXPECT_DOUBLE_EQ(c->policy.panic.target, 1.5);
+  EXPECT_DOUBLE_EQ(c->policy.panic.threshold, 1.2);
+  // Without a target: the HPA spec's AverageValue target of the same metric.
+  c = parse(std::string("target: {kind: local}\npanic: {enabled: true, metric: "
+                        "requests_per_second}\n") + kHpa);
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_DOUBLE_EQ(c->policy.panic.target, 100);
+  // No metric: the HPA proposal, no target.
+  c = parse(std::string("target: {kind: local}\npanic: {enabled: true}\n") + kHpa);
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->policy.panic.metric, "");
+  EXPECT_DOUBLE_EQ(c->policy.panic.target, 0);
+}
+
+TEST(AutoscaleConfigTest, PanicMetricErrorsNameFileLineAndField) {
+  auto error = [](const std::string& panic) {
+    auto c = parse("target: {kind: local}\n" + panic + "\n" + kHpa);
+    return c.isOk() ? std::string() : c.status().message();
+  };
+  std::string m = error("panic: {enabled: true, metric: inflight}");
+  EXPECT_NE(m.find("autoscale.yaml:2:"), std::string::npos) << m;
+  EXPECT_NE(m.find("panic.metric"), std::string::npos) << m;
+  EXPECT_NE(m.find("needs panic.target"), std::string::npos) << m;
+  m = error("panic: {enabled: true, target: 5}");
+  EXPECT_NE(m.find("autoscale.yaml:2:"), std::string::npos) << m;
+  EXPECT_NE(m.find("panic.target"), std::string::npos) << m;
+  EXPECT_NE(m.find("needs panic.metric"), std::string::npos) << m;
+  m = error("panic: {enabled: true, metric: inflight, target: 0}");
+  EXPECT_NE(m.find("panic.target"), std::string::npos) << m;
+  m = error("panic: {enabled: true, metric: \"\", target: 1}");
+  EXPECT_NE(m.find("panic.metric"), std::string::npos) << m;
+  EXPECT_NE(m.find("must not be empty"), std::string::npos) << m;
+  m = error("panic: {enabled: true, metrc: inflight}");
+  EXPECT_NE(m.find("did you mean 'metric'"), std::string::npos) << m;
+}
+
 TEST(AutoscaleConfigTest, TargetRequiredAndKindChecked) {
   auto c = parse(kHpa);
   ASSERT_FALSE(c.isOk());

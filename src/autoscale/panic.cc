@@ -6,21 +6,28 @@
 
 namespace surge::autoscale {
 
-PanicDecision PanicPolicy::decide(TimePoint now, double demand, int32_t current, int32_t desired) {
+PanicDecision PanicPolicy::decide(TimePoint now, std::optional<double> demand, int32_t ready,
+                                  int32_t current, int32_t desired) {
   PanicDecision d;
   d.desired = desired;
   if (!config_.enabled) return d;
 
-  observations_.emplace_back(now, std::max(0.0, demand));
-  while (observations_.size() > 1 && now - observations_.front().first >= config_.window) {
-    observations_.pop_front();
+  if (demand) {
+    observations_.emplace_back(now, std::max(0.0, *demand));
+    while (observations_.size() > 1 && now - observations_.front().first >= config_.window) {
+      observations_.pop_front();
+    }
+  } else {
+    while (!observations_.empty() && now - observations_.front().first >= config_.window) {
+      observations_.pop_front();
+    }
   }
   double sum = 0;
   for (const auto& o : observations_) sum += o.second;
-  d.short_demand = sum / static_cast<double>(observations_.size());
+  d.short_demand = observations_.empty() ? 0 : sum / static_cast<double>(observations_.size());
 
-  const double capacity = std::max<int32_t>(current, 1);
-  const bool over = d.short_demand / capacity >= config_.threshold;
+  const double capacity = std::max<int32_t>(ready, 1);
+  const bool over = !observations_.empty() && d.short_demand / capacity >= config_.threshold;
   if (over) {
     if (!panic_since_) {
       panic_since_ = now;
@@ -37,16 +44,17 @@ PanicDecision PanicPolicy::decide(TimePoint now, double demand, int32_t current,
   if (!d.panicking) return d;
 
   // Knative: in panic, desired = max(panic demand, the most seen during this panic); never below
-  // the current size.
-  const auto needed = static_cast<int32_t>(std::min(std::ceil(d.short_demand), 2e9));
+  // the replicas asked for (starting ones are capacity that is coming).
+  const auto needed = static_cast<int32_t>(std::min(std::ceil(d.short_demand - 1e-9), 2e9));
   int32_t panic_desired = std::max({desired, needed, current, max_panic_replicas_});
   max_panic_replicas_ = panic_desired;
   if (panic_desired != desired) {
-    char buf[160];
-    std::snprintf(buf, sizeof(buf),
-                  "panic mode: short-window demand %.1f replicas >= %.1fx capacity %d", d.short_demand,
-                  config_.threshold, current);
-    if (!over) {
+    char buf[200];
+    if (over) {
+      std::snprintf(buf, sizeof(buf),
+                    "panic mode: short-window demand %.1f replicas >= %.4gx %d ready", d.short_demand,
+                    config_.threshold, ready);
+    } else {
       std::snprintf(buf, sizeof(buf), "panic mode: holding %d replicas until %.0fs after the last "
                     "trigger", panic_desired, toSeconds(config_.stable_window));
     }

@@ -24,6 +24,26 @@ std::optional<int64_t> currentOf(const MetricCurrent& c) {
 
 }  // namespace
 
+int32_t readyReplicas(const std::vector<PodInfo>& pods) {
+  int32_t n = 0;
+  for (const auto& p : pods) {
+    if (!p.deleted && p.phase == "Running" && p.ready && p.ready->status) ++n;
+  }
+  return n;
+}
+
+std::optional<double> panicDemand(const PanicConfig& panic, const SyncResult& hpa,
+                                  bool any_valid_metric, const MetricsSnapshot& snapshot) {
+  if (panic.metric.empty()) {
+    return any_valid_metric ? std::optional<double>(static_cast<double>(hpa.proposal))
+                            : std::nullopt;
+  }
+  if (!(panic.target > 0)) return std::nullopt;
+  std::optional<double> total = observedRequestRate(panic.metric, snapshot);
+  if (!total) return std::nullopt;
+  return std::max(0.0, *total) / panic.target;
+}
+
 ScaleState effectiveScale(ScaleState scale) {
   if (scale.spec_replicas == 0 && scale.status_replicas > 0) scale.spec_replicas = scale.status_replicas;
   return scale;
@@ -125,19 +145,21 @@ std::string formatMetricValue(const MetricSpec& spec, const MetricResult& r) {
 ScalingPipeline::ScalingPipeline(PipelinePolicy policy, PipelineOptions options)
     : policy_(std::move(policy)), options_(options), panic_(policy_.panic) {
   collect_spec_ = policy_.hpa;
-  if (policy_.predictive.enabled) {
+  // Fetched for the history or the panic demand only; the HPA core never sees them.
+  auto collect = [&](const std::string& name) {
     const bool present =
         std::any_of(collect_spec_.metrics.begin(), collect_spec_.metrics.end(),
-                    [&](const MetricSpec& m) { return m.name == policy_.predictive.metric; });
-    if (!present) {  // fetched for the history only; the HPA core never sees it
-      MetricSpec m;
-      m.type = MetricSourceType::kPods;
-      m.name = policy_.predictive.metric;
-      m.target.type = MetricTargetType::kAverageValue;
-      m.target.average_value_milli = 1000;
-      collect_spec_.metrics.push_back(m);
-    }
-  }
+                    [&](const MetricSpec& m) { return m.name == name; });
+    if (present) return;
+    MetricSpec m;
+    m.type = MetricSourceType::kPods;
+    m.name = name;
+    m.target.type = MetricTargetType::kAverageValue;
+    m.target.average_value_milli = 1000;
+    collect_spec_.metrics.push_back(m);
+  };
+  if (policy_.predictive.enabled) collect(policy_.predictive.metric);
+  if (policy_.panic.enabled && !policy_.panic.metric.empty()) collect(policy_.panic.metric);
 }
 
 void ScalingPipeline::setRpsHistory(std::vector<RpsSample> history) {
@@ -260,8 +282,9 @@ PipelineResult ScalingPipeline::step(const Observation& obs) {
   }
   bool panic_entered = false, panic_exited = false;
   if (scaling_enabled && policy_.panic.enabled) {
-    const double demand = top ? static_cast<double>(result.proposal) : 0.0;
-    PanicDecision pd = panic_.decide(now, demand, current, d.desired);
+    PanicDecision pd =
+        panic_.decide(now, panicDemand(policy_.panic, result, top != nullptr, obs.metrics),
+                      readyReplicas(obs.pods), current, d.desired);
     d.panicking = pd.panicking;
     panic_entered = pd.entered;
     panic_exited = pd.exited;

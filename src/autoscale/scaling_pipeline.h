@@ -8,7 +8,8 @@
 //   3. predictive: the observed request rate (observedRequestRate) is appended to the rps
 //      history, the forecaster is refitted when `refit_period` has passed since its last fit,
 //      and desired = combineReactivePredictive(current, reactive, forecast at now + horizon);
-//   4. panic (panic.h) on the HPA core's proposal (what the load needs at the targets);
+//   4. panic (panic.h) on its demand (panicDemand: a configured metric's total over its
+//      per-replica target, else the HPA core's proposal) against the ready replicas;
 //   5. clamp to [minReplicas, maxReplicas].
 // The production Controller (controller.h) is I/O around step(): getScale → listPods → collect →
 // step → setScale, events, status, the history file, logs. `surge sim`'s autoscaler
@@ -91,9 +92,9 @@ class ScalingPipeline {
   // An AutoscalePolicy (autoscale_config.h) converts: the pipeline keeps its PipelinePolicy part.
   explicit ScalingPipeline(PipelinePolicy policy, PipelineOptions options = {});
 
-  // The spec to collect metrics for: the policy's HPA spec plus, when predictive is enabled and
-  // the spec does not name it, the predictive rate metric (a Pods metric; the HPA core never
-  // sees it).
+  // The spec to collect metrics for: the policy's HPA spec plus, when the spec does not name
+  // them, the predictive rate metric (predictive enabled) and panic's metric (panic enabled):
+  // Pods metrics the HPA core never sees.
   const HpaSpec& collectSpec() const { return collect_spec_; }
 
   // Replaces the rps history the forecaster fits on (the controller's history file; the
@@ -140,6 +141,16 @@ int32_t combineReactivePredictive(int32_t current, int32_t reactive,
 // failed or is absent.
 std::optional<double> observedRequestRate(const std::string& metric,
                                           const MetricsSnapshot& snapshot);
+
+// Replicas serving now: Running pods, not deleted, with a Ready condition that is
+// true (panic's trigger capacity; the HPA core keeps its own readiness rules).
+int32_t readyReplicas(const std::vector<PodInfo>& pods);
+
+// Panic's demand in replicas (panic.h): without `panic.metric`, the HPA core's proposal (nullopt
+// when no metric was valid); with it, the metric's total (observedRequestRate) / `panic.target`
+// (nullopt when the metric failed or is absent, or the target is not > 0).
+std::optional<double> panicDemand(const PanicConfig& panic, const SyncResult& hpa,
+                                  bool any_valid_metric, const MetricsSnapshot& snapshot);
 
 // Kubernetes' event reason for a failed metric fetch: FailedGetResourceMetric, ...
 const char* failedGetReason(MetricSourceType type);

@@ -338,6 +338,143 @@ TEST(ScalingPipelineTest, PartialFailureWarnsFirstThenPanicEvent) {
   EXPECT_EQ(r.metric_values[1], "external metric queue_length: <unknown> / 50");
 }
 
+// The HPA spec of the flash-crowd tests: cpu utilization 70 % of a 500m request.
+PipelinePolicy cpuPolicy(int32_t min, int32_t max) {
+  PipelinePolicy p;
+  p.hpa.min_replicas = min;
+  p.hpa.max_replicas = max;
+  MetricSpec m;
+  m.type = MetricSourceType::kResource;
+  m.name = "cpu";
+  m.target.type = MetricTargetType::kUtilization;
+  m.target.average_utilization = 70;
+  p.hpa.metrics.push_back(m);
+  p.panic.enabled = true;
+  p.panic.threshold = 1.5;
+  return p;
+}
+
+// `ready` replicas busy at `cpu_milli` of their 500m with `inflight` requests each, and
+// `starting` Pending pods without samples; the scale asks for ready + starting.
+Observation crowd(Duration t, int32_t ready, int32_t starting, int64_t cpu_milli, double inflight) {
+  Observation o;
+  o.now = TimePoint(std::chrono::hours(1) + t);
+  o.unix_ms = kUnixStartMs + std::chrono::duration_cast<std::chrono::milliseconds>(t).count();
+  o.scale = ScaleState{ready + starting, ready + starting};
+  for (int32_t i = 0; i < ready + starting; ++i) {
+    PodInfo p;
+    p.name = "replica-" + std::to_string(i + 1);
+    p.requests_milli["cpu"] = 500;
+    if (i < ready) {
+      p.start_time = TimePoint(seconds(1));
+      p.ready = ReadyCondition{true, TimePoint(seconds(2))};
+      o.metrics.pod_metrics["cpu"][p.name] = PodSample{cpu_milli, o.now, seconds(15)};
+      o.metrics.pod_metrics["inflight"][p.name] =
+          PodSample{static_cast<int64_t>(inflight * 1000), o.now, seconds(15)};
+    } else {
+      p.phase = "Pending";
+      p.start_time = o.now - seconds(30);
+      p.ready = ReadyCondition{false, o.now - seconds(30)};
+    }
+    o.pods.push_back(p);
+  }
+  return o;
+}
+
+// Why panic added no replica on a crowd: its demand was the HPA's proposal, and cpu utilization
+// stops at 100 %, so on 12 saturated replicas the proposal is ceil(12 × 100 / 70) = 18 whatever
+// the crowd — exactly what the HPA itself decides. The in-flight requests keep growing.
+TEST(ScalingPipelineTest, PanicOnTheProposalCannotSeePastSaturationAMetricCan) {
+  ScalingPipeline proposal(cpuPolicy(2, 60));
+  PipelineResult r = proposal.step(crowd(seconds(0), 12, 0, 500, 8));
+  EXPECT_EQ(r.hpa.proposal, 18);
+  EXPECT_EQ(r.decision.reactive, 18);
+  EXPECT_TRUE(r.decision.panicking);  // 18 / 12 = 1.5: triggered...
+  EXPECT_EQ(r.decision.desired, 18);  // ...and added nothing
+
+  PipelinePolicy policy = cpuPolicy(2, 60);
+  policy.panic.metric = "inflight";
+  policy.panic.target = 2;  // two in flight per replica at its target
+  ScalingPipeline metric(policy);
+  ASSERT_EQ(metric.collectSpec().metrics.size(), 2u);  // collected for panic...
+  EXPECT_EQ(metric.collectSpec().metrics[1].name, "inflight");
+  EXPECT_EQ(metric.policy().hpa.metrics.size(), 1u);   // ...not seen by the HPA core
+  r = metric.step(crowd(seconds(0), 12, 0, 500, 8));
+  EXPECT_EQ(r.decision.reactive, 18);  // the HPA-exact path is unchanged
+  EXPECT_TRUE(r.decision.panicking);
+  EXPECT_EQ(r.decision.desired, 48);  // 12 × 8 in flight / 2 per replica
+  EXPECT_EQ(reasons(r), std::vector<std::string>{"PanicModeEntered"});
+  EXPECT_NE(r.decision.reason.find("demand 48.0 replicas"), std::string::npos)
+      << r.decision.reason;
+  // A normal load (1.5 in flight each on 12) does not panic.
+  ScalingPipeline calm(policy);
+  EXPECT_FALSE(calm.step(crowd(seconds(0), 12, 0, 330, 1.5)).decision.panicking);
+}
+
+// The panic stage counts pods in cold start as capacity that is coming: it scales again only for
+// demand they will not cover; the HPA core keeps Kubernetes' rule (unready pods count as 0 %
+// on a scale-up, so its proposal on the same observation is lower).
+TEST(ScalingPipelineTest, PanicCountsStartingPodsAsCapacityComing) {
+  PipelinePolicy policy = cpuPolicy(2, 100);
+  policy.panic.metric = "inflight";
+  policy.panic.target = 2;
+  ScalingPipeline p(policy);
+  // 12 ready with 8 in flight each = 48 replicas' worth; 36 starting: nothing to add.
+  PipelineResult r = p.step(crowd(seconds(0), 12, 36, 500, 8));
+  EXPECT_EQ(r.decision.current, 48);
+  EXPECT_TRUE(r.decision.panicking);  // 48 >= 1.5 × 12 ready
+  EXPECT_EQ(r.decision.desired, 48);
+  EXPECT_FALSE(r.decision.scaled);
+  EXPECT_LE(r.decision.reactive, 48);  // the HPA core: the starting pods dilute its average
+  // The crowd grows to 12 in flight each (72 replicas' worth): 24 more, not 72 more.
+  r = p.step(crowd(seconds(15), 12, 36, 500, 12));
+  EXPECT_EQ(r.decision.desired, 72);
+  // A missing panic metric adds no observation: panic holds, and nothing new is computed.
+  Observation o = crowd(seconds(30), 12, 60, 500, 12);
+  o.metrics.pod_metrics.erase("inflight");
+  o.metrics.failed["inflight"] = "scrape failed";
+  r = p.step(o);
+  EXPECT_FALSE(r.decision.held);  // cpu is still there
+  EXPECT_TRUE(r.decision.panicking);
+  EXPECT_EQ(r.decision.desired, 72);
+}
+
+TEST(PanicDemandTest, ProposalOrMetricTotalOverTarget) {
+  SyncResult hpa;
+  hpa.proposal = 7;
+  MetricsSnapshot s;
+  s.pod_metrics["inflight"]["a"] = PodSample{3000, {}, seconds(15)};
+  s.pod_metrics["inflight"]["b"] = PodSample{5000, {}, seconds(15)};
+  s.external_metrics["gateway_rps"] = {900'000};
+  PanicConfig c;
+  EXPECT_EQ(panicDemand(c, hpa, true, s), 7.0);
+  EXPECT_FALSE(panicDemand(c, hpa, false, s).has_value());
+  c.metric = "inflight";
+  c.target = 2;
+  EXPECT_EQ(panicDemand(c, hpa, true, s), 4.0);
+  EXPECT_EQ(panicDemand(c, hpa, false, s), 4.0);  // the HPA's metrics do not matter
+  c.metric = "gateway_rps";
+  c.target = 100;
+  EXPECT_EQ(panicDemand(c, hpa, true, s), 9.0);
+  c.metric = "absent";
+  EXPECT_FALSE(panicDemand(c, hpa, true, s).has_value());
+  c.metric = "inflight";
+  c.target = 0;
+  EXPECT_FALSE(panicDemand(c, hpa, true, s).has_value());
+}
+
+TEST(ReadyReplicasTest, RunningNotDeletedAndReady) {
+  std::vector<PodInfo> pods(5);
+  pods[0].ready = ReadyCondition{true, {}};
+  pods[1].ready = ReadyCondition{false, {}};
+  pods[2].ready = ReadyCondition{true, {}};
+  pods[2].deleted = true;
+  pods[3].ready = ReadyCondition{true, {}};
+  pods[3].phase = "Pending";
+  // pods[4]: no Ready condition yet
+  EXPECT_EQ(readyReplicas(pods), 1);
+}
+
 TEST(ObservedRequestRateTest, PodsExternalObjectAndFailed) {
   MetricsSnapshot s;
   s.pod_metrics["rps"]["a"] = PodSample{1500, {}, seconds(15)};

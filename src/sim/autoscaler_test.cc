@@ -74,11 +74,67 @@ TEST(SimAutoscaler, PanicModeReactsFasterToASpike) {
                      "    behavior:\n"
                      "      scaleUp: {policies: [{type: Pods, value: 1, periodSeconds: 60}]}\n";
   SimResult plain = run(configFromYaml(base));
-  SimResult panic = run(configFromYaml(base + "  panic: {enabled: true, threshold: 2}\n"));
+  // Panic on the requests in flight: they grow with the overload, while the served rate a
+  // replica's requests_per_second shows stops at its capacity.
+  SimResult panic = run(configFromYaml(
+      base + "  panic: {enabled: true, threshold: 2, metric: inflight, target: 2}\n"));
   // Within two minutes of the step (3.3× the capacity) panic scales straight to the demand.
   EXPECT_LE(rowAt(plain, 12).replicas, 6);
   EXPECT_GE(rowAt(panic, 12).replicas, 10);
   EXPECT_LE(panic.summary.slo_violation_minutes, plain.summary.slo_violation_minutes);
+}
+
+// A 4× flash crowd with a 3-minute ramp on 800 req/s, 2-minute cold start, the reference HPA's
+// cpu target and behavior. Panic on the HPA's proposal cannot see past saturation (cpu stops at
+// 100 %): it decides what the HPA decides. Panic on the in-flight requests (a total that keeps
+// growing with the crowd, against the ready replicas) scales to the crowd at once.
+const char* kFlashCrowd = R"(
+duration: 50m
+traffic:
+  components:
+    - constant: 800
+    - spike: {at: 10m, duration: 25m, rise: 3m, rps: 2400}
+service: {distribution: batch_curve, base: 6ms, per_item: 2ms, jitter: 0.5ms}
+replicas: {count: 10, slots: 1, queue_limit: 100, cold_start: 2m}
+gateway: {algorithm: least_connections}
+slo: {percentile: 0.99, target: 200ms}
+autoscaler:
+  sync_period: 15s
+  hpa:
+    minReplicas: 2
+    maxReplicas: 60
+    metrics:
+      - type: Resource
+        resource: {name: cpu, target: {type: Utilization, averageUtilization: 70}}
+    behavior:
+      scaleDown:
+        stabilizationWindowSeconds: 300
+        policies: [{type: Percent, value: 10, periodSeconds: 60}]
+      scaleUp:
+        stabilizationWindowSeconds: 0
+        policies: [{type: Percent, value: 100, periodSeconds: 15}, {type: Pods, value: 4, periodSeconds: 15}]
+        selectPolicy: Max
+)";
+
+TEST(SimAutoscaler, PanicOnInFlightRequestsMeetsAFlashCrowd) {
+  SimResult hpa = run(configFromYaml(kFlashCrowd));
+  SimResult proposal =
+      run(configFromYaml(std::string(kFlashCrowd) + "  panic: {enabled: true, threshold: 1.5}\n"));
+  SimResult inflight = run(configFromYaml(
+      std::string(kFlashCrowd) +
+      "  panic: {enabled: true, threshold: 2, metric: inflight, target: 2}\n"));
+  // On the proposal, panic adds no replica during the ramp and the first cold start.
+  for (double m = 10; m <= 16; ++m) {
+    EXPECT_EQ(rowAt(proposal, m).replicas, rowAt(hpa, m).replicas) << "minute " << m;
+  }
+  EXPECT_EQ(proposal.summary.slo_violation_minutes, hpa.summary.slo_violation_minutes);
+  // On in-flight requests: more replicas within the ramp, at most half the violation minutes,
+  // for a modest cost over the run.
+  EXPECT_GT(rowAt(inflight, 13).replicas, rowAt(hpa, 13).replicas + 10);
+  EXPECT_GE(hpa.summary.slo_violation_minutes, 4);
+  EXPECT_LE(inflight.summary.slo_violation_minutes, 0.5 * hpa.summary.slo_violation_minutes);
+  EXPECT_LE(inflight.summary.replica_hours, 1.25 * hpa.summary.replica_hours);
+  EXPECT_NE(rowAt(inflight, 13).note.find("panic"), std::string::npos);
 }
 
 TEST(SimAutoscaler, PredictiveScalesAheadOfTheDailyRise) {
