@@ -70,6 +70,38 @@ StatusOr<std::map<std::string, std::string>> parseQueryParameters(const config::
   return out;
 }
 
+// surge-gateway: {serverAddress (the gateway admin URL), threshold, activationThreshold, timeout}.
+StatusOr<PrometheusTrigger> parseSurgeGatewayMetadata(const config::Node& md, int index) {
+  PrometheusTrigger t;
+  t.type = "surge-gateway";
+  t.index = index;
+  if (md.isNull()) return md.error("missing required field");
+  if (!md.isMap()) return md.error("expected a map of trigger metadata");
+  RETURN_IF_ERROR(md.checkKeys({"serverAddress", "threshold", "activationThreshold", "timeout"}));
+  RETURN_IF_ERROR(md.require("serverAddress"));
+  ASSIGN_OR_RETURN(t.server_address, md["serverAddress"].asString());
+  auto u = net::parseUrl(t.server_address, "http");
+  if (!u.isOk()) return md["serverAddress"].error(u.status().message());
+  t.server_address = u->origin() + (u->target == "/" ? "" : u->target);
+  t.query = "rate(surge_gateway_requests_total) + surge_gateway_held_requests";  // for messages
+  RETURN_IF_ERROR(md.require("threshold"));
+  ASSIGN_OR_RETURN(t.threshold, finiteDouble(md["threshold"]));
+  if (t.threshold <= 0) {
+    return md["threshold"].error(
+        "must be greater than 0 (requests per second per replica: replicas = ceil(value / "
+        "threshold))");
+  }
+  if (!md["activationThreshold"].isNull()) {
+    ASSIGN_OR_RETURN(t.activation_threshold, finiteDouble(md["activationThreshold"]));
+    if (t.activation_threshold < 0) return md["activationThreshold"].error("must be >= 0");
+  }
+  if (!md["timeout"].isNull()) {  // milliseconds, as KEDA's
+    ASSIGN_OR_RETURN(int64_t ms, md["timeout"].asIntInRange(1, 600000));
+    t.timeout = std::chrono::milliseconds(ms);
+  }
+  return t;
+}
+
 StatusOr<PrometheusTrigger> parsePrometheusMetadata(const config::Node& md, int index) {
   PrometheusTrigger t;
   t.index = index;
@@ -219,17 +251,26 @@ StatusOr<PrometheusTrigger> parseTrigger(const config::Node& n, int index,
       {"type", "name", "metadata", "metricType", "authenticationRef", "useCachedMetrics"}));
   RETURN_IF_ERROR(n.require("type"));
   ASSIGN_OR_RETURN(std::string type, n["type"].asString());
-  if (type != "prometheus") {
+  if (type != "prometheus" && type != "surge-gateway") {
     for (std::string_view other : kOtherKedaTriggers) {
       if (type == other) {
         return n["type"].error("trigger type '" + type +
-                               "' is not supported by surge (supported: prometheus)");
+                               "' is not supported by surge (supported: prometheus, "
+                               "surge-gateway)");
       }
     }
-    ASSIGN_OR_RETURN(type, n["type"].asOneOf({"prometheus"}));
+    ASSIGN_OR_RETURN(type, n["type"].asOneOf({"prometheus", "surge-gateway"}));
   }
-  ASSIGN_OR_RETURN(PrometheusTrigger t, parsePrometheusMetadata(n["metadata"], index));
-  RETURN_IF_ERROR(resolveAuth(n, auths, t));
+  PrometheusTrigger t;
+  if (type == "surge-gateway") {
+    if (n.has("authenticationRef")) {
+      return unsupported(n["authenticationRef"], "authenticationRef on a surge-gateway trigger");
+    }
+    ASSIGN_OR_RETURN(t, parseSurgeGatewayMetadata(n["metadata"], index));
+  } else {
+    ASSIGN_OR_RETURN(t, parsePrometheusMetadata(n["metadata"], index));
+    RETURN_IF_ERROR(resolveAuth(n, auths, t));
+  }
   ASSIGN_OR_RETURN(t.name, n.getString("name", ""));
   ASSIGN_OR_RETURN(std::string mt, n.getOneOf("metricType", "AverageValue",
                                               {"AverageValue", "Value", "Utilization"}));
@@ -340,7 +381,7 @@ StatusOr<ScaledObjectSpec> parseSpec(const config::Node& n, std::string name,
 }  // namespace
 
 std::string PrometheusTrigger::externalMetricName() const {
-  return "s" + std::to_string(index) + "-prometheus";
+  return "s" + std::to_string(index) + "-" + type;
 }
 
 StatusOr<ScaledObjectSpec> parseScaledObject(const config::Node& node,

@@ -4,7 +4,11 @@
 // {failureThreshold, replicas, behavior: static}, advanced.horizontalPodAutoscalerConfig {name,
 // behavior}, and triggers of type `prometheus` (metadata serverAddress, query, threshold,
 // activationThreshold, metricName, ignoreNullValues, timeout, queryParameters, authModes,
-// unsafeSsl, customHeaders; trigger name, metricType AverageValue|Value, authenticationRef).
+// unsafeSsl, customHeaders; trigger name, metricType AverageValue|Value, authenticationRef), and
+// surge's own trigger type `surge-gateway` (metadata serverAddress = the gateway's admin URL,
+// threshold, activationThreshold): the value is the gateway's request rate plus the requests its
+// activator holds, so a model scaled to zero (minReplicaCount 0) is activated by its first
+// request (docs/design/activator.md).
 // authenticationRef names a block of autoscale.yaml's `trigger_authentications`
 // (prometheus_auth.h: KEDA's TriggerAuthentication with secrets in files). serverAddress may be
 // http:// or https://. Other KEDA fields and trigger types are rejected with an error naming
@@ -29,6 +33,8 @@
 namespace surge::autoscale {
 
 struct PrometheusTrigger {
+  // "prometheus", or "surge-gateway" (server_address: the gateway admin; no query).
+  std::string type = "prometheus";
   int index = 0;     // position in spec.triggers
   std::string name;  // the trigger's optional `name`
   std::string server_address;
@@ -48,7 +54,7 @@ struct PrometheusTrigger {
   PrometheusAuth auth;
   std::string location;             // "keda.yaml:21:7" of the trigger, for messages
 
-  // The External metric name KEDA gives the trigger: "s<index>-prometheus".
+  // The External metric name KEDA gives the trigger: "s<index>-<type>" ("s0-prometheus").
   std::string externalMetricName() const;
 };
 
@@ -75,7 +81,8 @@ struct ScaledObjectSpec {
 
 // A whole ScaledObject (apiVersion/kind/metadata/spec) or just its spec. Errors name the field:
 // "keda.yaml:14:9: spec.triggers[0].type: trigger type 'kafka' is not supported by surge
-// (supported: prometheus)", "... spec.triggers[1].metadata.threshold: missing required field".
+// (supported: prometheus, surge-gateway)", "... spec.triggers[1].metadata.threshold: missing
+// required field".
 // `auths` resolves authenticationRef names (null: a reference is an error).
 StatusOr<ScaledObjectSpec> parseScaledObject(const config::Node& node,
                                              const TriggerAuthentications* auths = nullptr);

@@ -15,12 +15,21 @@ StatusOr<std::unique_ptr<Autoscaler>> Autoscaler::create(const AutoscaleConfig& 
   a->config_ = config;
   a->options_ = options;
   std::shared_ptr<MetricsCollector> keda;
-  if (config.policy.scaled_object) {
-    keda = std::make_shared<KedaScaler>(*config.policy.scaled_object,
-                                        SteadyClock::instance().now(), config.policy.hpa.behavior);
-  }
   AutoscalerOptions copts;
   copts.dry_run = options.dry_run;
+  if (config.policy.scaled_object) {
+    auto scaler = std::make_shared<KedaScaler>(
+        *config.policy.scaled_object, SteadyClock::instance().now(), config.policy.hpa.behavior);
+    keda = scaler;
+    if (config.policy.scaled_object->min_replica_count == 0) {
+      // Scale to zero: KEDA's 0<->N step after each poll (docs/design/activator.md).
+      KedaScaler* k = scaler.get();
+      copts.activation = [k, keep = scaler](int32_t current, TimePoint now) {
+        ActivationDecision d = k->decide(current, now);
+        return ActivationStep{d.scale_to, d.reason, d.message};
+      };
+    }
+  }
   if (!options.gateway_metrics_url.empty()) {
     // Validated and normalised once (a scheme-less "127.0.0.1:9901/metrics" means http).
     auto u = net::parseUrl(options.gateway_metrics_url, "http");

@@ -122,8 +122,21 @@ void Controller::loop() {
   for (;;) {
     syncOnce();
     std::unique_lock<std::mutex> lock(loop_mu_);
-    if (loop_cv_.wait_for(lock, pipeline_.policy().sync_period, [this] { return stop_; })) return;
+    if (loop_cv_.wait_for(lock, pipeline_.policy().sync_period,
+                          [this] { return stop_ || poked_; }) &&
+        stop_) {
+      return;
+    }
+    poked_ = false;
   }
+}
+
+void Controller::syncSoon() {
+  {
+    std::lock_guard<std::mutex> lock(loop_mu_);
+    poked_ = true;
+  }
+  loop_cv_.notify_all();
 }
 
 AutoscaleEvent Controller::record(AutoscaleEvent e) {
@@ -200,6 +213,64 @@ Decision Controller::syncOnce() {
   }
   obs.pods = std::move(pods_or).value();
   obs.metrics = collector_.collect(pipeline_.collectSpec(), obs.pods, obs.now);
+
+  if (options_.activation) {
+    // Scale to zero: KEDA's 0<->N step first; at 0 replicas (or when it scaled) the sync ends.
+    const int32_t spec = obs.scale.spec_replicas;
+    ActivationStep a = options_.activation(spec, obs.now);
+    const int32_t after = a.scale_to.value_or(spec);
+    if (after != spec || after == 0) {
+      Decision d;
+      d.unix_ms = unixMs();
+      d.current = spec;
+      d.reactive = after;
+      d.desired = after;
+      d.scaled = after != spec;
+      d.reason = a.message;
+      bool write_failed = false;
+      if (d.scaled) {
+        AutoscaleEvent e;
+        e.unix_ms = d.unix_ms;
+        e.from = spec;
+        e.to = after;
+        e.reason = a.reason;
+        if (options_.dry_run) {
+          e.reason = "DryRunRescale";
+          e.message = a.message + " (dry run: not applied)";
+        } else if (Status s = target_.setScale(after); !s.isOk()) {
+          write_failed = true;
+          e.type = "Warning";
+          e.reason = "FailedRescale";
+          e.message = a.message + "; error: " + s.message();
+        } else {
+          e.message = a.message;
+        }
+        record(std::move(e));
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      status_.syncs++;
+      if (write_failed) status_.sync_errors++;
+      status_.last_sync_unix_ms = d.unix_ms;
+      status_.current_replicas = spec;
+      status_.status_replicas = obs.scale.status_replicas;
+      status_.desired_replicas = after;
+      status_.decided = true;
+      if (d.scaled && !write_failed && !options_.dry_run) {
+        status_.last_scale_unix_ms = d.unix_ms;
+        (after > spec ? status_.scale_ups : status_.scale_downs)++;
+      }
+      status_.conditions = {
+          {"AbleToScale", !write_failed, write_failed ? "FailedUpdateScale" : "ScaledByActivation",
+           a.message},
+          {"ScalingActive", after > 0, after > 0 ? a.reason : "ScalingDisabled",
+           after > 0 ? a.message
+                     : "scaling is disabled since the replica count of the target is zero (" +
+                           a.message + ")"},
+      };
+      status_.last_decision = d;
+      return d;
+    }
+  }
 
   PipelineResult r = pipeline_.step(obs);
   Decision& d = r.decision;

@@ -11,6 +11,12 @@
 // Every rescale and every failure becomes an event (events.h), logged with SURGE_LOG; status()
 // gives what `kubectl describe hpa` shows (current/desired, metrics, conditions, last decision).
 //
+// Scale to zero (docs/design/activator.md): with an activation step (AutoscalerOptions::activation,
+// KEDA's 0<->N step for a ScaledObject with minReplicaCount 0), each sync asks it first, with the
+// target's spec replicas; a step that scales (0 -> N when active, N -> 0 after the cooldown) is
+// written at once and ends the sync, and at 0 replicas the pipeline does not run (the HPA is
+// disabled there). syncSoon() runs the next sync now: the gateway's activator calls it when it
+// holds a first request, so the scale from zero starts without waiting for the period.
 // Threading: start() runs syncs on an own thread every sync_period (real time between syncs; the
 // decisions use the injected Clock). syncOnce() runs one sync on the caller's thread (tests, with
 // a ManualClock, and never concurrently with the thread). status()/events() are thread-safe.
@@ -37,6 +43,13 @@
 
 namespace surge::autoscale {
 
+// What the activation step decided (KEDA's ActivationDecision, without the KEDA types).
+struct ActivationStep {
+  std::optional<int32_t> scale_to;  // set the target to this many replicas
+  std::string reason;               // KEDAScaleTargetActivated, KEDAScaleTargetDeactivated, ...
+  std::string message;
+};
+
 struct AutoscalerOptions {
   std::string name = "surge-autoscaler";  // events and logs (the HPA's metadata.name if set)
   bool dry_run = false;                   // decide and record, never setScale
@@ -44,6 +57,9 @@ struct AutoscalerOptions {
   // Wall clock in Unix milliseconds (event times; predictive seasonality). Default: the system
   // clock. Tests pass a fixed mapping from their ManualClock.
   std::function<int64_t()> unix_ms;
+  // Scale to zero: the 0<->N step, given the target's spec replicas (null: none, the HPA's
+  // minReplicas >= 1 holds).
+  std::function<ActivationStep(int32_t current, TimePoint now)> activation;
 };
 
 struct StatusCondition {  // status.conditions of an HPA
@@ -103,6 +119,9 @@ class Controller {
   void stop();
   // One sync on the calling thread; returns what it decided.
   Decision syncOnce();
+  // The sync thread runs its next sync now instead of at the end of the period. Thread-safe,
+  // cheap, never blocks on a sync in progress (a poke during a sync runs one more after it).
+  void syncSoon();
 
   AutoscalerStatus status() const;
   const EventLog& events() const { return events_; }
@@ -133,6 +152,7 @@ class Controller {
   std::mutex loop_mu_;
   std::condition_variable loop_cv_;
   bool stop_ = false;
+  bool poked_ = false;
   std::thread thread_;
 };
 

@@ -3,6 +3,8 @@
 #include <set>
 #include <utility>
 
+#include "metrics/text_parser.h"
+
 namespace surge::autoscale {
 
 StatusOr<double> queryPrometheusTrigger(const PrometheusTrigger& trigger,
@@ -30,10 +32,52 @@ StatusOr<double> queryPrometheusTrigger(const PrometheusTrigger& trigger,
   return promValue(r, trigger);
 }
 
+double surgeGatewayValue(std::optional<std::pair<double, TimePoint>> previous, double total,
+                         double held, TimePoint now) {
+  double rate = 0;
+  if (previous && now > previous->second) {
+    const double increase = total >= previous->first ? total - previous->first : total;
+    rate = increase / toSeconds(now - previous->second);
+  }
+  return rate + held;
+}
+
+StatusOr<double> SurgeGatewayReader::read(const PrometheusTrigger& t, TimePoint now,
+                                          const net::ClientOptions& http) {
+  net::ClientOptions o = http;
+  o.connect_timeout = t.timeout.value_or(std::chrono::seconds(1));
+  o.timeout = t.timeout.value_or(std::chrono::seconds(2));
+  auto fetched = net::httpGet(t.server_address + "/metrics", o);
+  if (!fetched.isOk()) {
+    return Status(fetched.status().code(),
+                  "surge gateway " + t.server_address + ": " + fetched.status().message());
+  }
+  if (fetched->status != 200) {
+    return unavailable("surge gateway " + t.server_address + "/metrics: HTTP " +
+                       std::to_string(fetched->status));
+  }
+  auto page = metrics::parseText(fetched->body);
+  if (!page.isOk()) {
+    return unavailable("surge gateway " + t.server_address + "/metrics: " +
+                       page.status().message());
+  }
+  const double total = page->sum("surge_gateway_requests_total");
+  const double held = page->sum("surge_gateway_held_requests");  // 0 with the activator off
+  std::optional<std::pair<double, TimePoint>> previous;
+  if (auto it = last_.find(t.index); it != last_.end()) previous = it->second;
+  last_[t.index] = {total, now};
+  return surgeGatewayValue(previous, total, held, now);
+}
+
 KedaScaler::KedaScaler(ScaledObjectSpec spec, TimePoint created, std::optional<Behavior> behavior)
     : KedaScaler(
           std::move(spec), created,
-          [](const PrometheusTrigger& t) { return queryPrometheusTrigger(t); },
+          [gateway = std::make_shared<SurgeGatewayReader>()](const PrometheusTrigger& t) {
+            if (t.type == "surge-gateway") {
+              return gateway->read(t, SteadyClock::instance().now());
+            }
+            return queryPrometheusTrigger(t);
+          },
           std::move(behavior)) {}
 
 KedaScaler::KedaScaler(ScaledObjectSpec spec, TimePoint created, QueryFn query,

@@ -8,10 +8,14 @@
 // One poll per HPA sync: KEDA queries on each HPA metrics request and on each pollingInterval
 // tick; surge's controller calls collect() (or poll()) once per sync and decide() after it, and
 // polls at pollingInterval while the target is at 0 replicas. Failure counts advance per poll.
+// A `surge-gateway` trigger reads the gateway's own /metrics instead of Prometheus
+// (SurgeGatewayReader): its request rate since the previous poll plus the requests its activator
+// holds — what activates a model scaled to zero.
 // Thread-safety: one poll/collect/decide at a time (the controller's sync thread).
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -70,6 +74,24 @@ class KedaScaler : public MetricsCollector {
   std::vector<TriggerHealth> health_;
   ActivationState state_;
   KedaPoll last_;
+};
+
+// A surge-gateway trigger's value: the request rate between two readings of the gateway's
+// surge_gateway_requests_total counter (0 without a previous reading, or when the time did not
+// advance; a counter that went down was reset: its value is the increase) plus `held`, the
+// surge_gateway_held_requests gauge. Pure.
+double surgeGatewayValue(std::optional<std::pair<double, TimePoint>> previous, double total,
+                         double held, TimePoint now);
+
+// Reads surge-gateway triggers: GET <serverAddress>/metrics (bounded by the trigger's timeout,
+// else 1 s to connect and 2 s in all), remembering each trigger's last counter for the rate.
+class SurgeGatewayReader {
+ public:
+  StatusOr<double> read(const PrometheusTrigger& trigger, TimePoint now,
+                        const net::ClientOptions& http = {});
+
+ private:
+  std::map<int, std::pair<double, TimePoint>> last_;  // trigger index → (requests total, time)
 };
 
 // The default QueryFn: PrometheusClient(trigger.server_address).query(trigger.query), with

@@ -239,7 +239,7 @@ TEST(Keda, ErrorsNameFileLineAndField) {
   std::string base = "scaleTargetRef: {name: web}\ntriggers:\n  - type: ";
   EXPECT_EQ(errorOf(base + "kafka\n    metadata: {}\n"),
             "keda.yaml:3:11: triggers[0].type: trigger type 'kafka' is not supported by surge "
-            "(supported: prometheus)");
+            "(supported: prometheus, surge-gateway)");
   EXPECT_NE(errorOf(base + "promethues\n    metadata: {}\n").find("did you mean 'prometheus'"),
             std::string::npos);
   std::string m = errorOf(base +
@@ -306,6 +306,72 @@ TEST(Keda, ErrorsNameFileLineAndField) {
                 .find("not supported by surge"),
             std::string::npos);
   EXPECT_NE(errorOf("- 1\n").find("expected a map"), std::string::npos);
+}
+
+TEST(Keda, SurgeGatewayTrigger) {
+  auto so = parse(R"(spec:
+  scaleTargetRef: {name: model-server}
+  minReplicaCount: 0
+  cooldownPeriod: 30
+  triggers:
+    - type: surge-gateway
+      metadata: {serverAddress: "127.0.0.1:9901/", threshold: "50", activationThreshold: "2",
+                 timeout: 500}
+)");
+  ASSERT_TRUE(so.isOk()) << so.status().message();
+  EXPECT_EQ(so->min_replica_count, 0);
+  EXPECT_EQ(so->cooldown_period, 30s);
+  ASSERT_EQ(so->triggers.size(), 1u);
+  const PrometheusTrigger& t = so->triggers[0];
+  EXPECT_EQ(t.type, "surge-gateway");
+  EXPECT_EQ(t.server_address, "http://127.0.0.1:9901");  // normalised like a Prometheus address
+  EXPECT_EQ(t.threshold, 50);
+  EXPECT_EQ(t.activation_threshold, 2);
+  EXPECT_EQ(t.timeout, std::optional<Duration>(500ms));
+  EXPECT_EQ(t.externalMetricName(), "s0-surge-gateway");
+  HpaSpec h = kedaHpaSpec(*so);
+  EXPECT_EQ(h.min_replicas, 1);  // 0 is KEDA's own step (activation), never the HPA's
+  ASSERT_EQ(h.metrics.size(), 1u);
+  EXPECT_EQ(h.metrics[0].name, "s0-surge-gateway");
+  EXPECT_EQ(h.metrics[0].target.average_value_milli, 50000);
+}
+
+TEST(Keda, SurgeGatewayTriggerErrors) {
+  auto missing = parse(R"(spec:
+  scaleTargetRef: {name: m}
+  triggers:
+    - type: surge-gateway
+      metadata: {threshold: "5"}
+)");
+  ASSERT_FALSE(missing.isOk());
+  EXPECT_NE(missing.status().message().find("keda.yaml:5:"), std::string::npos)
+      << missing.status().message();
+  EXPECT_NE(missing.status().message().find("serverAddress"), std::string::npos);
+  auto query = parse(R"(spec:
+  scaleTargetRef: {name: m}
+  triggers:
+    - type: surge-gateway
+      metadata: {serverAddress: "http://127.0.0.1:9901", threshold: "5", query: "up"}
+)");
+  ASSERT_FALSE(query.isOk());
+  EXPECT_NE(query.status().message().find("query"), std::string::npos);
+  auto negative = parse(R"(spec:
+  scaleTargetRef: {name: m}
+  triggers:
+    - type: surge-gateway
+      metadata: {serverAddress: "http://127.0.0.1:9901", threshold: "5",
+                 activationThreshold: "-1"}
+)");
+  ASSERT_FALSE(negative.isOk());
+  EXPECT_NE(negative.status().message().find("activationThreshold"), std::string::npos);
+  auto zero = parse(R"(spec:
+  scaleTargetRef: {name: m}
+  triggers:
+    - type: surge-gateway
+      metadata: {serverAddress: "http://127.0.0.1:9901", threshold: "0"}
+)");
+  ASSERT_FALSE(zero.isOk());
+  EXPECT_NE(zero.status().message().find("threshold"), std::string::npos);
 }
 
 }  // namespace
