@@ -13,6 +13,10 @@
 // --ready-timeout). SIGINT/SIGTERM: stop the autoscaler (replicas drained, then SIGTERM), then
 // the gateway. Replica logs live in a temporary directory removed on exit (kept, and printed,
 // when a replica failed), or in --run-dir.
+// --min-replicas 0 (or a --config ScaledObject with minReplicaCount 0): scale to zero — the
+// gateway's activator holds requests while no replica is ready and wakes the autoscaler, whose
+// KEDA step starts the first replica; idle for --scale-to-zero-after, the model goes back to 0
+// (docs/up.md, "Scale to zero"; docs/design/activator.md).
 // Wiring only. Exit 2 on usage/config errors, 1 on runtime failures.
 #include <pthread.h>
 #include <signal.h>
@@ -106,6 +110,35 @@ const CommandSpec& spec() {
                        "that are long)",
                .type = FlagType::kDuration,
                .default_value = "2s"},
+              {.name = "--min-replicas",
+               .value_name = "N",
+               .help = "replicas at least (default 2); 0 = scale to zero when idle: requests wait "
+                       "in the gateway while the first replica starts",
+               .type = FlagType::kInt,
+               .default_value = "2",
+               .min = 0,
+               .max = 1000},
+              {.name = "--scale-to-zero-after",
+               .value_name = "DUR",
+               .help = "with --min-replicas 0: idle this long (no request) → 0 replicas "
+                       "(KEDA's cooldownPeriod)",
+               .type = FlagType::kDuration,
+               .default_value = "30s",
+               .min = 1},
+              {.name = "--hold-queue",
+               .value_name = "N",
+               .help = "with scale to zero: requests the gateway holds at most while no replica "
+                       "is ready; more get 503 with Retry-After",
+               .type = FlagType::kInt,
+               .default_value = "1000",
+               .min = 1,
+               .max = 1000000},
+              {.name = "--hold-timeout",
+               .value_name = "DUR",
+               .help = "with scale to zero: a held request waits this long at most (then 503)",
+               .type = FlagType::kDuration,
+               .default_value = "60s",
+               .min = 0.001},
               {.name = "--max-replicas",
                .value_name = "N",
                .help = "replicas at most (default 8; with --config: the HPA's)",
@@ -198,14 +231,47 @@ std::string firstModel(const std::string& repo) {
   return names.empty() ? kDemoModel : names.front();
 }
 
+// The scale-to-zero policy: a KEDA ScaledObject with minReplicaCount 0 and one surge-gateway
+// trigger (the gateway's request rate plus its held requests; 50 rps per replica, active above
+// 0): the first held request activates it, `cooldown` without a request deactivates it.
+std::string zeroPolicyYaml(int max_replicas, Duration cooldown, const std::string& gw_admin_url) {
+  const auto secs = std::max<int64_t>(
+      1, std::chrono::duration_cast<std::chrono::seconds>(cooldown).count());
+  return "scaled_object:\n"
+         "  metadata: {name: surge-up}\n"
+         "  spec:\n"
+         "    scaleTargetRef: {name: surge-up}\n"
+         "    minReplicaCount: 0\n"
+         "    maxReplicaCount: " +
+         std::to_string(max_replicas) +
+         "\n"
+         "    cooldownPeriod: " +
+         std::to_string(secs) +
+         "\n"
+         "    triggers:\n"
+         "      - type: surge-gateway\n"
+         "        metadata: {serverAddress: \"" +
+         gw_admin_url +
+         "\", threshold: \"50\", activationThreshold: \"0\"}\n"
+         "    advanced:\n"
+         "      horizontalPodAutoscalerConfig:\n"
+         "        behavior:\n"
+         "          scaleUp: {stabilizationWindowSeconds: 0}\n"
+         "          scaleDown:\n"
+         "            stabilizationWindowSeconds: 30\n"
+         "            policies: [{type: Percent, value: 50, periodSeconds: 15}]\n";
+}
+
 // The default policy: requests_per_second per replica, a 30 s scale-down window.
-std::string defaultPolicyYaml(int max_replicas) {
+std::string defaultPolicyYaml(int min_replicas, int max_replicas) {
   return "hpa:\n"
          "  apiVersion: autoscaling/v2\n"
          "  kind: HorizontalPodAutoscaler\n"
          "  metadata: {name: surge-up}\n"
          "  spec:\n"
-         "    minReplicas: 2\n"
+         "    minReplicas: " +
+         std::to_string(std::max(min_replicas, 1)) +
+         "\n"
          "    maxReplicas: " +
          std::to_string(max_replicas) +
          "\n"
@@ -284,6 +350,11 @@ struct UpOptions {
   std::optional<Duration> sync_period;
   Duration per_try_timeout{};
   Duration ready_timeout{};
+  Duration scale_to_zero_after{};
+  Duration hold_timeout{};
+  int64_t hold_queue = 0;
+  int min_replicas = 2;
+  bool zero = false;  // scale to zero (--min-replicas 0, or --config's minReplicaCount 0)
   int max_replicas = 0;
   bool synthetic = false;
   bool log_level_set = false;
@@ -314,6 +385,16 @@ std::optional<UpOptions> parseUpOptions(const std::vector<std::string>& argv, in
     return std::nullopt;
   }
   o.max_replicas = static_cast<int>(args->integer("--max-replicas"));
+  o.min_replicas = static_cast<int>(args->integer("--min-replicas"));
+  o.scale_to_zero_after = args->duration("--scale-to-zero-after");
+  o.hold_queue = args->integer("--hold-queue");
+  o.hold_timeout = args->duration("--hold-timeout");
+  if (o.min_replicas > o.max_replicas) {
+    *exit_code = usageError(spec(), "--min-replicas (" + std::to_string(o.min_replicas) +
+                                        ") must not exceed --max-replicas (" +
+                                        std::to_string(o.max_replicas) + ")");
+    return std::nullopt;
+  }
   o.log_level_set = args->has("--log-level");
   if (o.log_level_set) setLogLevelByName(args->str("--log-level"));
   // Flag values: the error line names the flag and the value, then the hint.
@@ -344,7 +425,7 @@ std::optional<autoscale::AutoscalePolicy> buildPolicy(const UpOptions& o, int* e
   *exit_code = 2;
   StatusOr<config::Node> root =
       o.config_path.empty()
-          ? config::Node::loadString(defaultPolicyYaml(o.max_replicas), "surge-up")
+          ? config::Node::loadString(defaultPolicyYaml(o.min_replicas, o.max_replicas), "surge-up")
           : config::Node::loadFile(o.config_path);
   if (!root.isOk()) {
     std::fprintf(stderr, "surge up: %s\n", root.status().message().c_str());
@@ -365,6 +446,28 @@ std::optional<autoscale::AutoscalePolicy> buildPolicy(const UpOptions& o, int* e
   if (o.config_path.empty()) policy.sync_period = std::chrono::seconds(5);
   if (o.sync_period) policy.sync_period = *o.sync_period;
   policy.admin_listen = o.scaler_admin;
+  return policy;
+}
+
+// --min-replicas 0 without --config: the scale-to-zero policy, once the gateway's admin URL is
+// known (its trigger reads the gateway). Keeps buildPolicy's sync period and admin.
+std::optional<autoscale::AutoscalePolicy> buildZeroPolicy(const UpOptions& o,
+                                                          const autoscale::AutoscalePolicy& base,
+                                                          const std::string& gw_admin_url,
+                                                          int* exit_code) {
+  auto root = config::Node::loadString(
+      zeroPolicyYaml(o.max_replicas, o.scale_to_zero_after, gw_admin_url), "surge-up");
+  auto parsed = root.isOk() ? autoscale::parseAutoscalePolicy(*root)
+                            : StatusOr<autoscale::AutoscalePolicy>(root.status());
+  if (!parsed.isOk()) {
+    std::fprintf(stderr, "surge up: %s\n", parsed.status().message().c_str());
+    *exit_code = 1;
+    return std::nullopt;
+  }
+  autoscale::AutoscalePolicy policy = std::move(parsed).value();
+  policy.sync_period = base.sync_period;
+  policy.admin_listen = base.admin_listen;
+  policy.predictive = base.predictive;
   return policy;
 }
 
@@ -434,6 +537,7 @@ class UpGateway {
   uint16_t port() const { return gateway_.port(); }
   uint16_t adminPort() const { return gateway_.adminPort(); }
   // How many of `addresses` the balancers can pick now (in the published host set, eligible).
+  gateway::Gateway& gateway() { return gateway_; }
   int routable(const std::vector<std::string>& addresses) const {
     auto set = cluster_.snapshot();
     const TimePoint now = SteadyClock::instance().now();
@@ -464,6 +568,11 @@ std::unique_ptr<UpGateway> startGateway(const UpOptions& o, int* exit_code) {
   // New replicas are warm (they join only once ready) but their caches and the OS are not: ramp
   // their share from 10% to 100% over 10 s (Envoy's slow_start_window), demo-sized.
   options.cluster.host_set.slow_start = std::chrono::seconds(10);
+  if (o.zero) {  // scale to zero: hold requests while no replica is ready
+    options.activator.enabled = true;
+    options.activator.queue_size = o.hold_queue;
+    options.activator.timeout = o.hold_timeout;
+  }
   if (Status s = gateway::validateGatewayConfig(options); !s.isOk()) {
     std::fprintf(stderr, "surge up: gateway: %s\n", s.message().c_str());
     *exit_code = 2;
@@ -494,12 +603,17 @@ std::unique_ptr<autoscale::Autoscaler> startAutoscaler(const UpOptions& o,
       "  gateway: {admin: \"" +
       gw_admin_url +
       "\"}\n"
-      "  min_replicas: 2\n"
+      "  min_replicas: " +
+      std::to_string(o.zero ? 0 : 2) +
+      "\n"
       "  max_replicas: " +
       std::to_string(target_max) +
       "\n"
       "  drain_timeout: 10s\n"
       "  termination_grace_period: 10s\n" +
+      // Scale to zero: a held request waits for the first replica's ready probe; probe it (and
+      // join it to the gateway) within 50 ms of ready rather than 250 ms.
+      (o.zero ? std::string("  probe: {period: 50ms}\n") : std::string()) +
       (o.run_dir.empty() ? std::string()
                          : "  run_dir: \"" + fs::absolute(o.run_dir).string() + "\"\n");
   auto target_root = config::Node::loadString(target_yaml, "surge-up-target");
@@ -644,7 +758,7 @@ void printBanner(const UpOptions& o, const autoscale::AutoscalePolicy& policy, c
       "       -d \"$(python3 -c 'import json;print(json.dumps({\"inputs\":[{\"name\":\"INPUT0\","
       "\"datatype\":\"FP32\",\"shape\":[1,512],\"data\":[0.5]*512}]}))')\"\n"
       "Ctrl-C stops everything.\n\n",
-      o.repo.c_str(), model.c_str(), policy.hpa.min_replicas, policy.hpa.max_replicas,
+      o.repo.c_str(), model.c_str(), o.zero ? 0 : policy.hpa.min_replicas, policy.hpa.max_replicas,
       toSeconds(policy.sync_period), gw_url.c_str(), model.c_str(), self.c_str(), gw_url.c_str(),
       model.c_str(), scaler_url.empty() ? "<autoscaler admin>" : scaler_url.c_str(),
       scaler_url.empty() ? "<autoscaler admin>" : scaler_url.c_str(), gw_url.c_str(),
@@ -725,6 +839,7 @@ void shutdown(int sig, autoscale::Autoscaler& scaler, UpGateway& gw) {
   std::printf("surge up: %s: stopping (draining replicas, then the gateway)\n",
               sig == SIGINT ? "SIGINT" : "SIGTERM");
   std::fflush(stdout);
+  gw.gateway().setActivationListener(nullptr);
   scaler.stop();
   gw.stop();
   std::printf("surge up: stopped\n");
@@ -741,6 +856,9 @@ int runUp(const std::vector<std::string>& argv) {
 
   std::optional<autoscale::AutoscalePolicy> policy = buildPolicy(*options, &exit_code);
   if (!policy) return exit_code;
+  options->zero = options->config_path.empty()
+                      ? options->min_replicas == 0
+                      : policy->scaled_object && policy->scaled_object->min_replica_count == 0;
   std::string note;
   if (!resolveRepository(&*options, &*policy, &note, &exit_code)) return exit_code;
 
@@ -749,11 +867,30 @@ int runUp(const std::vector<std::string>& argv) {
   if (!gw) return exit_code;
   const std::string gw_admin_url =
       "http://" + clientHost(options->admin) + ":" + std::to_string(gw->adminPort());
+  if (options->zero && options->config_path.empty()) {
+    policy = buildZeroPolicy(*options, *policy, gw_admin_url, &exit_code);
+    if (!policy) return exit_code;
+  }
   std::unique_ptr<autoscale::Autoscaler> scaler =
       startAutoscaler(*options, *policy, gw_admin_url, &exit_code);
   if (!scaler) return exit_code;  // ~UpGateway stops the gateway
+  if (options->zero) {
+    // The first held request wakes the autoscaler at once (not at its next sync).
+    autoscale::Controller* controller = &scaler->controller();
+    gw->gateway().setActivationListener([controller] { controller->syncSoon(); });
+  }
 
   autoscale::LocalActuator& actuator = scaler->actuator();
+  if (options->zero) {
+    std::printf("surge up: scale to zero: no replica until the first request (held by the "
+                "gateway on %s:%u up to %gs), back to 0 after %gs without one (logs in %s)\n",
+                hostOf(options->listen).c_str(), gw->port(), toSeconds(options->hold_timeout),
+                toSeconds(options->scale_to_zero_after), actuator.runDir().c_str());
+    printBanner(*options, *policy, *gw, *scaler, note);
+    const int sig = statusLoop(stop_signals, *gw, *scaler, policy->sync_period, tty);
+    shutdown(sig, *scaler, *gw);
+    return 0;
+  }
   const int wanted = std::max(1, actuator.config().min_replicas);
   std::printf("surge up: starting %d replicas (logs in %s); until they serve, the gateway on "
               "%s:%u answers 503\n",
@@ -767,6 +904,7 @@ int runUp(const std::vector<std::string>& argv) {
     std::fprintf(stderr, "surge up: %s\n",
                  notReadyMessage(waited, actuator, wanted, options->ready_timeout).c_str());
     actuator.keepRunDir();
+    gw->gateway().setActivationListener(nullptr);
     scaler->stop();
     gw->stop();
     std::fprintf(stderr, "surge up: stopped; replica logs kept in %s\n",
