@@ -80,6 +80,18 @@ const CommandSpec& spec() {
                .value_name = "FORMAT",
                .help = "access-log line format (access_log.format; default text)",
                .choices = {"text", "json"}},
+              {.name = "--upstream-protocol",
+               .value_name = "PROTO",
+               .help = "http1 (default) or h2: the backends speak HTTP/2 with prior knowledge "
+                       "(gRPC replicas); every HTTP/2 stream is balanced on its own",
+               .choices = {"http1", "h2"}},
+              {.name = "--tls-cert",
+               .value_name = "FILE",
+               .help = "PEM certificate chain: the listener speaks TLS (ALPN h2, http/1.1)"},
+              {.name = "--tls-key", .value_name = "FILE", .help = "PEM private key of --tls-cert"},
+              {.name = "--tls-client-ca",
+               .value_name = "FILE",
+               .help = "CA bundle: require and verify client certificates (mTLS)"},
               {.name = "--reuse-port",
                .help = "share --listen with another process (hot restart); without it a port in "
                        "use is an error (exit 2)",
@@ -180,6 +192,23 @@ int runGateway(const std::vector<std::string>& argv) {
     gateway::parseAccessLogFormat(args->str("--access-log-format"), &config.access_log.format);
   }
   if (args->has("--workers")) config.workers = static_cast<int>(args->integer("--workers"));
+  if (args->has("--upstream-protocol")) {
+    config.upstream_protocol = args->str("--upstream-protocol") == "h2"
+                                   ? gateway::UpstreamProtocol::kH2
+                                   : gateway::UpstreamProtocol::kHttp1;
+  }
+  if (args->has("--tls-cert") || args->has("--tls-key")) {
+    if (args->str("--tls-cert").empty() || args->str("--tls-key").empty()) {
+      return usageError(spec(), "--tls-cert and --tls-key go together");
+    }
+    config.tls.cert = args->str("--tls-cert");
+    config.tls.key = args->str("--tls-key");
+  }
+  if (args->has("--tls-client-ca")) {
+    if (!config.tls.enabled()) return usageError(spec(), "--tls-client-ca needs --tls-cert");
+    config.tls.client_ca = args->str("--tls-client-ca");
+    config.tls.require_client_cert = true;
+  }
   if (args->has("--retries")) config.retries = static_cast<int>(args->integer("--retries"));
   if (args->has("--per-try-timeout")) {
     config.per_try_timeout = args->duration("--per-try-timeout");

@@ -8,6 +8,13 @@
 //   GET  /hang                 never answers
 //   POST (any other path)      {"upstream":N,"bytes":<body length>}
 //   anything else              {"upstream":N}
+// With --protocol h2 the listener speaks HTTP/2 with prior knowledge (h2c) instead, the upstream
+// of the gateway's HTTP/2 tests and benchmarks (net::H2Server):
+//   gRPC calls (content-type application/grpc…): the request's messages echoed back, response
+//     header x-upstream: NAME, trailers grpc-status 0; request header x-delay-ms: N answers after
+//     N ms; x-grpc-status: C answers a Trailers-Only status C instead (--unhealthy: 14
+//     UNAVAILABLE to every call); path /hang never answers
+//   anything else              {"upstream":N,"bytes":<body length>} (JSON, x-upstream: NAME)
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +25,8 @@
 #include "cli/flags.h"
 #include "common/logging.h"
 #include "net/asio.h"
+#include "net/h2/grpc_framing.h"
+#include "net/h2/h2_server.h"
 #include "net/http_server.h"
 #include "net/http_util.h"
 
@@ -117,10 +126,86 @@ void handle(UpstreamState& st, const HttpRequest& req, std::shared_ptr<Responder
   r->send(HttpResponse::json(200, nameBody(st)));
 }
 
+// One HTTP/2 stream of the h2 mode.
+class H2Handler final : public net::H2StreamHandler {
+ public:
+  H2Handler(net::asio::io_context& io, const UpstreamState& st, std::vector<h2::Header> headers,
+            net::H2Responder r)
+      : io_(io), st_(st), headers_(std::move(headers)), r_(std::move(r)) {}
+
+  void onData(std::string_view data, bool end_stream) override {
+    if (body_.size() + data.size() <= (4u << 20)) body_.append(data);
+    if (end_stream) answer();
+  }
+  void onClose(uint32_t) override {
+    if (timer_) timer_->cancel();
+  }
+
+ private:
+  void answer() {
+    const std::string* path = h2::findHeader(headers_, ":path");
+    if (path != nullptr && *path == "/hang") return;
+    long delay_ms = 0;
+    if (const std::string* d = h2::findHeader(headers_, "x-delay-ms")) parseInt(*d, &delay_ms);
+    if (delay_ms <= 0) {
+      send();
+      return;
+    }
+    timer_ = std::make_shared<net::asio::steady_timer>(io_);
+    timer_->expires_after(std::chrono::milliseconds(delay_ms));
+    auto r = r_;
+    auto resp = build();
+    timer_->async_wait([r, resp](boost::system::error_code ec) {
+      if (ec) return;
+      r.respond(resp.headers, resp.body, resp.trailers);
+    });
+  }
+  struct Answer {
+    std::vector<h2::Header> headers;
+    std::string body;
+    std::vector<h2::Header> trailers;
+  };
+  Answer build() const {
+    Answer a;
+    if (h2::isGrpcRequest(headers_)) {
+      long code = st_.healthy ? 0 : static_cast<long>(h2::GrpcCode::kUnavailable);
+      if (const std::string* c = h2::findHeader(headers_, "x-grpc-status")) parseInt(*c, &code);
+      if (code != 0) {
+        a.headers = h2::grpcTrailersOnly(static_cast<h2::GrpcCode>(code), "requested status");
+        a.headers.push_back({"x-upstream", st_.name});
+        return a;
+      }
+      a.headers = h2::grpcResponseHeaders();
+      a.headers.push_back({"x-upstream", st_.name});
+      a.body = body_;  // the request's length-prefixed messages, echoed
+      a.trailers = h2::grpcTrailers(h2::GrpcCode::kOk);
+      return a;
+    }
+    a.body = "{\"upstream\":\"" + net::jsonEscape(st_.name) +
+             "\",\"bytes\":" + std::to_string(body_.size()) + "}";
+    a.headers = {{":status", "200"},
+                 {"content-type", "application/json"},
+                 {"content-length", std::to_string(a.body.size())},
+                 {"x-upstream", st_.name}};
+    return a;
+  }
+  void send() {
+    Answer a = build();
+    r_.respond(std::move(a.headers), std::move(a.body), std::move(a.trailers));
+  }
+
+  net::asio::io_context& io_;
+  const UpstreamState& st_;
+  std::vector<h2::Header> headers_;
+  net::H2Responder r_;
+  std::string body_;
+  std::shared_ptr<net::asio::steady_timer> timer_;
+};
+
 const CommandSpec& spec() {
   static const CommandSpec spec{
       .path = "upstream",
-      .synopsis = {"[--listen HOST:PORT] [--name NAME] [--unhealthy]"},
+      .synopsis = {"[--listen HOST:PORT] [--name NAME] [--unhealthy] [--protocol http1|h2]"},
       .description = "A demo/test HTTP upstream. Prints 'listening on HOST:PORT' when ready.\n",
       .flags =
           {
@@ -132,6 +217,11 @@ const CommandSpec& spec() {
                .value_name = "NAME",
                .help = "name in every answer",
                .default_value = "upstream"},
+              {.name = "--protocol",
+               .value_name = "PROTO",
+               .help = "http1, or h2: HTTP/2 with prior knowledge (gRPC echo; see the source)",
+               .default_value = "http1",
+               .choices = {"http1", "h2"}},
               {.name = "--unhealthy",
                .help = "start with /v2/health/ready answering 503",
                .type = FlagType::kBool},
@@ -162,6 +252,27 @@ int runUpstream(const std::vector<std::string>& argv) {
   st.healthy = !args->boolean("--unhealthy");
 
   net::asio::io_context io(1);
+  if (args->str("--protocol") == "h2") {
+    net::H2Server h2(io, [&io, &st](std::vector<h2::Header> headers, net::H2Responder r) {
+      return std::make_unique<H2Handler>(io, st, std::move(headers), std::move(r));
+    });
+    if (Status hs = h2.listen(listen); !hs.isOk()) {
+      std::fprintf(stderr, "surge upstream: %s\n", hs.toString().c_str());
+      return 1;
+    }
+    net::asio::signal_set sigs(io, SIGINT, SIGTERM);
+    sigs.async_wait([&](boost::system::error_code ec, int) {
+      if (ec) return;
+      h2.stop();
+      h2.closeAll();
+      io.stop();
+    });
+    std::string host = listen.substr(0, listen.rfind(':'));
+    std::printf("listening on %s:%u (h2c)\n", host.c_str(), h2.port());
+    std::fflush(stdout);
+    io.run();
+    return 0;
+  }
   net::HttpServer server(io, [&st](const HttpRequest& req, std::shared_ptr<Responder> r) {
     handle(st, req, std::move(r));
   });

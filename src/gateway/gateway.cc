@@ -8,6 +8,7 @@
 #include "gateway/activator.h"
 #include "gateway/admin.h"
 #include "gateway/proxy.h"
+#include "net/tls/tls.h"
 #include "health/health_checker.h"
 #include "net/asio.h"
 #include "net/http_server.h"
@@ -64,6 +65,11 @@ Gateway::~Gateway() {
 
 uint64_t Gateway::accessLogDropped() const { return access_log_ ? access_log_->dropped() : 0; }
 
+Status Gateway::reloadTls() {
+  if (!tls_) return Status::ok();
+  return tls_->reload();
+}
+
 void Gateway::reopenAccessLog() {
   if (access_log_) access_log_->reopen();
 }
@@ -91,7 +97,43 @@ Status Gateway::start() {
            .get();
   m.upstream_connections = &registry_.counter("surge_gateway_upstream_connections_total",
                                               "Connections opened to backends", {"backend"});
+  m.h2_connections = &registry_.counter("surge_gateway_h2_connections_total",
+                                        "Client connections that spoke HTTP/2").get();
+  m.h2_streams = &registry_.counter("surge_gateway_h2_streams_total",
+                                    "HTTP/2 streams (requests, gRPC calls) from clients").get();
+  m.h2_resets = &registry_.counter("surge_gateway_h2_client_resets_total",
+                                   "HTTP/2 streams reset by the client before their end").get();
+  m.h2_goaways = &registry_.counter("surge_gateway_h2_protocol_errors_total",
+                                    "HTTP/2 client sessions ended by a protocol error or an "
+                                    "abuse limit (GOAWAY sent)").get();
+  m.h2_upstream_connections = &registry_.counter("surge_gateway_h2_upstream_connections_total",
+                                                 "HTTP/2 connections opened to backends").get();
+  m.grpc_responses = &registry_.counter("surge_gateway_grpc_responses_total",
+                                        "gRPC calls answered, by grpc-status (the backend's or "
+                                        "the gateway's own)",
+                                        {"grpc_status"});
   SharedState shared{&retries_in_flight_};
+  if (options_.tls.enabled()) {
+    tls::ServerTlsOptions t;
+    t.cert_file = options_.tls.cert;
+    t.key_file = options_.tls.key;
+    t.client_ca_file = options_.tls.client_ca;
+    t.require_client_cert = options_.tls.require_client_cert;
+    t.min_version = options_.tls.min_version;
+    t.ciphers = options_.tls.ciphers;
+    t.ciphersuites = options_.tls.ciphersuites;
+    // h2 is offered only when HTTP/2 requests can be served (HTTP/2 upstreams).
+    t.alpn = options_.http2.enabled && options_.upstreamIsH2()
+                 ? std::vector<std::string>{"h2", "http/1.1"}
+                 : std::vector<std::string>{"http/1.1"};
+    tls_ = std::make_unique<tls::ServerContextHolder>(t);
+    RETURN_IF_ERROR(tls_->load());
+    shared.tls = tls_.get();
+    m.tls_handshakes = &registry_.counter("surge_gateway_tls_handshakes_total",
+                                          "TLS handshakes on the client listener, by result",
+                                          {"result"});
+    SURGE_LOG(kInfo, "gateway", "TLS certificate: " + tls_->current()->certificateSummary());
+  }
   if (options_.access_log.enabled()) {
     access_log_ = std::make_unique<AccessLogWriter>(options_.access_log, options_.workers);
     RETURN_IF_ERROR(access_log_->open());
@@ -229,8 +271,21 @@ Status Gateway::start() {
       if (reopen) {
         SURGE_LOG(kInfo, "gateway", "received SIGHUP: reopening the access log");
         reopenAccessLog();
-      } else {
-        SURGE_LOG(kInfo, "gateway", "received SIGHUP: no access-log file to reopen; ignored");
+      }
+      if (tls_) {
+        Status st = reloadTls();
+        if (st.isOk()) {
+          SURGE_LOG(kInfo, "gateway", "received SIGHUP: TLS certificate reloaded: " +
+                                          tls_->current()->certificateSummary());
+        } else {
+          SURGE_LOG(kError, "gateway",
+                    "received SIGHUP: TLS reload failed, keeping the current certificate: " +
+                        st.message());
+        }
+      }
+      if (!reopen && !tls_) {
+        SURGE_LOG(kInfo, "gateway",
+                  "received SIGHUP: no access-log file or TLS certificate to reload; ignored");
       }
       control_->hup.async_wait(control_->on_hup);
     };

@@ -20,6 +20,10 @@
 #include "gateway/gateway_config.h"
 #include "metrics/registry.h"
 
+namespace surge::tls {
+class ServerContextHolder;
+}  // namespace surge::tls
+
 namespace surge::gateway {
 
 // Everything the gateway needs: the validated config (listen, workers, balancer, hash key,
@@ -72,6 +76,9 @@ class Gateway {
   uint64_t accessLogDropped() const;
   // Reopens the access-log file (what SIGHUP does). Thread-safe; no-op when off or stdout.
   void reopenAccessLog();
+  // Loads the TLS certificate and key again (what SIGHUP does): new connections get the new
+  // certificate, open ones keep theirs; on error the current one stays. OK when TLS is off.
+  Status reloadTls();
   // Activator (activator.h): `fn` runs, on a worker thread, when a request is held while none was
   // (scale from zero starts now: `surge up` wakes its autoscaler's sync). Must not block.
   // Thread-safe, before or after start(); no-op when the activator is off.
@@ -87,6 +94,7 @@ class Gateway {
   metrics::Registry& registry_;
   std::unique_ptr<Control> control_;
   std::unique_ptr<AccessLogWriter> access_log_;  // null when the access log is off
+  std::unique_ptr<tls::ServerContextHolder> tls_;  // null when the listener is clear text
   std::unique_ptr<HoldQueue> activator_;          // null when the activator is off
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;

@@ -193,6 +193,60 @@ Status parseActivator(const config::Node& n, ActivatorOptions* a) {
   return Status::ok();
 }
 
+// http2: {enabled, max_concurrent_streams, initial_stream_window, initial_connection_window,
+// upstream_connections}; `http2: false` turns HTTP/2 off on the listener.
+Status parseHttp2(const config::Node& n, Http2Options* h) {
+  if (n.isNull()) return Status::ok();
+  if (n.isScalar()) {
+    auto on = n.asBool();
+    if (!on.isOk()) return n.error("must be true, false or a map");
+    h->enabled = *on;
+    return Status::ok();
+  }
+  if (!n.isMap()) return n.error("must be true, false or a map");
+  RETURN_IF_ERROR(n.checkKeys({"enabled", "max_concurrent_streams", "initial_stream_window",
+                               "initial_connection_window", "upstream_connections"}));
+  ASSIGN_OR_RETURN(h->enabled, n.getBool("enabled", true));
+  int64_t v;
+  ASSIGN_OR_RETURN(v, n.getIntInRange("max_concurrent_streams", h->max_concurrent_streams, 1,
+                                      10000));
+  h->max_concurrent_streams = static_cast<uint32_t>(v);
+  ASSIGN_OR_RETURN(v, n.getIntInRange("initial_stream_window", h->initial_stream_window, 65535,
+                                      (1ll << 31) - 1));
+  h->initial_stream_window = static_cast<uint32_t>(v);
+  ASSIGN_OR_RETURN(v, n.getIntInRange("initial_connection_window", h->initial_connection_window,
+                                      65535, (1ll << 31) - 1));
+  h->initial_connection_window = static_cast<uint32_t>(v);
+  ASSIGN_OR_RETURN(v, n.getIntInRange("upstream_connections", h->upstream_connections, 1, 64));
+  h->upstream_connections = static_cast<int>(v);
+  return Status::ok();
+}
+
+// tls: {cert, key, client_ca, require_client_cert, min_version, ciphers, ciphersuites}.
+Status parseTls(const config::Node& n, TlsListenerOptions* t) {
+  if (n.isNull()) return Status::ok();
+  if (!n.isMap()) return n.error("must be a map {cert, key, client_ca, ...}");
+  RETURN_IF_ERROR(n.checkKeys({"cert", "key", "client_ca", "require_client_cert", "min_version",
+                               "ciphers", "ciphersuites"}));
+  ASSIGN_OR_RETURN(t->cert, n.getString("cert", ""));
+  ASSIGN_OR_RETURN(t->key, n.getString("key", ""));
+  ASSIGN_OR_RETURN(t->client_ca, n.getString("client_ca", ""));
+  ASSIGN_OR_RETURN(t->require_client_cert, n.getBool("require_client_cert", false));
+  ASSIGN_OR_RETURN(t->min_version, n.getString("min_version", t->min_version));
+  ASSIGN_OR_RETURN(t->ciphers, n.getString("ciphers", ""));
+  ASSIGN_OR_RETURN(t->ciphersuites, n.getString("ciphersuites", ""));
+  if (t->cert.empty()) return n.error("cert: required (the PEM certificate chain)");
+  if (t->key.empty()) return n.error("key: required (the PEM private key)");
+  if (t->min_version != "1.2" && t->min_version != "1.3") {
+    return n["min_version"].error("must be \"1.2\" or \"1.3\"");
+  }
+  if (t->require_client_cert && t->client_ca.empty()) {
+    return n["require_client_cert"].error(
+        "needs client_ca (the CA that signs client certificates)");
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 bool parseAccessLogFormat(std::string_view name, AccessLogFormat* out) {
@@ -267,6 +321,9 @@ StatusOr<GatewayConfig> parseGatewayConfig(const config::Node& root) {
                                   "max_header_size",
                                   "drain_timeout",
                                   "access_log",
+                                  "upstream_protocol",
+                                  "http2",
+                                  "tls",
                                   "activator"}));
   ASSIGN_OR_RETURN(c.listen, root.getString("listen", c.listen));
   if (Status s = validateHostPort(c.listen, true); !s.isOk())
@@ -385,6 +442,19 @@ StatusOr<GatewayConfig> parseGatewayConfig(const config::Node& root) {
   ASSIGN_OR_RETURN(c.drain_timeout, root.getDuration("drain_timeout", c.drain_timeout));
   c.cluster.drain_timeout = c.drain_timeout;
   RETURN_IF_ERROR(parseAccessLog(root["access_log"], &c.access_log));
+  if (root.has("upstream_protocol")) {
+    std::string proto;
+    ASSIGN_OR_RETURN(proto, root.getString("upstream_protocol", "http1"));
+    if (proto == "http1") {
+      c.upstream_protocol = UpstreamProtocol::kHttp1;
+    } else if (proto == "h2") {
+      c.upstream_protocol = UpstreamProtocol::kH2;
+    } else {
+      return root["upstream_protocol"].error("must be http1 or h2");
+    }
+  }
+  RETURN_IF_ERROR(parseHttp2(root["http2"], &c.http2));
+  RETURN_IF_ERROR(parseTls(root["tls"], &c.tls));
   RETURN_IF_ERROR(parseActivator(root["activator"], &c.activator));
   return c;
 }

@@ -42,6 +42,30 @@ struct BackendsFrom {
   Duration interval = std::chrono::seconds(5);  // dns: re-resolution period
 };
 
+// http2: the HTTP/2 side of the listener and of upstream connections (docs/gateway.md, "HTTP/2
+// and gRPC"; docs/design/gateway-h2.md).
+struct Http2Options {
+  bool enabled = true;                       // accept h2c prior knowledge and ALPN h2
+  uint32_t max_concurrent_streams = 128;     // per client connection (SETTINGS)
+  uint32_t initial_stream_window = 1u << 20;      // receive window per stream (bytes)
+  uint32_t initial_connection_window = 8u << 20;  // receive window per connection (bytes)
+  int upstream_connections = 4;              // HTTP/2 connections per backend per worker (max)
+};
+
+// tls: TLS termination on the client listener (docs/design/tls.md). Off when cert is empty.
+struct TlsListenerOptions {
+  std::string cert;        // PEM certificate chain, leaf first
+  std::string key;         // PEM private key
+  std::string client_ca;   // CA bundle: request and verify client certificates (mTLS)
+  bool require_client_cert = false;
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+  std::string ciphers;        // TLS 1.2 cipher list ("" = surge's default)
+  std::string ciphersuites;   // TLS 1.3 suites ("" = OpenSSL's default)
+  bool enabled() const { return !cert.empty(); }
+};
+
+enum class UpstreamProtocol { kHttp1, kH2 };
+
 struct GatewayConfig {
   std::string listen = "0.0.0.0:8080";
   AdminOptions admin;  // admin.listen "" disables the admin listener
@@ -71,7 +95,13 @@ struct GatewayConfig {
   uint64_t max_body_bytes = 64ull << 20;
   uint64_t max_header_bytes = 64 << 10;
   Duration drain_timeout = std::chrono::seconds(30);  // graceful shutdown
-  AccessLogOptions access_log;  // off unless access_log.path is set (docs/gateway.md)
+  AccessLogOptions access_log;
+  // How the gateway talks to its backends: HTTP/1.1 (default) or HTTP/2 with prior knowledge
+  // (`upstream_protocol: h2`: gRPC backends).
+  UpstreamProtocol upstream_protocol = UpstreamProtocol::kHttp1;
+  Http2Options http2;
+  TlsListenerOptions tls;
+  bool upstreamIsH2() const { return upstream_protocol == UpstreamProtocol::kH2; }  // off unless access_log.path is set (docs/gateway.md)
   // Hold requests while no replica is ready (scale from zero; activator.h, docs/gateway.md).
   ActivatorOptions activator;
 };

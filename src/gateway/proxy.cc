@@ -14,11 +14,13 @@
 #include <cstring>
 
 #include "common/logging.h"
+#include "gateway/h2_proxy.h"
 #include "gateway/hash_key.h"
 #include "gateway/head_rewrite.h"
 #include "gateway/host_selection.h"
 #include "gateway/retry_policy.h"
 #include "net/http_parser.h"
+#include "net/tls/tls.h"
 
 namespace surge::gateway {
 
@@ -66,7 +68,7 @@ ssize_t sendv(int fd, iovec* iov, int n) {
 // =================================================================================================
 // Session: one client connection.
 
-class Session final : public IoTarget, public UpstreamOwner {
+class Session final : public IoTarget, public UpstreamOwner, public H2Owner {
  public:
   Session(Worker& w, int fd, std::string client_ip);
   ~Session();
@@ -80,9 +82,11 @@ class Session final : public IoTarget, public UpstreamOwner {
   void onTimeout(TimePoint now);
   void onShutdown();
   void forceClose() { close(); }
+  // The HTTP/2 session is over (h2_proxy.h).
+  void h2Finished() override { close(); }
 
   bool closed() const { return closed_; }
-  TimePoint deadline() const { return deadline_; }
+  TimePoint deadline() const { return h2_ ? h2_->deadline() : deadline_; }
 
   Session* prev = nullptr;
   Session* next = nullptr;
@@ -102,6 +106,13 @@ class Session final : public IoTarget, public UpstreamOwner {
   // "always on": it also notices resets while a request is in progress). Re-entrant calls return
   // at once; the outer loop picks up what they would have done.
   void readClient();
+  // TLS: runs the handshake; on success continues as HTTP/2 (ALPN h2) or HTTP/1.1.
+  void tlsHandshake();
+  // The connection continues as HTTP/2 (h2_proxy.h), `first` already read.
+  void startH2(std::string_view first);
+  // recv / sendmsg through TLS when it is on: >= 0 bytes, -1 with errno (EAGAIN: wait).
+  ssize_t clientRecv(char* buf, size_t n);
+  ssize_t clientSendv(iovec* iov, int n);
   void handleClientData(size_t n);
   void handleClientEof(bool clean);
   void processClientData();
@@ -159,6 +170,9 @@ class Session final : public IoTarget, public UpstreamOwner {
   Worker& w_;
   int fd_;
   uint64_t handle_ = EpollSet::kNoHandle;  // registration of fd_ in the worker's epoll set
+  std::unique_ptr<tls::Conn> tls_;         // TLS listener: the connection's TLS state
+  std::unique_ptr<H2Downstream> h2_;       // set once the connection speaks HTTP/2
+  bool fresh_ = true;                      // no request yet (an HTTP/2 preface may come)
   std::string client_ip_;
   State state_ = State::kIdle;
   bool closed_ = false;
@@ -255,11 +269,27 @@ void Session::start() {
     close();
     return;
   }
+  if (w_.shared_.tls != nullptr) {
+    tls_ = std::make_unique<tls::Conn>(w_.shared_.tls->current(), fd_);
+    deadline_ = w_.now() + w_.options_.header_timeout;  // the handshake's bound
+    tlsHandshake();
+    return;
+  }
   readClient();  // the request may already be there
 }
 
 void Session::onIo(uint32_t events) {
   if (closed_) return;
+  if (h2_) {
+    h2_->onIo(events);
+    return;
+  }
+  if (tls_ && !tls_->handshakeDone()) {
+    tlsHandshake();
+    return;
+  }
+  // TLS may need to read before it can write (a key update): retry the write on input too.
+  if (tls_ && client_writing_ && (events & EPOLLIN)) continueClientWrite();
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) client_readable_ = true;
   if (events & (EPOLLRDHUP | EPOLLHUP)) client_rdhup_ = true;
   if ((events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) && client_writing_) continueClientWrite();
@@ -268,10 +298,84 @@ void Session::onIo(uint32_t events) {
 
 // ---- client input -------------------------------------------------------------------------------
 
+void Session::tlsHandshake() {
+  tls::Io st = tls_->handshake();
+  if (st == tls::Io::kWantRead || st == tls::Io::kWantWrite) return;
+  if (st != tls::Io::kOk) {
+    if (w_.tls_failed_ != nullptr) w_.tls_failed_->inc();
+    SURGE_LOG(kDebug, "gateway",
+              "TLS handshake with " + client_ip_ + " failed: " + tls_->lastError());
+    close();
+    return;
+  }
+  if (w_.tls_ok_ != nullptr) w_.tls_ok_->inc();
+  deadline_ = w_.now() + w_.options_.idle_timeout;
+  if (tls_->alpn() == "h2" && w_.options_.http2.enabled) {
+    startH2({});
+    return;
+  }
+  client_readable_ = true;  // the handshake may have read application data already
+  readClient();
+}
+
+void Session::startH2(std::string_view first) {
+  std::string bytes(first);
+  in_.reset();
+  in_cap_ = in_start_ = in_len_ = 0;
+  h2_ = std::make_unique<H2Downstream>(w_, *this, ClientIo{fd_, tls_.get()}, client_ip_,
+                                       tls_ != nullptr);
+  h2_->start(bytes);
+}
+
+ssize_t Session::clientRecv(char* buf, size_t n) {
+  if (!tls_) return ::recv(fd_, buf, n, 0);
+  tls::Io st = tls::Io::kOk;
+  size_t r = tls_->read(buf, n, &st);
+  if (r > 0) return static_cast<ssize_t>(r);
+  if (st == tls::Io::kEof) return 0;
+  errno = (st == tls::Io::kWantRead || st == tls::Io::kWantWrite) ? EAGAIN : ECONNRESET;
+  return -1;
+}
+
+ssize_t Session::clientSendv(iovec* iov, int n) {
+  if (!tls_) return sendv(fd_, iov, n);
+  // A small head + body go out as one TLS record (one write(2)), not one record per segment.
+  size_t bytes = 0;
+  for (int i = 0; i < n; ++i) bytes += iov[i].iov_len;
+  if (n > 1 && bytes <= 16384) {
+    char joined[16384];
+    size_t off = 0;
+    for (int i = 0; i < n; ++i) {
+      std::memcpy(joined + off, iov[i].iov_base, iov[i].iov_len);
+      off += iov[i].iov_len;
+    }
+    tls::Io st = tls::Io::kOk;
+    size_t w = tls_->write(joined, off, &st);
+    if (w > 0) return static_cast<ssize_t>(w);
+    if (st == tls::Io::kWantRead || st == tls::Io::kWantWrite) return 0;
+    return -1;
+  }
+  ssize_t total = 0;
+  for (int i = 0; i < n; ++i) {
+    if (iov[i].iov_len == 0) continue;
+    tls::Io st = tls::Io::kOk;
+    size_t w = tls_->write(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len, &st);
+    total += static_cast<ssize_t>(w);
+    if (w < iov[i].iov_len) {
+      if (w > 0 || st == tls::Io::kWantRead || st == tls::Io::kWantWrite || st == tls::Io::kOk) {
+        return total;
+      }
+      return total > 0 ? total : -1;
+    }
+  }
+  return total;
+}
+
 void Session::readClient() {
   if (in_client_loop_) return;
   in_client_loop_ = true;
-  while (client_readable_ && !client_eof_ && !closed_) {
+  while ((client_readable_ || (tls_ && tls_->pending() > 0)) && !client_eof_ && !closed_ &&
+         !h2_) {
     if (in_start_ == in_len_) in_start_ = in_len_ = 0;
     if (in_len_ == in_cap_) {
       if (in_start_ > 0) {
@@ -291,12 +395,13 @@ void Session::readClient() {
       }
     }
     size_t space = in_cap_ - in_len_;
-    ssize_t n = ::recv(fd_, in_.get() + in_len_, space, 0);
+    ssize_t n = clientRecv(in_.get() + in_len_, space);
     if (n > 0) {
       // A short read drained the socket: edge-triggered epoll reports the next byte. Not after
       // EPOLLRDHUP: the FIN came with this edge and no other will come, so read on to the EOF
       // (a half-close after a complete request closes once answered, not at the idle timeout).
-      if (static_cast<size_t>(n) < space && !client_rdhup_) client_readable_ = false;
+      // Not with TLS either: a read returns one record, not what the socket holds.
+      if (static_cast<size_t>(n) < space && !client_rdhup_ && !tls_) client_readable_ = false;
       handleClientData(static_cast<size_t>(n));
     } else if (n == 0) {
       client_readable_ = false;
@@ -362,6 +467,19 @@ void Session::parseHead() {
     deadline_ = now + w_.options_.header_timeout;
     req_start_ = now;
   }
+  if (fresh_ && w_.options_.http2.enabled) {
+    // HTTP/2 with prior knowledge: the connection opens with the client preface (RFC 9113 §3.4).
+    static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    std::string_view got(in_.get() + in_start_, in_len_ - in_start_);
+    size_t n = std::min(got.size(), kPreface.size());
+    if (got.substr(0, n) == kPreface.substr(0, n)) {
+      if (n < kPreface.size()) return;  // the rest of the preface (header timeout bounds it)
+      state_ = State::kIdle;
+      startH2(got);
+      return;
+    }
+    fresh_ = false;
+  }
   auto st = req_parser_.parse(in_.get() + in_start_, in_len_ - in_start_);
   if (st == HeadParser::Status::kIncomplete) return;
   if (st == HeadParser::Status::kError) {
@@ -408,12 +526,21 @@ void Session::beginRequest() {
   }
   if (expect_continue && !req_body_received_ && client_minor_ >= 1) {
     static const char k100[] = "HTTP/1.1 100 Continue\r\n\r\n";
-    ::send(fd_, k100, sizeof k100 - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    iovec iov{const_cast<char*>(k100), sizeof k100 - 1};
+    clientSendv(&iov, 1);
   }
 
   state_ = State::kUpstream;
   counted_ = true;
   w_.in_flight_.fetch_add(1, std::memory_order_relaxed);
+  if (w_.options_.upstreamIsH2()) {
+    req_deadline_ = req_start_ + w_.options_.request_timeout;
+    respondLocal(502,
+                 "this gateway's upstreams speak HTTP/2 (upstream_protocol: h2): send HTTP/2 "
+                 "(h2c with prior knowledge, or TLS with ALPN h2)",
+                 !req_body_received_);
+    return;
+  }
   req_deadline_ = req_start_ + w_.options_.request_timeout;
   deadline_ = req_deadline_;
   tries_ = 0;
@@ -788,7 +915,7 @@ void Session::continueClientWrite() {
       onClientWritten();
       return;
     }
-    ssize_t sent = sendv(fd_, iov, k);
+    ssize_t sent = clientSendv(iov, k);
     if (sent < 0) {
       client_writing_ = false;
       close();
@@ -1080,6 +1207,7 @@ void Session::closeGracefully(bool linger) {
 
 void Session::close() {
   if (closed_) return;
+  if (h2_) h2_->abort();
   if (log_pending_) {
     logAccess(state_ == State::kStreaming ? "connection closed mid-response"
                                           : "client closed the connection");
@@ -1100,6 +1228,7 @@ void Session::close() {
   // a dup) would keep the registration, and its events, alive (epoll_set.h).
   w_.epoll_.remove(fd_, handle_);
   handle_ = EpollSet::kNoHandle;
+  if (tls_) tls_->shutdown();  // close_notify, best effort
   ::close(fd_);
   fd_ = -1;
   w_.unlink(this);
@@ -1107,6 +1236,10 @@ void Session::close() {
 }
 
 void Session::onTimeout(TimePoint now) {
+  if (h2_) {
+    h2_->onTimeout(now);
+    return;
+  }
   switch (state_) {
     case State::kIdle:
     case State::kLingering:
@@ -1146,6 +1279,10 @@ void Session::onTimeout(TimePoint now) {
 }
 
 void Session::onShutdown() {
+  if (h2_) {
+    h2_->onShutdown();
+    return;
+  }
   client_keep_alive_ = false;
   if (state_ == State::kIdle) close();
   if (state_ == State::kHeld) {
@@ -1236,6 +1373,11 @@ Worker::Worker(int index, const GatewayOptions& options, Cluster& cluster, Gatew
     access_format_ = shared_.access_log->options().format;
     access_line_.reserve(1024);
   }
+  h2_ = std::make_unique<H2Hub>(*this);
+  if (metrics_.tls_handshakes != nullptr) {
+    tls_ok_ = &metrics_.tls_handshakes->labels({"ok"});
+    tls_failed_ = &metrics_.tls_handshakes->labels({"failed"});
+  }
   pool_.on_new_entry = [this](HostPool& p) {
     if (metrics_.upstream_connections) {
       p.connections_total = &metrics_.upstream_connections->labels({p.host->address()});
@@ -1248,6 +1390,9 @@ Worker::~Worker() {
   while (sessions_ != nullptr) sessions_->forceClose();  // unlinks
   closeListener();
   sweep_timer_.cancel();
+  reap();  // sessions first: their HTTP/2 streams leave the upstream connections
+  h2_->closeAll();
+  h2_->reap();
   pool_.closeIdle();
   reap();
   pool_.reap();
@@ -1290,6 +1435,7 @@ void Worker::pollEvents() {
       // descriptor) finds no target and is dropped.
       if (IoTarget* t = epoll_.target(events[i].data.u64)) t->onIo(events[i].events);
     }
+    h2_->drain();  // HTTP/2 output of the batch, coalesced
     reap();
     if (n < kMaxEvents) break;
   }
@@ -1298,6 +1444,7 @@ void Worker::pollEvents() {
 void Worker::reap() {
   for (Session* s : dead_sessions_) delete s;
   dead_sessions_.clear();
+  if (h2_) h2_->reap();
   pool_.reap();
 }
 
@@ -1385,6 +1532,17 @@ void Worker::refreshSnapshot() {
   pool_.onSnapshot(*snapshot_);
 }
 
+metrics::Counter* Worker::grpcStatusCounter(int code) {
+  if (metrics_.grpc_responses == nullptr) return nullptr;
+  int slot = (code >= 0 && code <= 16) ? code : 17;
+  metrics::Counter*& c = grpc_status_[slot];
+  if (c == nullptr) {
+    c = &metrics_.grpc_responses->labels({slot == 17 ? std::string("other")
+                                                      : std::to_string(slot)});
+  }
+  return c;
+}
+
 metrics::Counter* Worker::requestsCounter(HostPool* pool, int status_class) {
   metrics::Counter*& slot =
       pool != nullptr ? pool->responses[status_class] : no_backend_[status_class];
@@ -1435,7 +1593,9 @@ void Worker::sweep() {
   if (now - last_pool_sweep_ >= std::chrono::seconds(1)) {
     last_pool_sweep_ = now;
     pool_.sweep(now);
+    h2_->sweep(now);
   }
+  h2_->drain();
   reap();
   maybeFinishShutdown();
 }
@@ -1460,6 +1620,8 @@ void Worker::shutdownOnLoop(TimePoint deadline) {
     s = next;
   }
   pool_.closeIdle();
+  h2_->closeIdle();
+  h2_->drain();
   reap();
   maybeFinishShutdown();
 }
@@ -1467,6 +1629,7 @@ void Worker::shutdownOnLoop(TimePoint deadline) {
 void Worker::maybeFinishShutdown() {
   if (!shutting_down_ || stopped_ || sessions_ != nullptr) return;
   stopped_ = true;
+  h2_->closeAll();
   pool_.closeIdle();
   reap();
   error_code ec;

@@ -49,7 +49,15 @@
 #include "metrics/registry.h"
 #include "net/asio.h"
 
+namespace surge::tls {
+class ServerContextHolder;
+}  // namespace surge::tls
+
 namespace surge::gateway {
+
+class H2Hub;
+class H2Downstream;
+class H2Upstream;
 
 // Metric families shared by all workers (created once by the Gateway).
 struct GatewayMetrics {
@@ -57,6 +65,14 @@ struct GatewayMetrics {
   metrics::Family<metrics::Histogram>* duration = nullptr;  // seconds
   metrics::Counter* retries = nullptr;
   metrics::Family<metrics::Counter>* upstream_connections = nullptr;  // {backend}
+  // HTTP/2 and gRPC (h2_proxy.h) and TLS.
+  metrics::Counter* h2_connections = nullptr;           // client connections that spoke HTTP/2
+  metrics::Counter* h2_streams = nullptr;               // client streams
+  metrics::Counter* h2_resets = nullptr;                // client streams reset by the client
+  metrics::Counter* h2_goaways = nullptr;               // client sessions ended by a protocol error
+  metrics::Counter* h2_upstream_connections = nullptr;  // HTTP/2 connections opened to backends
+  metrics::Family<metrics::Counter>* grpc_responses = nullptr;  // {grpc_status}
+  metrics::Family<metrics::Counter>* tls_handshakes = nullptr;  // {result, version}
 };
 
 // Counters shared by the workers of one gateway (retry budget).
@@ -64,6 +80,7 @@ struct SharedState {
   std::atomic<int64_t>* retries_in_flight = nullptr;
   AccessLogWriter* access_log = nullptr;  // null: access log off
   HoldQueue* activator = nullptr;         // null: activator off (activator.h)
+  tls::ServerContextHolder* tls = nullptr;  // null: the listener is clear text
 };
 
 class Session;
@@ -93,6 +110,9 @@ class Worker {
 
  private:
   friend class Session;
+  friend class H2Hub;
+  friend class H2Downstream;
+  friend class H2Upstream;
 
   // The listener is readable: accept what is queued (accept4, close-on-exec, non-blocking).
   void acceptReady();
@@ -139,6 +159,12 @@ class Worker {
   std::shared_ptr<const lb::HostSet> snapshot_;
   uint64_t snapshot_version_ = ~uint64_t{0};
   UpstreamPool pool_;
+  std::unique_ptr<H2Hub> h2_;  // the HTTP/2 path's per-worker state (after pool_: freed first)
+  // grpc_responses series by grpc-status (0..16, 17 = other), created on first use.
+  metrics::Counter* grpcStatusCounter(int code);
+  metrics::Counter* grpc_status_[18] = {};
+  metrics::Counter* tls_ok_ = nullptr;
+  metrics::Counter* tls_failed_ = nullptr;
   bool wants_hash_key_ = false;
   uint16_t port_ = 0;
   Session* sessions_ = nullptr;  // intrusive list of open sessions
