@@ -53,8 +53,9 @@ class GrpcIntegration : public ::testing::Test {
                syntheticConfig(8, "dynamic_batching { max_queue_delay_microseconds: 1000 }\n"));
     writeModel(dir_ / "repo", "multi", kMultiConfig);
     writeModel(dir_ / "repo", "slow",
-               syntheticConfig(0, "parameters { key: \"base_latency_us\" value { string_value: "
-                                  "\"300000\" } }\n"));
+               syntheticConfig(0,
+                               "parameters { key: \"base_latency_us\" value { string_value: "
+                               "\"300000\" } }\n"));
   }
 
   void start(std::vector<std::string> extra = {}) {
@@ -198,11 +199,11 @@ TEST_F(GrpcIntegration, HealthMetadataAndRepositoryMatchHttp) {
 TEST_F(GrpcIntegration, InferRawAndTypedAreBitIdenticalToHttp) {
   start();
   std::vector<float> x = {0.1f, 1e-7f, -3.25f, 123456.789f, 2.5f, -0.0f, 7.0f, 1.0f / 3.0f};
-  json h = httpJson("POST", "/v2/models/m/infer",
-                    json{{"id", "q"},
-                         {"inputs",
-                          {{{"name", "x"}, {"datatype", "FP32"}, {"shape", {2, 4}}, {"data", x}}}}}
-                        .dump());
+  json h = httpJson(
+      "POST", "/v2/models/m/infer",
+      json{{"id", "q"},
+           {"inputs", {{{"name", "x"}, {"datatype", "FP32"}, {"shape", {2, 4}}, {"data", x}}}}}
+          .dump());
   std::vector<float> want;
   for (const auto& v : h["outputs"][0]["data"]) want.push_back(v.get<float>());
   for (bool raw : {true, false}) {
@@ -348,7 +349,8 @@ TEST_F(GrpcIntegration, ExplicitModelControlUnloadsAndLoads) {
 
 TEST_F(GrpcIntegration, BadRequestsGetClearStatusesAndTheServerKeepsServing) {
   start({"--max-request-size", "1MiB"});
-  auto expectCode = [&](const ModelInferRequest& q, grpc::StatusCode code, const std::string& text) {
+  auto expectCode = [&](const ModelInferRequest& q, grpc::StatusCode code,
+                        const std::string& text) {
     ModelInferResponse resp;
     grpc::Status st = stub_->ModelInfer(ctx().get(), q, &resp);
     EXPECT_EQ(st.error_code(), code) << st.error_message();
@@ -508,10 +510,10 @@ TEST_F(GrpcIntegration, GrpcListenOffAndPortInUse) {
   EXPECT_FALSE(off.process().waitForLine("gRPC listening on", 500ms).has_value());
   start();
   // Another server on the same gRPC port: refused (gRPC's default port sharing is off), exit 2.
-  int rc = runToExit({surgeBinary(), "serve", "--model-repository", (dir_ / "repo").string(),
-                      "--listen", "127.0.0.1:0", "--grpc-listen",
-                      "127.0.0.1:" + std::to_string(grpc_port_)},
-                     dir_.file("second.log"), 15s);
+  int rc =
+      runToExit({surgeBinary(), "serve", "--model-repository", (dir_ / "repo").string(), "--listen",
+                 "127.0.0.1:0", "--grpc-listen", "127.0.0.1:" + std::to_string(grpc_port_)},
+                dir_.file("second.log"), 15s);
   EXPECT_EQ(rc, 2) << readFile(dir_.file("second.log"));
   EXPECT_NE(readFile(dir_.file("second.log")).find("gRPC listener"), std::string::npos);
   rc = runToExit({surgeBinary(), "serve", "--model-repository", (dir_ / "repo").string(),
@@ -537,16 +539,17 @@ TEST_F(GrpcIntegration, PythonGrpcioClient) {
       << readFile(dir_.file("probe.log"));
   std::string out = dir_.file("py");
   std::filesystem::create_directories(out);
-  int rc = runToExit({protoc, "-I" + std::string(src) + "/src", "--python_out=" + out,
-                      "--grpc_python_out=" + out,
-                      std::string("--plugin=protoc-gen-grpc_python=") + plugin,
-                      std::string(src) + "/src/serving/grpc/grpc_service.proto",
-                      std::string(src) + "/src/serving/model_config.proto"},
-                     dir_.file("protoc.log"), 60s);
+  int rc = runToExit(
+      {protoc, "-I" + std::string(src) + "/src", "--python_out=" + out, "--grpc_python_out=" + out,
+       std::string("--plugin=protoc-gen-grpc_python=") + plugin,
+       std::string(src) + "/src/serving/grpc/grpc_service.proto",
+       std::string(src) + "/src/serving/model_config.proto"},
+      dir_.file("protoc.log"), 60s);
   ASSERT_EQ(rc, 0) << readFile(dir_.file("protoc.log"));
   start();
-  json h = httpJson("POST", "/v2/models/m/infer",
-                    R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1,4],"data":[1.5,2,3,4]}]})");
+  json h =
+      httpJson("POST", "/v2/models/m/infer",
+               R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1,4],"data":[1.5,2,3,4]}]})");
   std::string stdout_text;
   rc = runToExit({"/usr/bin/python3", std::string(src) + "/tests/grpc_python_client.py", out,
                   "127.0.0.1:" + std::to_string(grpc_port_)},
@@ -560,6 +563,100 @@ TEST_F(GrpcIntegration, PythonGrpcioClient) {
   EXPECT_EQ(py["y"], h["outputs"][0]["data"]);
   EXPECT_EQ(py["shape"], h["outputs"][0]["shape"]);
   EXPECT_EQ(py["unknown_model_code"], "NOT_FOUND");
+}
+
+// The gateway in front of two replicas' gRPC endpoints (upstream_protocol: h2): grpc++ on one
+// channel (one HTTP/2 connection) has its calls spread over both replicas; unary, streaming and
+// error statuses pass through; Python's grpcio (not surge's code) works through it too.
+TEST_F(GrpcIntegration, ThroughTheGatewayCallsOfOneChannelSpreadOverReplicas) {
+  start();
+  ServerProcess second;
+  ASSERT_TRUE(startServe(second, dir_ / "repo", dir_.file("serve2.log"), {"--workers", "1"}, 15s));
+  auto line2 = second.process().waitForLine("gRPC listening on", 5s);
+  ASSERT_TRUE(line2.has_value()) << second.log();
+  int grpc2 = portFromLine(*line2, "listening on");
+  ServerProcess gw;
+  std::string yaml = std::string(kLocalGateway) +
+                     "upstream_protocol: h2\nalgorithm: round_robin\n" +
+                     backendsYaml({grpc_port_, grpc2});
+  ASSERT_TRUE(startGateway(gw, dir_, yaml));
+  int admin = gw.portAfter("admin");
+  auto ch = grpc::CreateChannel("127.0.0.1:" + std::to_string(gw.port()),
+                                grpc::InsecureChannelCredentials());
+  auto stub = GRPCInferenceService::NewStub(ch);
+  for (int i = 0; i < 40; ++i) {
+    ModelInferResponse resp;
+    auto c = ctx();
+    grpc::Status st =
+        stub->ModelInfer(c.get(), mRequest({3, 3, 3, 3}, true, "g" + std::to_string(i)), &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message() << gw.log();
+    EXPECT_EQ(resp.id(), "g" + std::to_string(i));
+    ASSERT_EQ(resp.raw_output_contents_size(), 1);
+    EXPECT_EQ(resp.raw_output_contents(0), rawOf(std::vector<float>{12, 13}));
+  }
+  // An error status from a replica passes through (trailers).
+  {
+    ModelInferResponse resp;
+    auto c = ctx();
+    ModelInferRequest unknown = mRequest({1, 1, 1, 1}, true);
+    unknown.set_model_name("nope");
+    grpc::Status st = stub->ModelInfer(c.get(), unknown, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << st.error_message();
+  }
+  // A bidirectional stream through the gateway.
+  {
+    grpc::ClientContext c;
+    c.set_deadline(std::chrono::system_clock::now() + 20s);
+    auto stream = stub->ModelStreamInfer(&c);
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_TRUE(stream->Write(mRequest({1, 2, 3, 4}, true, "s" + std::to_string(i))));
+    }
+    stream->WritesDone();
+    int n = 0;
+    inference::ModelStreamInferResponse r;
+    while (stream->Read(&r)) {
+      EXPECT_TRUE(r.error_message().empty()) << r.error_message();
+      ++n;
+    }
+    EXPECT_TRUE(stream->Finish().ok());
+    EXPECT_EQ(n, 5);
+  }
+  // The calls of the one channel went to both replicas, evenly (round robin per call).
+  std::string m = httpRequest(admin, "GET", "/metrics").body;
+  auto count = [&](int port) {
+    std::string key = "surge_gateway_requests_total{backend=\"127.0.0.1:" + std::to_string(port) +
+                      "\",code=\"2xx\"}";
+    size_t at = m.find(key);
+    return at == std::string::npos ? 0.0 : std::atof(m.c_str() + at + key.size() + 1);
+  };
+  double a = count(grpc_port_), b = count(grpc2);
+  EXPECT_GE(a, 18) << m;
+  EXPECT_GE(b, 18) << m;
+  // A client that is not surge's code through the gateway: Python's grpcio.
+  const std::string protoc = SURGE_TEST_PROTOC;
+  const std::string plugin = SURGE_TEST_GRPC_PYTHON_PLUGIN;
+  const std::string src = SURGE_TEST_SOURCE_DIR;
+  std::string out = dir_.file("pygw");
+  std::filesystem::create_directories(out);
+  int rc = runToExit(
+      {protoc, "-I" + std::string(src) + "/src", "--python_out=" + out, "--grpc_python_out=" + out,
+       std::string("--plugin=protoc-gen-grpc_python=") + plugin,
+       std::string(src) + "/src/serving/grpc/grpc_service.proto",
+       std::string(src) + "/src/serving/model_config.proto"},
+      dir_.file("protoc-gw.log"), 60s);
+  ASSERT_EQ(rc, 0) << readFile(dir_.file("protoc-gw.log"));
+  std::string stdout_text;
+  rc = runToExit({"/usr/bin/python3", std::string(src) + "/tests/grpc_python_client.py", out,
+                  "127.0.0.1:" + std::to_string(gw.port())},
+                 dir_.file("python-gw.log"), 60s, &stdout_text);
+  ASSERT_EQ(rc, 0) << readFile(dir_.file("python-gw.log")) << stdout_text << gw.log();
+  json py = json::parse(stdout_text, nullptr, false);
+  ASSERT_FALSE(py.is_discarded()) << stdout_text;
+  EXPECT_EQ(py["live"], true);
+  EXPECT_EQ(py["metadata"]["name"], "m");
+  EXPECT_EQ(py["unknown_model_code"], "NOT_FOUND");
+  gw.stop();
+  second.stop();
 }
 
 }  // namespace

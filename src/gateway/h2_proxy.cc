@@ -65,11 +65,11 @@ struct H2Call {
   bool counted = false;
   bool retry_counted = false;
   int status = 0;
-  size_t unconsumed = 0;  // upstream DATA bytes not yet credited back
+  size_t unconsumed = 0;            // upstream DATA bytes not yet credited back
+  HostPool* answered_by = nullptr;  // the backend whose answer went out (held for the metric)
 };
 
-// ---- ClientIo
-// ------------------------------------------------------------------------------------
+// ---- ClientIo -----------------------------------------------------------------------------------
 
 ssize_t ClientIo::read(char* buf, size_t n) {
   if (tls != nullptr) {
@@ -108,8 +108,7 @@ ssize_t ClientIo::write(const char* buf, size_t n) {
 
 size_t ClientIo::pending() const { return tls != nullptr ? tls->pending() : 0; }
 
-// ---- H2Downstream
-// --------------------------------------------------------------------------------
+// ---- H2Downstream -------------------------------------------------------------------------------
 
 H2Downstream::H2Downstream(Worker& w, H2Owner& owner, ClientIo io, std::string client_ip, bool tls)
     : w_(w), hub_(*w.h2_), owner_(owner), io_(io), client_ip_(std::move(client_ip)), tls_(tls) {
@@ -315,8 +314,7 @@ void H2Downstream::onShutdown() {
   hub_.markDirty(this);
 }
 
-// ---- requests
-// ------------------------------------------------------------------------------------
+// ---- requests -----------------------------------------------------------------------------------
 
 void H2Downstream::onRequest(int32_t stream, std::vector<h2::Header> headers, bool end_stream) {
   auto owned = std::make_unique<H2Call>();
@@ -400,8 +398,7 @@ void H2Downstream::onStreamClose(int32_t stream, uint32_t error_code) {
   recomputeDeadline();
 }
 
-// ---- attempts
-// ------------------------------------------------------------------------------------
+// ---- attempts -----------------------------------------------------------------------------------
 
 void H2Downstream::startAttempt(H2Call* c) {
   w_.refreshSnapshot();
@@ -563,7 +560,7 @@ void H2Downstream::endCall(H2Call* c) {
   if (c->counted) {
     c->counted = false;
     w_.in_flight_.fetch_sub(1, std::memory_order_relaxed);
-    if (metrics::Counter* counter = w_.requestsCounter(c->pool, statusClass(c->status))) {
+    if (metrics::Counter* counter = w_.requestsCounter(c->answered_by, statusClass(c->status))) {
       counter->inc();
     }
     if (w_.duration_) w_.duration_->observe(toSeconds(w_.now() - c->start));
@@ -572,10 +569,13 @@ void H2Downstream::endCall(H2Call* c) {
     c->retry_counted = false;
     w_.shared_.retries_in_flight->fetch_sub(1, std::memory_order_relaxed);
   }
+  if (c->answered_by != nullptr) {
+    w_.pool_.releaseUser(c->answered_by);
+    c->answered_by = nullptr;
+  }
 }
 
-// ---- upstream events
-// -----------------------------------------------------------------------------
+// ---- upstream events ----------------------------------------------------------------------------
 
 void H2Downstream::onUpstreamHeaders(H2Call* c, std::vector<h2::Header> headers, bool end_stream) {
   TimePoint now = w_.now();
@@ -609,6 +609,10 @@ void H2Downstream::onUpstreamHeaders(H2Call* c, std::vector<h2::Header> headers,
   c->status = status;
   c->resp_started = true;
   c->try_deadline = TimePoint::max();
+  if (c->pool != nullptr && c->answered_by == nullptr) {
+    c->answered_by = c->pool;
+    w_.pool_.acquire(c->pool);  // the entry outlives the attempt until endCall counts it
+  }
   Status st;
   if (end_stream) {
     c->resp_done = true;
@@ -719,8 +723,7 @@ void H2Downstream::creditUpstreams() {
   }
 }
 
-// ---- H2Upstream
-// ----------------------------------------------------------------------------------
+// ---- H2Upstream ---------------------------------------------------------------------------------
 
 H2Upstream::H2Upstream(H2Hub& hub, HostPool* pool) : hub_(hub), pool_(pool) {
   const auto& o = hub_.w_.options_.http2;
@@ -924,8 +927,7 @@ void H2Upstream::kill(std::string_view why) {
   hub_.dead_.push_back(this);
 }
 
-// ---- H2Hub
-// ---------------------------------------------------------------------------------------
+// ---- H2Hub --------------------------------------------------------------------------------------
 
 H2Hub::H2Hub(Worker& w) : w_(w) {}
 
