@@ -112,8 +112,8 @@ const CommandSpec& spec() {
                .default_value = "2s"},
               {.name = "--min-replicas",
                .value_name = "N",
-               .help = "replicas at least (default 2); 0 = scale to zero when idle: requests wait "
-                       "in the gateway while the first replica starts",
+               .help = "replicas at least; 0 = scale to zero when idle: requests wait in the "
+                       "gateway while the first replica starts",
                .type = FlagType::kInt,
                .default_value = "2",
                .min = 0,
