@@ -102,6 +102,13 @@ TEST_F(GatewayH2, OneConnectionWith64StreamsSpreadsOverFourReplicas) {
     double share = static_cast<double>(n) / ok;
     EXPECT_NEAR(share, 0.25, 0.03) << name << " got " << n << " of " << ok;
   }
+  json pj = json::parse(httpGet(admin_port_, "/protocols").body, nullptr, false);
+  ASSERT_TRUE(pj.is_object());
+  EXPECT_EQ(pj["grpc"]["ok"].get<int>(), ok);
+  EXPECT_EQ(pj["grpc"]["by_status"]["0"].get<int>(), ok);
+  EXPECT_EQ(pj["http2"]["streams"].get<int>(), ok);
+  EXPECT_EQ(pj["http2"]["connections"].get<int>(), 1);
+  EXPECT_EQ(pj["tls"]["enabled"], false);
   std::string m = metrics();
   EXPECT_NE(m.find("surge_gateway_h2_streams_total"), std::string::npos);
   EXPECT_NE(m.find("surge_gateway_grpc_responses_total{grpc_status=\"0\"}"), std::string::npos)
@@ -300,6 +307,16 @@ TEST_F(GatewayH2, TlsAlpnNegotiatesH2OrHttp11AndMutualTlsIsEnforced) {
   std::string m = metrics();
   EXPECT_NE(m.find("surge_gateway_tls_handshakes_total{result=\"ok\"}"), std::string::npos);
   EXPECT_NE(m.find("surge_gateway_tls_handshakes_total{result=\"failed\"}"), std::string::npos);
+  // The admin API's protocol view.
+  json pj = json::parse(httpGet(admin_port_, "/protocols").body, nullptr, false);
+  ASSERT_TRUE(pj.is_object());
+  EXPECT_EQ(pj["tls"]["enabled"], true);
+  EXPECT_GE(pj["tls"]["handshakes"].get<int>(), 2);
+  EXPECT_GE(pj["tls"]["handshake_failures"].get<int>(), 1);
+  EXPECT_NE(pj["tls"]["certificate"].get<std::string>().find("surge-test-server"),
+            std::string::npos);
+  EXPECT_GE(pj["http2"]["streams"].get<int>(), 1);
+  EXPECT_GE(pj["grpc"]["ok"].get<int>(), 1);
 }
 
 // HTTPS with HTTP/1.1 backends, and a certificate reload on SIGHUP: new connections get the new

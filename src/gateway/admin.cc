@@ -158,6 +158,10 @@ net::Handler makeAdminHandler(Cluster& cluster, metrics::Registry& registry, Adm
       if (req.method != "GET" && req.method != "HEAD") return methodNotAllowed("GET, HEAD");
       return HttpResponse::text(200, registry.render(), metrics::Registry::kContentType);
     }
+    if (req.path == "/protocols" && options.protocols) {
+      if (req.method != "GET" && req.method != "HEAD") return methodNotAllowed("GET, HEAD");
+      return HttpResponse::json(200, options.protocols());
+    }
     if (req.path == "/backends" || req.path == "/backends/") {
       if (req.method == "GET") {
         json list = json::array();

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <string>
 
 #include "gateway/cluster.h"
@@ -26,6 +27,8 @@ struct AdminOptions {
   std::string bearer_token;               // empty = no authentication
   // Set when the gateway is shutting down (healthz answers 503 then).
   const std::atomic<bool>* shutting_down = nullptr;
+  // GET /protocols: the JSON of the HTTP/2, gRPC and TLS counters (set by the Gateway).
+  std::function<std::string()> protocols;
 };
 
 net::Handler makeAdminHandler(Cluster& cluster, metrics::Registry& registry, AdminOptions options);

@@ -3,15 +3,16 @@
 #include <csignal>
 #include <cstdio>
 
+#include "common/json_escape.h"
 #include "common/logging.h"
 #include "gateway/access_log.h"
 #include "gateway/activator.h"
 #include "gateway/admin.h"
 #include "gateway/proxy.h"
-#include "net/tls/tls.h"
 #include "health/health_checker.h"
 #include "net/asio.h"
 #include "net/http_server.h"
+#include "net/tls/tls.h"
 
 namespace surge::gateway {
 
@@ -97,17 +98,27 @@ Status Gateway::start() {
            .get();
   m.upstream_connections = &registry_.counter("surge_gateway_upstream_connections_total",
                                               "Connections opened to backends", {"backend"});
-  m.h2_connections = &registry_.counter("surge_gateway_h2_connections_total",
-                                        "Client connections that spoke HTTP/2").get();
-  m.h2_streams = &registry_.counter("surge_gateway_h2_streams_total",
-                                    "HTTP/2 streams (requests, gRPC calls) from clients").get();
-  m.h2_resets = &registry_.counter("surge_gateway_h2_client_resets_total",
-                                   "HTTP/2 streams reset by the client before their end").get();
-  m.h2_goaways = &registry_.counter("surge_gateway_h2_protocol_errors_total",
-                                    "HTTP/2 client sessions ended by a protocol error or an "
-                                    "abuse limit (GOAWAY sent)").get();
-  m.h2_upstream_connections = &registry_.counter("surge_gateway_h2_upstream_connections_total",
-                                                 "HTTP/2 connections opened to backends").get();
+  m.h2_connections =
+      &registry_
+           .counter("surge_gateway_h2_connections_total", "Client connections that spoke HTTP/2")
+           .get();
+  m.h2_streams = &registry_
+                      .counter("surge_gateway_h2_streams_total",
+                               "HTTP/2 streams (requests, gRPC calls) from clients")
+                      .get();
+  m.h2_resets = &registry_
+                     .counter("surge_gateway_h2_client_resets_total",
+                              "HTTP/2 streams reset by the client before their end")
+                     .get();
+  m.h2_goaways = &registry_
+                      .counter("surge_gateway_h2_protocol_errors_total",
+                               "HTTP/2 client sessions ended by a protocol error or an "
+                               "abuse limit (GOAWAY sent)")
+                      .get();
+  m.h2_upstream_connections = &registry_
+                                   .counter("surge_gateway_h2_upstream_connections_total",
+                                            "HTTP/2 connections opened to backends")
+                                   .get();
   m.grpc_responses = &registry_.counter("surge_gateway_grpc_responses_total",
                                         "gRPC calls answered, by grpc-status (the backend's or "
                                         "the gateway's own)",
@@ -129,9 +140,9 @@ Status Gateway::start() {
     tls_ = std::make_unique<tls::ServerContextHolder>(t);
     RETURN_IF_ERROR(tls_->load());
     shared.tls = tls_.get();
-    m.tls_handshakes = &registry_.counter("surge_gateway_tls_handshakes_total",
-                                          "TLS handshakes on the client listener, by result",
-                                          {"result"});
+    m.tls_handshakes =
+        &registry_.counter("surge_gateway_tls_handshakes_total",
+                           "TLS handshakes on the client listener, by result", {"result"});
     SURGE_LOG(kInfo, "gateway", "TLS certificate: " + tls_->current()->certificateSummary());
   }
   if (options_.access_log.enabled()) {
@@ -211,6 +222,45 @@ Status Gateway::start() {
   if (!options_.admin.listen.empty()) {
     AdminOptions admin = options_.admin;
     admin.shutting_down = &shutting_down_;
+    admin.protocols = [m, this] {
+      auto val = [](metrics::Counter* c) { return c ? static_cast<uint64_t>(c->value()) : 0; };
+      std::string j =
+          "{\"http2\":{\"connections\":" + std::to_string(val(m.h2_connections)) +
+          ",\"streams\":" + std::to_string(val(m.h2_streams)) +
+          ",\"client_resets\":" + std::to_string(val(m.h2_resets)) +
+          ",\"protocol_errors\":" + std::to_string(val(m.h2_goaways)) +
+          ",\"upstream_connections\":" + std::to_string(val(m.h2_upstream_connections)) +
+          "},\"grpc\":{";
+      // By grpc-status, and the OK / error split.
+      uint64_t ok = 0, errors = 0;
+      std::string by_status;
+      if (m.grpc_responses != nullptr) {
+        m.grpc_responses->forEach(
+            [&](const std::vector<std::string>& labels, const metrics::Counter& c) {
+              auto n = static_cast<uint64_t>(c.value());
+              if (!by_status.empty()) by_status += ",";
+              by_status += "\"" + labels[0] + "\":" + std::to_string(n);
+              (labels[0] == "0" ? ok : errors) += n;
+            });
+      }
+      j += "\"ok\":" + std::to_string(ok) + ",\"errors\":" + std::to_string(errors) +
+           ",\"by_status\":{" + by_status + "}},\"tls\":{\"enabled\":";
+      if (tls_) {
+        uint64_t hs_ok = 0, hs_failed = 0;
+        if (m.tls_handshakes != nullptr) {
+          m.tls_handshakes->forEach(
+              [&](const std::vector<std::string>& labels, const metrics::Counter& c) {
+                (labels[0] == "ok" ? hs_ok : hs_failed) += static_cast<uint64_t>(c.value());
+              });
+        }
+        j += "true,\"handshakes\":" + std::to_string(hs_ok) +
+             ",\"handshake_failures\":" + std::to_string(hs_failed) + ",\"certificate\":\"" +
+             jsonEscape(tls_->current()->certificateSummary()) + "\"}}";
+      } else {
+        j += "false}}";
+      }
+      return j;
+    };
     c.admin = std::make_unique<net::HttpServer>(c.io, makeAdminHandler(cluster_, registry_, admin));
     RETURN_IF_ERROR(c.admin->listen(admin.listen));
     admin_port_ = c.admin->port();
@@ -275,8 +325,9 @@ Status Gateway::start() {
       if (tls_) {
         Status st = reloadTls();
         if (st.isOk()) {
-          SURGE_LOG(kInfo, "gateway", "received SIGHUP: TLS certificate reloaded: " +
-                                          tls_->current()->certificateSummary());
+          SURGE_LOG(kInfo, "gateway",
+                    "received SIGHUP: TLS certificate reloaded: " +
+                        tls_->current()->certificateSummary());
         } else {
           SURGE_LOG(kError, "gateway",
                     "received SIGHUP: TLS reload failed, keeping the current certificate: " +
