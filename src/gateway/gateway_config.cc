@@ -473,6 +473,11 @@ Status validateGatewayConfig(const GatewayConfig& c) {
   if (c.per_try_timeout > c.request_timeout) {
     return invalidArgument("the per-try timeout must not exceed the request timeout");
   }
+  if (c.health_check_enabled && c.upstreamIsH2()) {
+    return invalidArgument(
+        "health_check probes speak HTTP/1.1 and upstream_protocol is h2: remove health_check and "
+        "rely on outlier_detection (it sees every stream's result)");
+  }
   if (c.activator.enabled && c.activator.queue_size < 1) {
     return invalidArgument("activator queue_size must be >= 1");
   }

@@ -1,9 +1,10 @@
 // gateway.yaml `timeouts` (per_try in particular): parsed values, defaults, and errors naming
 // file:line:col and the field.
+#include "gateway/gateway_config.h"
+
 #include <gtest/gtest.h>
 
 #include "config/node.h"
-#include "gateway/gateway_config.h"
 
 namespace surge::gateway {
 namespace {
@@ -159,6 +160,68 @@ TEST(GatewayConfigActivator, ErrorsNameFileLineAndField) {
   ASSERT_FALSE(junk.isOk());
   EXPECT_NE(junk.status().message().find("gateway.yaml:1:"), std::string::npos)
       << junk.status().message();
+}
+
+}  // namespace
+}  // namespace surge::gateway
+
+namespace surge::gateway {
+namespace {
+
+StatusOr<GatewayConfig> parseH2(const std::string& yaml) {
+  auto n = config::Node::loadString(yaml, "gateway.yaml");
+  if (!n.isOk()) return n.status();
+  return parseGatewayConfig(*n);
+}
+
+TEST(GatewayConfigHttp2, DefaultsAndOverrides) {
+  auto c = parseH2("backends: [127.0.0.1:8001]\n");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_FALSE(c->upstreamIsH2());
+  EXPECT_TRUE(c->http2.enabled);
+  EXPECT_FALSE(c->tls.enabled());
+  auto h = parseH2(
+      "upstream_protocol: h2\nhttp2: {max_concurrent_streams: 64, upstream_connections: 2}\n"
+      "tls: {cert: /c.pem, key: /k.pem, client_ca: /ca.pem, require_client_cert: true, "
+      "min_version: \"1.3\"}\n");
+  ASSERT_TRUE(h.isOk()) << h.status().message();
+  EXPECT_TRUE(h->upstreamIsH2());
+  EXPECT_EQ(h->http2.max_concurrent_streams, 64u);
+  EXPECT_EQ(h->http2.upstream_connections, 2);
+  EXPECT_TRUE(h->tls.enabled());
+  EXPECT_EQ(h->tls.min_version, "1.3");
+  EXPECT_TRUE(h->tls.require_client_cert);
+  auto off = parseH2("http2: false\n");
+  ASSERT_TRUE(off.isOk());
+  EXPECT_FALSE(off->http2.enabled);
+}
+
+TEST(GatewayConfigHttp2, BadValuesNameTheLineAndField) {
+  auto p = parseH2("upstream_protocol: h3\n");
+  ASSERT_FALSE(p.isOk());
+  EXPECT_NE(p.status().message().find("gateway.yaml:1"), std::string::npos) << p.status().message();
+  EXPECT_NE(p.status().message().find("http1 or h2"), std::string::npos);
+  auto t = parseH2("tls: {cert: /c.pem}\n");
+  ASSERT_FALSE(t.isOk());
+  EXPECT_NE(t.status().message().find("key"), std::string::npos) << t.status().message();
+  auto v = parseH2("tls: {cert: /c.pem, key: /k.pem, min_version: \"1.1\"}\n");
+  ASSERT_FALSE(v.isOk());
+  EXPECT_NE(v.status().message().find("min_version"), std::string::npos) << v.status().message();
+  auto m = parseH2("tls: {cert: /c.pem, key: /k.pem, require_client_cert: true}\n");
+  ASSERT_FALSE(m.isOk());
+  EXPECT_NE(m.status().message().find("client_ca"), std::string::npos) << m.status().message();
+  auto s = parseH2("http2: {max_concurrent_streams: 0}\n");
+  ASSERT_FALSE(s.isOk());
+  auto u = parseH2("http2: {bogus: 1}\n");
+  ASSERT_FALSE(u.isOk());
+}
+
+TEST(GatewayConfigHttp2, HealthChecksOverHttp1AgainstHttp2UpstreamsAreRefused) {
+  auto c = parseH2("upstream_protocol: h2\nhealth_check: {path: /healthz}\n");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  Status st = validateGatewayConfig(*c);
+  ASSERT_FALSE(st.isOk());
+  EXPECT_NE(st.message().find("outlier_detection"), std::string::npos) << st.message();
 }
 
 }  // namespace
