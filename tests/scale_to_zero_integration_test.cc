@@ -106,9 +106,23 @@ TEST(ScaleToZero, GatewayHoldsReleasesOverflowsAndTimesOut) {
   page = metricsOf(admin);
   EXPECT_EQ(metricValue(page, "surge_gateway_held_requests"), 0) << page;
   EXPECT_EQ(metricValue(page, "surge_gateway_activator_requests_total{result=\"held\"}"), 3);
+  EXPECT_EQ(metricValue(page, "surge_gateway_activator_requests_total{result=\"abandoned\"}"), 0);
   EXPECT_EQ(metricValue(page, "surge_gateway_activator_requests_total{result=\"timed_out\"}"), 2);
   EXPECT_EQ(metricValue(page, "surge_gateway_activator_requests_total{result=\"overflowed\"}"),
             1);
+  // A client that gives up while held leaves the queue at once (not at the timeout).
+  HttpResult gave_up = httpGet(port, "/hello", 300ms);
+  EXPECT_EQ(gave_up.status, 0);
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        const std::string p = metricsOf(admin);
+        return metricValue(p, "surge_gateway_activator_requests_total{result=\"abandoned\"}") ==
+                   1 &&
+               metricValue(p, "surge_gateway_held_requests") == 0;
+      },
+      1s, 20ms, "the abandoned hold released"))
+      << metricsOf(admin);
+  page = metricsOf(admin);
   // Every answer is counted as a request (503s without a backend).
   EXPECT_GE(metricValue(page, "surge_gateway_requests_total{backend=\"none\",code=\"5xx\"}"), 3)
       << page;

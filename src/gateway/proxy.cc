@@ -424,9 +424,13 @@ void Session::handleClientEof(bool clean) {
     case State::kLingering:
       close();
       return;
+    case State::kHeld:
+      // Nothing went upstream yet: a client that leaves drops its place in the hold queue (as
+      // HAProxy's abortonclose for queued requests) instead of holding it until the timeout.
+      close();
+      return;
     case State::kUpstream:
     case State::kStreaming:
-    case State::kHeld:
       // A client that half-closes after a complete request still gets its response; one that
       // goes away mid-body (or resets) aborts the exchange. Body bytes still buffered (the
       // upstream is connecting or its socket is full) are pumped first: pumpRequestBody closes
