@@ -89,7 +89,6 @@ class Engine {
         arrivals_(&curve, c.traffic.poisson, toSeconds(c.traffic.resolution),
                   toSeconds(c.duration), &random_),
         total_hist_(10),
-        interval_hist_(7),
         shared_(c.gateway.mode == GatewayConfig::Mode::kSharedQueue),
         batching_(c.replica.batching.dynamic && c.replica.batching.max_batch_size > 0),
         observe_latency_(c.gateway.balancer.algorithm == "least_latency"),
@@ -106,6 +105,7 @@ class Engine {
       balancer_ = std::move(b).value();
     }
     events_.reserve(1024);
+    open_.emplace_back();
     int64_t initial = c_.replicas;
     if (scaler_) initial = std::max<int64_t>(initial, scaler_->minReplicas());
     initial = std::min(initial, c_.max_replicas);
@@ -163,6 +163,8 @@ class Engine {
           break;
       }
     }
+    // Requests that never started (a shared queue left without replicas) cannot hold rows back.
+    while (!open_.empty()) finishRow();
     SimResult result;
     result.series = std::move(series_);
     SimSummary& s = result.summary;
@@ -209,9 +211,12 @@ class Engine {
     }
   }
 
-  void record(int64_t latency_ns) {
+  // A request that arrived at `arrival_ns` starts service: its latency counts in the interval
+  // of its arrival (as a load generator charges it to the time the request was due).
+  void record(int64_t latency_ns, int64_t arrival_ns) {
     total_hist_.record(latency_ns);
-    interval_hist_.record(latency_ns);
+    const auto k = static_cast<size_t>(arrival_ns / interval_ns_ - open_base_);
+    open_[std::min(k, open_.size() - 1)].hist.record(latency_ns);
   }
 
   // ---- replicas -----------------------------------------------------------------------------
@@ -323,7 +328,7 @@ class Engine {
   // ---- requests -----------------------------------------------------------------------------
   void onArrival() {
     ++arrivals_total_;
-    ++interval_arrivals_;
+    ++open_.back().arrivals;
     if (shared_) {
       if (!free_slots_.empty()) {
         uint32_t idx = popFreeSlot();
@@ -388,7 +393,7 @@ class Engine {
 
   void reject() {
     ++rejected_total_;
-    ++interval_rejected_;
+    ++open_.back().rejected;
   }
 
   uint32_t popFreeSlot() {
@@ -413,7 +418,7 @@ class Engine {
     Replica& r = replicas_[idx];
     if (shared_) admit(r);
     int64_t dur = c_.replica.service.sampleNanos(1, service_random_);
-    record(now_ + dur - arrival);
+    record(now_ + dur - arrival, arrival);
     ++r.busy;
     r.busy_slot_ns += static_cast<double>(dur);
     busy_total_ns_ += static_cast<double>(dur);
@@ -433,7 +438,8 @@ class Engine {
         int64_t done = now_ + dur;
         int64_t oldest = r.batch_queue.front().enqueued.time_since_epoch().count();
         for (size_t i = 0; i < d.count; ++i) {
-          record(done - r.batch_queue.front().enqueued.time_since_epoch().count());
+          const int64_t enqueued = r.batch_queue.front().enqueued.time_since_epoch().count();
+          record(done - enqueued, enqueued);
           r.batch_queue.pop_front();
         }
         ++r.busy;
@@ -481,47 +487,62 @@ class Engine {
   }
 
   // ---- intervals ----------------------------------------------------------------------------
+  // The interval that just ended: what is known at its end goes into its row now; its latencies
+  // (by arrival) once every request that arrived in it has started service (finishRow).
   void onTick() {
     integrate();
-    IntervalRow row;
+    OpenInterval& cur = open_.back();
+    IntervalRow& row = cur.row;
     row.t_s = static_cast<double>(now_) * 1e-9;
-    double len_s = static_cast<double>(now_ - last_tick_) * 1e-9;
+    cur.len_s = static_cast<double>(now_ - last_tick_) * 1e-9;
     double mid_s = static_cast<double>(now_ + last_tick_) * 0.5e-9;
     row.offered_rps = curve_.rateAt(mid_s);
-    row.arrival_rps = len_s > 0 ? static_cast<double>(interval_arrivals_) / len_s : 0;
-    row.served = interval_hist_.count();
-    row.rejected = interval_rejected_;
+    row.arrival_rps = cur.len_s > 0 ? static_cast<double>(cur.arrivals) / cur.len_s : 0;
+    row.rejected = cur.rejected;
     row.ready_replicas = ready_count_;
     row.replicas = provisioned_;
     row.desired = desired_;
-    row.p50_ms = interval_hist_.percentileNanos(0.5) * 1e-6;
-    row.p99_ms = interval_hist_.percentileNanos(0.99) * 1e-6;
-    row.slo_ms = interval_hist_.percentileNanos(c_.slo.percentile) * 1e-6;
     row.utilization = interval_capacity_ns_ > 0 ? interval_busy_ns_ / interval_capacity_ns_ : 0;
     int64_t queued = static_cast<int64_t>(shared_queue_.size());
     for (uint32_t i : ready_) {
       queued += static_cast<int64_t>(replicas_[i].queue.size() + replicas_[i].batch_queue.size());
     }
     row.queued = queued;
-    double total = static_cast<double>(row.served + row.rejected);
-    double bad = interval_hist_.fractionAbove(c_.slo.target.count()) *
-                     static_cast<double>(row.served) +
-                 static_cast<double>(row.rejected);
-    row.slo_violated = total > 0 && bad > (1 - c_.slo.percentile) * total;
-    if (row.slo_violated) slo_violation_minutes_ += len_s / 60;
     if (scaler_) row.note = scaler_->note();
-    series_.push_back(std::move(row));
+    cur.ended = true;
     if (progress_) {
       progress_({static_cast<double>(now_) * 1e-9, static_cast<double>(end_ns_) * 1e-9,
                  arrivals_total_});
     }
-    interval_hist_.clear();
-    interval_arrivals_ = 0;
-    interval_rejected_ = 0;
     interval_busy_ns_ = 0;
     interval_capacity_ns_ = 0;
     last_tick_ = now_;
-    if (now_ < end_ns_) events_.push(std::min(now_ + interval_ns_, end_ns_), kTick, 0);
+    if (now_ < end_ns_) {
+      open_.emplace_back();
+      events_.push(std::min(now_ + interval_ns_, end_ns_), kTick, 0);
+    }
+    while (!open_.empty() && open_.front().ended &&
+           open_.front().arrivals == open_.front().rejected + open_.front().hist.count()) {
+      finishRow();
+    }
+  }
+
+  // Latencies and the SLO verdict of the oldest open interval; its row joins the series.
+  void finishRow() {
+    OpenInterval& o = open_.front();
+    IntervalRow& row = o.row;
+    row.served = o.hist.count();
+    row.p50_ms = o.hist.percentileNanos(0.5) * 1e-6;
+    row.p99_ms = o.hist.percentileNanos(0.99) * 1e-6;
+    row.slo_ms = o.hist.percentileNanos(c_.slo.percentile) * 1e-6;
+    double total = static_cast<double>(row.served + row.rejected);
+    double bad = o.hist.fractionAbove(c_.slo.target.count()) * static_cast<double>(row.served) +
+                 static_cast<double>(row.rejected);
+    row.slo_violated = total > 0 && bad > (1 - c_.slo.percentile) * total;
+    if (row.slo_violated) slo_violation_minutes_ += o.len_s / 60;
+    if (o.ended) series_.push_back(std::move(row));
+    open_.pop_front();
+    ++open_base_;
   }
 
   ClusterView view() const {
@@ -563,7 +584,7 @@ class Engine {
   Random random_, service_random_, lb_random_;
   ArrivalProcess arrivals_;
   EventQueue events_;
-  LatencyHistogram total_hist_, interval_hist_;
+  LatencyHistogram total_hist_;
   std::unique_ptr<lb::Balancer> balancer_;
   const bool shared_, batching_, observe_latency_;
   const int64_t slots_, end_ns_, interval_ns_;
@@ -586,8 +607,18 @@ class Engine {
   double slo_violation_minutes_ = 0;
 
   int64_t last_tick_ = 0;
-  uint64_t interval_arrivals_ = 0, interval_rejected_ = 0;
   double interval_busy_ns_ = 0, interval_capacity_ns_ = 0;
+  // Output intervals whose rows wait for requests that arrived in them and have not started
+  // service yet (front: the oldest; open_base_ its index since the start; back: the current one).
+  struct OpenInterval {
+    IntervalRow row;
+    LatencyHistogram hist{7};  // latencies of the requests that arrived in it
+    uint64_t arrivals = 0, rejected = 0;
+    double len_s = 0;
+    bool ended = false;  // its tick has passed: row holds the interval-end state
+  };
+  std::deque<OpenInterval> open_;
+  int64_t open_base_ = 0;
   std::vector<IntervalRow> series_;
 };
 

@@ -9,8 +9,9 @@
 // replica readiness, scrapes and syncs; the next arrival is kept beside the heap (one comparison
 // per request instead of a push and a pop). A request's latency (wait + service) is recorded when
 // its service starts, since its completion time is known then; it counts in the interval in
-// which it started service. Utilisation counts a slot busy from a batch's start for its whole
-// service time.
+// which it arrived (as a load generator charges a request to the time it was due), so an
+// interval's row is completed once its last request has started. Utilisation counts a slot busy
+// from a batch's start for its whole service time.
 // Complexity: O(log n) per request with n busy slots, plus the balancer's pick.
 // Thread-safety: none; one Simulator runs on one thread.
 #pragma once
@@ -72,12 +73,12 @@ struct IntervalRow {
   double t_s = 0;            // interval end, seconds since the start
   double offered_rps = 0;    // the traffic curve at the interval's middle (with noise)
   double arrival_rps = 0;    // arrivals / interval
-  uint64_t served = 0;       // started service in the interval
+  uint64_t served = 0;       // arrived in the interval and were served
   uint64_t rejected = 0;
   int64_t ready_replicas = 0;  // at the interval's end
   int64_t replicas = 0;        // provisioned (starting + ready + draining) at the end
   int32_t desired = 0;         // the scaler's last decision (or the fixed count)
-  double p50_ms = 0, p99_ms = 0, slo_ms = 0;  // latencies of requests served in the interval
+  double p50_ms = 0, p99_ms = 0, slo_ms = 0;  // latencies of the requests that arrived in it
   double utilization = 0;  // busy slot-time / ready slot-time
   int64_t queued = 0;      // waiting at the end
   bool slo_violated = false;

@@ -154,6 +154,37 @@ output: {interval: 15s}
   EXPECT_LT(at(180).p99_ms, 100);
 }
 
+TEST(Simulator, LatencyCountsInTheIntervalOfArrival) {
+  // One replica, 10 ms per request, 150 req/s for the first second, then nothing: 149 requests
+  // (the 150th would be due at 1 s); at 1 s ~49 still wait, and the last one starts at ~1.48 s. Every request arrived in
+  // the first interval, so the first row has them all — the backlog's tail too — and the second
+  // none, as a load generator that measures from the due time would report it.
+  SimConfig c = configFromYaml(R"(
+duration: 2s
+traffic:
+  arrivals: deterministic
+  components:
+    - constant: 150
+    - step: {at: 1s, rps: -150}
+service: {distribution: deterministic, mean: 10ms}
+replicas: {count: 1}
+slo: {target: 100ms}
+output: {interval: 1s}
+)");
+  SimResult r = run(c);
+  ASSERT_EQ(r.series.size(), 2u);
+  EXPECT_EQ(r.summary.requests, 149u);
+  EXPECT_EQ(r.series[0].served, 149u);
+  EXPECT_NEAR(r.series[0].p99_ms, 490, 15);
+  EXPECT_TRUE(r.series[0].slo_violated);
+  EXPECT_NEAR(r.series[0].queued, 49, 1);  // the state at the interval's end
+  EXPECT_EQ(r.series[1].served, 0u);
+  EXPECT_EQ(r.series[1].p99_ms, 0);
+  EXPECT_FALSE(r.series[1].slo_violated);
+  EXPECT_DOUBLE_EQ(r.summary.slo_violation_minutes, 1.0 / 60);
+  EXPECT_EQ(r.summary.served, 149u);
+}
+
 // Records every sync's time and the requests each pod has received so far.
 class RecordingScaler : public Scaler {
  public:
