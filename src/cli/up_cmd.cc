@@ -604,7 +604,8 @@ std::unique_ptr<autoscale::Autoscaler> startAutoscaler(const UpOptions& o,
       gw_admin_url +
       "\"}\n"
       "  min_replicas: " +
-      std::to_string(o.zero ? 0 : 2) +
+      // The floor: 0 to scale to zero; --min-replicas with the built-in policy; else 2.
+      std::to_string(o.zero ? 0 : (o.config_path.empty() ? o.min_replicas : 2)) +
       "\n"
       "  max_replicas: " +
       std::to_string(target_max) +
