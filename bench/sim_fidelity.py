@@ -13,7 +13,7 @@ window (the latency of each request measured from its due time, so each process 
 window), --low-windows at --low req/s then --high-windows at --high. The step comes half a sync
 period after a sync. A surge process takes 1-3 s to start on a busy machine (the binary loads
 libtorch), so each window's process is spawned that much early (calibrated on a first short run)
-and its real start is read back (exit time - its elapsed_s) — the simulation replays the real
+and its real start is read back (when its JSON arrived - its elapsed_s) — the simulation replays the real
 window starts, not the intended ones.
 
 Read back from the run: the sync period and phase (/status lastSyncTime, the instant a sync reads
@@ -84,7 +84,7 @@ def metric_sum(page, name):
 
 
 class Load:
-    """One `surge load` process; start_ms = when its schedule began (exit time - elapsed_s)."""
+    """One `surge load` process; start_ms = when its schedule began (output time - elapsed_s)."""
 
     def __init__(self, surge, out, gw, rate, seconds, name):
         self.spawned = now_ms()
@@ -93,12 +93,16 @@ class Load:
              "--path", "/v2/models/step/infer", "--rate", str(rate), "--duration", f"{seconds}s",
              "--timeout", "30s", "--json"],
             stdout=subprocess.PIPE, stderr=open(f"{out}/{name}.log", "w"), text=True)
-        self.thread = threading.Thread(target=self._wait)  # notes the exit time as it happens
+        self.thread = threading.Thread(target=self._wait)  # notes the end time as it happens
         self.thread.start()
 
     def _wait(self):
-        self.output, _ = self.proc.communicate(timeout=180)
+        # surge load flushes its JSON as soon as the run ends (elapsed_s is taken just before),
+        # well before the process exits (libtorch's teardown): time the first byte.
+        first = self.proc.stdout.read(1)
         self.ended = now_ms()
+        self.output = first + self.proc.stdout.read()
+        self.proc.wait(timeout=60)
 
     def finish(self):
         self.thread.join()
