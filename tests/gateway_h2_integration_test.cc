@@ -241,6 +241,43 @@ TEST_F(GatewayH2, AbusiveClientGetsGoawayOthersAreUnaffected) {
   EXPECT_EQ(good.result(id2).grpcStatus(), 0);
 }
 
+// Scale to zero for gRPC: with the activator on and no replica, calls are held and go out when a
+// replica joins; past the hold timeout a call gets UNAVAILABLE.
+TEST_F(GatewayH2, ActivatorHoldsGrpcCallsUntilAReplicaJoins) {
+  int p = startH2Upstream("late");
+  std::string yaml = std::string(kLocalGateway) +
+                     "upstream_protocol: h2\nactivator: {queue_size: 10, timeout: 3s}\n";
+  ASSERT_TRUE(testing::startGateway(gateway_, dir_, yaml));
+  port_ = gateway_.port();
+  admin_port_ = gateway_.portAfter("admin");
+  H2TestClient client(port_);
+  auto t0 = std::chrono::steady_clock::now();
+  int32_t a = client.submitGrpc("/svc/Call", "held");
+  int32_t b = client.submitGrpc("/svc/Call", "held too");
+  std::thread joiner([this, p] {
+    waitUntil([&] { return metrics().find("surge_gateway_held_requests 2") != std::string::npos; },
+              5s);
+    std::this_thread::sleep_for(300ms);
+    httpRequest(admin_port_, "POST", "/backends", {{"Content-Type", "application/json"}},
+                "{\"address\": \"127.0.0.1:" + std::to_string(p) + "\"}");
+  });
+  bool done = client.run(10s);
+  joiner.join();
+  ASSERT_TRUE(done) << gateway_.log();
+  EXPECT_EQ(client.result(a).grpcStatus(), 0);
+  EXPECT_EQ(client.result(b).grpcStatus(), 0);
+  EXPECT_EQ(client.result(b).body, h2::grpcFrame("held too"));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 300ms);  // they waited for the replica
+  // Nothing ready for longer than the hold timeout: UNAVAILABLE with a message.
+  ASSERT_EQ(httpRequest(admin_port_, "DELETE", "/backends/127.0.0.1:" + std::to_string(p)).status,
+            200);
+  int32_t c = client.submitGrpc("/svc/Call", "too late");
+  ASSERT_TRUE(client.run(10s));
+  EXPECT_EQ(client.result(c).grpcStatus(), 14);
+  ASSERT_NE(client.result(c).header("grpc-message"), nullptr);
+  EXPECT_NE(client.result(c).header("grpc-message")->find("activator"), std::string::npos);
+}
+
 // The subject of the certificate the server presented.
 std::string peerCertSubject(tls::Conn& c) {
   X509* x = SSL_get1_peer_certificate(c.native());

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "common/logging.h"
+#include "gateway/activator.h"
 #include "gateway/h2_rewrite.h"
 #include "gateway/host_selection.h"
 #include "gateway/proxy.h"
@@ -27,8 +28,9 @@ inline int statusClass(int status) {
   return (c >= 1 && c <= 5) ? c : 0;
 }
 
-// Response bytes queued toward a client above which upstream DATA is no longer credited back.
-constexpr size_t kMaxQueuedToClient = 1u << 20;
+// Response bytes of one stream queued toward its client above which that stream's upstream DATA
+// is no longer credited back (its upstream window stays closed until the client reads).
+constexpr size_t kMaxQueuedPerStream = 256u << 10;
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kWriteChunk = 64 * 1024;
 
@@ -65,8 +67,11 @@ struct H2Call {
   bool counted = false;
   bool retry_counted = false;
   int status = 0;
-  size_t unconsumed = 0;            // upstream DATA bytes not yet credited back
-  HostPool* answered_by = nullptr;  // the backend whose answer went out (held for the metric)
+  size_t unconsumed = 0;  // upstream DATA bytes not yet credited back
+  HostPool* answered_by = nullptr;
+  bool held = false;          // in the activator's queue (no replica ready yet)
+  bool waiting = false;       // picked, waiting for a stream slot on its backend's connections
+  TimePoint hold_deadline{};  // the backend whose answer went out (held for the metric)
 };
 
 // ---- ClientIo -----------------------------------------------------------------------------------
@@ -118,7 +123,8 @@ H2Downstream::H2Downstream(Worker& w, H2Owner& owner, ClientIo io, std::string c
   limits.initial_window_size = o.initial_stream_window;
   limits.connection_window_size = o.initial_connection_window;
   limits.max_header_list_bytes = static_cast<uint32_t>(w_.options_.max_header_bytes);
-  limits.max_request_body = w_.options_.max_body_bytes;
+  // The session's own cap is a backstop above max_body_size: onData answers 413 first.
+  limits.max_request_body = w_.options_.max_body_bytes + (1u << 20);
   limits.max_buffered_body = std::max<uint64_t>(w_.options_.max_body_bytes, 256u << 20);
   limits.max_pending_output = 64u << 20;
   h2::ServerSession::Callbacks cb;
@@ -168,10 +174,12 @@ void H2Downstream::readSome() {
     ssize_t n = io_.read(buf, sizeof buf);
     if (n > 0) {
       Status st = ss_->receive(std::string_view(buf, static_cast<size_t>(n)));
-      if (!st.isOk()) {
-        // Protocol error or an abusive client: GOAWAY is queued; flush it and close.
+      if (!st.isOk() || (!ss_->alive() && !shutting_down_ && ss_->stats().goaways_sent > 0)) {
+        // Protocol error or an abusive client (nghttp2's own flood checks end the session
+        // without failing the read): GOAWAY is queued; flush it and close.
         eof_ = true;
-        if (w_.metrics_.h2_goaways) w_.metrics_.h2_goaways->inc();
+        if (w_.metrics_.h2_goaways && !goaway_counted_) w_.metrics_.h2_goaways->inc();
+        goaway_counted_ = true;
         return;
       }
       idle_deadline_ = w_.now() + w_.options_.idle_timeout;
@@ -202,7 +210,6 @@ bool H2Downstream::flush() {
       return true;
     }
     out_off_ += static_cast<size_t>(n);
-    idle_deadline_ = w_.now() + w_.options_.idle_timeout;
   }
 }
 
@@ -219,7 +226,9 @@ void H2Downstream::abort() {
   auto calls = std::move(calls_);
   calls_.clear();
   for (auto& [id, c] : calls) {
+    if (c->held) endHold(c.get(), static_cast<int>(HoldEnd::kAbandoned));
     releaseAttempt(c.get(), true);
+    if (!c->resp_done) c->status = 499;  // the connection ended first
     endCall(c.get());
   }
   auto& d = hub_.dirty_down_;
@@ -240,8 +249,16 @@ void H2Downstream::recomputeDeadline() {
   TimePoint t = TimePoint::max();
   bool waiting = false;
   for (auto& [id, c] : calls_) {
-    if (c->resp_started) continue;
+    if (c->resp_started) {
+      // Answering: still bounded by the request's deadline (grpc-timeout included).
+      if (!c->resp_done) t = std::min(t, c->deadline);
+      continue;
+    }
     waiting = true;
+    if (c->held) {
+      t = std::min(t, c->hold_deadline);
+      continue;
+    }
     TryDeadlines d;
     d.request = c->deadline;
     d.per_try = c->try_deadline;
@@ -277,8 +294,77 @@ void H2Downstream::onTimeout(TimePoint now) {
   hub_.markDirty(this);
 }
 
+void H2Downstream::hold(H2Call* c, TimePoint now) {
+  HoldQueue& q = *w_.activator_;
+  if (!q.tryHold()) {
+    answerLocal(c, 503, "no replica is ready and the activator queue is full");
+    return;
+  }
+  c->held = true;
+  ++held_calls_;
+  ++w_.held_count_;
+  c->hold_deadline = holdDeadline(now, q.options().timeout, c->deadline);
+  recomputeDeadline();
+}
+
+void H2Downstream::endHold(H2Call* c, int how) {
+  if (!c->held) return;
+  c->held = false;
+  --held_calls_;
+  --w_.held_count_;
+  w_.activator_->end(static_cast<HoldEnd>(how));
+}
+
+void H2Downstream::checkHeld(TimePoint now, bool any_eligible) {
+  if (held_calls_ == 0 || finished_) return;
+  std::vector<H2Call*> held;
+  for (auto& [id, c] : calls_) {
+    if (c->held) held.push_back(c.get());
+  }
+  for (H2Call* c : held) {
+    switch (heldOutcome(now, c->hold_deadline, any_eligible)) {
+      case HeldOutcome::kWait:
+        break;
+      case HeldOutcome::kRelease:
+        endHold(c, static_cast<int>(HoldEnd::kReleased));
+        startAttempt(c);
+        break;
+      case HeldOutcome::kTimeout:
+        endHold(c, static_cast<int>(HoldEnd::kTimedOut));
+        answerLocal(c, 503, "no replica became ready within the activator timeout");
+        break;
+    }
+  }
+  recomputeDeadline();
+  hub_.markDirty(this);
+}
+
 void H2Downstream::checkCallDeadline(H2Call* c, TimePoint now) {
-  if (c->resp_done || c->resp_started) return;
+  if (c->held) {
+    if (now >= c->hold_deadline) {
+      checkHeld(now, anyEligible(*w_.snapshot_, now));
+    }
+    return;
+  }
+  if (c->resp_done) return;
+  if (c->resp_started) {
+    if (now < c->deadline) return;
+    // The answer is under way and the deadline passed: the upstream stream is cancelled; a gRPC
+    // call ends with DEADLINE_EXCEEDED in its trailers, another stream is reset.
+    releaseAttempt(c, true);
+    c->resp_done = true;
+    c->status = 504;
+    if (c->grpc) {
+      Status st = ss_->sendTrailers(
+          c->stream, h2::grpcTrailers(h2::GrpcCode::kDeadlineExceeded, "deadline exceeded"));
+      if (!st.isOk()) ss_->resetStream(c->stream, h2::kCancel);
+      if (auto* ctr = w_.grpcStatusCounter(4)) ctr->inc();
+    } else {
+      ss_->resetStream(c->stream, h2::kCancel);
+    }
+    hub_.markDirty(this);
+    return;
+  }
   TryDeadlines d;
   d.request = c->deadline;
   d.per_try = c->try_deadline;
@@ -310,6 +396,16 @@ void H2Downstream::checkCallDeadline(H2Call* c, TimePoint now) {
 void H2Downstream::onShutdown() {
   if (shutting_down_ || finished_) return;
   shutting_down_ = true;
+  if (held_calls_ > 0) {
+    std::vector<H2Call*> held;
+    for (auto& [id, c] : calls_) {
+      if (c->held) held.push_back(c.get());
+    }
+    for (H2Call* c : held) {
+      endHold(c, static_cast<int>(HoldEnd::kTimedOut));
+      answerLocal(c, 503, "the gateway is shutting down");
+    }
+  }
   ss_->shutdown();
   hub_.markDirty(this);
 }
@@ -335,9 +431,9 @@ void H2Downstream::onRequest(int32_t stream, std::vector<h2::Header> headers, bo
       answerLocal(c, 400, "malformed grpc-timeout header: " + d.status().message());
       return;
     }
-    TimePoint g = c->start + d.value();
-    if (g < c->deadline) {
-      c->deadline = g;
+    // Saturating: a huge grpc-timeout (parseGrpcTimeout saturates) leaves the request's own.
+    if (d.value() < c->deadline - c->start) {
+      c->deadline = c->start + d.value();
       c->deadline_is_grpc = true;
     }
   }
@@ -358,17 +454,31 @@ void H2Downstream::onData(int32_t stream, std::string_view data, bool end_stream
   H2Call* c = it->second.get();
   if (c->resp_done) return;  // answered already (an error): the rest of the body is dropped
   c->body_bytes += data.size();
+  if (c->body_bytes > w_.options_.max_body_bytes) {
+    if (!c->resp_started) {
+      answerLocal(c, 413, "request body over max_body_size");
+    } else {
+      releaseAttempt(c, true);
+      ss_->resetStream(c->stream, h2::kCancel);
+      c->resp_done = true;
+      c->status = 413;
+    }
+    recomputeDeadline();
+    return;
+  }
   if (end_stream) c->body_done = true;
-  if (c->replayable) {
-    if (c->body.size() + data.size() > w_.options_.retry_max_body_bytes) {
-      c->replayable = false;
+  const bool sent_upstream = c->up != nullptr && c->up_stream >= 0;
+  if (c->replayable && c->body.size() + data.size() > w_.options_.retry_max_body_bytes) {
+    c->replayable = false;
+    // Bytes already on an upstream stream need no copy; a call not on one yet (held by the
+    // activator, or waiting for a stream slot) keeps every byte until it is sent.
+    if (sent_upstream) {
       c->body.clear();
       c->body.shrink_to_fit();
-    } else {
-      c->body.append(data);
     }
   }
-  if (c->up != nullptr && c->up_stream >= 0) {
+  if (c->replayable || !sent_upstream) c->body.append(data);
+  if (sent_upstream) {
     Status st = c->up->cs_->sendData(c->up_stream, std::string(data), end_stream);
     if (!st.isOk()) {
       attemptFailed(c, static_cast<int>(TryFailure::kReset), false, 0,
@@ -379,9 +489,6 @@ void H2Downstream::onData(int32_t stream, std::string_view data, bool end_stream
     if (end_stream && c->try_deadline == TimePoint::max()) {
       c->try_deadline = perTryDeadline(w_.now(), w_.options_.per_try_timeout);
     }
-  } else if (!c->replayable) {
-    // Between tries with a body too large to replay: nothing can resend it.
-    answerLocal(c, 502, "upstream failed and the request body is too large to retry");
   }
   recomputeDeadline();
 }
@@ -391,7 +498,9 @@ void H2Downstream::onStreamClose(int32_t stream, uint32_t error_code) {
   if (it == calls_.end()) return;
   std::unique_ptr<H2Call> c = std::move(it->second);
   calls_.erase(it);
+  idle_deadline_ = w_.now() + w_.options_.idle_timeout;
   if (error_code != h2::kNoError && w_.metrics_.h2_resets) w_.metrics_.h2_resets->inc();
+  if (c->held) endHold(c.get(), static_cast<int>(HoldEnd::kAbandoned));
   releaseAttempt(c.get(), true);  // a client that reset its stream cancels the upstream's
   if (!c->resp_done && c->status == 0) c->status = 499;  // the client went away first
   endCall(c.get());
@@ -411,6 +520,11 @@ void H2Downstream::startAttempt(H2Call* c) {
   HostPool* pool = h ? w_.pool_.forHost(h) : nullptr;
   if (c->tries == 0) c->fail_status = 502;
   if (pool == nullptr) {
+    if (w_.activator_ != nullptr &&
+        shouldHold(w_.activator_->options(), c->tries, anyEligible(*w_.snapshot_, now))) {
+      hold(c, now);
+      return;
+    }
     NoHostAnswer a = noHostAnswer(c->tries, c->fail_status);
     answerLocal(c, a.status, a.message);
     return;
@@ -435,6 +549,19 @@ void H2Downstream::startAttempt(H2Call* c) {
                   static_cast<int>(Outcome::kConnectFailed), "connect to upstream failed");
     return;
   }
+  if (!up->cs_->canOpenStream()) {
+    // Every connection to this backend is at its stream limit and the pool at its bound: the
+    // call waits for a stream slot (bounded by its deadline), as nghttp2 would queue it.
+    c->waiting = true;
+    hub_.waiters_[pool].push_back(c);
+    recomputeDeadline();
+    return;
+  }
+  submitOn(c, up);
+}
+
+void H2Downstream::submitOn(H2Call* c, H2Upstream* up) {
+  TimePoint now = w_.now();
   bool headers_only = c->body_done && c->body_bytes == 0;
   auto id = up->cs_->submitRequest(c->up_headers, headers_only);
   if (!id.isOk()) {
@@ -458,6 +585,10 @@ void H2Downstream::startAttempt(H2Call* c) {
                       "upstream connection cannot take the request body");
         return;
       }
+      if (!c->replayable) {
+        c->body.clear();  // on the stream now; never replayed
+        c->body.shrink_to_fit();
+      }
     }
   }
   c->sent_at = now;
@@ -467,6 +598,15 @@ void H2Downstream::startAttempt(H2Call* c) {
 }
 
 void H2Downstream::releaseAttempt(H2Call* c, bool reset_upstream) {
+  if (c->waiting) {
+    c->waiting = false;
+    auto it = hub_.waiters_.find(c->pool);
+    if (it != hub_.waiters_.end()) {
+      auto& q = it->second;
+      q.erase(std::remove(q.begin(), q.end(), c), q.end());
+      if (q.empty()) hub_.waiters_.erase(it);
+    }
+  }
   if (c->up != nullptr) {
     H2Upstream* up = c->up;
     if (c->up_stream >= 0) {
@@ -533,7 +673,11 @@ void H2Downstream::attemptFailed(H2Call* c, int failure_i, bool outcome_known, i
     c->status = 502;
     return;
   }
-  answerLocal(c, d.status, why);
+  // A gRPC call whose tries all timed out while its own deadline is still ahead is UNAVAILABLE
+  // (retryable by the client), not DEADLINE_EXCEEDED.
+  int status = d.status;
+  if (status == 504 && c->grpc && now < c->deadline) status = 503;
+  answerLocal(c, status, why);
 }
 
 void H2Downstream::answerLocal(H2Call* c, int status, std::string_view message) {
@@ -680,11 +824,16 @@ void H2Downstream::onUpstreamClose(H2Call* c, uint32_t error_code, bool retryabl
     }
     return;
   }
-  // Mid-answer: the client's stream ends the way the upstream's did.
+  // Mid-answer: the client's stream is reset. A lost upstream connection (reported as CANCEL)
+  // is INTERNAL_ERROR to the client — CANCEL would read as "the caller cancelled".
   releaseAttempt(c, false);
   if (!c->resp_done) {
-    ss_->resetStream(c->stream, error_code == h2::kNoError ? h2::kInternalError : error_code);
+    uint32_t code = (error_code == h2::kNoError || error_code == h2::kCancel)
+                        ? static_cast<uint32_t>(h2::kInternalError)
+                        : error_code;
+    ss_->resetStream(c->stream, code);
     c->resp_done = true;
+    c->status = 502;
     hub_.markDirty(this);
   }
 }
@@ -711,12 +860,14 @@ void H2Downstream::onUpstreamLost(H2Call* c, bool stale) {
 
 void H2Downstream::creditUpstreams() {
   credit_pending_ = false;
-  if (ss_->pendingOutputBytes() > kMaxQueuedToClient) {
-    credit_pending_ = true;  // retried after the next write
-    return;
-  }
   for (auto& [id, c] : calls_) {
     if (c->unconsumed == 0 || c->up == nullptr || c->up_stream < 0) continue;
+    // Per stream: a stream whose client does not read keeps its upstream window closed; the
+    // others on the connection go on.
+    if (ss_->queuedBytes(c->stream) > kMaxQueuedPerStream) {
+      credit_pending_ = true;  // retried after the next write
+      continue;
+    }
     c->up->cs_->consume(c->up_stream, c->unconsumed);
     c->unconsumed = 0;
     hub_.markDirty(c->up);
@@ -729,7 +880,9 @@ H2Upstream::H2Upstream(H2Hub& hub, HostPool* pool) : hub_(hub), pool_(pool) {
   const auto& o = hub_.w_.options_.http2;
   h2::ClientLimits limits;
   limits.initial_window_size = o.initial_stream_window;
-  limits.connection_window_size = o.initial_connection_window;
+  // The connection window is shared by the streams of many clients: large, so that streams
+  // whose clients stall (each holding at most its stream window) do not block the others.
+  limits.connection_window_size = std::max<uint32_t>(o.initial_connection_window, 256u << 20);
   limits.max_header_list_bytes = static_cast<uint32_t>(hub_.w_.options_.max_header_bytes);
   h2::ClientSession::Callbacks cb;
   cb.on_headers = [this](int32_t s, std::vector<h2::Header> h, bool end) {
@@ -1000,6 +1153,7 @@ void H2Hub::drain() {
       if (u->readable_) u->readSome();
       if (!u->dead_) u->flush();
     }
+    if (!waiters_.empty()) serveWaiters();
     std::vector<H2Downstream*> downs;
     downs.swap(dirty_down_);
     for (H2Downstream* d : downs) {
@@ -1025,6 +1179,26 @@ void H2Hub::drain() {
     }
   }
   draining_ = false;
+}
+
+void H2Hub::serveWaiters() {
+  std::vector<HostPool*> pools;
+  for (auto& [pool, q] : waiters_) pools.push_back(pool);
+  for (HostPool* pool : pools) {
+    while (true) {
+      auto it = waiters_.find(pool);
+      if (it == waiters_.end() || it->second.empty()) break;
+      int err = 0;
+      H2Upstream* up = connectionFor(pool, &err);
+      if (up == nullptr || !up->cs_->canOpenStream()) break;
+      H2Call* c = it->second.front();
+      it->second.pop_front();
+      if (it->second.empty()) waiters_.erase(it);
+      c->waiting = false;
+      c->down->submitOn(c, up);
+      markDirty(c->down);
+    }
+  }
 }
 
 void H2Hub::sweep(TimePoint now) {

@@ -28,6 +28,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -93,6 +94,10 @@ class H2Downstream {
   void abort();
   // The earliest deadline of the connection (idle timeout, or a stream's).
   TimePoint deadline() const { return deadline_; }
+  // Activator (activator.h): streams held while no replica is ready; checkHeld releases them
+  // (a host is eligible) or answers those past their hold deadline.
+  int heldCalls() const { return held_calls_; }
+  void checkHeld(TimePoint now, bool any_eligible);
 
  private:
   friend class H2Hub;
@@ -112,11 +117,15 @@ class H2Downstream {
 
   // Per call.
   void startAttempt(H2Call* c);
+  // Opens the call's stream on `up` (which can take one) and sends what it has of the body.
+  void submitOn(H2Call* c, H2Upstream* up);
   void attemptFailed(H2Call* c, int failure, bool outcome_known, int outcome, std::string_view why);
   void releaseAttempt(H2Call* c, bool reset_upstream);
   void answerLocal(H2Call* c, int status, std::string_view message);
   void endCall(H2Call* c);  // accounting (in-flight, metrics); idempotent
   void checkCallDeadline(H2Call* c, TimePoint now);
+  void hold(H2Call* c, TimePoint now);
+  void endHold(H2Call* c, int how);
 
   // Upstream events for a call (from H2Upstream's session callbacks).
   void onUpstreamHeaders(H2Call* c, std::vector<h2::Header> headers, bool end_stream);
@@ -145,6 +154,8 @@ class H2Downstream {
   bool finished_ = false;  // h2Finished() called or aborted
   bool shutting_down_ = false;
   bool credit_pending_ = false;
+  int held_calls_ = 0;
+  bool goaway_counted_ = false;
   TimePoint idle_deadline_{};
   TimePoint deadline_{};
 };
@@ -214,12 +225,15 @@ class H2Hub {
   friend class H2Downstream;
 
   void forget(H2Upstream* u);
+  // Calls waiting for a stream slot get one where a connection of their backend has room.
+  void serveWaiters();
 
   Worker& w_;
   std::unordered_map<HostPool*, std::vector<H2Upstream*>> conns_;
   std::vector<H2Downstream*> dirty_down_;
   std::vector<H2Upstream*> dirty_up_;
   std::vector<H2Upstream*> dead_;
+  std::unordered_map<HostPool*, std::deque<H2Call*>> waiters_;
   bool draining_ = false;
 };
 

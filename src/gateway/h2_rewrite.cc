@@ -24,6 +24,9 @@ void rewriteH2Request(const std::vector<h2::Header>& in, std::string_view client
   static constexpr std::string_view kPseudo[] = {":method", ":scheme", ":authority", ":path"};
   for (std::string_view p : kPseudo) {
     const std::string* v = h2Find(in, p);
+    // RFC 9113 §8.3.1: a request may carry Host instead of :authority; the upstream gets it as
+    // :authority.
+    if (v == nullptr && p == ":authority") v = h2Find(in, "host");
     if (v == nullptr) continue;
     out->push_back({std::string(p), p == ":scheme" ? std::string("http") : *v});
   }

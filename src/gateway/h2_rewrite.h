@@ -4,7 +4,8 @@
 // JSON error otherwise). The HTTP/1.1 path's equivalents are head_rewrite.h and hash_key.h; the
 // rules are the same where HTTP/2 allows (docs/design/gateway-h2.md, "Headers").
 // Request rules:
-//   - pseudo-headers first, in the order :method, :scheme, :authority, :path (as received;
+//   - pseudo-headers first, in the order :method, :scheme, :authority, :path (as received, with
+//     Host as :authority when the client sent no :authority, RFC 9113 §8.3.1;
 //     :scheme is rewritten to "http" — the hop toward the upstream is clear text; the client's
 //     scheme goes on in X-Forwarded-Proto);
 //   - connection-specific fields (connection, keep-alive, proxy-connection, transfer-encoding,

@@ -68,6 +68,16 @@ TEST(H2Rewrite, ConnectionSpecificFieldsAndTeOtherThanTrailersAreDropped) {
   EXPECT_EQ(*h2Find(out, "x-keep"), "1");
 }
 
+TEST(H2Rewrite, HostBecomesAuthorityWhenTheClientSentNone) {
+  Random r(1);
+  std::vector<h2::Header> out;
+  rewriteH2Request({{":method", "GET"}, {":scheme", "http"}, {":path", "/"}, {"host", "h.example"}},
+                   "ip", "http", r, &out);
+  ASSERT_NE(h2Find(out, ":authority"), nullptr);
+  EXPECT_EQ(*h2Find(out, ":authority"), "h.example");
+  EXPECT_EQ(h2Find(out, "host"), nullptr);
+}
+
 TEST(H2Rewrite, GeneratedRequestIdsDiffer) {
   Random r(7);
   std::set<std::string> ids;

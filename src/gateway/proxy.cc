@@ -127,7 +127,7 @@ class Session final : public IoTarget, public UpstreamOwner, public H2Owner {
 
   // ---- activator (activator.h) ----
  public:
-  bool held() const { return held_; }
+  bool held() const { return h2_ ? h2_->heldCalls() > 0 : held_; }
   // A held request at `now`: picks again once a host is eligible, 503 after its hold deadline.
   void checkHeld(TimePoint now, bool any_eligible);
 
@@ -1319,6 +1319,10 @@ void Session::endHold(HoldEnd how) {
 }
 
 void Session::checkHeld(TimePoint now, bool any_eligible) {
+  if (h2_) {
+    h2_->checkHeld(now, any_eligible);
+    return;
+  }
   switch (heldOutcome(now, hold_deadline_, any_eligible)) {
     case HeldOutcome::kWait:
       deadline_ = hold_deadline_;

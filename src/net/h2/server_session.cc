@@ -228,6 +228,12 @@ ServerSession::~ServerSession() {
   nghttp2_session_del(session_);
 }
 
+size_t ServerSession::queuedBytes(int32_t stream) const {
+  auto it = streams_.find(stream);
+  if (it == streams_.end()) return 0;
+  return it->second.out.size() - it->second.out_offset;
+}
+
 ServerSession::Stream* ServerSession::find(int32_t id) {
   auto it = streams_.find(id);
   return it == streams_.end() ? nullptr : &it->second;

@@ -131,6 +131,8 @@ class ServerSession {
 
   size_t openStreams() const { return streams_.size(); }
   size_t pendingOutputBytes() const { return pending_output_; }
+  // Response DATA bytes of `stream` queued, not yet handed to send() (0 for a closed stream).
+  size_t queuedBytes(int32_t stream) const;
   const SessionStats& stats() const { return stats_; }
 
  private:
