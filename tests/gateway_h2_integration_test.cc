@@ -278,6 +278,43 @@ TEST_F(GatewayH2, ActivatorHoldsGrpcCallsUntilAReplicaJoins) {
   EXPECT_NE(client.result(c).header("grpc-message")->find("activator"), std::string::npos);
 }
 
+// Active health checks over HTTP/2: a gRPC probe (grpc.health.v1.Health/Check) marks the replica
+// that answers NOT_SERVING down, and every call goes to the serving one.
+TEST_F(GatewayH2, GrpcHealthChecksTakeANotServingReplicaOut) {
+  int good = startH2Upstream("good");
+  int sick = startH2Upstream("sick", {"--unhealthy"});
+  startGateway({good, sick},
+               "algorithm: round_robin\nretries: 0\nhealth_check: {path: "
+               "/grpc.health.v1.Health/Check, grpc: true, interval: 100ms, unhealthy_threshold: 1, "
+               "healthy_threshold: 1}\n");
+  auto healthOf = [&](int port) {
+    json b = json::parse(httpGet(admin_port_, "/backends").body, nullptr, false);
+    if (!b.is_object()) return std::string("?");
+    for (const auto& h : b["backends"]) {
+      if (h["address"] == "127.0.0.1:" + std::to_string(port)) return h["health"].dump();
+    }
+    return std::string("?");
+  };
+  ASSERT_TRUE(waitUntil(
+      [&] { return healthOf(sick) == "\"unhealthy\"" && healthOf(good) == "\"healthy\""; },
+      10s))
+      << httpGet(admin_port_, "/backends").body;
+  H2TestClient client(port_);
+  std::vector<int32_t> ids;
+  for (int i = 0; i < 20; ++i) ids.push_back(client.submitGrpc("/svc/Call", "m"));
+  ASSERT_TRUE(client.run(10s));
+  for (int32_t id : ids) {
+    ASSERT_NE(client.result(id).header("x-upstream"), nullptr);
+    EXPECT_EQ(*client.result(id).header("x-upstream"), "good");
+    EXPECT_EQ(client.result(id).grpcStatus(), 0);
+  }
+  json b = json::parse(httpGet(admin_port_, "/backends").body, nullptr, false);
+  for (const auto& h : b["backends"]) {
+    EXPECT_EQ(h["healthy"].get<bool>(), h["address"] == "127.0.0.1:" + std::to_string(good))
+        << h.dump();
+  }
+}
+
 // The subject of the certificate the server presented.
 std::string peerCertSubject(tls::Conn& c) {
   X509* x = SSL_get1_peer_certificate(c.native());

@@ -13,6 +13,7 @@
 
 #include "serving/grpc/grpc_service.h"
 #include "support/fixtures.h"
+#include "support/wait.h"
 #include "support/http_client.h"
 
 namespace surge::testing {
@@ -577,10 +578,24 @@ TEST_F(GrpcIntegration, ThroughTheGatewayCallsOfOneChannelSpreadOverReplicas) {
   int grpc2 = portFromLine(*line2, "listening on");
   ServerProcess gw;
   std::string yaml = std::string(kLocalGateway) +
-                     "upstream_protocol: h2\nalgorithm: round_robin\n" +
+                     "upstream_protocol: h2\nalgorithm: round_robin\n"
+                     "health_check: {path: /inference.GRPCInferenceService/ServerReady, grpc: "
+                     "true, interval: 200ms}\n" +
                      backendsYaml({grpc_port_, grpc2});
   ASSERT_TRUE(startGateway(gw, dir_, yaml));
   int admin = gw.portAfter("admin");
+  // The replicas pass the gRPC readiness probe (ServerReady over HTTP/2).
+  auto probes = [&](const std::string& result) {
+    std::string page = httpRequest(admin, "GET", "/metrics").body;
+    std::string key = "surge_gateway_health_checks_total{result=\"" + result + "\"} ";
+    size_t at = page.find(key);
+    return at == std::string::npos ? 0.0 : std::atof(page.c_str() + at + key.size());
+  };
+  ASSERT_TRUE(waitUntil([&] { return probes("pass") >= 4; }, 10s))
+      << httpRequest(admin, "GET", "/metrics").body;
+  EXPECT_EQ(probes("bad_status") + probes("bad_response") + probes("io_error"), 0);
+  EXPECT_EQ(httpRequest(admin, "GET", "/backends").body.find("\"healthy\":false"),
+            std::string::npos);
   auto ch = grpc::CreateChannel("127.0.0.1:" + std::to_string(gw.port()),
                                 grpc::InsecureChannelCredentials());
   auto stub = GRPCInferenceService::NewStub(ch);

@@ -196,6 +196,7 @@ int runGateway(const std::vector<std::string>& argv) {
     config.upstream_protocol = args->str("--upstream-protocol") == "h2"
                                    ? gateway::UpstreamProtocol::kH2
                                    : gateway::UpstreamProtocol::kHttp1;
+    config.health_check.http2 = config.upstreamIsH2();
   }
   if (args->has("--tls-cert") || args->has("--tls-key")) {
     if (args->str("--tls-cert").empty() || args->str("--tls-key").empty()) {

@@ -13,7 +13,8 @@
 //   gRPC calls (content-type application/grpc…): the request's messages echoed back, response
 //     header x-upstream: NAME, trailers grpc-status 0; request header x-delay-ms: N answers after
 //     N ms; x-grpc-status: C answers a Trailers-Only status C instead (--unhealthy: 14
-//     UNAVAILABLE to every call); path /hang never answers
+//     UNAVAILABLE to every call); path /hang never answers; /grpc.health.v1.Health/Check answers
+//     SERVING (NOT_SERVING with --unhealthy)
 //   anything else              {"upstream":N,"bytes":<body length>} (JSON, x-upstream: NAME)
 #include <csignal>
 #include <cstdio>
@@ -167,6 +168,15 @@ class H2Handler final : public net::H2StreamHandler {
   };
   Answer build() const {
     Answer a;
+    const std::string* path = h2::findHeader(headers_, ":path");
+    if (h2::isGrpcRequest(headers_) && path != nullptr && *path == "/grpc.health.v1.Health/Check") {
+      // grpc.health.v1: HealthCheckResponse{status: SERVING (1) or NOT_SERVING (2)}.
+      a.headers = h2::grpcResponseHeaders();
+      a.headers.push_back({"x-upstream", st_.name});
+      a.body = h2::grpcFrame(st_.healthy ? std::string("\x08\x01", 2) : std::string("\x08\x02", 2));
+      a.trailers = h2::grpcTrailers(h2::GrpcCode::kOk);
+      return a;
+    }
     if (h2::isGrpcRequest(headers_)) {
       long code = st_.healthy ? 0 : static_cast<long>(h2::GrpcCode::kUnavailable);
       if (const std::string* c = h2::findHeader(headers_, "x-grpc-status")) parseInt(*c, &code);

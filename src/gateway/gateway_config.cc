@@ -40,8 +40,9 @@ Status parseBackends(const config::Node& node, std::vector<BackendSpec>* out) {
 
 Status parseBackendsFrom(const config::Node& n, BackendsFrom* f) {
   if (!n.isMap() || n.size() != 1) {
-    return n.error("must be {kubernetes: {namespace, service, port}} or {dns: {name, port, "
-                   "interval}}");
+    return n.error(
+        "must be {kubernetes: {namespace, service, port}} or {dns: {name, port, "
+        "interval}}");
   }
   RETURN_IF_ERROR(n.checkKeys({"kubernetes", "dns"}));
   int64_t port = 0;
@@ -79,8 +80,9 @@ Status parseBackendsFrom(const config::Node& n, BackendsFrom* f) {
 }
 
 Status parseHealthCheck(const config::Node& n, health::ActiveHealthOptions* h) {
-  RETURN_IF_ERROR(n.checkKeys(
-      {"path", "interval", "timeout", "unhealthy_threshold", "healthy_threshold", "jitter"}));
+  RETURN_IF_ERROR(n.checkKeys({"path", "interval", "timeout", "unhealthy_threshold",
+                               "healthy_threshold", "jitter", "grpc"}));
+  ASSIGN_OR_RETURN(h->grpc, n.getBool("grpc", false));
   ASSIGN_OR_RETURN(h->path, n.getString("path", h->path));
   if (h->path.empty() || h->path[0] != '/') return n["path"].error("must start with '/'");
   ASSIGN_OR_RETURN(h->interval, n.getDuration("interval", h->interval));
@@ -184,12 +186,12 @@ Status parseActivator(const config::Node& n, ActivatorOptions* a) {
   RETURN_IF_ERROR(n.checkKeys({"enabled", "queue_size", "timeout", "retry_after"}));
   ASSIGN_OR_RETURN(a->enabled, n.getBool("enabled", true));
   ASSIGN_OR_RETURN(a->queue_size, n.getIntInRange("queue_size", a->queue_size, 1, 1000000));
-  ASSIGN_OR_RETURN(a->timeout, n.getDurationInRange("timeout", a->timeout,
-                                                    std::chrono::milliseconds(1),
-                                                    std::chrono::hours(1)));
-  ASSIGN_OR_RETURN(a->retry_after, n.getDurationInRange("retry_after", a->retry_after,
-                                                        std::chrono::seconds(1),
-                                                        std::chrono::hours(1)));
+  ASSIGN_OR_RETURN(a->timeout,
+                   n.getDurationInRange("timeout", a->timeout, std::chrono::milliseconds(1),
+                                        std::chrono::hours(1)));
+  ASSIGN_OR_RETURN(a->retry_after,
+                   n.getDurationInRange("retry_after", a->retry_after, std::chrono::seconds(1),
+                                        std::chrono::hours(1)));
   return Status::ok();
 }
 
@@ -208,8 +210,8 @@ Status parseHttp2(const config::Node& n, Http2Options* h) {
                                "initial_connection_window", "upstream_connections"}));
   ASSIGN_OR_RETURN(h->enabled, n.getBool("enabled", true));
   int64_t v;
-  ASSIGN_OR_RETURN(v, n.getIntInRange("max_concurrent_streams", h->max_concurrent_streams, 1,
-                                      10000));
+  ASSIGN_OR_RETURN(v,
+                   n.getIntInRange("max_concurrent_streams", h->max_concurrent_streams, 1, 10000));
   h->max_concurrent_streams = static_cast<uint32_t>(v);
   ASSIGN_OR_RETURN(v, n.getIntInRange("initial_stream_window", h->initial_stream_window, 65535,
                                       (1ll << 31) - 1));
@@ -454,6 +456,7 @@ StatusOr<GatewayConfig> parseGatewayConfig(const config::Node& root) {
     }
   }
   RETURN_IF_ERROR(parseHttp2(root["http2"], &c.http2));
+  c.health_check.http2 = c.upstreamIsH2();  // probes speak what the backends speak
   RETURN_IF_ERROR(parseTls(root["tls"], &c.tls));
   RETURN_IF_ERROR(parseActivator(root["activator"], &c.activator));
   return c;
@@ -473,10 +476,8 @@ Status validateGatewayConfig(const GatewayConfig& c) {
   if (c.per_try_timeout > c.request_timeout) {
     return invalidArgument("the per-try timeout must not exceed the request timeout");
   }
-  if (c.health_check_enabled && c.upstreamIsH2()) {
-    return invalidArgument(
-        "health_check probes speak HTTP/1.1 and upstream_protocol is h2: remove health_check and "
-        "rely on outlier_detection (it sees every stream's result)");
+  if (c.health_check_enabled && c.health_check.grpc && !c.upstreamIsH2()) {
+    return invalidArgument("health_check.grpc needs upstream_protocol: h2 (gRPC runs on HTTP/2)");
   }
   if (c.activator.enabled && c.activator.queue_size < 1) {
     return invalidArgument("activator queue_size must be >= 1");

@@ -216,12 +216,22 @@ TEST(GatewayConfigHttp2, BadValuesNameTheLineAndField) {
   ASSERT_FALSE(u.isOk());
 }
 
-TEST(GatewayConfigHttp2, HealthChecksOverHttp1AgainstHttp2UpstreamsAreRefused) {
-  auto c = parseH2("upstream_protocol: h2\nhealth_check: {path: /healthz}\n");
+TEST(GatewayConfigHttp2, HealthChecksSpeakWhatTheBackendsSpeak) {
+  auto c = parseH2(
+      "upstream_protocol: h2\nhealth_check: {path: /grpc.health.v1.Health/Check, "
+      "grpc: true}\n");
   ASSERT_TRUE(c.isOk()) << c.status().message();
-  Status st = validateGatewayConfig(*c);
+  EXPECT_TRUE(c->health_check.http2);
+  EXPECT_TRUE(c->health_check.grpc);
+  EXPECT_TRUE(validateGatewayConfig(*c).isOk());
+  auto h1 = parseH2("health_check: {path: /healthz}\n");
+  ASSERT_TRUE(h1.isOk());
+  EXPECT_FALSE(h1->health_check.http2);
+  auto bad = parseH2("health_check: {path: /x, grpc: true}\n");
+  ASSERT_TRUE(bad.isOk());
+  Status st = validateGatewayConfig(*bad);
   ASSERT_FALSE(st.isOk());
-  EXPECT_NE(st.message().find("outlier_detection"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("upstream_protocol: h2"), std::string::npos) << st.message();
 }
 
 }  // namespace

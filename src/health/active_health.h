@@ -21,6 +21,13 @@ using namespace std::chrono_literals;
 struct ActiveHealthOptions {
   // Request path of the probe (OIP v2 readiness).
   std::string path = "/v2/health/ready";
+  // The probe speaks HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1: the backends are
+  // HTTP/2-only (gRPC replicas). With `grpc`, the probe is a gRPC call of `path` with an empty
+  // message — grpc.health.v1.Health/Check or the inference protocol's ServerReady — that passes
+  // when grpc-status is 0 and the answer's field 1 is 1 (SERVING / ready: true); without, a GET
+  // of `path` that passes on a 2xx :status.
+  bool http2 = false;
+  bool grpc = false;
   // Time between the end of one probe and the start of the next (HAProxy `inter`, default 2 s).
   Duration interval = 2s;
   // Bounds a whole probe: resolve + connect + write + read of the status line.

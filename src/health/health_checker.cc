@@ -2,6 +2,9 @@
 
 #include <fcntl.h>
 
+#include "net/h2/client_session.h"
+#include "net/h2/grpc_framing.h"
+
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
 // clang-format off
 #include <utility>
@@ -198,6 +201,102 @@ class HealthChecker::Prober : public std::enable_shared_from_this<Prober> {
     co_return outcome;
   }
 
+  // The HTTP/2 probe on the connected socket (ActiveHealthOptions::http2): one stream over an
+  // h2::ClientSession, bytes moved with the same socket; the deadline closes the socket.
+  asio::awaitable<Outcome> attemptH2() {
+    const auto& o = shared_->options;
+    int status = 0;
+    int grpc_status = -1;
+    std::string body;
+    bool closed = false;
+    uint32_t close_code = 0;
+    h2::ClientSession::Callbacks cb;
+    auto grpcStatusOf = [](const std::vector<h2::Header>& hs) {
+      const std::string* v = h2::findHeader(hs, "grpc-status");
+      return v == nullptr ? -1 : std::atoi(v->c_str());
+    };
+    cb.on_headers = [&](int32_t, std::vector<h2::Header> h, bool) {
+      if (const std::string* s = h2::findHeader(h, ":status")) status = std::atoi(s->c_str());
+      if (int g = grpcStatusOf(h); g >= 0) grpc_status = g;
+    };
+    h2::ClientSession* session = nullptr;
+    cb.on_data = [&](int32_t id, std::string_view d, bool) {
+      if (body.size() + d.size() <= 4096) body.append(d);
+      session->consume(id, d.size());
+    };
+    cb.on_trailers = [&](int32_t, std::vector<h2::Header> t) {
+      if (int g = grpcStatusOf(t); g >= 0) grpc_status = g;
+    };
+    cb.on_close = [&](int32_t, uint32_t code, bool) {
+      closed = true;
+      close_code = code;
+    };
+    h2::ClientLimits limits;
+    limits.max_concurrent_streams = 1;
+    h2::ClientSession cs(limits, std::move(cb));
+    session = &cs;
+    if (!cs.start().isOk()) co_return Outcome{ProbeResult::kIoError, "HTTP/2 session"};
+    std::vector<h2::Header> hs = {{":method", o.grpc ? "POST" : "GET"},
+                                  {":scheme", "http"},
+                                  {":authority", host_->address()},
+                                  {":path", o.path},
+                                  {"user-agent", "surge-health"}};
+    if (o.grpc) {
+      hs.push_back({"content-type", "application/grpc"});
+      hs.push_back({"te", "trailers"});
+    }
+    auto id = cs.submitRequest(hs, !o.grpc);
+    if (!id.isOk()) co_return Outcome{ProbeResult::kIoError, "HTTP/2 stream"};
+    if (o.grpc && !cs.sendData(id.value(), h2::grpcFrame(""), true).isOk()) {
+      co_return Outcome{ProbeResult::kIoError, "HTTP/2 stream"};
+    }
+    error_code ec;
+    std::string out;
+    char buf[4096];
+    while (!closed) {
+      out.clear();
+      while (cs.wantsWrite()) cs.send(&out, 1 << 16);
+      if (!out.empty()) {
+        co_await asio::async_write(socket_, asio::buffer(out),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return Outcome{ProbeResult::kIoError, "write: " + ec.message()};
+      }
+      if (closed) break;
+      size_t n = co_await socket_.async_read_some(asio::buffer(buf),
+                                                  asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        co_return Outcome{ProbeResult::kIoError, ec == asio::error::eof
+                                                     ? "connection closed before the answer"
+                                                     : "read: " + ec.message()};
+      }
+      if (!cs.receive(std::string_view(buf, n)).isOk() && !closed) {
+        co_return Outcome{ProbeResult::kBadResponse, "HTTP/2 protocol error"};
+      }
+    }
+    if (close_code != 0 && status == 0) {
+      co_return Outcome{ProbeResult::kBadResponse,
+                        "stream reset (" + std::to_string(close_code) + ")"};
+    }
+    if (!o.grpc) {
+      if (status < 200 || status > 299) {
+        co_return Outcome{ProbeResult::kBadStatus, "status " + std::to_string(status)};
+      }
+      co_return Outcome{ProbeResult::kPass, "status " + std::to_string(status)};
+    }
+    if (grpc_status != 0) {
+      co_return Outcome{ProbeResult::kBadStatus, "grpc-status " + std::to_string(grpc_status)};
+    }
+    // One message whose field 1 (varint) is 1: HealthCheckResponse{status: SERVING} and
+    // ServerReadyResponse{ready: true} both encode as 08 01.
+    h2::GrpcMessageReader reader(4096);
+    (void)reader.feed(body);
+    auto msg = reader.next();
+    if (!msg || *msg != std::string("\x08\x01", 2)) {
+      co_return Outcome{ProbeResult::kBadStatus, "not serving"};
+    }
+    co_return Outcome{ProbeResult::kPass, "grpc-status 0, serving"};
+  }
+
   asio::awaitable<Outcome> attempt() {
     error_code ec;
     const asio::ip::address ip = asio::ip::make_address(host_name_, ec);
@@ -221,6 +320,7 @@ class HealthChecker::Prober : public std::enable_shared_from_this<Prober> {
     // Asio (Boost 1.74) opens sockets without close-on-exec; a replica spawned meanwhile must not
     // inherit the probe's socket.
     ::fcntl(socket_.native_handle(), F_SETFD, FD_CLOEXEC);
+    if (shared_->options.http2) co_return co_await attemptH2();
     co_await asio::async_write(socket_, asio::buffer(request_),
                                asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return Outcome{ProbeResult::kIoError, "write: " + ec.message()};
