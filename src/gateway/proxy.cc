@@ -402,6 +402,8 @@ void Session::readClient() {
       // (a half-close after a complete request closes once answered, not at the idle timeout).
       // Not with TLS either: a read returns one record, not what the socket holds.
       if (static_cast<size_t>(n) < space && !client_rdhup_ && !tls_) client_readable_ = false;
+      // With TLS: when the last read(2) came back short and OpenSSL holds nothing more.
+      if (tls_ && !client_rdhup_ && tls_->socketDrained()) client_readable_ = false;
       handleClientData(static_cast<size_t>(n));
     } else if (n == 0) {
       client_readable_ = false;

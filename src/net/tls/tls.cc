@@ -171,7 +171,7 @@ Status usePrivateKey(SSL_CTX* ctx, const std::string& path, X509* leaf,
   bool encrypted = false;
   PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassphrase, &encrypted));
   if (!key) {
-    std::string reason = encrypted      ? "encrypted private keys are not supported"
+    std::string reason = encrypted     ? "encrypted private keys are not supported"
                          : noMorePem() ? "no PEM private key found"
                                        : orUnknown(drainErrors());
     ERR_clear_error();
@@ -232,8 +232,7 @@ int selectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const uns
                unsigned int inlen, void* arg) {
   const auto* wire = static_cast<const std::string*>(arg);
   unsigned char* selected = nullptr;
-  if (SSL_select_next_proto(&selected, outlen,
-                            reinterpret_cast<const unsigned char*>(wire->data()),
+  if (SSL_select_next_proto(&selected, outlen, reinterpret_cast<const unsigned char*>(wire->data()),
                             static_cast<unsigned int>(wire->size()), in,
                             inlen) == OPENSSL_NPN_NEGOTIATED) {
     *out = selected;
@@ -336,10 +335,9 @@ class ServerContextLoader {
       STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(o.client_ca_file.c_str());
       ERR_clear_error();
       if (names != nullptr) SSL_CTX_set_client_CA_list(ctx.get(), names);
-      SSL_CTX_set_verify(ctx.get(),
-                         SSL_VERIFY_PEER | (o.require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT
-                                                                  : 0),
-                         nullptr);
+      SSL_CTX_set_verify(
+          ctx.get(),
+          SSL_VERIFY_PEER | (o.require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), nullptr);
     }
     std::shared_ptr<ServerContext> sc(new ServerContext());
     ASSIGN_OR_RETURN(sc->alpn_wire_, alpnWire(o.alpn));
@@ -430,6 +428,30 @@ StatusOr<std::shared_ptr<ClientContext>> ClientContext::load(const ClientTlsOpti
 
 ClientContext::~ClientContext() { SSL_CTX_free(ctx_); }
 
+namespace {
+// Observes the socket BIO's reads: a read(2) that returned fewer bytes than OpenSSL asked for (with
+// read-ahead: its whole buffer) drained the socket, as a short recv does for a plain socket.
+long observeReads(BIO* b, int oper, const char*, size_t len, int, long, int ret,
+                  size_t* processed) {
+  if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
+    auto* drained = reinterpret_cast<bool*>(BIO_get_callback_arg(b));
+    *drained = ret <= 0 || processed == nullptr || *processed < len;
+  }
+  return ret;
+}
+}  // namespace
+
+void Conn::watchReads() {
+  BIO* rb = SSL_get_rbio(ssl_);
+  if (rb == nullptr) return;
+  BIO_set_callback_arg(rb, reinterpret_cast<char*>(&last_read_short_));
+  BIO_set_callback_ex(rb, &observeReads);
+}
+
+bool Conn::socketDrained() const {
+  return !fatal_ && last_read_short_ && SSL_has_pending(ssl_) == 0;
+}
+
 Conn::Conn(std::shared_ptr<ServerContext> ctx, int fd) {
   if (!ctx) {
     fatal_ = true;
@@ -444,6 +466,7 @@ Conn::Conn(std::shared_ptr<ServerContext> ctx, int fd) {
     return;
   }
   SSL_set_accept_state(ssl_);
+  watchReads();
 }
 
 Conn::Conn(std::shared_ptr<ClientContext> ctx, int fd, std::string sni) {

@@ -34,9 +34,10 @@
 namespace surge::tls {
 
 struct ServerTlsOptions {
-  std::string cert_file;       // PEM chain (leaf first)
-  std::string key_file;        // PEM private key (unencrypted)
-  std::string client_ca_file;  // "" = no client certificates requested; else verify with this CA bundle
+  std::string cert_file;  // PEM chain (leaf first)
+  std::string key_file;   // PEM private key (unencrypted)
+  std::string
+      client_ca_file;  // "" = no client certificates requested; else verify with this CA bundle
   bool require_client_cert = false;  // mTLS: handshake fails without a valid client cert (only with
                                      // client_ca_file)
   // Server preference order; a client offering none of them → no ALPN selected (http/1.1
@@ -62,7 +63,8 @@ class ServerContext {
 
   SSL_CTX* native() const { return ctx_; }
   const ServerTlsOptions& options() const { return options_; }
-  // "subject CN=example, issuer CN=ca, notAfter 2027-12-07 11:00:00 UTC" (+ ", EXPIRED" when it is).
+  // "subject CN=example, issuer CN=ca, notAfter 2027-12-07 11:00:00 UTC" (+ ", EXPIRED" when it
+  // is).
   std::string certificateSummary() const;
 
  private:
@@ -70,7 +72,8 @@ class ServerContext {
   SSL_CTX* ctx_ = nullptr;
   ServerTlsOptions options_;
   std::string summary_;
-  std::string alpn_wire_;  // the ALPN list in wire format (length-prefixed), for the select callback
+  std::string
+      alpn_wire_;  // the ALPN list in wire format (length-prefixed), for the select callback
   friend class ServerContextLoader;
 };
 
@@ -80,8 +83,8 @@ class ServerContextHolder {
  public:
   explicit ServerContextHolder(ServerTlsOptions options);
   ~ServerContextHolder();
-  Status load();    // the first load; same as reload()
-  Status reload();  // on error the current context stays
+  Status load();                                   // the first load; same as reload()
+  Status reload();                                 // on error the current context stays
   std::shared_ptr<ServerContext> current() const;  // null before a successful load()
   const ServerTlsOptions& options() const { return options_; }
 
@@ -148,8 +151,12 @@ class Conn {
   // Human-readable reason of the last kError (e.g. "no shared cipher", "unsupported protocol",
   // "peer did not return a certificate") or of a kEof without close_notify; "" otherwise.
   std::string lastError() const { return last_error_; }
-  void shutdown();        // best-effort close_notify (non-blocking, once; nothing after an error)
+  void shutdown();         // best-effort close_notify (non-blocking, once; nothing after an error)
   size_t pending() const;  // SSL_pending: decrypted bytes buffered (read them without a new event)
+  // Server side: the last read(2) on the socket came back short and OpenSSL holds no unprocessed
+  // byte — an edge-triggered driver can wait for the next readiness event instead of reading
+  // again only to get EAGAIN (one system call less per request).
+  bool socketDrained() const;
   SSL* native() const { return ssl_; }
 
  private:
@@ -158,6 +165,8 @@ class Conn {
   SSL* ssl_ = nullptr;
   bool handshake_done_ = false;
   bool fatal_ = false;
+  bool last_read_short_ = false;  // written by the read BIO's callback
+  void watchReads();
   bool shutdown_sent_ = false;
   std::string last_error_;
 };
