@@ -578,7 +578,10 @@ Io Conn::handshake() {
   return io;
 }
 
-size_t Conn::read(char* buf, size_t n, Io* io) {
+// One SSL_read_ex / SSL_write_ex with the shared bookkeeping: a success also ends the handshake,
+// a failure is classified by fail() and named after what it was doing.
+template <typename Op>
+size_t Conn::transfer(size_t n, Io* io, const char* what, Op op) {
   if (fatal_) {
     *io = Io::kError;
     return 0;
@@ -589,41 +592,25 @@ size_t Conn::read(char* buf, size_t n, Io* io) {
   }
   ERR_clear_error();
   errno = 0;
-  size_t got = 0;
-  const int r = SSL_read_ex(ssl_, buf, n, &got);
+  size_t done = 0;
+  const int r = op(&done);
   if (r == 1) {
     handshake_done_ = true;
     *io = Io::kOk;
-    return got;
+    return done;
   }
-  const char* during = handshake_done_ ? "read" : "handshake";
+  const char* during = handshake_done_ ? what : "handshake";
   if (!handshake_done_ && SSL_is_init_finished(ssl_)) handshake_done_ = true;
   *io = fail(r, during);
   return 0;
 }
 
+size_t Conn::read(char* buf, size_t n, Io* io) {
+  return transfer(n, io, "read", [&](size_t* got) { return SSL_read_ex(ssl_, buf, n, got); });
+}
+
 size_t Conn::write(const char* buf, size_t n, Io* io) {
-  if (fatal_) {
-    *io = Io::kError;
-    return 0;
-  }
-  if (n == 0) {
-    *io = Io::kOk;
-    return 0;
-  }
-  ERR_clear_error();
-  errno = 0;
-  size_t wrote = 0;
-  const int r = SSL_write_ex(ssl_, buf, n, &wrote);
-  if (r == 1) {
-    handshake_done_ = true;
-    *io = Io::kOk;
-    return wrote;
-  }
-  const char* during = handshake_done_ ? "write" : "handshake";
-  if (!handshake_done_ && SSL_is_init_finished(ssl_)) handshake_done_ = true;
-  *io = fail(r, during);
-  return 0;
+  return transfer(n, io, "write", [&](size_t* wrote) { return SSL_write_ex(ssl_, buf, n, wrote); });
 }
 
 std::string_view Conn::alpn() const {

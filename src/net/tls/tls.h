@@ -167,6 +167,8 @@ class Conn {
   bool fatal_ = false;
   bool last_read_short_ = false;  // written by the read BIO's callback
   void watchReads();
+  template <typename Op>
+  size_t transfer(size_t n, Io* io, const char* what, Op op);
   bool shutdown_sent_ = false;
   std::string last_error_;
 };
