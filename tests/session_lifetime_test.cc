@@ -84,8 +84,10 @@ std::multiset<unsigned long> socketInodes() {
   return inodes;
 }
 
-// Inodes of the server side of the connections to `server_port`, by client port (IPv4
-// /proc/net/tcp, read once).
+// Inodes of the server side of the established connections to `server_port`, by client port
+// (IPv4 /proc/net/tcp, read once). Established only: loopback reuses a client port while an older
+// connection's server side still lingers (CLOSE_WAIT, kept by a dup of an earlier round), and
+// mapping the port to that socket would wait for a session that is not this round's.
 std::map<unsigned, unsigned long> serverSideInodes(int server_port) {
   std::map<unsigned, unsigned long> out;
   std::ifstream in("/proc/net/tcp");
@@ -97,7 +99,7 @@ std::map<unsigned, unsigned long> serverSideInodes(int server_port) {
     int sl;
     if (std::sscanf(line.c_str(), " %d: %x:%x %x:%x %x %x:%x %x:%x %x %u %u %lu", &sl, &la, &lp,
                     &ra, &rp, &st, &tx, &rx, &tr, &tm, &retr, &uid, &timeout, &inode) == 14 &&
-        static_cast<int>(lp) == server_port && inode != 0) {
+        static_cast<int>(lp) == server_port && inode != 0 && st == 0x01 /* ESTABLISHED */) {
       out[rp] = inode;
     }
   }
