@@ -13,8 +13,8 @@
 
 #include "serving/grpc/grpc_service.h"
 #include "support/fixtures.h"
-#include "support/wait.h"
 #include "support/http_client.h"
+#include "support/wait.h"
 
 namespace surge::testing {
 namespace {
@@ -101,6 +101,20 @@ class GrpcIntegration : public ::testing::Test {
       for (float f : x) in->mutable_contents()->add_fp32_contents(f);
     }
     return r;
+  }
+
+  // Python stubs of grpc_service.proto generated into `out` by protoc's Python plugin (paths fixed
+  // at configure time).
+  ::testing::AssertionResult pythonStubs(const std::string& out, const std::string& log) {
+    const std::string src = SURGE_TEST_SOURCE_DIR;
+    std::filesystem::create_directories(out);
+    int rc = runToExit(
+        {SURGE_TEST_PROTOC, "-I" + src + "/src", "--python_out=" + out, "--grpc_python_out=" + out,
+         std::string("--plugin=protoc-gen-grpc_python=") + SURGE_TEST_GRPC_PYTHON_PLUGIN,
+         src + "/src/serving/grpc/grpc_service.proto", src + "/src/serving/model_config.proto"},
+        dir_.file(log), 60s);
+    if (rc == 0) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << readFile(dir_.file(log));
   }
 
   ScratchDir dir_{"grpc"};
@@ -539,14 +553,8 @@ TEST_F(GrpcIntegration, PythonGrpcioClient) {
       << "Debian's python3-grpcio / python3-protobuf are missing (scripts/install-deps): "
       << readFile(dir_.file("probe.log"));
   std::string out = dir_.file("py");
-  std::filesystem::create_directories(out);
-  int rc = runToExit(
-      {protoc, "-I" + std::string(src) + "/src", "--python_out=" + out, "--grpc_python_out=" + out,
-       std::string("--plugin=protoc-gen-grpc_python=") + plugin,
-       std::string(src) + "/src/serving/grpc/grpc_service.proto",
-       std::string(src) + "/src/serving/model_config.proto"},
-      dir_.file("protoc.log"), 60s);
-  ASSERT_EQ(rc, 0) << readFile(dir_.file("protoc.log"));
+  ASSERT_TRUE(pythonStubs(out, "protoc.log"));
+  int rc = 0;
   start();
   json h =
       httpJson("POST", "/v2/models/m/infer",
@@ -648,18 +656,10 @@ TEST_F(GrpcIntegration, ThroughTheGatewayCallsOfOneChannelSpreadOverReplicas) {
   EXPECT_GE(a, 18) << m;
   EXPECT_GE(b, 18) << m;
   // A client that is not surge's code through the gateway: Python's grpcio.
-  const std::string protoc = SURGE_TEST_PROTOC;
-  const std::string plugin = SURGE_TEST_GRPC_PYTHON_PLUGIN;
   const std::string src = SURGE_TEST_SOURCE_DIR;
   std::string out = dir_.file("pygw");
-  std::filesystem::create_directories(out);
-  int rc = runToExit(
-      {protoc, "-I" + std::string(src) + "/src", "--python_out=" + out, "--grpc_python_out=" + out,
-       std::string("--plugin=protoc-gen-grpc_python=") + plugin,
-       std::string(src) + "/src/serving/grpc/grpc_service.proto",
-       std::string(src) + "/src/serving/model_config.proto"},
-      dir_.file("protoc-gw.log"), 60s);
-  ASSERT_EQ(rc, 0) << readFile(dir_.file("protoc-gw.log"));
+  ASSERT_TRUE(pythonStubs(out, "protoc-gw.log"));
+  int rc = 0;
   std::string stdout_text;
   rc = runToExit({"/usr/bin/python3", std::string(src) + "/tests/grpc_python_client.py", out,
                   "127.0.0.1:" + std::to_string(gw.port())},

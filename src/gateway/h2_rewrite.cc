@@ -126,13 +126,4 @@ H2LocalAnswer h2LocalAnswer(bool grpc, int http_status, std::string_view message
   return a;
 }
 
-int grpcStatusOf(const std::vector<h2::Header>& headers) {
-  const std::string* v = h2Find(headers, "grpc-status");
-  if (v == nullptr) return -1;
-  int code = -1;
-  auto r = std::from_chars(v->data(), v->data() + v->size(), code);
-  if (r.ec != std::errc() || r.ptr != v->data() + v->size() || code < 0) return -1;
-  return code;
-}
-
 }  // namespace surge::gateway

@@ -58,7 +58,6 @@ struct H2LocalAnswer {
 };
 H2LocalAnswer h2LocalAnswer(bool grpc, int http_status, std::string_view message);
 
-// grpc-status of a header block (trailers, or headers of a Trailers-Only response), or -1.
-int grpcStatusOf(const std::vector<h2::Header>& headers);
+using h2::grpcStatusOf;
 
 }  // namespace surge::gateway

@@ -211,10 +211,7 @@ class HealthChecker::Prober : public std::enable_shared_from_this<Prober> {
     bool closed = false;
     uint32_t close_code = 0;
     h2::ClientSession::Callbacks cb;
-    auto grpcStatusOf = [](const std::vector<h2::Header>& hs) {
-      const std::string* v = h2::findHeader(hs, "grpc-status");
-      return v == nullptr ? -1 : std::atoi(v->c_str());
-    };
+    using h2::grpcStatusOf;
     cb.on_headers = [&](int32_t, std::vector<h2::Header> h, bool) {
       if (const std::string* s = h2::findHeader(h, ":status")) status = std::atoi(s->c_str());
       if (int g = grpcStatusOf(h); g >= 0) grpc_status = g;

@@ -1,6 +1,7 @@
 #include "net/h2/grpc_framing.h"
 
 #include <cctype>
+#include <charconv>
 #include <limits>
 
 namespace surge::h2 {
@@ -23,13 +24,13 @@ Status GrpcMessageReader::feed(std::string_view data) {
                                 "identity only)"
                               : "gRPC: invalid message flag");
     }
-    const uint64_t len = (uint64_t{p[1]} << 24) | (uint64_t{p[2]} << 16) | (uint64_t{p[3]} << 8) |
-                         uint64_t{p[4]};
+    const uint64_t len =
+        (uint64_t{p[1]} << 24) | (uint64_t{p[2]} << 16) | (uint64_t{p[3]} << 8) | uint64_t{p[4]};
     if (len > max_) {
       error_code_ = GrpcCode::kResourceExhausted;
-      return Status(StatusCode::kResourceExhausted,
-                    "gRPC: received message larger than max (" + std::to_string(len) + " vs. " +
-                        std::to_string(max_) + ")");
+      return Status(StatusCode::kResourceExhausted, "gRPC: received message larger than max (" +
+                                                        std::to_string(len) + " vs. " +
+                                                        std::to_string(max_) + ")");
     }
     if (buffer_.size() - pos - 5 < len) break;
     pos += 5 + static_cast<size_t>(len);
@@ -40,7 +41,8 @@ Status GrpcMessageReader::feed(std::string_view data) {
 std::optional<std::string> GrpcMessageReader::next() {
   if (error_code_ != GrpcCode::kOk || buffer_.size() - offset_ < 5) return std::nullopt;
   const auto* p = reinterpret_cast<const unsigned char*>(buffer_.data() + offset_);
-  const size_t len = (size_t{p[1]} << 24) | (size_t{p[2]} << 16) | (size_t{p[3]} << 8) | size_t{p[4]};
+  const size_t len =
+      (size_t{p[1]} << 24) | (size_t{p[2]} << 16) | (size_t{p[3]} << 8) | size_t{p[4]};
   if (buffer_.size() - offset_ - 5 < len) return std::nullopt;
   std::string msg = buffer_.substr(offset_ + 5, len);
   offset_ += 5 + len;
@@ -81,12 +83,24 @@ StatusOr<Duration> parseGrpcTimeout(std::string_view v) {
   }
   int64_t unit_ns = 0;
   switch (v.back()) {
-    case 'H': unit_ns = 3'600'000'000'000; break;
-    case 'M': unit_ns = 60'000'000'000; break;
-    case 'S': unit_ns = 1'000'000'000; break;
-    case 'm': unit_ns = 1'000'000; break;
-    case 'u': unit_ns = 1'000; break;
-    case 'n': unit_ns = 1; break;
+    case 'H':
+      unit_ns = 3'600'000'000'000;
+      break;
+    case 'M':
+      unit_ns = 60'000'000'000;
+      break;
+    case 'S':
+      unit_ns = 1'000'000'000;
+      break;
+    case 'm':
+      unit_ns = 1'000'000;
+      break;
+    case 'u':
+      unit_ns = 1'000;
+      break;
+    case 'n':
+      unit_ns = 1;
+      break;
     default:
       return invalidArgument("grpc-timeout: unknown unit (expected H, M, S, m, u or n)");
   }
@@ -171,6 +185,15 @@ bool isGrpcRequest(const std::vector<Header>& headers) {
     if (std::tolower(static_cast<unsigned char>(t[i])) != kGrpc[i]) return false;
   }
   return t.size() == kGrpc.size() || t[kGrpc.size()] == '+' || t[kGrpc.size()] == ';';
+}
+
+int grpcStatusOf(const std::vector<Header>& headers) {
+  const std::string* v = findHeader(headers, "grpc-status");
+  if (v == nullptr) return -1;
+  int code = -1;
+  auto r = std::from_chars(v->data(), v->data() + v->size(), code);
+  if (r.ec != std::errc() || r.ptr != v->data() + v->size() || code < 0) return -1;
+  return code;
 }
 
 }  // namespace surge::h2

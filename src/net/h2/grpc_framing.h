@@ -77,6 +77,10 @@ std::vector<Header> grpcTrailersOnly(GrpcCode code, std::string_view message);
 // The response headers of a gRPC call that will carry messages.
 std::vector<Header> grpcResponseHeaders();
 
+// grpc-status of a header block (trailers, or the headers of a Trailers-Only response) as a
+// number, or -1 when absent or not a non-negative decimal.
+int grpcStatusOf(const std::vector<Header>& headers);
+
 // True when the request headers are a gRPC call (POST with content-type application/grpc[+…]).
 bool isGrpcRequest(const std::vector<Header>& headers);
 // The value of `name` (lower-case) in a header list, or nullptr.
