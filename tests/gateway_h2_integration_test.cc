@@ -156,6 +156,11 @@ TEST_F(GatewayH2, NoHealthyUpstreamIsGrpcUnavailableAndTimeoutIsDeadlineExceeded
   EXPECT_EQ(c2.result(d).grpcStatus(), 4);
   EXPECT_LT(took, 3s) << "grpc-timeout honoured";
   EXPECT_GE(took, 150ms);
+  // A huge grpc-timeout (saturated when parsed) leaves the request's own deadline: answered.
+  int32_t huge =
+      c2.submitGrpc("/svc/Call", "x", {{"grpc-timeout", "99999999H"}, {"x-delay-ms", "200"}});
+  ASSERT_TRUE(c2.run(10s));
+  EXPECT_EQ(c2.result(huge).grpcStatus(), 0);
   // A malformed grpc-timeout is the client's error.
   int32_t e = c2.submitGrpc("/svc/Call", "x", {{"grpc-timeout", "soon"}});
   ASSERT_TRUE(c2.run(10s));
@@ -296,8 +301,7 @@ TEST_F(GatewayH2, GrpcHealthChecksTakeANotServingReplicaOut) {
     return std::string("?");
   };
   ASSERT_TRUE(waitUntil(
-      [&] { return healthOf(sick) == "\"unhealthy\"" && healthOf(good) == "\"healthy\""; },
-      10s))
+      [&] { return healthOf(sick) == "\"unhealthy\"" && healthOf(good) == "\"healthy\""; }, 10s))
       << httpGet(admin_port_, "/backends").body;
   H2TestClient client(port_);
   std::vector<int32_t> ids;
