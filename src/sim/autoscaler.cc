@@ -82,7 +82,7 @@ class HpaScaler : public SimAutoscaler {
     last_scrape_ns_ = v.now_ns;
     for (const auto& p : v.pods) {
       auto& s = scrapes_[p.name];
-      s.push_back({v.now_ns, p.requests_total, p.busy_slot_ns, p.in_flight, p.slots});
+      s.push_back({v.now_ns, p.requests_total, p.busy_slot_ns, p.in_flight, p.slots, p.ready});
       // Keep what the window needs plus one older point.
       while (s.size() > 2 && s[1].t_ns <= v.now_ns - options_.metrics_window.count() + 1'000'000) {
         s.pop_front();
@@ -150,19 +150,24 @@ class HpaScaler : public SimAutoscaler {
     double busy_ns;
     int64_t in_flight;
     int64_t slots;
+    bool ready;  // in the gateway (its per-backend counter exists) at this scrape
   };
 
   // The window's oldest usable point and the latest: nullptr pair when fewer than two scrapes.
-  std::pair<const Scrape*, const Scrape*> window(const std::string& pod, int64_t now_ns) const {
+  // ready_only: only scrapes taken while the pod was ready count — the gateway's per-backend
+  // counter behind requests_per_second exists once the replica joined the gateway, so a replica
+  // that became ready has no rate until the second scrape after it (as ScrapeCollector).
+  std::pair<const Scrape*, const Scrape*> window(const std::string& pod, bool ready_only) const {
     auto it = scrapes_.find(pod);
     if (it == scrapes_.end() || it->second.empty()) return {nullptr, nullptr};
     const auto& s = it->second;
     const Scrape* last = &s.back();
+    if (ready_only && !last->ready) return {nullptr, nullptr};
     const Scrape* first = nullptr;
-    (void)now_ns;
     // Tolerate scrape-time jitter of 1 ms when matching the window's start.
     int64_t from = last->t_ns - options_.metrics_window.count() + 1'000'000;
     for (const auto& x : s) {
+      if (ready_only && !x.ready) continue;
       if (x.t_ns <= from || first == nullptr) first = &x;
       if (x.t_ns > from) break;
     }
@@ -172,7 +177,6 @@ class HpaScaler : public SimAutoscaler {
 
   MetricsSnapshot collect(const std::vector<PodInfo>& pods, TimePoint now) {
     MetricsSnapshot out;
-    const int64_t now_ns = now.time_since_epoch().count();
     const std::string& predictive_metric = pipeline_.policy().predictive.metric;
     for (const auto& spec : pipeline_.collectSpec().metrics) {
       bool resource = spec.type == MetricSourceType::kResource ||
@@ -213,7 +217,7 @@ class HpaScaler : public SimAutoscaler {
       auto& samples = out.pod_metrics[spec.name];
       for (const auto& pod : pods) {
         if (pod.deleted) continue;
-        auto [first, last] = window(pod.name, now_ns);
+        auto [first, last] = window(pod.name, rps);
         if (last == nullptr) continue;
         PodSample s;
         s.timestamp = TimePoint(Duration(last->t_ns));

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "sim/test_util.h"
 
 namespace surge::sim {
@@ -166,6 +168,62 @@ autoscaler:
   }
   EXPECT_GT(more, 0);
   EXPECT_NE(rowAt(predictive, 180).note.find("forecast="), std::string::npos);
+}
+
+TEST(SimAutoscaler, ANewReplicaHasNoRequestRateUntilTheSecondScrapeAfterItJoined) {
+  // requests_per_second is the gateway's per-backend counter: a replica has one once it is ready
+  // (joined the gateway). Scraped while starting it must not count — its rate comes from two
+  // scrapes taken while ready, as surge autoscale's ScrapeCollector sees it (missing before).
+  SimConfig c = configFromYaml(R"(
+traffic: {rps: 10}
+service: {mean: 5ms}
+autoscaler:
+  sync_period: 5s
+  hpa:
+    minReplicas: 1
+    maxReplicas: 5
+    metrics:
+      - type: Pods
+        pods:
+          metric: {name: requests_per_second}
+          target: {type: AverageValue, averageValue: "10"}
+)");
+  RateCurve curve = makeRateCurve(c);
+  auto scaler = makeSimAutoscaler(c, curve);
+  ASSERT_TRUE(scaler.isOk()) << scaler.status().message();
+  auto pod = [](const std::string& name, bool ready, uint64_t requests) {
+    ClusterView::Pod p;
+    p.name = name;
+    p.ready = ready;
+    p.ready_ns = ready ? 1 : -1;
+    p.requests_total = requests;
+    return p;
+  };
+  auto view = [&](double t_s, std::vector<ClusterView::Pod> pods) {
+    ClusterView v;
+    v.now_ns = static_cast<int64_t>(t_s * 1e9);
+    v.spec_replicas = static_cast<int32_t>(pods.size());
+    v.pods = std::move(pods);
+    return v;
+  };
+  auto rates = [&](const ClusterView& v) {
+    autoscale::Observation o = (*scaler)->observe(v);
+    std::map<std::string, int64_t> out;
+    for (const auto& [name, sample] : o.metrics.pod_metrics["requests_per_second"]) {
+      out[name] = sample.value_milli;
+    }
+    return out;
+  };
+  rates(view(0, {pod("a", true, 0), pod("b", false, 0)}));
+  // 5 s: b is still starting (scraped, but not in the gateway): a has a rate, b none.
+  auto r5 = rates(view(5, {pod("a", true, 100), pod("b", false, 0)}));
+  EXPECT_EQ(r5, (std::map<std::string, int64_t>{{"a", 20000}}));
+  // 10 s: b joined after 5 s and took 20 requests — its first scrape while ready: still none.
+  auto r10 = rates(view(10, {pod("a", true, 200), pod("b", true, 20)}));
+  EXPECT_EQ(r10, (std::map<std::string, int64_t>{{"a", 20000}}));
+  // 15 s: b's rate between the two scrapes while ready.
+  auto r15 = rates(view(15, {pod("a", true, 300), pod("b", true, 70)}));
+  EXPECT_EQ(r15, (std::map<std::string, int64_t>{{"a", 20000}, {"b", 10000}}));
 }
 
 TEST(SimAutoscaler, ConfigErrors) {

@@ -15,6 +15,8 @@ std::string_view serviceKindName(ServiceModel::Kind kind) {
       return "lognormal";
     case ServiceModel::Kind::kBatchCurve:
       return "batch_curve";
+    case ServiceModel::Kind::kPercentiles:
+      return "percentiles";
   }
   return "?";
 }
@@ -22,6 +24,14 @@ std::string_view serviceKindName(ServiceModel::Kind kind) {
 double ServiceModel::meanSeconds(int64_t rows) const {
   if (kind == Kind::kBatchCurve) {
     return base + per_item * static_cast<double>(rows) + jitter / 2;
+  }
+  if (kind == Kind::kPercentiles) {
+    double m = 0;
+    for (size_t i = 1; i < quantiles.size(); ++i) {
+      m += (quantiles[i].first - quantiles[i - 1].first) *
+           (quantiles[i].second + quantiles[i - 1].second) / 2;
+    }
+    return m;
   }
   return mean;
 }
@@ -48,6 +58,15 @@ int64_t ServiceModel::sampleNanos(int64_t rows, Random& random) const {
       s = base + per_item * static_cast<double>(rows);
       if (jitter > 0) s += random.uniformDouble() * jitter;
       break;
+    case Kind::kPercentiles: {
+      const double u = random.uniformDouble();
+      size_t i = 1;
+      while (i + 1 < quantiles.size() && quantiles[i].first <= u) ++i;
+      const auto& [q0, v0] = quantiles[i - 1];
+      const auto& [q1, v1] = quantiles[i];
+      s = q1 > q0 ? v0 + (v1 - v0) * (u - q0) / (q1 - q0) : v1;
+      break;
+    }
   }
   auto ns = static_cast<int64_t>(std::llround(s * 1e9));
   return ns > 0 ? ns : 1;

@@ -1,6 +1,8 @@
 #include "sim/sim_config.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "config/suggest.h"
@@ -134,12 +136,58 @@ Status parseTraffic(const Node& n, const std::string& base_dir, TrafficConfig* t
   return Status::ok();
 }
 
+// distribution: percentiles — p0 and p100 required, any pN between (N a number, 0 ≤ N ≤ 100);
+// values must not fall as N rises.
+Status parsePercentiles(const Node& n, ServiceModel* s) {
+  std::vector<std::pair<double, double>> q;
+  for (const auto& [key, value] : n.entries()) {
+    if (key == "distribution") continue;
+    double pct = -1;
+    if (key.size() >= 2 && key[0] == 'p') {
+      const std::string digits = key.substr(1);
+      char* end = nullptr;
+      pct = std::strtod(digits.c_str(), &end);
+      if (end != digits.c_str() + digits.size() || digits.find_first_not_of("0123456789.") !=
+                                                        std::string::npos) {
+        pct = -1;
+      }
+    }
+    if (!(pct >= 0 && pct <= 100)) {
+      return value.error("unknown key '" + key +
+                         "' for distribution percentiles (expected p0, p100 and percentiles "
+                         "between, e.g. p50, p99, p99.9)");
+    }
+    ASSIGN_OR_RETURN(double seconds, getSeconds(n, key, 0));
+    if (!(seconds > 0)) return value.error("must be greater than 0");
+    q.emplace_back(pct / 100, seconds);
+  }
+  std::sort(q.begin(), q.end());
+  if (q.empty() || q.front().first != 0 || q.back().first != 1) {
+    return n.error("distribution percentiles needs p0 (the minimum) and p100 (the maximum)");
+  }
+  for (size_t i = 1; i < q.size(); ++i) {
+    if (q[i].first == q[i - 1].first) return n.error("a percentile is given twice");
+    if (q[i].second < q[i - 1].second) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "p%g is below p%g (percentiles must not fall)",
+                    q[i].first * 100, q[i - 1].first * 100);
+      return n.error(buf);
+    }
+  }
+  s->quantiles = std::move(q);
+  return Status::ok();
+}
+
 Status parseService(const Node& n, ServiceModel* s) {
-  RETURN_IF_ERROR(n.checkKeys({"distribution", "mean", "cv", "base", "per_item", "jitter"}));
-  ASSIGN_OR_RETURN(std::string dist,
-                   n.getOneOf("distribution", "exponential",
-                              {"exponential", "deterministic", "lognormal", "batch_curve"}));
+  ASSIGN_OR_RETURN(std::string dist, n.getOneOf("distribution", "exponential",
+                                                {"exponential", "deterministic", "lognormal",
+                                                 "batch_curve", "percentiles"}));
   using K = ServiceModel::Kind;
+  if (dist == "percentiles") {
+    s->kind = K::kPercentiles;
+    return parsePercentiles(n, s);
+  }
+  RETURN_IF_ERROR(n.checkKeys({"distribution", "mean", "cv", "base", "per_item", "jitter"}));
   s->kind = dist == "exponential"     ? K::kExponential
             : dist == "deterministic" ? K::kDeterministic
             : dist == "lognormal"     ? K::kLognormal
@@ -289,8 +337,25 @@ StatusOr<SimConfig> parseSimConfig(const Node& root) {
   if (c.replicas > c.max_replicas) return r["count"].error("must not exceed replicas.max");
   ASSIGN_OR_RETURN(c.replica.slots, r.getIntInRange("slots", 1, 1, 4096));
   ASSIGN_OR_RETURN(c.replica.queue_limit, r.getIntInRange("queue_limit", 0, 0, 1 << 30));
-  ASSIGN_OR_RETURN(c.replica.cold_start, r.getDurationInRange("cold_start", Duration(0),
-                                                              Duration(0), std::chrono::hours(1)));
+  if (r.has("cold_start") && r["cold_start"].isSequence()) {
+    const Node list = r["cold_start"];
+    if (list.size() == 0) return list.error("an empty list (give one duration or several)");
+    if (list.size() > 100000) return list.error("more than 100000 cold starts");
+    for (size_t i = 0; i < list.size(); ++i) {
+      ASSIGN_OR_RETURN(Duration d, list.at(i).asDuration());
+      if (d < Duration(0) || d > std::chrono::hours(1)) {
+        return list.at(i).error("a cold start must be between 0s and 1h");
+      }
+      c.replica.cold_starts.push_back(d);
+    }
+    Duration sum{0};
+    for (Duration d : c.replica.cold_starts) sum += d;
+    c.replica.cold_start = sum / static_cast<int64_t>(c.replica.cold_starts.size());
+  } else {
+    ASSIGN_OR_RETURN(c.replica.cold_start, r.getDurationInRange("cold_start", Duration(0),
+                                                                Duration(0),
+                                                                std::chrono::hours(1)));
+  }
 
   Node g = root["gateway"];
   c.gateway.balancer.algorithm = "least_connections";

@@ -37,6 +37,9 @@ struct ReplicaConfig {
   int64_t queue_limit = 0;  // requests waiting per replica beyond its slots; 0 = unlimited
   serving::BatchPolicyOptions batching;  // dynamic = false: each request is its own batch
   Duration cold_start{0};   // from the scale-up decision to ready
+  // `cold_start: [a, b, ...]`: the k-th replica added takes the k-th, the last one beyond the
+  // list (replaying measured cold starts); empty: every replica takes cold_start.
+  std::vector<Duration> cold_starts;
 };
 
 struct GatewayConfig {

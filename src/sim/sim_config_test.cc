@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <vector>
+
+#include "common/random.h"
+
 #include "sim/test_util.h"
 
 namespace surge::sim {
@@ -52,6 +57,50 @@ output: {interval: 30s}
   EXPECT_DOUBLE_EQ(c.price_per_hour, 0.5);
   EXPECT_EQ(c.interval, std::chrono::seconds(30));
   EXPECT_FALSE(c.autoscaler.enabled);
+}
+
+TEST(SimConfig, PercentilesAndColdStartLists) {
+  SimConfig c = configFromYaml(R"(
+traffic: {rps: 10}
+service: {distribution: percentiles, p0: 16ms, p50: 17ms, p90: 18ms, p99: 22ms, p100: 30ms}
+replicas: {count: 2, cold_start: [2s, 4s]}
+)");
+  const ServiceModel& m = c.replica.service;
+  EXPECT_EQ(m.kind, ServiceModel::Kind::kPercentiles);
+  ASSERT_EQ(m.quantiles.size(), 5u);
+  // Trapezoids: .5 × 16.5 + .4 × 17.5 + .09 × 20 + .01 × 26 = 17.31 ms.
+  EXPECT_NEAR(m.meanSeconds(1), 0.01731, 1e-9);
+  // Sampled by linear interpolation: every draw within [p0, p100], the quantiles where given.
+  Random random(3);
+  std::vector<double> draws;
+  for (int i = 0; i < 200000; ++i) draws.push_back(static_cast<double>(m.sampleNanos(1, random)) / 1e6);
+  std::sort(draws.begin(), draws.end());
+  EXPECT_GE(draws.front(), 16);
+  EXPECT_LE(draws.back(), 30);
+  EXPECT_NEAR(draws[100000], 17, 0.05);
+  EXPECT_NEAR(draws[180000], 18, 0.05);
+  EXPECT_NEAR(draws[198000], 22, 0.2);
+  double sum = 0;
+  for (double d : draws) sum += d;
+  EXPECT_NEAR(sum / static_cast<double>(draws.size()), 17.31, 0.03);
+  EXPECT_EQ(c.replica.cold_starts,
+            (std::vector<Duration>{std::chrono::seconds(2), std::chrono::seconds(4)}));
+  EXPECT_EQ(c.replica.cold_start, std::chrono::seconds(3));
+
+  const std::string base = "traffic: {rps: 10}\nreplicas: {count: 1}\nservice: ";
+  std::string e = configError(base + "{distribution: percentiles, p50: 1ms, p100: 2ms}\n");
+  EXPECT_NE(e.find("needs p0"), std::string::npos) << e;
+  e = configError(base + "{distribution: percentiles, p0: 1ms, p90: 3ms, p99: 2ms, p100: 4ms}\n");
+  EXPECT_NE(e.find("p99 is below p90"), std::string::npos) << e;
+  e = configError(base + "{distribution: percentiles, p0: 1ms, mean: 3ms, p100: 4ms}\n");
+  EXPECT_NE(e.find("unknown key 'mean'"), std::string::npos) << e;
+  EXPECT_NE(e.find("sim.yaml:3:"), std::string::npos) << e;
+  e = configError(base + "{distribution: percentiles, p0: 1ms, p101: 3ms, p100: 4ms}\n");
+  EXPECT_NE(e.find("unknown key 'p101'"), std::string::npos) << e;
+  e = configError("traffic: {rps: 10}\nservice: {mean: 5ms}\nreplicas: {cold_start: [1s, soon]}\n");
+  EXPECT_NE(e.find("sim.yaml:3:"), std::string::npos) << e;
+  e = configError("traffic: {rps: 10}\nservice: {mean: 5ms}\nreplicas: {cold_start: []}\n");
+  EXPECT_NE(e.find("empty list"), std::string::npos) << e;
 }
 
 TEST(SimConfig, ErrorsNameFileLineAndField) {

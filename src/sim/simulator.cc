@@ -115,8 +115,12 @@ class Engine {
     rebuildHostSet();
     events_.push(std::min(interval_ns_, end_ns_), kTick, 0);
     if (scaler_) {
-      events_.push(0, kScrape, 0);
-      events_.push(std::max<int64_t>(0, scaler_->firstSync().count()), kSync, 0);
+      // Scrapes keep the syncs' phase (the real collector reads its counters at each sync):
+      // the first at the first sync minus whole scrape intervals, at or after 0.
+      const int64_t first_sync = std::max<int64_t>(0, scaler_->firstSync().count());
+      const int64_t scrape_every = scaler_->scrapeInterval().count();
+      events_.push(scrape_every > 0 ? first_sync % scrape_every : 0, kScrape, 0);
+      events_.push(first_sync, kSync, 0);
     }
     int64_t next_arrival = arrivals_.next();
     while (true) {
@@ -229,12 +233,19 @@ class Engine {
     r.created_ns = now_;
     ++provisioned_;
     max_provisioned_ = std::max(max_provisioned_, provisioned_);
-    if (ready_now || c_.replica.cold_start.count() == 0) {
+    // A list of cold starts: the k-th replica added after the start takes the k-th (the last
+    // one beyond the list).
+    Duration cold = c_.replica.cold_start;
+    if (!ready_now && !c_.replica.cold_starts.empty()) {
+      cold = c_.replica.cold_starts[std::min(added_, c_.replica.cold_starts.size() - 1)];
+    }
+    if (!ready_now) ++added_;
+    if (ready_now || cold.count() == 0) {
       makeReady(idx);
     } else {
       r.state = Replica::State::kStarting;
       starting_.push_back(idx);
-      events_.push(now_ + c_.replica.cold_start.count(), kReady, idx);
+      events_.push(now_ + cold.count(), kReady, idx);
     }
   }
 
@@ -595,6 +606,7 @@ class Engine {
   std::vector<uint32_t> free_slots_;  // shared mode: one entry per free slot
   Fifo shared_queue_;
   int64_t ready_count_ = 0, provisioned_ = 0, max_provisioned_ = 0;
+  size_t added_ = 0;  // replicas added after the start (their index in cold_starts)
   int32_t desired_ = 0;
   uint64_t set_version_ = 0;
   bool ramp_pending_ = false;  // a kRamp event is queued

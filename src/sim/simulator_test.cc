@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "sim/report.h"
 #include "sim/test_util.h"
 
@@ -192,13 +194,15 @@ class RecordingScaler : public Scaler {
   Duration scrapeInterval() const override { return std::chrono::seconds(15); }
   Duration syncPeriod() const override { return std::chrono::seconds(15); }
   Duration firstSync() const override { return first_; }
-  void onScrape(const ClusterView&) override {}
+  void onScrape(const ClusterView& v) override {
+    scrape_s.push_back(static_cast<double>(v.now_ns) / 1e9);
+  }
   int32_t onSync(const ClusterView& v) override {
     sync_s.push_back(static_cast<double>(v.now_ns) / 1e9);
     views.push_back(v);
     return replicas_;
   }
-  std::vector<double> sync_s;
+  std::vector<double> sync_s, scrape_s;
   std::vector<ClusterView> views;
 
  private:
@@ -219,6 +223,30 @@ replicas: {count: 2}
   RecordingScaler plain(std::chrono::seconds(15), 2);
   run(c, &plain);
   EXPECT_EQ(plain.sync_s, (std::vector<double>{15, 30, 45}));
+  // Scrapes keep the syncs' phase (the real collector reads at the sync), none before.
+  EXPECT_EQ(phased.scrape_s, (std::vector<double>{4, 19, 34, 49}));
+  EXPECT_EQ(plain.scrape_s, (std::vector<double>{0, 15, 30, 45}));
+}
+
+TEST(Simulator, AListOfColdStartsIsTakenInTheOrderReplicasAreAdded) {
+  SimConfig c = configFromYaml(R"(
+duration: 30s
+traffic: {rps: 100}
+service: {distribution: exponential, mean: 10ms}
+replicas: {count: 2, cold_start: [3s, 1s, 2s]}
+)");
+  EXPECT_EQ(c.replica.cold_start, std::chrono::seconds(2));  // the mean, for reports
+  RecordingScaler s(std::chrono::seconds(5), 6);  // at 5 s: four more
+  run(c, &s);
+  ASSERT_GE(s.views.size(), 2u);
+  std::map<std::string, double> ready_s;
+  for (const auto& p : s.views[1].pods) ready_s[p.name] = static_cast<double>(p.ready_ns) / 1e9;
+  EXPECT_EQ(ready_s, (std::map<std::string, double>{{"replica-0", 0},
+                                                    {"replica-1", 0},
+                                                    {"replica-2", 8},
+                                                    {"replica-3", 6},
+                                                    {"replica-4", 7},
+                                                    {"replica-5", 7}}));
 }
 
 TEST(Simulator, GatewaySlowStartRampsANewReplicasShare) {
