@@ -37,7 +37,7 @@ std::string toJson(const RunConfig& c, const std::vector<LevelResult>& levels,
     o["dropped"] = l.dropped;
     o["rps"] = l.rps;
     o["ok_rps"] = l.ok_rps;
-    o["latency_s"] = {{"mean", l.mean_s}, {"p50", l.p50_s}, {"p90", l.p90_s},
+    o["latency_s"] = {{"mean", l.mean_s}, {"min", l.min_s}, {"p50", l.p50_s}, {"p90", l.p90_s},
                       {"p95", l.p95_s},   {"p99", l.p99_s}, {"p999", l.p999_s},
                       {"max", l.max_s}};
     o["avg_batch"] = l.avg_batch ? nlohmann::ordered_json(*l.avg_batch) : nullptr;

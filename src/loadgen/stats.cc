@@ -50,6 +50,7 @@ void LevelResult::fillLatency(const LatencyRecorder& rec) {
   auto s = rec.sorted();
   mean_s = rec.mean();
   max_s = rec.max();
+  min_s = s.empty() ? 0 : s.front();
   p50_s = percentile(s, 0.50);
   p90_s = percentile(s, 0.90);
   p95_s = percentile(s, 0.95);

@@ -52,7 +52,7 @@ struct LevelResult {
   uint64_t dropped = 0;       // open loop: sends still unanswered when the drain timed out
   double rps = 0;             // completed requests per second
   double ok_rps = 0;
-  double mean_s = 0, p50_s = 0, p90_s = 0, p95_s = 0, p99_s = 0, p999_s = 0, max_s = 0;
+  double mean_s = 0, min_s = 0, p50_s = 0, p90_s = 0, p95_s = 0, p99_s = 0, p999_s = 0, max_s = 0;
   std::optional<double> avg_batch;  // from the server's surge_serve_batch_size delta
   int windows = 0;            // sweep: windows measured
   bool stable = true;         // sweep: last 3 windows within the tolerance

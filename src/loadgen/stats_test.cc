@@ -47,6 +47,7 @@ TEST(LevelResult, FillsPercentilesAndCountsErrors) {
   EXPECT_DOUBLE_EQ(l.p99_s, 0.99);
   EXPECT_DOUBLE_EQ(l.p999_s, 0.999);
   EXPECT_DOUBLE_EQ(l.max_s, 1.0);
+  EXPECT_DOUBLE_EQ(l.min_s, 0.001);
   l.errors[503] = 2;
   l.errors[0] = 3;
   EXPECT_EQ(l.errorCount(), 5u);
