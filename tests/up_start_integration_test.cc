@@ -94,7 +94,8 @@ TEST(UpStart, ReadyMeansServingAndTheStartIsQuiet) {
   std::vector<std::string> argv = {surgeBinary(), "up", "--synthetic", "--listen", "127.0.0.1:0",
                                    "--admin", "127.0.0.1:0", "--autoscaler-admin", "127.0.0.1:0",
                                    "--state-dir", dir.file("state"), "--log-level", "info",
-                                   "--sync-period", "5s"};
+                                   "--sync-period", "5s", "--synthetic-latency", "7ms",
+                                   "--synthetic-max-batch", "4"};
   // Before the ready line: the gateway is up and answers 503 + Retry-After + a JSON error.
   std::string err;
   ASSERT_TRUE(up.process().start(argv, &err, dir.file("up.log"))) << err;
@@ -117,6 +118,12 @@ TEST(UpStart, ReadyMeansServingAndTheStartIsQuiet) {
   EXPECT_EQ(health.status, 200) << health.error << health.body;
   HttpResult meta = httpGet(port, "/v2/models/mlp");
   EXPECT_EQ(meta.status, 200) << meta.error << meta.body;
+  // The synthetic model as the flags shaped it.
+  HttpResult config = httpGet(port, "/v2/models/mlp/config");
+  ASSERT_EQ(config.status, 200) << config.error << config.body;
+  nlohmann::json cj = nlohmann::json::parse(config.body, nullptr, false);
+  EXPECT_EQ(cj.value("max_batch_size", 0), 4) << config.body;
+  EXPECT_NE(config.body.find("7000"), std::string::npos) << config.body;  // base_latency_us
 
   // The autoscaler has synced (its first sync runs at start) and waits: no decision yet.
   nlohmann::json status = getJson(scaler, "/status");
@@ -216,6 +223,18 @@ TEST(UpStart, ReplicasThatNeverServeStopUpWithTheReplicaLog) {
   EXPECT_TRUE(kept_log) << log;
   EXPECT_NE(kept_why.find("replica failure(s); logs kept"), std::string::npos) << kept_why;
   EXPECT_EQ(log.find("kept on request"), std::string::npos) << log;
+}
+
+TEST(UpStart, SyntheticModelFlagsWithoutSyntheticAreAUsageError) {
+  ScratchDir dir("up-synthetic-flags");
+  std::string out;
+  EXPECT_EQ(runToExit({surgeBinary(), "up", "--synthetic-max-batch", "1"}, dir.file("up.log"), 30s,
+                      &out),
+            2);
+  EXPECT_NE(readFile(dir.file("up.log")).find("--synthetic-max-batch shapes the synthetic demo "
+                                              "model: give --synthetic too"),
+            std::string::npos)
+      << readFile(dir.file("up.log"));
 }
 
 TEST(UpStart, ARunDirThatIsAFileIsAUsageError) {

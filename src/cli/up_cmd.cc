@@ -83,6 +83,20 @@ const CommandSpec& spec() {
               {.name = "--synthetic",
                .help = "use the synthetic demo model even when libtorch is built in",
                .type = FlagType::kBool},
+              {.name = "--synthetic-latency",
+               .value_name = "DUR",
+               .help = "the synthetic model's time per batch, plus 0.1 ms per row",
+               .type = FlagType::kDuration,
+               .default_value = "5ms",
+               .min = 0.0001,
+               .max = 60},
+              {.name = "--synthetic-max-batch",
+               .value_name = "N",
+               .help = "rows the synthetic model batches at most (1: one request at a time)",
+               .type = FlagType::kInt,
+               .default_value = "64",
+               .min = 1,
+               .max = 4096},
               {.name = "--listen",
                .value_name = "HOST:PORT",
                .help = "gateway clients",
@@ -180,31 +194,44 @@ std::string defaultStateDir() {
   return ".surge/up";
 }
 
-// A synthetic model with the demo MLP's name and shapes: ~5 ms per batch plus 0.1 ms per row,
-// batched dynamically — it costs time, not CPU, so many replicas fit on a small machine.
-std::string syntheticDemoConfig() {
+// The synthetic demo model: how long a batch takes and how many rows it batches.
+struct SyntheticModel {
+  int64_t base_latency_us = 5000;
+  int64_t max_batch = 64;
+};
+
+// A synthetic model with the demo MLP's name and shapes: base latency per batch (5 ms) plus
+// 0.1 ms per row, batched dynamically (64 rows at most) — it costs time, not CPU, so many replicas
+// fit on a small machine. One instance: a replica runs one batch at a time.
+std::string syntheticDemoConfig(const SyntheticModel& m) {
   return std::string("name: \"") + kDemoModel +
          "\"\n"
          "backend: \"synthetic\"\n"
-         "max_batch_size: 64\n"
+         "max_batch_size: " + std::to_string(m.max_batch) + "\n"
          "input [ { name: \"INPUT0\" data_type: TYPE_FP32 dims: [ 512 ] } ]\n"
          "output [ { name: \"OUTPUT0\" data_type: TYPE_FP32 dims: [ 16 ] } ]\n"
-         "dynamic_batching { max_queue_delay_microseconds: 2000 }\n"
-         "parameters { key: \"base_latency_us\" value { string_value: \"5000\" } }\n"
+         "dynamic_batching { max_queue_delay_microseconds: " +
+         (m.max_batch > 1 ? "2000" : "0") +
+         " }\n"
+         "parameters { key: \"base_latency_us\" value { string_value: \"" +
+         std::to_string(m.base_latency_us) +
+         "\" } }\n"
          "parameters { key: \"per_item_latency_us\" value { string_value: \"100\" } }\n";
 }
 
-// Creates the demo repository under state_dir on first run; returns its path.
-StatusOr<std::string> ensureDemoRepository(const std::string& state_dir, bool synthetic) {
+// Creates the demo repository under state_dir (the torch model on first run; the synthetic one's
+// config each run, as the flags say); returns its path.
+StatusOr<std::string> ensureDemoRepository(const std::string& state_dir, bool synthetic,
+                                           const SyntheticModel& synthetic_model) {
   const fs::path repo = fs::path(state_dir) / (synthetic ? "models-synthetic" : "models-torch");
   const fs::path model = repo / kDemoModel;
   std::error_code ec;
-  if (fs::exists(model / "config.pbtxt", ec)) return repo.string();
+  if (!synthetic && fs::exists(model / "config.pbtxt", ec)) return repo.string();
   fs::create_directories(model / "1", ec);
   if (ec) return internalError("cannot create " + (model / "1").string() + ": " + ec.message());
   if (synthetic) {
     std::ofstream out(model / "config.pbtxt");
-    out << syntheticDemoConfig();
+    out << syntheticDemoConfig(synthetic_model);
     if (!out) return internalError("cannot write " + (model / "config.pbtxt").string());
     return repo.string();
   }
@@ -357,6 +384,7 @@ struct UpOptions {
   bool zero = false;  // scale to zero (--min-replicas 0, or --config's minReplicaCount 0)
   int max_replicas = 0;
   bool synthetic = false;
+  SyntheticModel synthetic_model;
   bool log_level_set = false;
 };
 
@@ -367,6 +395,17 @@ std::optional<UpOptions> parseUpOptions(const std::vector<std::string>& argv, in
   o.config_path = args->str("--config");
   o.repo = args->str("--model-repository");
   o.synthetic = args->boolean("--synthetic");
+  for (const char* flag : {"--synthetic-latency", "--synthetic-max-batch"}) {
+    if (args->has(flag) && !o.synthetic) {
+      *exit_code = usageError(spec(), std::string(flag) + " shapes the synthetic demo model: "
+                                                          "give --synthetic too");
+      return std::nullopt;
+    }
+  }
+  o.synthetic_model.base_latency_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(args->duration("--synthetic-latency"))
+          .count();
+  o.synthetic_model.max_batch = args->integer("--synthetic-max-batch");
   o.listen = args->str("--listen");
   o.admin = args->str("--admin");
   o.scaler_admin = args->str("--autoscaler-admin");
@@ -484,7 +523,7 @@ bool resolveRepository(UpOptions* o, autoscale::AutoscalePolicy* policy, std::st
       o->synthetic = true;
     }
 #endif
-    auto made = ensureDemoRepository(o->state_dir, o->synthetic);
+    auto made = ensureDemoRepository(o->state_dir, o->synthetic, o->synthetic_model);
     if (!made.isOk()) {
       std::fprintf(stderr, "surge up: demo model: %s\n", made.status().message().c_str());
       *exit_code = 1;
