@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <numeric>
 
 namespace surge::autoscale {
 namespace {
@@ -52,12 +53,52 @@ double sortedQuantile(const std::vector<double>& sorted, double q) {
   return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
 }
 
-// Insertion sort of up to three values (std::sort on a tiny array trips -Warray-bounds in g++ 12).
+// Insertion sort of a few values (std::sort on a tiny array trips -Warray-bounds in g++ 12).
 void sortSmall(double* v, int n) {
   for (int i = 1; i < n; ++i) {
     for (int j = i; j > 0 && v[j] < v[j - 1]; --j) std::swap(v[j], v[j - 1]);
   }
 }
+
+// The robust mean used for the naive components' sources and for the trend: the mean of the
+// values within kRobustBand (relative) of their median. On ordinary data that is the plain mean
+// (unbiased, the least noisy); an anomaly (a holiday, a flash crowd) is left out without the
+// median's pull towards the lower or upper of the others. `v` sorted ascending, n >= 1.
+constexpr double kRobustBand = 0.15;
+double robustMeanOfSorted(const double* v, size_t n) {
+  const double median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  double sum = 0;
+  size_t kept = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (std::abs(v[i] - median) <= kRobustBand * std::abs(median)) {
+      sum += v[i];
+      ++kept;
+    }
+  }
+  return kept ? sum / static_cast<double>(kept) : median;  // none kept: two values far apart
+}
+
+// The same rule for many values (the trend's ratios), re-centred until it holds: the mean of the
+// values within kRobustBand of that mean, starting from the median. A single pass around the
+// median would cut a wide spread asymmetrically when an anomaly has moved the median. `v` sorted.
+double robustCentreOfSorted(const std::vector<double>& v) {
+  double centre = sortedQuantile(v, 0.5);
+  for (int pass = 0; pass < 20; ++pass) {
+    const auto lo = std::lower_bound(v.begin(), v.end(), centre - kRobustBand * std::abs(centre));
+    const auto hi = std::upper_bound(v.begin(), v.end(), centre + kRobustBand * std::abs(centre));
+    if (lo == hi) break;
+    const double next = std::accumulate(lo, hi, 0.0) / static_cast<double>(hi - lo);
+    if (next == centre) break;
+    centre = next;
+  }
+  return centre;
+}
+
+// Sources of the robust means: the same bucket in the last 3 known weeks, or on the last 5 known
+// days of the kind (a working week of weekdays; for a weekend day the last two and a half
+// weekends).
+constexpr int kWeekSources = 3;
+constexpr int kDaySources = 5;
 
 // Representative leads of each horizon band, for the backtest.
 const std::vector<int64_t>& bandLeads(int band) {
@@ -195,9 +236,9 @@ const char* componentName(Component c) {
     case Component::kWeeklyNaive: return "last week";
     case Component::kDailyNaive: return "last day";
     case Component::kWeeklyRobust: return "3-week mean";
-    case Component::kDailyRobust: return "3-day mean";
+    case Component::kDailyRobust: return "5-day mean";
     case Component::kWeeklyRobustRecent: return "3-week mean+recent";
-    case Component::kDailyRobustRecent: return "3-day mean+recent";
+    case Component::kDailyRobustRecent: return "5-day mean+recent";
     case Component::kHarmonic: return "harmonic";
   }
   return "?";
@@ -220,9 +261,10 @@ std::optional<double> CombinedForecaster::robustMeanOf(Component c, const Bucket
   const bool weekly = c == Component::kWeeklyRobust;
   const int64_t step = (weekly ? kSecondsPerWeek : kSecondsPerDay) / data.width;
   const bool weekend = isWeekend(t);
-  double v[3];
+  const int wanted = weekly ? kWeekSources : kDaySources;
+  double v[std::max(kWeekSources, kDaySources)];
   int n = 0;
-  for (int64_t k = data.keyOf(t) - step, i = 0; n < 3 && k >= data.first_key && i < 28;
+  for (int64_t k = data.keyOf(t) - step, i = 0; n < wanted && k >= data.first_key && i < 28;
        k -= step, ++i) {
     if (k > known) continue;
     if (!weekly && isWeekend(data.centerOf(k)) != weekend) continue;
@@ -233,21 +275,8 @@ std::optional<double> CombinedForecaster::robustMeanOf(Component c, const Bucket
     v[n++] = *x * std::max(0.0, 1 + options_.trend_damping * weekly_trend_ * gap_weeks);
   }
   if (n == 0) return std::nullopt;
-  if (n < 3) return n == 2 ? (v[0] + v[1]) / 2 : v[0];
-  // The mean of the sources within 15 % of their median: the mean of three on ordinary days
-  // (unbiased, the least noisy), the median's robustness when one is an anomaly (a holiday, a
-  // flash crowd) — without the median's pull towards the lower or upper of the other two.
   sortSmall(v, n);
-  const double median = v[1];
-  double sum = 0;
-  int kept = 0;
-  for (int i = 0; i < n; ++i) {
-    if (std::abs(v[i] - median) <= 0.15 * std::abs(median)) {
-      sum += v[i];
-      ++kept;
-    }
-  }
-  return sum / kept;  // kept >= 1: the median itself
+  return robustMeanOfSorted(v, static_cast<size_t>(n));  // one source: itself; two: their mean
 }
 
 std::optional<double> CombinedForecaster::componentWith(const SeasonalForecaster& model,
@@ -328,7 +357,9 @@ Status CombinedForecaster::fit(const std::vector<RpsSample>& samples) {
   data_ = BucketSeries::build(samples, width);
   fitted_ = true;
 
-  // Trend: the median week-over-week ratio of the last week's buckets.
+  // Trend: the robust mean of the week-over-week ratios of the last week's buckets. Not their
+  // median: a holiday (or a day of flash crowds) is a seventh of the ratios, all on one side,
+  // and moves the median of the rest by a fraction of their spread.
   const int64_t week = kSecondsPerWeek / width;
   std::vector<double> ratios;
   for (int64_t k = data_.lastKey() - week + 1; k <= data_.lastKey(); ++k) {
@@ -337,8 +368,8 @@ Status CombinedForecaster::fit(const std::vector<RpsSample>& samples) {
   }
   if (ratios.size() >= static_cast<size_t>(week / 2)) {
     std::sort(ratios.begin(), ratios.end());
-    weekly_trend_ = std::clamp(sortedQuantile(ratios, 0.5) - 1, -options_.max_weekly_trend,
-                               options_.max_weekly_trend);
+    weekly_trend_ = std::clamp(robustCentreOfSorted(ratios) - 1,
+                               -options_.max_weekly_trend, options_.max_weekly_trend);
   }
 
   // A recent backtest is kept (see backtest_every_seconds).

@@ -83,7 +83,7 @@ enum class Component : int {
   kWeeklyNaive = 0,     // sameTimeLastWeek
   kDailyNaive,          // sameTimeLastDayOfKind
   kWeeklyRobust,        // robust mean of the same bucket in the last 3 known weeks, each × trend
-  kDailyRobust,         // robust mean of the same bucket on the last 3 known days of the kind
+  kDailyRobust,         // robust mean of the same bucket on the last 5 known days of the kind
   kWeeklyRobustRecent,  // kWeeklyRobust × the recent level (decaying with the lead)
   kDailyRobustRecent,   // kDailyRobust × the recent level
   kHarmonic,            // SeasonalForecaster with its short-term correction
@@ -97,9 +97,10 @@ struct CombinedOptions {
   // under min_backtest_days of history: the harmonic regression alone.
   double backtest_days = 7;
   double min_backtest_days = 3;
-  // Trend: the median ratio of each bucket of the last week to the same bucket a week earlier,
-  // minus 1, capped at ±max_weekly_trend, times trend_damping, applied linearly over the gap
-  // between a naive component's source bucket and the target.
+  // Trend: the robust mean (the mean of the ratios within 15 % of it, from their median) of the
+  // ratio of each bucket of the last week to the same bucket a week earlier, minus 1, capped at ±max_weekly_trend,
+  // times trend_damping, applied linearly over the gap between a naive component's source bucket
+  // and the target.
   double trend_damping = 0.8;
   double max_weekly_trend = 0.5;
   // The recent level of the *Recent components: the median over the last 3 known buckets of
