@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <numbers>
 #include <sstream>
@@ -86,6 +87,16 @@ StatusOr<int64_t> parseTimestamp(const std::string& raw) {
 }
 
 StatusOr<std::vector<TracePoint>> loadTraceCsv(const std::string& path, int64_t* first_unix) {
+  // Bounded before reading: a device or FIFO (/dev/zero) would be read forever, one line.
+  constexpr uintmax_t kMaxTraceBytes = 256ull << 20;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return invalidArgument("cannot open trace " + path +
+                           (std::filesystem::exists(path, ec) ? ": not a regular file" : ""));
+  }
+  if (std::filesystem::file_size(path, ec) > kMaxTraceBytes) {
+    return invalidArgument("trace " + path + " is larger than 256 MiB");
+  }
   std::ifstream in(path);
   if (!in) return invalidArgument("cannot open trace " + path);
   std::vector<TracePoint> out;

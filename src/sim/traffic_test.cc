@@ -149,6 +149,11 @@ TEST(Traffic, TraceCsvInterpolatesAndReportsErrors) {
   ASSERT_FALSE(bad.isOk());
   EXPECT_NE(bad.status().message().find(":3: rps"), std::string::npos) << bad.status().message();
   std::remove(path.c_str());
+  // A device is refused before it is read (/dev/zero would be one endless line).
+  auto device = loadTraceCsv("/dev/zero", &first);
+  ASSERT_FALSE(device.isOk());
+  EXPECT_NE(device.status().message().find("not a regular file"), std::string::npos)
+      << device.status().message();
 }
 
 TEST(Traffic, TraceIsReadOnTheWallClockAndItsEarlierPartIsHistory) {
