@@ -425,7 +425,7 @@ void H2Downstream::onRequest(int32_t stream, std::vector<h2::Header> headers, bo
   c->counted = true;
   w_.in_flight_.fetch_add(1, std::memory_order_relaxed);
   if (w_.metrics_.h2_streams) w_.metrics_.h2_streams->inc();
-  if (const std::string* t = h2Find(headers, "grpc-timeout")) {
+  if (const std::string* t = h2::findHeader(headers, "grpc-timeout")) {
     auto d = h2::parseGrpcTimeout(*t);
     if (!d.isOk()) {
       answerLocal(c, 400, "malformed grpc-timeout header: " + d.status().message());
@@ -463,8 +463,7 @@ void H2Downstream::onData(int32_t stream, std::string_view data, bool end_stream
       c->resp_done = true;
       c->status = 413;
     }
-    recomputeDeadline();
-    return;
+    return;  // the deadline is recomputed after the batch (H2Hub::drain)
   }
   if (end_stream) c->body_done = true;
   const bool sent_upstream = c->up != nullptr && c->up_stream >= 0;
@@ -490,7 +489,8 @@ void H2Downstream::onData(int32_t stream, std::string_view data, bool end_stream
       c->try_deadline = perTryDeadline(w_.now(), w_.options_.per_try_timeout);
     }
   }
-  recomputeDeadline();
+  // No recomputeDeadline() per DATA frame: onData runs inside readSome, whose callers (start,
+  // onIo, H2Hub::drain) leave the connection dirty, and drain recomputes it after the batch.
 }
 
 void H2Downstream::onStreamClose(int32_t stream, uint32_t error_code) {
@@ -725,7 +725,7 @@ void H2Downstream::onUpstreamHeaders(H2Call* c, std::vector<h2::Header> headers,
   TimePoint now = w_.now();
   c->resp_from_up = true;
   int status = 0;
-  if (const std::string* s = h2Find(headers, ":status")) status = std::atoi(s->c_str());
+  if (const std::string* s = h2::findHeader(headers, ":status")) status = std::atoi(s->c_str());
   int grpc_status = end_stream ? grpcStatusOf(headers) : -1;
   // A Trailers-Only UNAVAILABLE (the replica is draining or overloaded and did not process the
   // call) is retried like a refused stream.
@@ -966,7 +966,7 @@ void H2Upstream::onIo(uint32_t events) {
     connecting_ = false;
     connect_deadline_ = TimePoint::max();
     if (err != 0) {
-      kill("connect to upstream failed");
+      kill(/*connect_failed=*/true);
       return;
     }
   }
@@ -990,18 +990,18 @@ void H2Upstream::readSome() {
       Status st = cs_->receive(std::string_view(buf, static_cast<size_t>(n)));
       if (!st.isOk()) {
         flush();  // the GOAWAY, best effort
-        kill("upstream broke the HTTP/2 protocol");
+        kill();  // upstream broke the HTTP/2 protocol
         return;
       }
     } else if (n == 0) {
       readable_ = false;
-      kill("upstream closed the connection");
+      kill();  // upstream closed the connection
       return;
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
       readable_ = false;
     } else if (errno != EINTR) {
       readable_ = false;
-      kill("upstream connection failed");
+      kill();  // upstream connection failed
       return;
     }
   }
@@ -1027,19 +1027,19 @@ bool H2Upstream::flush() {
         write_blocked_ = true;
         return true;
       }
-      kill("upstream write failed");
+      kill();  // upstream write failed
       return false;
     }
     out_off_ += static_cast<size_t>(n);
   }
   if (!cs_->alive() && calls_.empty()) {
-    kill("upstream session ended");
+    kill();  // upstream session ended
     return false;
   }
   return true;
 }
 
-void H2Upstream::kill(std::string_view why) {
+void H2Upstream::kill(bool connect_failed) {
   if (dead_) return;
   dead_ = true;
   hub_.forget(this);
@@ -1054,7 +1054,7 @@ void H2Upstream::kill(std::string_view why) {
   // The calls still on it fail. A refused connect is the backend's failure; otherwise the
   // session reports each open stream (retryable when its HEADERS never left) and the call's own
   // rules decide (onUpstreamClose).
-  if (why == std::string_view("connect to upstream failed")) {
+  if (connect_failed) {
     auto calls = std::move(calls_);
     calls_.clear();
     for (auto& [id, c] : calls) {
@@ -1062,7 +1062,8 @@ void H2Upstream::kill(std::string_view why) {
       c->up_stream = -1;
       c->unconsumed = 0;
       c->down->attemptFailed(c, static_cast<int>(TryFailure::kConnectFailed), true,
-                             static_cast<int>(Outcome::kConnectFailed), why);
+                             static_cast<int>(Outcome::kConnectFailed),
+                             "connect to upstream failed");
       hub_.markDirty(c->down);
     }
   } else {
@@ -1207,13 +1208,13 @@ void H2Hub::sweep(TimePoint now) {
   for (H2Upstream* u : all) {
     if (u->dead_) continue;
     if (u->connecting_ && now >= u->connect_deadline_) {
-      u->kill("connect to upstream failed");
+      u->kill(/*connect_failed=*/true);
       continue;
     }
     bool idle = u->calls_.empty();
     if (idle && (!u->pool_->live || now - u->idle_since_ >= w_.options_.upstream_idle_timeout ||
                  !u->cs_->alive())) {
-      u->kill("idle");
+      u->kill();  // idle
     }
   }
 }
@@ -1230,14 +1231,14 @@ void H2Hub::closeIdle() {
   std::vector<H2Upstream*> all;
   for (auto& [pool, v] : conns_) all.insert(all.end(), v.begin(), v.end());
   for (H2Upstream* u : all) {
-    if (u->calls_.empty()) u->kill("shutdown");
+    if (u->calls_.empty()) u->kill();  // shutdown
   }
 }
 
 void H2Hub::closeAll() {
   std::vector<H2Upstream*> all;
   for (auto& [pool, v] : conns_) all.insert(all.end(), v.begin(), v.end());
-  for (H2Upstream* u : all) u->kill("shutdown");
+  for (H2Upstream* u : all) u->kill();  // shutdown
 }
 
 size_t H2Hub::upstreamCount() const {

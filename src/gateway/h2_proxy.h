@@ -174,8 +174,9 @@ class H2Upstream final : public IoTarget {
   bool connect(int* err);
   void readSome();
   bool flush();
-  // Closes the connection; the calls on it are failed (retried where the policy allows).
-  void kill(std::string_view why);
+  // Closes the connection; the calls on it are failed (retried where the policy allows). A
+  // refused connect (connect_failed) is the backend's failure for each of them.
+  void kill(bool connect_failed = false);
 
   H2Hub& hub_;
   HostPool* pool_;

@@ -9,13 +9,6 @@
 
 namespace surge::gateway {
 
-const std::string* h2Find(const std::vector<h2::Header>& headers, std::string_view name) {
-  for (const auto& h : headers) {
-    if (h.name == name) return &h.value;
-  }
-  return nullptr;
-}
-
 void rewriteH2Request(const std::vector<h2::Header>& in, std::string_view client_ip,
                       std::string_view client_scheme, Random& random,
                       std::vector<h2::Header>* out) {
@@ -23,10 +16,10 @@ void rewriteH2Request(const std::vector<h2::Header>& in, std::string_view client
   out->reserve(in.size() + 3);
   static constexpr std::string_view kPseudo[] = {":method", ":scheme", ":authority", ":path"};
   for (std::string_view p : kPseudo) {
-    const std::string* v = h2Find(in, p);
+    const std::string* v = h2::findHeader(in, p);
     // RFC 9113 §8.3.1: a request may carry Host instead of :authority; the upstream gets it as
     // :authority.
-    if (v == nullptr && p == ":authority") v = h2Find(in, "host");
+    if (v == nullptr && p == ":authority") v = h2::findHeader(in, "host");
     if (v == nullptr) continue;
     out->push_back({std::string(p), p == ":scheme" ? std::string("http") : *v});
   }
@@ -71,11 +64,11 @@ std::optional<uint64_t> h2HashKey(const HashKeySource& source,
       std::string lower;
       lower.reserve(source.name.size());
       for (char c : source.name) lower.push_back(c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c);
-      if (const std::string* f = h2Find(headers, lower)) v = *f;
+      if (const std::string* f = h2::findHeader(headers, lower)) v = *f;
       break;
     }
     case HashKeySource::Kind::kQuery:
-      if (const std::string* p = h2Find(headers, ":path")) v = rawQueryParam(*p, source.name);
+      if (const std::string* p = h2::findHeader(headers, ":path")) v = rawQueryParam(*p, source.name);
       break;
     case HashKeySource::Kind::kCookie:
       for (const auto& h : headers) {

@@ -36,9 +36,6 @@
 
 namespace surge::gateway {
 
-// The value of pseudo-header or field `name` (lower-case) in `headers`, or nullptr.
-const std::string* h2Find(const std::vector<h2::Header>& headers, std::string_view name);
-
 // Replaces `out` with the header list forwarded upstream for the client's request `in`.
 void rewriteH2Request(const std::vector<h2::Header>& in, std::string_view client_ip,
                       std::string_view client_scheme, Random& random, std::vector<h2::Header>* out);

@@ -29,11 +29,11 @@ TEST(H2Rewrite, PseudoHeadersFirstInOrderWithClearTextSchemeAndForwardedFields) 
   EXPECT_EQ(out[1].value, "http");
   EXPECT_EQ(out[2].name, ":authority");
   EXPECT_EQ(out[3].name, ":path");
-  EXPECT_EQ(*h2Find(out, "te"), "trailers");
-  EXPECT_EQ(*h2Find(out, "x-forwarded-for"), "10.0.0.7");
-  EXPECT_EQ(*h2Find(out, "x-forwarded-proto"), "https");
-  ASSERT_NE(h2Find(out, "x-request-id"), nullptr);
-  EXPECT_EQ(h2Find(out, "x-request-id")->size(), 32u);
+  EXPECT_EQ(*h2::findHeader(out, "te"), "trailers");
+  EXPECT_EQ(*h2::findHeader(out, "x-forwarded-for"), "10.0.0.7");
+  EXPECT_EQ(*h2::findHeader(out, "x-forwarded-proto"), "https");
+  ASSERT_NE(h2::findHeader(out, "x-request-id"), nullptr);
+  EXPECT_EQ(h2::findHeader(out, "x-request-id")->size(), 32u);
 }
 
 TEST(H2Rewrite, ExistingForwardedForIsExtendedOnceAndRequestIdKept) {
@@ -47,9 +47,9 @@ TEST(H2Rewrite, ExistingForwardedForIsExtendedOnceAndRequestIdKept) {
   int xff = 0;
   for (const auto& h : out) xff += h.name == "x-forwarded-for";
   EXPECT_EQ(xff, 1);
-  EXPECT_EQ(*h2Find(out, "x-forwarded-for"), "1.2.3.4, 10.0.0.7");
-  EXPECT_EQ(*h2Find(out, "x-request-id"), "abc");
-  EXPECT_EQ(*h2Find(out, "x-forwarded-proto"), "http");
+  EXPECT_EQ(*h2::findHeader(out, "x-forwarded-for"), "1.2.3.4, 10.0.0.7");
+  EXPECT_EQ(*h2::findHeader(out, "x-request-id"), "abc");
+  EXPECT_EQ(*h2::findHeader(out, "x-forwarded-proto"), "http");
 }
 
 TEST(H2Rewrite, ConnectionSpecificFieldsAndTeOtherThanTrailersAreDropped) {
@@ -61,11 +61,11 @@ TEST(H2Rewrite, ConnectionSpecificFieldsAndTeOtherThanTrailersAreDropped) {
                             {"upgrade", "websocket"},
                             {"x-keep", "1"}}),
                    "ip", "http", r, &out);
-  EXPECT_EQ(h2Find(out, "te"), nullptr);
-  EXPECT_EQ(h2Find(out, "connection"), nullptr);
-  EXPECT_EQ(h2Find(out, "host"), nullptr);
-  EXPECT_EQ(h2Find(out, "upgrade"), nullptr);
-  EXPECT_EQ(*h2Find(out, "x-keep"), "1");
+  EXPECT_EQ(h2::findHeader(out, "te"), nullptr);
+  EXPECT_EQ(h2::findHeader(out, "connection"), nullptr);
+  EXPECT_EQ(h2::findHeader(out, "host"), nullptr);
+  EXPECT_EQ(h2::findHeader(out, "upgrade"), nullptr);
+  EXPECT_EQ(*h2::findHeader(out, "x-keep"), "1");
 }
 
 TEST(H2Rewrite, HostBecomesAuthorityWhenTheClientSentNone) {
@@ -73,9 +73,9 @@ TEST(H2Rewrite, HostBecomesAuthorityWhenTheClientSentNone) {
   std::vector<h2::Header> out;
   rewriteH2Request({{":method", "GET"}, {":scheme", "http"}, {":path", "/"}, {"host", "h.example"}},
                    "ip", "http", r, &out);
-  ASSERT_NE(h2Find(out, ":authority"), nullptr);
-  EXPECT_EQ(*h2Find(out, ":authority"), "h.example");
-  EXPECT_EQ(h2Find(out, "host"), nullptr);
+  ASSERT_NE(h2::findHeader(out, ":authority"), nullptr);
+  EXPECT_EQ(*h2::findHeader(out, ":authority"), "h.example");
+  EXPECT_EQ(h2::findHeader(out, "host"), nullptr);
 }
 
 TEST(H2Rewrite, GeneratedRequestIdsDiffer) {
@@ -84,7 +84,7 @@ TEST(H2Rewrite, GeneratedRequestIdsDiffer) {
   for (int i = 0; i < 100; ++i) {
     std::vector<h2::Header> out;
     rewriteH2Request(request(), "ip", "http", r, &out);
-    ids.insert(*h2Find(out, "x-request-id"));
+    ids.insert(*h2::findHeader(out, "x-request-id"));
   }
   EXPECT_EQ(ids.size(), 100u);
 }
@@ -112,9 +112,9 @@ TEST(H2Rewrite, HashKeyFromHeaderQueryAndSplitCookies) {
 TEST(H2Rewrite, GatewayAnswersOnGrpcCallsAreTrailersOnlyWithTheMappedStatus) {
   auto a = h2LocalAnswer(true, 503, "no healthy upstream");
   EXPECT_TRUE(a.body.empty());
-  EXPECT_EQ(*h2Find(a.headers, ":status"), "200");
+  EXPECT_EQ(*h2::findHeader(a.headers, ":status"), "200");
   EXPECT_EQ(grpcStatusOf(a.headers), 14);
-  EXPECT_EQ(*h2Find(a.headers, "grpc-message"), "no healthy upstream");
+  EXPECT_EQ(*h2::findHeader(a.headers, "grpc-message"), "no healthy upstream");
   EXPECT_EQ(grpcStatusOf(h2LocalAnswer(true, 504, "t").headers), 4);
   EXPECT_EQ(grpcStatusOf(h2LocalAnswer(true, 502, "t").headers), 14);
   EXPECT_EQ(grpcStatusOf(h2LocalAnswer(true, 413, "t").headers), 8);
@@ -122,15 +122,15 @@ TEST(H2Rewrite, GatewayAnswersOnGrpcCallsAreTrailersOnlyWithTheMappedStatus) {
   EXPECT_EQ(grpcStatusOf(h2LocalAnswer(true, 418, "t").headers), 2);
   // grpc-message is percent-encoded (non-ASCII and '%').
   auto p = h2LocalAnswer(true, 503, "100% down \xc3\xa9");
-  EXPECT_EQ(*h2Find(p.headers, "grpc-message"), "100%25 down %C3%A9");
+  EXPECT_EQ(*h2::findHeader(p.headers, "grpc-message"), "100%25 down %C3%A9");
 }
 
 TEST(H2Rewrite, GatewayAnswersOnOtherStreamsAreJsonErrors) {
   auto a = h2LocalAnswer(false, 502, "bad \"thing\"\n");
-  EXPECT_EQ(*h2Find(a.headers, ":status"), "502");
-  EXPECT_EQ(*h2Find(a.headers, "content-type"), "application/json");
+  EXPECT_EQ(*h2::findHeader(a.headers, ":status"), "502");
+  EXPECT_EQ(*h2::findHeader(a.headers, "content-type"), "application/json");
   EXPECT_EQ(a.body, "{\"error\": \"bad \\\"thing\\\"\\n\"}");
-  EXPECT_EQ(*h2Find(a.headers, "content-length"), std::to_string(a.body.size()));
+  EXPECT_EQ(*h2::findHeader(a.headers, "content-length"), std::to_string(a.body.size()));
 }
 
 TEST(H2Rewrite, GrpcStatusParsing) {

@@ -11,17 +11,12 @@
 
 namespace surge::testing {
 
-namespace {
-const std::string* find(const std::vector<h2::Header>& hs, const std::string& name) {
-  for (const auto& h : hs) {
-    if (h.name == name) return &h.value;
-  }
-  return nullptr;
+const std::string* H2Result::header(const std::string& name) const {
+  return h2::findHeader(headers, name);
 }
-}  // namespace
-
-const std::string* H2Result::header(const std::string& name) const { return find(headers, name); }
-const std::string* H2Result::trailer(const std::string& name) const { return find(trailers, name); }
+const std::string* H2Result::trailer(const std::string& name) const {
+  return h2::findHeader(trailers, name);
+}
 int H2Result::grpcStatus() const {
   const std::string* v = trailer("grpc-status");
   if (v == nullptr) v = header("grpc-status");
