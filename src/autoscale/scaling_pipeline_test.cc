@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "autoscale/hpa/test_util.h"
 #include "common/random.h"
 
 namespace surge::autoscale {
@@ -343,12 +344,7 @@ PipelinePolicy cpuPolicy(int32_t min, int32_t max) {
   PipelinePolicy p;
   p.hpa.min_replicas = min;
   p.hpa.max_replicas = max;
-  MetricSpec m;
-  m.type = MetricSourceType::kResource;
-  m.name = "cpu";
-  m.target.type = MetricTargetType::kUtilization;
-  m.target.average_utilization = 70;
-  p.hpa.metrics.push_back(m);
+  p.hpa.metrics.push_back(testing::resourceUtilization("cpu", 70));
   p.panic.enabled = true;
   p.panic.threshold = 1.5;
   return p;

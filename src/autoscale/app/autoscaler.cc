@@ -9,6 +9,14 @@
 
 namespace surge::autoscale {
 
+std::function<ActivationStep(int32_t current, TimePoint now)> kedaActivation(
+    std::shared_ptr<KedaScaler> scaler) {
+  return [scaler = std::move(scaler)](int32_t current, TimePoint now) {
+    ActivationDecision d = scaler->decide(current, now);
+    return ActivationStep{d.scale_to, d.reason, d.message};
+  };
+}
+
 StatusOr<std::unique_ptr<Autoscaler>> Autoscaler::create(const AutoscaleConfig& config,
                                                          AutoscalerRunOptions options) {
   std::unique_ptr<Autoscaler> a(new Autoscaler());
@@ -22,12 +30,7 @@ StatusOr<std::unique_ptr<Autoscaler>> Autoscaler::create(const AutoscaleConfig& 
         *config.policy.scaled_object, SteadyClock::instance().now(), config.policy.hpa.behavior);
     keda = scaler;
     if (config.policy.scaled_object->min_replica_count == 0) {
-      // Scale to zero: KEDA's 0<->N step after each poll (docs/design/activator.md).
-      KedaScaler* k = scaler.get();
-      copts.activation = [k, keep = scaler](int32_t current, TimePoint now) {
-        ActivationDecision d = k->decide(current, now);
-        return ActivationStep{d.scale_to, d.reason, d.message};
-      };
+      copts.activation = kedaActivation(scaler);
     }
   }
   if (!options.gateway_metrics_url.empty()) {

@@ -7,6 +7,7 @@
 // thread-safe as documented on those classes.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -21,6 +22,13 @@
 #include "k8s/scale_target.h"
 
 namespace surge::autoscale {
+
+class KedaScaler;
+
+// Scale to zero: KEDA's 0 <-> N step after each poll, as the controller's activation hook
+// (docs/design/activator.md). Keeps the scaler alive.
+std::function<ActivationStep(int32_t current, TimePoint now)> kedaActivation(
+    std::shared_ptr<KedaScaler> scaler);
 
 struct AutoscalerRunOptions {
   bool dry_run = false;

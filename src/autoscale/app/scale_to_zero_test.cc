@@ -8,6 +8,7 @@
 #include <memory>
 #include <thread>
 
+#include "autoscale/app/autoscaler.h"
 #include "autoscale/autoscale_config.h"
 #include "autoscale/controller/controller.h"
 #include "autoscale/sources/keda_scaler.h"
@@ -67,11 +68,7 @@ class ScaleToZeroTest : public ::testing::Test {
              std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch())
                  .count();
     };
-    KedaScaler* k = keda_.get();
-    copts.activation = [k](int32_t current, TimePoint now) {
-      ActivationDecision d = k->decide(current, now);
-      return ActivationStep{d.scale_to, d.reason, d.message};
-    };
+    copts.activation = kedaActivation(keda_);
     controller_ = std::make_unique<Controller>(policy_, *target_, *keda_, clock_, copts);
     ASSERT_TRUE(controller_->init().isOk());
   }
@@ -143,11 +140,7 @@ TEST_F(ScaleToZeroTest, ATriggerErrorNeverScalesToZero) {
       },
       policy_.hpa.behavior);
   AutoscalerOptions copts;
-  KedaScaler* k = keda_.get();
-  copts.activation = [k](int32_t current, TimePoint now) {
-    ActivationDecision d = k->decide(current, now);
-    return ActivationStep{d.scale_to, d.reason, d.message};
-  };
+  copts.activation = kedaActivation(keda_);
   controller_ = std::make_unique<Controller>(policy_, *target_, *keda_, clock_, copts);
   clock_.advance(seconds(600));
   controller_->syncOnce();
