@@ -34,6 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (!failed && !reader.partial() && reframed != in) std::abort();
   (void)parseGrpcTimeout(in.substr(0, 12));
+  // An upstream's grpc-status value (the gateway and the health prober read it).
+  (void)grpcStatusOf({{"grpc-status", std::string(in.substr(0, 12))}});
   std::string decoded = grpcPercentDecode(in);
   if (grpcPercentDecode(grpcPercentEncode(decoded)) != decoded) std::abort();
   return 0;
