@@ -48,6 +48,7 @@ import json
 import os
 import re
 import shutil
+from statistics import median
 import subprocess
 import sys
 import tempfile
@@ -149,12 +150,6 @@ def main():
             return 2
         results.append(r)
     return verdict(a, results, top)
-
-
-def median(xs):
-    xs = sorted(xs)
-    n = len(xs)
-    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
 def verdict(a, results, top):
