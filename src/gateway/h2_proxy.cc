@@ -226,7 +226,7 @@ void H2Downstream::abort() {
   auto calls = std::move(calls_);
   calls_.clear();
   for (auto& [id, c] : calls) {
-    if (c->held) endHold(c.get(), static_cast<int>(HoldEnd::kAbandoned));
+    if (c->held) endHold(c.get(), HoldEnd::kAbandoned);
     releaseAttempt(c.get(), true);
     if (!c->resp_done) c->status = 499;  // the connection ended first
     endCall(c.get());
@@ -307,12 +307,12 @@ void H2Downstream::hold(H2Call* c, TimePoint now) {
   recomputeDeadline();
 }
 
-void H2Downstream::endHold(H2Call* c, int how) {
+void H2Downstream::endHold(H2Call* c, HoldEnd how) {
   if (!c->held) return;
   c->held = false;
   --held_calls_;
   --w_.held_count_;
-  w_.activator_->end(static_cast<HoldEnd>(how));
+  w_.activator_->end(how);
 }
 
 void H2Downstream::checkHeld(TimePoint now, bool any_eligible) {
@@ -326,11 +326,11 @@ void H2Downstream::checkHeld(TimePoint now, bool any_eligible) {
       case HeldOutcome::kWait:
         break;
       case HeldOutcome::kRelease:
-        endHold(c, static_cast<int>(HoldEnd::kReleased));
+        endHold(c, HoldEnd::kReleased);
         startAttempt(c);
         break;
       case HeldOutcome::kTimeout:
-        endHold(c, static_cast<int>(HoldEnd::kTimedOut));
+        endHold(c, HoldEnd::kTimedOut);
         answerLocal(c, 503, "no replica became ready within the activator timeout");
         break;
     }
@@ -373,12 +373,12 @@ void H2Downstream::checkCallDeadline(H2Call* c, TimePoint now) {
     case Expired::kNone:
       return;
     case Expired::kConnect:
-      attemptFailed(c, static_cast<int>(TryFailure::kConnectFailed), true,
-                    static_cast<int>(Outcome::kConnectFailed), "connect to upstream timed out");
+      attemptFailed(c, TryFailure::kConnectFailed,
+                    Outcome::kConnectFailed, "connect to upstream timed out");
       return;
     case Expired::kPerTry:
-      attemptFailed(c, static_cast<int>(TryFailure::kPerTryTimeout), true,
-                    static_cast<int>(Outcome::kTimeout), "upstream per-try timeout");
+      attemptFailed(c, TryFailure::kPerTryTimeout,
+                    Outcome::kTimeout, "upstream per-try timeout");
       return;
     case Expired::kRequest:
       break;
@@ -402,7 +402,7 @@ void H2Downstream::onShutdown() {
       if (c->held) held.push_back(c.get());
     }
     for (H2Call* c : held) {
-      endHold(c, static_cast<int>(HoldEnd::kTimedOut));
+      endHold(c, HoldEnd::kTimedOut);
       answerLocal(c, 503, "the gateway is shutting down");
     }
   }
@@ -480,7 +480,7 @@ void H2Downstream::onData(int32_t stream, std::string_view data, bool end_stream
   if (sent_upstream) {
     Status st = c->up->cs_->sendData(c->up_stream, std::string(data), end_stream);
     if (!st.isOk()) {
-      attemptFailed(c, static_cast<int>(TryFailure::kReset), false, 0,
+      attemptFailed(c, TryFailure::kReset, std::nullopt,
                     "upstream connection cannot take more request bytes");
       return;
     }
@@ -500,7 +500,7 @@ void H2Downstream::onStreamClose(int32_t stream, uint32_t error_code) {
   calls_.erase(it);
   idle_deadline_ = w_.now() + w_.options_.idle_timeout;
   if (error_code != h2::kNoError && w_.metrics_.h2_resets) w_.metrics_.h2_resets->inc();
-  if (c->held) endHold(c.get(), static_cast<int>(HoldEnd::kAbandoned));
+  if (c->held) endHold(c.get(), HoldEnd::kAbandoned);
   releaseAttempt(c.get(), true);  // a client that reset its stream cancels the upstream's
   if (!c->resp_done && c->status == 0) c->status = 499;  // the client went away first
   endCall(c.get());
@@ -538,15 +538,15 @@ void H2Downstream::startAttempt(H2Call* c) {
   c->resp_from_up = false;
   c->try_deadline = TimePoint::max();
   if (!pool->resolved) {
-    attemptFailed(c, static_cast<int>(TryFailure::kConnectFailed), true,
-                  static_cast<int>(Outcome::kConnectFailed), "backend address does not resolve");
+    attemptFailed(c, TryFailure::kConnectFailed,
+                  Outcome::kConnectFailed, "backend address does not resolve");
     return;
   }
   int err = 0;
   H2Upstream* up = hub_.connectionFor(pool, &err);
   if (up == nullptr) {
-    attemptFailed(c, static_cast<int>(TryFailure::kConnectFailed), true,
-                  static_cast<int>(Outcome::kConnectFailed), "connect to upstream failed");
+    attemptFailed(c, TryFailure::kConnectFailed,
+                  Outcome::kConnectFailed, "connect to upstream failed");
     return;
   }
   if (!up->cs_->canOpenStream()) {
@@ -565,7 +565,7 @@ void H2Downstream::submitOn(H2Call* c, H2Upstream* up) {
   bool headers_only = c->body_done && c->body_bytes == 0;
   auto id = up->cs_->submitRequest(c->up_headers, headers_only);
   if (!id.isOk()) {
-    attemptFailed(c, static_cast<int>(TryFailure::kStaleConnection), false, 0,
+    attemptFailed(c, TryFailure::kStaleConnection, std::nullopt,
                   "upstream connection refused a new stream");
     return;
   }
@@ -575,13 +575,13 @@ void H2Downstream::submitOn(H2Call* c, H2Upstream* up) {
   if (!headers_only) {
     if (c->body_bytes > 0 && !c->replayable && c->tries > 1) {
       // Unreachable: a non-replayable body is never retried (decideRetry).
-      attemptFailed(c, static_cast<int>(TryFailure::kReset), false, 0, "body not replayable");
+      attemptFailed(c, TryFailure::kReset, std::nullopt, "body not replayable");
       return;
     }
     if (!c->body.empty() || c->body_done) {
       Status st = up->cs_->sendData(c->up_stream, c->body, c->body_done);
       if (!st.isOk()) {
-        attemptFailed(c, static_cast<int>(TryFailure::kReset), false, 0,
+        attemptFailed(c, TryFailure::kReset, std::nullopt,
                       "upstream connection cannot take the request body");
         return;
       }
@@ -633,13 +633,12 @@ void H2Downstream::releaseAttempt(H2Call* c, bool reset_upstream) {
   c->try_deadline = TimePoint::max();
 }
 
-void H2Downstream::attemptFailed(H2Call* c, int failure_i, bool outcome_known, int outcome_i,
+void H2Downstream::attemptFailed(H2Call* c, TryFailure failure, std::optional<Outcome> outcome,
                                  std::string_view why) {
   TimePoint now = w_.now();
-  auto failure = static_cast<TryFailure>(failure_i);
-  if (c->host != nullptr && outcome_known) {
+  if (c->host != nullptr && outcome) {
     c->host->recordFailure();
-    w_.cluster_.onResult(*c->host, static_cast<Outcome>(outcome_i), std::nullopt, now);
+    w_.cluster_.onResult(*c->host, *outcome, std::nullopt, now);
   }
   auto& retries_in_flight = *w_.shared_.retries_in_flight;
   TryState ts;
@@ -742,7 +741,7 @@ void H2Downstream::onUpstreamHeaders(H2Call* c, std::vector<h2::Header> headers,
     probe.max_retries = w_.options_.retries;
     probe.body_replayable = c->replayable;
     if (probe.tries <= probe.max_retries && probe.body_replayable) {
-      attemptFailed(c, static_cast<int>(TryFailure::kReset), false, 0, "upstream unavailable");
+      attemptFailed(c, TryFailure::kReset, std::nullopt, "upstream unavailable");
       return;
     }
   } else if (c->host != nullptr) {
@@ -814,11 +813,11 @@ void H2Downstream::onUpstreamClose(H2Call* c, uint32_t error_code, bool retryabl
   }
   if (!c->resp_started) {
     if (retryable) {
-      attemptFailed(c, static_cast<int>(TryFailure::kStaleConnection), false, 0,
+      attemptFailed(c, TryFailure::kStaleConnection, std::nullopt,
                     "upstream refused the stream");
     } else {
-      attemptFailed(c, static_cast<int>(TryFailure::kReset), true,
-                    static_cast<int>(Outcome::kReset),
+      attemptFailed(c, TryFailure::kReset,
+                    Outcome::kReset,
                     error_code == h2::kNoError ? "upstream ended the stream without an answer"
                                                : "upstream reset the stream");
     }
@@ -850,10 +849,10 @@ void H2Downstream::onUpstreamLost(H2Call* c, bool stale) {
     return;
   }
   if (stale) {
-    attemptFailed(c, static_cast<int>(TryFailure::kStaleConnection), false, 0,
+    attemptFailed(c, TryFailure::kStaleConnection, std::nullopt,
                   "upstream closed the connection");
   } else {
-    attemptFailed(c, static_cast<int>(TryFailure::kReset), true, static_cast<int>(Outcome::kReset),
+    attemptFailed(c, TryFailure::kReset, Outcome::kReset,
                   "upstream closed the connection");
   }
 }
@@ -1061,8 +1060,8 @@ void H2Upstream::kill(bool connect_failed) {
       c->up = nullptr;
       c->up_stream = -1;
       c->unconsumed = 0;
-      c->down->attemptFailed(c, static_cast<int>(TryFailure::kConnectFailed), true,
-                             static_cast<int>(Outcome::kConnectFailed),
+      c->down->attemptFailed(c, TryFailure::kConnectFailed,
+                             Outcome::kConnectFailed,
                              "connect to upstream failed");
       hub_.markDirty(c->down);
     }

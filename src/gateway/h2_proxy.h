@@ -37,7 +37,10 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "gateway/activator.h"
+#include "gateway/cluster.h"
 #include "gateway/epoll_set.h"
+#include "gateway/retry_policy.h"
 #include "gateway/upstream_pool.h"
 #include "net/h2/client_session.h"
 #include "net/h2/server_session.h"
@@ -119,13 +122,14 @@ class H2Downstream {
   void startAttempt(H2Call* c);
   // Opens the call's stream on `up` (which can take one) and sends what it has of the body.
   void submitOn(H2Call* c, H2Upstream* up);
-  void attemptFailed(H2Call* c, int failure, bool outcome_known, int outcome, std::string_view why);
+  void attemptFailed(H2Call* c, TryFailure failure, std::optional<Outcome> outcome,
+                     std::string_view why);
   void releaseAttempt(H2Call* c, bool reset_upstream);
   void answerLocal(H2Call* c, int status, std::string_view message);
   void endCall(H2Call* c);  // accounting (in-flight, metrics); idempotent
   void checkCallDeadline(H2Call* c, TimePoint now);
   void hold(H2Call* c, TimePoint now);
-  void endHold(H2Call* c, int how);
+  void endHold(H2Call* c, HoldEnd how);
 
   // Upstream events for a call (from H2Upstream's session callbacks).
   void onUpstreamHeaders(H2Call* c, std::vector<h2::Header> headers, bool end_stream);
