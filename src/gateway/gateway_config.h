@@ -95,13 +95,13 @@ struct GatewayConfig {
   uint64_t max_body_bytes = 64ull << 20;
   uint64_t max_header_bytes = 64 << 10;
   Duration drain_timeout = std::chrono::seconds(30);  // graceful shutdown
-  AccessLogOptions access_log;
+  AccessLogOptions access_log;  // off unless access_log.path is set (docs/gateway.md)
   // How the gateway talks to its backends: HTTP/1.1 (default) or HTTP/2 with prior knowledge
   // (`upstream_protocol: h2`: gRPC backends).
   UpstreamProtocol upstream_protocol = UpstreamProtocol::kHttp1;
   Http2Options http2;
   TlsListenerOptions tls;
-  bool upstreamIsH2() const { return upstream_protocol == UpstreamProtocol::kH2; }  // off unless access_log.path is set (docs/gateway.md)
+  bool upstreamIsH2() const { return upstream_protocol == UpstreamProtocol::kH2; }
   // Hold requests while no replica is ready (scale from zero; activator.h, docs/gateway.md).
   ActivatorOptions activator;
 };

@@ -68,10 +68,10 @@ struct H2Call {
   bool retry_counted = false;
   int status = 0;
   size_t unconsumed = 0;  // upstream DATA bytes not yet credited back
-  HostPool* answered_by = nullptr;
+  HostPool* answered_by = nullptr;  // the backend whose answer went out (held for the metric)
   bool held = false;          // in the activator's queue (no replica ready yet)
   bool waiting = false;       // picked, waiting for a stream slot on its backend's connections
-  TimePoint hold_deadline{};  // the backend whose answer went out (held for the metric)
+  TimePoint hold_deadline{};  // held: answered 503 / UNAVAILABLE at this time
 };
 
 // ---- ClientIo -----------------------------------------------------------------------------------
@@ -538,15 +538,15 @@ void H2Downstream::startAttempt(H2Call* c) {
   c->resp_from_up = false;
   c->try_deadline = TimePoint::max();
   if (!pool->resolved) {
-    attemptFailed(c, TryFailure::kConnectFailed,
-                  Outcome::kConnectFailed, "backend address does not resolve");
+    attemptFailed(c, TryFailure::kConnectFailed, Outcome::kConnectFailed,
+                  "backend address does not resolve");
     return;
   }
   int err = 0;
   H2Upstream* up = hub_.connectionFor(pool, &err);
   if (up == nullptr) {
-    attemptFailed(c, TryFailure::kConnectFailed,
-                  Outcome::kConnectFailed, "connect to upstream failed");
+    attemptFailed(c, TryFailure::kConnectFailed, Outcome::kConnectFailed,
+                  "connect to upstream failed");
     return;
   }
   if (!up->cs_->canOpenStream()) {
@@ -640,24 +640,12 @@ void H2Downstream::attemptFailed(H2Call* c, TryFailure failure, std::optional<Ou
     c->host->recordFailure();
     w_.cluster_.onResult(*c->host, *outcome, std::nullopt, now);
   }
-  auto& retries_in_flight = *w_.shared_.retries_in_flight;
   TryState ts;
   ts.tries = c->tries;
-  ts.max_retries = w_.options_.retries;
   ts.body_replayable = c->replayable;
   ts.response_to_client = c->resp_started;
   ts.response_from_upstream = c->resp_from_up;
-  ts.holds_budget_slot = c->retry_counted;
-  RetryBudget budget;
-  budget.retries_in_flight = retries_in_flight.load(std::memory_order_relaxed);
-  budget.active_requests = w_.cluster_.inFlight();
-  budget.percent = w_.options_.retry_budget_percent;
-  budget.min_concurrent = w_.options_.retry_budget_min;
-  RetryDecision d = decideRetry(failure, ts, budget);
-  if (d.take_budget_slot) {
-    retries_in_flight.fetch_add(1, std::memory_order_relaxed);
-    c->retry_counted = true;
-  }
+  RetryDecision d = w_.decideTryRetry(failure, ts, &c->retry_counted);
   c->fail_status = d.status;
   releaseAttempt(c, true);
   if (d.retry && !c->resp_started) {
@@ -730,17 +718,13 @@ void H2Downstream::onUpstreamHeaders(H2Call* c, std::vector<h2::Header> headers,
   // call) is retried like a refused stream.
   if (c->grpc && end_stream && grpc_status == static_cast<int>(h2::GrpcCode::kUnavailable) &&
       !c->resp_started) {
-    if (c->host != nullptr) c->host->recordFailure();
     if (c->host != nullptr) {
+      c->host->recordFailure();
       w_.cluster_.onResult(*c->host, Outcome::kServerError, now - c->sent_at, now);
     }
     c->resp_from_up = false;  // nothing of it was forwarded: as good as a refused stream
-    TryState probe;
     // Retried only when the policy allows; otherwise the upstream's own status goes through.
-    probe.tries = c->tries;
-    probe.max_retries = w_.options_.retries;
-    probe.body_replayable = c->replayable;
-    if (probe.tries <= probe.max_retries && probe.body_replayable) {
+    if (c->tries <= w_.options_.retries && c->replayable) {
       attemptFailed(c, TryFailure::kReset, std::nullopt, "upstream unavailable");
       return;
     }
@@ -1096,8 +1080,8 @@ H2Upstream* H2Hub::connectionFor(HostPool* pool, int* err) {
   }
   if (list.size() >= static_cast<size_t>(std::max(1, w_.options_.http2.upstream_connections))) {
     // Every connection is at the backend's stream limit and the pool at its bound: the least
-    // loaded refuses the stream (submitRequest), and the call is retried elsewhere at no budget
-    // cost, or answered UNAVAILABLE.
+    // loaded one is returned, and the caller queues the call for its next free stream slot
+    // (H2Downstream::startAttempt, waiters_).
     H2Upstream* best = nullptr;
     for (H2Upstream* u : list) {
       if (!u->dead_ && u->cs_->alive() &&

@@ -539,15 +539,14 @@ void Session::beginRequest() {
   state_ = State::kUpstream;
   counted_ = true;
   w_.in_flight_.fetch_add(1, std::memory_order_relaxed);
+  req_deadline_ = req_start_ + w_.options_.request_timeout;
   if (w_.options_.upstreamIsH2()) {
-    req_deadline_ = req_start_ + w_.options_.request_timeout;
     respondLocal(502,
                  "this gateway's upstreams speak HTTP/2 (upstream_protocol: h2): send HTTP/2 "
                  "(h2c with prior knowledge, or TLS with ALPN h2)",
                  !req_body_received_);
     return;
   }
-  req_deadline_ = req_start_ + w_.options_.request_timeout;
   deadline_ = req_deadline_;
   tries_ = 0;
   excluded_n_ = 0;
@@ -1026,23 +1025,11 @@ void Session::attemptFailed(std::optional<Outcome> outcome, std::string_view why
   }
   RetryDecision d;
   if (state_ == State::kUpstream) {
-    auto& retries_in_flight = *w_.shared_.retries_in_flight;
     TryState ts;
     ts.tries = tries_;
-    ts.max_retries = w_.options_.retries;
     ts.body_replayable = retryable_;
     ts.response_from_upstream = resp_bytes_ != 0;
-    ts.holds_budget_slot = retry_counted_;
-    RetryBudget budget;
-    budget.retries_in_flight = retries_in_flight.load(std::memory_order_relaxed);
-    budget.active_requests = w_.cluster_.inFlight();
-    budget.percent = w_.options_.retry_budget_percent;
-    budget.min_concurrent = w_.options_.retry_budget_min;
-    d = decideRetry(failure, ts, budget);
-    if (d.take_budget_slot) {
-      retries_in_flight.fetch_add(1, std::memory_order_relaxed);
-      retry_counted_ = true;
-    }
+    d = w_.decideTryRetry(failure, ts, &retry_counted_);
     fail_status_ = d.status;
   }
   // Abandoned tries close their connection: a late answer must never meet the next request.
@@ -1562,6 +1549,23 @@ metrics::Counter* Worker::requestsCounter(HostPool* pool, int status_class) {
         {pool != nullptr ? pool->host->address() : std::string("none"), kClassNames[status_class]});
   }
   return slot;
+}
+
+RetryDecision Worker::decideTryRetry(TryFailure failure, TryState ts, bool* retry_counted) {
+  auto& retries_in_flight = *shared_.retries_in_flight;
+  ts.max_retries = options_.retries;
+  ts.holds_budget_slot = *retry_counted;
+  RetryBudget budget;
+  budget.retries_in_flight = retries_in_flight.load(std::memory_order_relaxed);
+  budget.active_requests = cluster_.inFlight();
+  budget.percent = options_.retry_budget_percent;
+  budget.min_concurrent = options_.retry_budget_min;
+  RetryDecision d = decideRetry(failure, ts, budget);
+  if (d.take_budget_slot) {
+    retries_in_flight.fetch_add(1, std::memory_order_relaxed);
+    *retry_counted = true;
+  }
+  return d;
 }
 
 void Worker::releaseHeld(TimePoint now) {

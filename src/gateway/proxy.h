@@ -44,6 +44,7 @@
 #include "gateway/activator.h"
 #include "gateway/cluster.h"
 #include "gateway/gateway.h"
+#include "gateway/retry_policy.h"
 #include "gateway/upstream_pool.h"
 #include "lb/balancer.h"
 #include "metrics/registry.h"
@@ -130,6 +131,10 @@ class Worker {
   void refreshSnapshot();
   // Activator: held sessions pick again once a host is eligible (sweep; activator.h).
   void releaseHeld(TimePoint now);
+  // retry_policy.h's decideRetry for a failed try of this worker's (HTTP/1.1 or HTTP/2): fills
+  // ts.max_retries and the shared retry budget, and takes a budget slot when told to
+  // (*retry_counted then true; ts.holds_budget_slot comes from it).
+  RetryDecision decideTryRetry(TryFailure failure, TryState ts, bool* retry_counted);
   // requests_total series of (backend or "none", status class), created on first use.
   metrics::Counter* requestsCounter(HostPool* pool, int status_class);
   void link(Session* s);
